@@ -10,7 +10,11 @@ export const UNSAFE_FLAGS: Record<string, string> = {
 
 const COMMAND_FIELDS = ["create", "update", "delete"];
 
-/** Which stacks are production: policy config of the `dtr-no-unsafe-flags-in-production` policy. */
+/**
+ * Which stacks are production: policy config of the `dtr-no-unsafe-flags-in-production` policy.
+ * `production` decides alone when set; otherwise a stack is production when its name matches
+ * `productionStacks` or when a DtrCluster in it registers `production: true` (its stack config says so).
+ */
 export interface ProductionConfig {
     /** Forces the answer for this run, whatever the stack's name. */
     production?: boolean;
@@ -28,10 +32,10 @@ function globToRegExp(pattern: string): RegExp {
     return new RegExp(`^${body}$`);
 }
 
-export function isProductionStack(stack: string, config: ProductionConfig): boolean {
+export function isProductionStack(stack: string, config: ProductionConfig, clusterSaysProduction = false): boolean {
     if (typeof config.production === "boolean") return config.production;
     const patterns = config.productionStacks ?? DEFAULT_PRODUCTION_STACKS;
-    return patterns.some((p) => globToRegExp(p).test(stack));
+    return clusterSaysProduction || patterns.some((p) => globToRegExp(p).test(stack));
 }
 
 /** Unsafe flags on a command line, whether bare, `--flag=value`, or shell-quoted. */
@@ -41,9 +45,10 @@ export function unsafeFlagsIn(commandLine: string): string[] {
 
 export function checkUnsafeFlags(resources: StackResource[], config: ProductionConfig): Violation[] {
     const out: Violation[] = [];
+    const clusterSaysProduction = ofType(resources, TYPES.cluster).some((c) => c.props["production"] === true);
     for (const c of ofType(resources, TYPES.remoteCommand, TYPES.localCommand)) {
         const stack = stackOfUrn(c.urn);
-        if (!isProductionStack(stack, config)) continue;
+        if (!isProductionStack(stack, config, clusterSaysProduction)) continue;
         for (const field of COMMAND_FIELDS) {
             const line = c.props[field];
             if (isUnknown(line) || typeof line !== "string") continue;

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { TYPES, UNKNOWN, checkUnsafeFlags, isProductionStack, unsafeFlagsIn } from "../rules";
-import { res } from "./fixtures";
+import { cluster, res } from "./fixtures";
 
 const JOIN = "docker run -i --rm mirantis/dtr:2.9.16 join --ucp-node dtr-2 --existing-replica-id a1b2c3d4e5f6";
 const cmd = (stack: string, props: Record<string, unknown>, name = "join-2") =>
@@ -35,6 +35,14 @@ describe("dtr-no-unsafe-flags-in-production", () => {
         assert.equal(checkUnsafeFlags(prodBad, { production: false }).length, 0);
         assert.equal(isProductionStack("eu-prod", {}), true);
         assert.equal(isProductionStack("product-demo", {}), false);
+    });
+    it("treats a stack as production when its DtrCluster registers production: true", () => {
+        const bad = cmd("eu-west", { create: `${JOIN} --skip-network-test` });
+        assert.equal(checkUnsafeFlags([bad], {}).length, 0);
+        const v = checkUnsafeFlags([cluster({ production: true }), bad], {});
+        assert.equal(v.length, 1);
+        assert.match(v[0].message, /on production stack "eu-west"/);
+        assert.equal(checkUnsafeFlags([cluster({ production: true }), bad], { production: false }).length, 0);
     });
     it("skips only the unknown command line, still failing a known bad one", () => {
         const v = checkUnsafeFlags([cmd("prod", { create: UNKNOWN, delete: `${JOIN} --unsafe-join` })], {});

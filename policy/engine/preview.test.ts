@@ -1,0 +1,62 @@
+// The pack through the real pulumi CLI and engine (not mocks): a stack the rules accept previews
+// cleanly; stacks they reject fail with the rule's message. Needs the CLI built by scripts/toolchain.sh.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { previewWithPolicy } from "./preview";
+
+class FakeCluster extends pulumi.ComponentResource {
+    constructor(name: string, outputs: Record<string, pulumi.Input<unknown>>) {
+        super("dtr-ha:index:DtrCluster", name, {}, {});
+        this.registerOutputs(outputs);
+    }
+}
+
+const GOOD = {
+    replicaCount: 3,
+    replicaIds: ["a1b2c3d4e5f6", "b1b2c3d4e5f6", "c1b2c3d4e5f6"],
+    hostNames: ["dtr-1", "dtr-2", "dtr-3"],
+    zones: ["lab-a", "lab-b", "lab-c"],
+    storageKind: "s3",
+    imageVersion: "2.9.16",
+    externalUrl: "https://dtr.lab.test",
+};
+
+describe("policy pack through the real pulumi engine", function () {
+    this.timeout(180_000);
+    const backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-policy-"));
+    after(() => fs.rmSync(backendDir, { recursive: true, force: true }));
+    const preview = (stackName: string, outputs: Record<string, unknown>) =>
+        previewWithPolicy({
+            projectName: "dtr-ha-policy-check",
+            stackName,
+            backendDir,
+            program: async () => {
+                new FakeCluster("registry", outputs);
+            },
+        });
+
+    it("passes a 3-replica, 3-zone, S3-backed cluster", async () => {
+        const r = await preview("good", GOOD);
+        assert.equal(r.passed, true, r.output);
+        assert.doesNotMatch(r.output, /mandatory/);
+    });
+
+    it("fails a 2-replica cluster with the replica-count rule's message", async () => {
+        const r = await preview("two-replicas", { ...GOOD, replicaCount: 2, zones: ["lab-a", "lab-b"] });
+        assert.equal(r.passed, false, r.output);
+        assert.match(r.output, /dtr-replica-count-odd-min-3/);
+        assert.match(r.output, /DtrCluster "registry" .* has replicaCount 2: .* set replicaCount to 3/s);
+    });
+
+    it("fails shared zones and filesystem storage, each with its rule's message", async () => {
+        const r = await preview("zones-fs", { ...GOOD, zones: ["lab-a", "lab-a", "lab-c"], storageKind: "filesystem" });
+        assert.equal(r.passed, false, r.output);
+        assert.match(r.output, /dtr-one-replica-per-zone/);
+        assert.match(r.output, /zone "lab-a" holds replica 1 \(dtr-1\), replica 2 \(dtr-2\)/);
+        assert.match(r.output, /dtr-no-filesystem-storage-multi-replica/);
+        assert.match(r.output, /set storage to "s3" \(or "nfs"\)/);
+    });
+});
