@@ -26,10 +26,19 @@ func main() {
 }
 
 func serve() error {
-	// The engine may pass --tracing and --logtostderr style flags; accept and ignore them.
-	flag.String("tracing", "", "ignored: tracing endpoint")
-	flag.Bool("logtostderr", false, "ignored")
-	flag.Int("v", 0, "ignored: log verbosity")
+	// The engine may pass --tracing, --logtostderr and -v=N; accept them (glog,
+	// linked in through the SDK, already defines the last two).
+	for name, usage := range map[string]string{"tracing": "ignored: tracing endpoint"} {
+		if flag.Lookup(name) == nil {
+			flag.String(name, "", usage)
+		}
+	}
+	if flag.Lookup("logtostderr") == nil {
+		flag.Bool("logtostderr", false, "ignored")
+	}
+	if flag.Lookup("v") == nil {
+		flag.String("v", "", "ignored")
+	}
 	flag.Parse()
 
 	// The engine sends SIGINT when it is done with the plugin.
