@@ -1,0 +1,298 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import {
+    DtrImage,
+    RunOptions,
+    SECRET_ENV,
+    UcpConnection,
+    assertExternalUrlMatchesPort,
+    destroyCommand,
+    installCommand,
+    joinCommand,
+    pullCommand,
+    removeCommand,
+    upgradeCommand,
+} from "../dtr-cli/commands";
+import { USERNAME_ENV } from "../dtr-cli/api";
+import { DtrHost } from "../hosts/dtr-host";
+import { OVERLAY_NETWORK_NAME, overlayCheckScript, overlaySubnetProblems } from "../network";
+import { S3Settings, STORAGE_SETTINGS_ENV, applyStorageSettingsScript, dtrStorageSettings } from "../storage/settings";
+import { healthGateScript } from "./health-gate";
+import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, TopologyError } from "./topology";
+
+export interface DtrClusterArgs {
+    /** Name of this DTR cluster; with the host names it fixes the replica ids. */
+    clusterName: string;
+    /** Replica hosts in order: the first gets `install`, the others `join`, one at a time. 3, 5 or 7. */
+    hosts: DtrHost[];
+    /** Explicit replica ids per host (12 hex); a missing entry is derived from cluster and host name. */
+    replicaIds?: (string | undefined)[];
+    /** Allow two replicas in one zone (never a majority). Default false. */
+    allowZoneSharing?: boolean;
+    /** The DTR image; a new `version` runs `upgrade`, never a reinstall. */
+    image: DtrImage;
+    /** UCP endpoint and admin user. */
+    ucp: UcpConnection;
+    /** UCP admin password (a secret): passed to DTR in `UCP_PASSWORD`, never on a command line. */
+    ucpPassword: pulumi.Input<string>;
+    /** `https://fqdn[:port]` of the load balancer; its port must equal `httpsPort`. */
+    externalUrl: string;
+    /** Replica HTTP port, default 80. */
+    httpPort?: number;
+    /** Replica HTTPS port, default 443. */
+    httpsPort?: number;
+    /** Subnet of the `dtr-ol` overlay network (`--overlay-subnet`). */
+    overlaySubnet: string;
+    /** CIDRs the overlay subnet must not overlap (VPC, host networks, Docker pools). */
+    overlayAvoid?: { vpcCidrs?: string[]; hostNetworks?: string[]; dockerPools?: string[] };
+    /** Image-layer storage. Omitted: DTR's local filesystem, refused for more than one replica. */
+    storage?: { s3: pulumi.Input<S3Settings> };
+    /** Health gate limits. */
+    healthGate?: { timeoutSeconds?: number; intervalSeconds?: number };
+    /** Options for the bootstrap container (the lab's dtr-sim needs the engine socket). */
+    run?: RunOptions;
+    /** Pull the DTR image on every host before installing (default true). */
+    prePull?: boolean;
+    /** A production cluster refuses `--ucp-insecure-tls`. */
+    production?: boolean;
+}
+
+/**
+ * A highly available DTR over existing hosts: install on the first, storage settings, joins one after another, the
+ * `dtr-ol` check on every replica, then the health gate. Everything runs through `@pulumi/command` over SSH.
+ */
+export class DtrCluster extends pulumi.ComponentResource {
+    /** Replica ids in host order. */
+    public readonly replicaIds: pulumi.Output<string[]>;
+    public readonly replicaCount: pulumi.Output<number>;
+    public readonly hostNames: pulumi.Output<string[]>;
+    /** One zone per replica, in host order. */
+    public readonly zones: pulumi.Output<string[]>;
+    /** "s3" or "filesystem". */
+    public readonly storageKind: pulumi.Output<string>;
+    public readonly imageVersion: pulumi.Output<string>;
+    public readonly externalUrl: pulumi.Output<string>;
+    /** The health gate's last line (`dtr-ha health: healthy: 3 replicas OK ...`). */
+    public readonly health: pulumi.Output<string>;
+    /** `dtr-ol` as seen on each replica: `overlay true <subnet>`. */
+    public readonly overlayFacts: pulumi.Output<string[]>;
+    /** The command resources, for callers that must order work after them (backups, restores). */
+    public readonly installCommand: command.remote.Command;
+    public readonly joinCommands: command.remote.Command[];
+    public readonly healthGate: command.remote.Command;
+
+    constructor(name: string, args: DtrClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dtr-ha:index:DtrCluster", name, {}, opts);
+        const { hosts } = args;
+        validateClusterArgs(args);
+        const ids = computeReplicaIds(
+            args.clusterName,
+            hosts.map((h) => h.name),
+            args.replicaIds,
+        );
+        const env = {
+            [SECRET_ENV.ucpPassword]: pulumi.secret(args.ucpPassword),
+            [USERNAME_ENV]: args.ucp.username,
+        };
+        const common = { image: args.image, ucp: args.ucp, run: args.run };
+        const ports = { httpPort: args.httpPort, httpsPort: args.httpsPort };
+        const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({ parent: this, ...extra });
+
+        const pulls = hosts.map((h) =>
+            args.prePull === false
+                ? undefined
+                : new command.remote.Command(
+                      `${name}-pull-${h.name}`,
+                      {
+                          connection: h.connection,
+                          create: pullCommand(args.image),
+                          triggers: [args.image.repository, args.image.version],
+                      },
+                      child({ dependsOn: h.ready }),
+                  ),
+        );
+        const readyOn = (i: number): pulumi.Resource[] => [...(hosts[i].ready ?? []), ...(pulls[i] ? [pulls[i]!] : [])];
+
+        // Re-running install or join would wreck a live replica, so their `update` only notes that nothing ran;
+        // version changes go through the upgrade resource below, and `delete` always holds the current command.
+        const noRerun = (what: string) => `echo "dtr-ha: ${what} is not re-run on change; see the upgrade step"`;
+
+        const first = hosts[0];
+        this.installCommand = new command.remote.Command(
+            `${name}-install`,
+            {
+                connection: first.connection,
+                environment: env,
+                create: pulumi.output(first.ucpNode).apply((node) =>
+                    installCommand({
+                        ...common,
+                        ...ports,
+                        ucpNode: node,
+                        replicaId: ids[0],
+                        externalUrl: args.externalUrl,
+                        overlaySubnet: args.overlaySubnet,
+                    }),
+                ),
+                update: noRerun("install"),
+                // DTR's destroy leaves dtr-ol behind; remove it as Launchpad does, so the hosts end clean.
+                delete: `${destroyCommand({ ...common, replicaId: ids[0] })} && (docker network rm ${OVERLAY_NETWORK_NAME} >/dev/null 2>&1 || true)`,
+            },
+            child({ dependsOn: readyOn(0) }),
+        );
+
+        // Storage before any join: replicas joined over local storage would each keep their own blobs.
+        let previous: pulumi.Resource = this.installCommand;
+        if (args.storage) {
+            previous = new command.remote.Command(
+                `${name}-storage`,
+                {
+                    connection: first.connection,
+                    environment: {
+                        ...env,
+                        [STORAGE_SETTINGS_ENV]: pulumi.secret(
+                            pulumi.output(args.storage.s3).apply((s) => JSON.stringify(dtrStorageSettings(s))),
+                        ),
+                    },
+                    create: applyStorageSettingsScript({ externalUrl: args.externalUrl, httpsPort: args.httpsPort }),
+                },
+                child({ dependsOn: [this.installCommand] }),
+            );
+        }
+
+        this.joinCommands = [];
+        for (let i = 1; i < hosts.length; i++) {
+            const h = hosts[i];
+            const join = new command.remote.Command(
+                `${name}-join-${h.name}`,
+                {
+                    connection: h.connection,
+                    environment: env,
+                    create: pulumi.output(h.ucpNode).apply((node) =>
+                        joinCommand({ ...common, ...ports, ucpNode: node, existingReplicaId: ids[0], replicaId: ids[i] }),
+                    ),
+                    update: noRerun("join"),
+                    // Removing a host from the config removes its replica cleanly while the others keep serving.
+                    delete: removeCommand({ ...common, existingReplicaId: ids[0], replicaIds: [ids[i]] }),
+                },
+                // Strictly one join at a time: each waits for the previous one (DTR-FACTS: joins are sequential).
+                child({ dependsOn: [previous, ...readyOn(i)] }),
+            );
+            this.joinCommands.push(join);
+            previous = join;
+        }
+
+        const replicaCommands = [this.installCommand, ...this.joinCommands];
+        const overlayChecks = hosts.map(
+            (h, i) =>
+                new command.remote.Command(
+                    `${name}-overlay-${h.name}`,
+                    {
+                        connection: h.connection,
+                        create: overlayCheckScript(args.overlaySubnet),
+                        triggers: [ids[i], args.overlaySubnet],
+                    },
+                    child({ dependsOn: [replicaCommands[i]] }),
+                ),
+        );
+
+        // The version marker: created once after the cluster forms; a new image version makes it run `upgrade`
+        // from the first replica (DTR upgrades every replica from there). Same version: nothing runs.
+        const versionStep = new command.remote.Command(
+            `${name}-version`,
+            {
+                connection: first.connection,
+                environment: env,
+                create: `echo "dtr-version: ${args.image.version}"`,
+                update: upgradeScript(args.image.version, upgradeCommand({ ...common, existingReplicaId: ids[0] })),
+                triggers: [args.image.repository, args.image.version],
+            },
+            child({ dependsOn: [previous, ...overlayChecks] }),
+        );
+
+        this.healthGate = new command.remote.Command(
+            `${name}-health`,
+            {
+                connection: first.connection,
+                environment: env,
+                create: pulumi.all(hosts.map((h) => h.privateAddress)).apply((addresses) =>
+                    healthGateScript({
+                        replicas: ids.map((id, i) => ({ id, address: addresses[i] })),
+                        externalUrl: args.externalUrl,
+                        httpsPort: args.httpsPort,
+                        timeoutSeconds: args.healthGate?.timeoutSeconds,
+                        intervalSeconds: args.healthGate?.intervalSeconds,
+                    }),
+                ),
+                triggers: [...ids, args.image.version],
+            },
+            child({ dependsOn: [versionStep] }),
+        );
+
+        this.replicaIds = pulumi.output(ids);
+        this.replicaCount = pulumi.output(hosts.length);
+        this.hostNames = pulumi.output(hosts.map((h) => h.name));
+        this.zones = pulumi.output(hosts.map((h) => h.zone));
+        this.storageKind = pulumi.output(args.storage ? "s3" : "filesystem");
+        this.imageVersion = pulumi.output(args.image.version);
+        this.externalUrl = pulumi.output(args.externalUrl);
+        this.health = this.healthGate.stdout;
+        this.overlayFacts = pulumi.all(overlayChecks.map((c) => c.stdout));
+        this.registerOutputs({
+            replicaIds: this.replicaIds,
+            replicaCount: this.replicaCount,
+            hostNames: this.hostNames,
+            zones: this.zones,
+            storageKind: this.storageKind,
+            imageVersion: this.imageVersion,
+            externalUrl: this.externalUrl,
+            health: this.health,
+            overlayFacts: this.overlayFacts,
+        });
+    }
+}
+
+/** All checks that need no cloud call; throws one error listing every problem. Exported for direct tests. */
+export function validateClusterArgs(args: DtrClusterArgs): void {
+    const problems: string[] = [];
+    const attempt = (f: () => void) => {
+        try {
+            f();
+        } catch (e) {
+            problems.push((e as Error).message);
+        }
+    };
+    attempt(() => assertReplicaCount(args.hosts.length, "hosts (replica count)"));
+    attempt(() => assertPlacement(args.hosts, args.allowZoneSharing ?? false));
+    attempt(() => assertExternalUrlMatchesPort(args.externalUrl, args.httpsPort ?? 443));
+    const overlay = overlaySubnetProblems(args.overlaySubnet, args.overlayAvoid ?? {});
+    if (overlay.length) problems.push(`overlaySubnet=${JSON.stringify(args.overlaySubnet)}: ${overlay.join("; ")}`);
+    if (!args.storage && args.hosts.length > 1) {
+        problems.push(
+            "storage is not set: DTR would keep image layers on each replica's local filesystem, which is not shared. " +
+                "Give S3 storage (storage.s3) for a multi-replica cluster.",
+        );
+    }
+    if (args.production && args.ucp.insecureTls) {
+        problems.push("ucp.insecureTls is true in a production cluster: give ucp.ca (UCP's CA certificate) instead");
+    }
+    if (!args.clusterName || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(args.clusterName)) {
+        problems.push(`clusterName=${JSON.stringify(args.clusterName)}: use 1-41 of a-z, 0-9 and -, starting with a letter or digit`);
+    }
+    if (problems.length) {
+        throw new TopologyError(`DtrCluster is not valid:\n- ${problems.join("\n- ")}`);
+    }
+}
+
+/** The version step's update: upgrade only when the recorded version differs from the wanted one. */
+export function upgradeScript(version: string, upgrade: string): string {
+    return [
+        "set -eu",
+        `want='${version}'`,
+        `prev=$(printf '%s\\n' "\${PULUMI_COMMAND_STDOUT:-}" | sed -n 's/^dtr-version: //p' | tail -n 1)`,
+        'if [ "$prev" != "$want" ]; then',
+        '  echo "dtr-ha: upgrading DTR from ${prev:-unknown} to $want" >&2',
+        `  ${upgrade} >&2`,
+        "fi",
+        'echo "dtr-version: $want"',
+    ].join("\n");
+}

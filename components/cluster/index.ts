@@ -1,0 +1,3 @@
+export * from "./topology";
+export * from "./health-gate";
+export * from "./dtr-cluster";

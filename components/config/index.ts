@@ -1,0 +1,2 @@
+export * from "./stack-config";
+export * from "./read";

@@ -1,0 +1,405 @@
+/**
+ * The stack's configuration, validated in one pass before any resource is declared. Every problem names the key,
+ * the value and the fix, and all problems are reported together so a user fixes their file once.
+ * Keys live in the `dtr-ha` namespace; `stacks/Pulumi.example.yaml` documents each one.
+ */
+import { ALLOWED_REPLICA_COUNTS } from "../cluster/topology";
+import { externalUrlPort } from "../dtr-cli/commands";
+import { overlaySubnetProblems, parseCidr } from "../network/subnet";
+import type { ExistingHostSpec } from "../hosts/existing-hosts";
+import type { AwsSubnet } from "../hosts/aws-hosts";
+
+export const NS = "dtr-ha";
+
+/** Secrets are read with `requireSecret`; validation only needs to know which are present. */
+export const SECRET_KEYS = ["ucpPassword", "sshPrivateKey", "swarmJoinToken", "storageAccessKey", "storageSecretKey"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+export interface ClusterConfig {
+    name: string;
+    replicas: number;
+    production: boolean;
+    externalUrl: string;
+    httpPort: number;
+    httpsPort: number;
+    overlaySubnet: string;
+    dockerAddressPools?: string[];
+    allowZoneSharing: boolean;
+    healthGate: { timeoutSeconds: number; intervalSeconds: number };
+    /** Lab only: mount the engine socket into the bootstrap container (dtr-sim needs it). */
+    mountEngineSocket: boolean;
+}
+
+export interface AwsHostsConfig {
+    region?: string;
+    vpcId: string;
+    vpcCidr: string;
+    subnets: AwsSubnet[];
+    amiId: string;
+    instanceType?: string;
+    rootVolumeGb?: number;
+    sshUser: string;
+    sshPublicKey: string;
+    sshCidrs: string[];
+    clientCidrs: string[];
+    connectVia: "public" | "private";
+    loadBalancerScheme: "internet-facing" | "internal";
+    engine: { installScriptUrl: string; channel?: string; version?: string };
+    swarmManagerAddress: string;
+}
+
+export type HostsConfig = { mode: "existing"; existing: ExistingHostSpec[] } | { mode: "aws"; aws: AwsHostsConfig };
+
+export type StorageConfig =
+    | { mode: "aws"; aws: { noncurrentVersionExpirationDays: number; replicationRegion?: string; forceDestroy: boolean } }
+    | {
+          mode: "s3";
+          s3: {
+              region: string;
+              bucket: string;
+              regionEndpoint?: string;
+              secure: boolean;
+              forcePathStyle: boolean;
+              rootDirectory?: string;
+          };
+      };
+
+export interface StackConfig {
+    cluster: ClusterConfig;
+    image: { repository: string; version: string };
+    ucp: { url: string; username: string; ca?: string; insecureTls: boolean };
+    hosts: HostsConfig;
+    storage: StorageConfig;
+}
+
+export class ConfigError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(`The stack configuration has ${problems.length} problem(s):\n- ${problems.join("\n- ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+type Obj = Record<string, unknown>;
+
+/** Collects problems while reading values; each reader returns a usable default so later checks still run. */
+class Reader {
+    readonly problems: string[] = [];
+
+    problem(key: string, value: unknown, fix: string): void {
+        const shown = value === undefined ? "(not set)" : JSON.stringify(value);
+        this.problems.push(`${NS}:${key} = ${shown}: ${fix}`);
+    }
+
+    obj(parent: Obj | undefined, key: string, path: string, required = true): Obj | undefined {
+        const v = parent?.[key];
+        if (v === undefined && !required) return undefined;
+        if (typeof v !== "object" || v === null || Array.isArray(v)) {
+            this.problem(path, v, "must be a map (YAML object); see stacks/Pulumi.example.yaml");
+            return undefined;
+        }
+        return v as Obj;
+    }
+
+    str(parent: Obj | undefined, key: string, path: string, fix: string, opts: { required?: boolean; pattern?: RegExp } = {}): string | undefined {
+        const v = parent?.[key];
+        if (v === undefined || v === "") {
+            if (opts.required ?? true) this.problem(path, v, `required: ${fix}`);
+            return undefined;
+        }
+        if (typeof v !== "string") {
+            this.problem(path, v, `must be a string: ${fix}`);
+            return undefined;
+        }
+        if (opts.pattern && !opts.pattern.test(v)) {
+            this.problem(path, v, fix);
+            return undefined;
+        }
+        return v;
+    }
+
+    int(parent: Obj | undefined, key: string, path: string, def: number | undefined, min: number, max: number): number | undefined {
+        const v = parent?.[key];
+        if (v === undefined) return def;
+        const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+        if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+            this.problem(path, v, `must be a whole number from ${min} to ${max}`);
+            return def;
+        }
+        return n;
+    }
+
+    bool(parent: Obj | undefined, key: string, path: string, def: boolean): boolean {
+        const v = parent?.[key];
+        if (v === undefined) return def;
+        if (v === true || v === "true") return true;
+        if (v === false || v === "false") return false;
+        this.problem(path, v, "must be true or false");
+        return def;
+    }
+
+    oneOf<T extends string>(parent: Obj | undefined, key: string, path: string, allowed: readonly T[], def?: T): T | undefined {
+        const v = parent?.[key];
+        if (v === undefined && def !== undefined) return def;
+        if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
+            this.problem(path, v, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
+            return undefined;
+        }
+        return v as T;
+    }
+
+    list(parent: Obj | undefined, key: string, path: string, required = true): unknown[] | undefined {
+        const v = parent?.[key];
+        if (v === undefined && !required) return undefined;
+        if (!Array.isArray(v)) {
+            this.problem(path, v, "must be a list");
+            return undefined;
+        }
+        return v;
+    }
+
+    cidrs(parent: Obj | undefined, key: string, path: string, required = true): string[] {
+        const items = this.list(parent, key, path, required) ?? [];
+        const out: string[] = [];
+        items.forEach((c, i) => {
+            const parsed = typeof c === "string" ? parseCidr(c) : "not a string";
+            if (typeof parsed === "string") this.problem(`${path}[${i}]`, c, `${parsed}`);
+            else out.push(parsed.text);
+        });
+        return out;
+    }
+}
+
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,253}[A-Za-z0-9])?$/;
+const NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
+const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/;
+
+/**
+ * Validates raw config values (as `pulumi.Config.getObject` returns them) and which secrets are set.
+ * Throws `ConfigError` listing every problem; returns the typed configuration otherwise.
+ */
+export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): StackConfig {
+    const r = new Reader();
+    const needSecret = (key: SecretKey, why: string) => {
+        if (!secretsSet.has(key)) {
+            r.problems.push(`${NS}:${key} is not set: ${why}. Set it with \`pulumi config set --secret ${NS}:${key} ...\``);
+        }
+    };
+
+    // cluster
+    const c = r.obj(raw, "cluster", "cluster");
+    const replicas = r.int(c, "replicas", "cluster.replicas", 3, 1, 99) ?? 3;
+    if (!(ALLOWED_REPLICA_COUNTS as readonly number[]).includes(replicas)) {
+        r.problem(
+            "cluster.replicas",
+            replicas,
+            "DTR's metadata store needs a majority: use 3, 5 or 7 (odd; 2 or 4 tolerate no more failures than 1 or 3)",
+        );
+    }
+    const httpsPort = r.int(c, "httpsPort", "cluster.httpsPort", 443, 1, 65535) ?? 443;
+    const httpPort = r.int(c, "httpPort", "cluster.httpPort", 80, 1, 65535) ?? 80;
+    if (httpPort === httpsPort) r.problem("cluster.httpPort", httpPort, "must differ from cluster.httpsPort");
+    const externalUrl = r.str(c, "externalUrl", "cluster.externalUrl", "the https://fqdn[:port] clients use (the load balancer)");
+    if (externalUrl) {
+        try {
+            const port = externalUrlPort(externalUrl);
+            if (port !== httpsPort) {
+                r.problem(
+                    "cluster.externalUrl",
+                    externalUrl,
+                    `its port ${port} must equal cluster.httpsPort ${httpsPort}, or DTR install hangs at "Waiting for DTR to start"`,
+                );
+            }
+        } catch (e) {
+            r.problem("cluster.externalUrl", externalUrl, (e as Error).message);
+        }
+    }
+    const dockerAddressPools = c?.dockerAddressPools === undefined ? undefined : r.cidrs(c, "dockerAddressPools", "cluster.dockerAddressPools");
+    const healthGateRaw = r.obj(c, "healthGate", "cluster.healthGate", false);
+    const timeoutSeconds = r.int(healthGateRaw, "timeoutSeconds", "cluster.healthGate.timeoutSeconds", 900, 10, 7200) ?? 900;
+    const intervalSeconds = r.int(healthGateRaw, "intervalSeconds", "cluster.healthGate.intervalSeconds", 10, 1, 600) ?? 10;
+    if (intervalSeconds > timeoutSeconds) r.problem("cluster.healthGate.intervalSeconds", intervalSeconds, "must not exceed timeoutSeconds");
+    const cluster: ClusterConfig = {
+        name: r.str(c, "name", "cluster.name", "1-41 of a-z, 0-9 and -", { pattern: NAME }) ?? "dtr",
+        replicas,
+        production: r.bool(c, "production", "cluster.production", true),
+        externalUrl: externalUrl ?? "",
+        httpPort,
+        httpsPort,
+        overlaySubnet: r.str(c, "overlaySubnet", "cluster.overlaySubnet", "a private CIDR for dtr-ol used nowhere else, e.g. 172.16.240.0/24") ?? "",
+        dockerAddressPools,
+        allowZoneSharing: r.bool(c, "allowZoneSharing", "cluster.allowZoneSharing", false),
+        healthGate: { timeoutSeconds, intervalSeconds },
+        mountEngineSocket: r.bool(c, "mountEngineSocket", "cluster.mountEngineSocket", false),
+    };
+    if (cluster.production && cluster.mountEngineSocket) {
+        r.problem("cluster.mountEngineSocket", true, "is for the lab's dtr-sim only; set cluster.production: false in a lab stack");
+    }
+
+    // image
+    const img = r.obj(raw, "image", "image");
+    const image = {
+        repository:
+            r.str(img, "repository", "image.repository", "e.g. mirantis/dtr or registry.mirantis.com/msr/dtr", {
+                pattern: /^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]$/,
+            }) ?? "",
+        version: r.str(img, "version", "image.version", "a DTR version tag such as 2.9.16", { pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/ }) ?? "",
+    };
+
+    // ucp
+    const u = r.obj(raw, "ucp", "ucp");
+    const ucpUrl = r.str(u, "url", "ucp.url", "https://ucp-host[:port]", { pattern: /^https:\/\/[^\s/]+\/?$/ });
+    const ucp = {
+        url: ucpUrl ?? "",
+        username: r.str(u, "username", "ucp.username", "the UCP admin user name") ?? "",
+        ca: r.str(u, "ca", "ucp.ca", "UCP's CA certificate (PEM)", { required: false, pattern: /-----BEGIN CERTIFICATE-----/ }),
+        insecureTls: r.bool(u, "insecureTls", "ucp.insecureTls", false),
+    };
+    if (!ucp.ca && !ucp.insecureTls) r.problem("ucp.ca", undefined, "give UCP's CA certificate (PEM) so DTR can verify UCP");
+    if (ucp.ca && ucp.insecureTls) r.problem("ucp.insecureTls", true, "give either ucp.ca or ucp.insecureTls, not both");
+    if (ucp.insecureTls && cluster.production) {
+        r.problem("ucp.insecureTls", true, "is refused for a production cluster (cluster.production: true); give ucp.ca");
+    }
+    needSecret("ucpPassword", "the UCP admin password");
+
+    // hosts
+    const h = r.obj(raw, "hosts", "hosts");
+    const mode = r.oneOf(h, "mode", "hosts.mode", ["existing", "aws"] as const);
+    let hosts: HostsConfig = { mode: "existing", existing: [] };
+    const hostNetworks: string[] = [];
+    let vpcCidrs: string[] = [];
+    needSecret("sshPrivateKey", "the private key the command provider uses to reach the hosts");
+    if (mode === "existing") {
+        const list = r.list(h, "existing", "hosts.existing") ?? [];
+        const specs: ExistingHostSpec[] = [];
+        list.forEach((item, i) => {
+            const p = `hosts.existing[${i}]`;
+            const o = typeof item === "object" && item !== null ? (item as Obj) : undefined;
+            if (!o) return r.problem(p, item, "must be a map with name, address, zone, hostKey");
+            const spec: ExistingHostSpec = {
+                name: r.str(o, "name", `${p}.name`, "a short unique name (a-z, 0-9, -)", { pattern: NAME }) ?? `host${i}`,
+                address: r.str(o, "address", `${p}.address`, "the SSH address (IP or DNS name)", { pattern: HOSTNAME }) ?? "",
+                port: r.int(o, "port", `${p}.port`, 22, 1, 65535),
+                user: r.str(o, "user", `${p}.user`, "the SSH user", { required: false, pattern: /^[a-z_][a-z0-9_-]*$/ }),
+                ucpNode: r.str(o, "ucpNode", `${p}.ucpNode`, "the node name as UCP lists it", { required: false, pattern: HOSTNAME }),
+                privateAddress: r.str(o, "privateAddress", `${p}.privateAddress`, "an IP or DNS name", { required: false, pattern: HOSTNAME }),
+                zone: r.str(o, "zone", `${p}.zone`, "the host's availability zone or failure domain") ?? "",
+                hostKey:
+                    r.str(o, "hostKey", `${p}.hostKey`, "the host's SSH public key (`ssh-keyscan -t ed25519 <host>`), pinned so a swapped host is refused", {
+                        pattern: HOST_KEY,
+                    }) ?? "",
+            };
+            specs.push(spec);
+        });
+        if (list.length !== replicas) {
+            r.problem("hosts.existing", `${list.length} hosts`, `list exactly cluster.replicas (${replicas}) hosts, one per replica`);
+        }
+        hostNetworks.push(...r.cidrs(h, "networks", "hosts.networks", false));
+        hosts = { mode: "existing", existing: specs };
+    } else if (mode === "aws") {
+        const a = r.obj(h, "aws", "hosts.aws");
+        const subnetsRaw = r.list(a, "subnets", "hosts.aws.subnets") ?? [];
+        const subnets: AwsSubnet[] = subnetsRaw.map((s, i) => {
+            const o = typeof s === "object" && s !== null ? (s as Obj) : undefined;
+            return {
+                zone: r.str(o, "zone", `hosts.aws.subnets[${i}].zone`, "the subnet's availability zone, e.g. eu-west-1a") ?? "",
+                subnetId: r.str(o, "subnetId", `hosts.aws.subnets[${i}].subnetId`, "a subnet id such as subnet-0abc", { pattern: /^subnet-[0-9a-f]+$/ }) ?? "",
+            };
+        });
+        const zones = new Set(subnets.map((s) => s.zone));
+        if (subnets.length > 0 && zones.size < replicas && !cluster.allowZoneSharing) {
+            r.problem(
+                "hosts.aws.subnets",
+                `${zones.size} zones`,
+                `${replicas} replicas need ${replicas} availability zones so one zone's loss costs one replica; add subnets in more zones or set cluster.allowZoneSharing: true to accept the risk`,
+            );
+        }
+        const vpcCidr = r.str(a, "vpcCidr", "hosts.aws.vpcCidr", "the VPC's CIDR, e.g. 10.0.0.0/16") ?? "";
+        if (vpcCidr) vpcCidrs = r.cidrs({ v: [vpcCidr] }, "v", "hosts.aws.vpcCidr");
+        hosts = {
+            mode: "aws",
+            aws: {
+                region: r.str(a, "region", "hosts.aws.region", "an AWS region", { required: false, pattern: /^[a-z]{2}(-[a-z]+)+-\d$/ }),
+                vpcId: r.str(a, "vpcId", "hosts.aws.vpcId", "a VPC id such as vpc-0abc", { pattern: /^vpc-[0-9a-f]+$/ }) ?? "",
+                vpcCidr,
+                subnets,
+                amiId: r.str(a, "amiId", "hosts.aws.amiId", "an AMI id such as ami-0abc (Ubuntu 22.04/24.04 or RHEL 8/9)", { pattern: /^ami-[0-9a-f]+$/ }) ?? "",
+                instanceType: r.str(a, "instanceType", "hosts.aws.instanceType", "e.g. m5.xlarge", { required: false, pattern: /^[a-z0-9]+\.[a-z0-9]+$/ }),
+                rootVolumeGb: r.int(a, "rootVolumeGb", "hosts.aws.rootVolumeGb", undefined, 20, 16384),
+                sshUser: r.str(a, "sshUser", "hosts.aws.sshUser", "the AMI's login user, e.g. ubuntu") ?? "",
+                sshPublicKey: r.str(a, "sshPublicKey", "hosts.aws.sshPublicKey", "the public half of sshPrivateKey", { pattern: HOST_KEY }) ?? "",
+                sshCidrs: r.cidrs(a, "sshCidrs", "hosts.aws.sshCidrs"),
+                clientCidrs: r.cidrs(a, "clientCidrs", "hosts.aws.clientCidrs"),
+                connectVia: r.oneOf(a, "connectVia", "hosts.aws.connectVia", ["public", "private"] as const, "public") ?? "public",
+                loadBalancerScheme:
+                    r.oneOf(a, "loadBalancerScheme", "hosts.aws.loadBalancerScheme", ["internet-facing", "internal"] as const, "internal") ?? "internal",
+                engine: (() => {
+                    const e = r.obj(a, "engine", "hosts.aws.engine");
+                    return {
+                        installScriptUrl: r.str(e, "installScriptUrl", "hosts.aws.engine.installScriptUrl", "the engine install script, e.g. https://get.mirantis.com/", { pattern: /^https:\/\// }) ?? "",
+                        channel: r.str(e, "channel", "hosts.aws.engine.channel", "e.g. stable-23.0", { required: false }),
+                        version: r.str(e, "version", "hosts.aws.engine.version", "e.g. 23.0.9", { required: false }),
+                    };
+                })(),
+                swarmManagerAddress: r.str(a, "swarmManagerAddress", "hosts.aws.swarmManagerAddress", "an existing manager's host:2377", { pattern: /^[A-Za-z0-9.-]+:\d+$/ }) ?? "",
+            },
+        };
+        needSecret("swarmJoinToken", "the Swarm worker join token (`docker swarm join-token -q worker` on a manager)");
+    }
+
+    // overlay subnet against everything known
+    if (cluster.overlaySubnet) {
+        const problems = overlaySubnetProblems(cluster.overlaySubnet, { vpcCidrs, hostNetworks, dockerPools: dockerAddressPools });
+        if (problems.length) {
+            r.problem(
+                "cluster.overlaySubnet",
+                cluster.overlaySubnet,
+                `${problems.join("; ")}. Pick a private CIDR used nowhere else (set cluster.dockerAddressPools if your hosts use non-default pools)`,
+            );
+        }
+    }
+
+    // storage
+    const s = r.obj(raw, "storage", "storage");
+    const smode = r.oneOf(s, "mode", "storage.mode", ["aws", "s3"] as const);
+    let storage: StorageConfig = { mode: "aws", aws: { noncurrentVersionExpirationDays: 30, forceDestroy: false } };
+    if (smode === "aws") {
+        const a = r.obj(s, "aws", "storage.aws", false);
+        storage = {
+            mode: "aws",
+            aws: {
+                noncurrentVersionExpirationDays: r.int(a, "noncurrentVersionExpirationDays", "storage.aws.noncurrentVersionExpirationDays", 30, 1, 3650) ?? 30,
+                replicationRegion: r.str(a, "replicationRegion", "storage.aws.replicationRegion", "a second AWS region for the DR copy", { required: false, pattern: /^[a-z]{2}(-[a-z]+)+-\d$/ }),
+                forceDestroy: r.bool(a, "forceDestroy", "storage.aws.forceDestroy", false),
+            },
+        };
+        if (storage.aws.forceDestroy && cluster.production) {
+            r.problem("storage.aws.forceDestroy", true, "would delete every image layer on `pulumi destroy`; refused for a production cluster");
+        }
+    } else if (smode === "s3") {
+        const o = r.obj(s, "s3", "storage.s3");
+        const endpoint = r.str(o, "regionEndpoint", "storage.s3.regionEndpoint", "http(s)://host:port of the S3-compatible server", { required: false, pattern: /^https?:\/\/[^\s/]+\/?$/ });
+        const secure = r.bool(o, "secure", "storage.s3.secure", !(endpoint ?? "").startsWith("http://"));
+        if (!secure && cluster.production) {
+            r.problem("storage.s3.secure", false, "sends layers and keys in clear text; refused for a production cluster (use https)");
+        }
+        storage = {
+            mode: "s3",
+            s3: {
+                region: r.str(o, "region", "storage.s3.region", 'any region name the server accepts, e.g. "us-east-1"') ?? "",
+                bucket: r.str(o, "bucket", "storage.s3.bucket", "an existing bucket (3-63 of a-z 0-9 . -)", { pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/ }) ?? "",
+                regionEndpoint: endpoint,
+                secure,
+                forcePathStyle: r.bool(o, "forcePathStyle", "storage.s3.forcePathStyle", endpoint !== undefined),
+                rootDirectory: r.str(o, "rootDirectory", "storage.s3.rootDirectory", "a prefix inside the bucket", { required: false }),
+            },
+        };
+        needSecret("storageAccessKey", "the S3 access key for storage.mode s3");
+        needSecret("storageSecretKey", "the S3 secret key for storage.mode s3");
+    }
+    if (hosts.mode === "existing" && storage.mode === "aws") {
+        r.problem("storage.mode", "aws", "an AWS layer bucket needs AWS hosts (their instance role reads it); with existing hosts use storage.mode s3 with keys");
+    }
+
+    if (r.problems.length) throw new ConfigError(r.problems);
+    return { cluster, image, ucp, hosts, storage };
+}

@@ -1,0 +1,3 @@
+export * from "./commands";
+export { shellJoin, assertEnvName } from "./shell";
+export * from "./api";

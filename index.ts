@@ -1,0 +1,110 @@
+/**
+ * The stack program: typed, validated configuration in, components out. Pulumi calls the exported function (both
+ * `pulumi up` from the CLI and the Automation API's inline programs in stacks/ use it), and its result becomes the
+ * stack outputs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { AwsHosts, DtrCluster, DtrHost, DtrStorage, S3Settings, existingHosts } from "./components";
+import { readStackConfig } from "./components/config";
+
+function dtrStack() {
+    const { config, secret } = readStackConfig();
+    const { cluster } = config;
+
+    let storage: DtrStorage | undefined;
+    let s3: pulumi.Input<S3Settings>;
+    if (config.storage.mode === "aws") {
+        const a = config.storage.aws;
+        const replication = a.replicationRegion
+            ? { provider: new aws.Provider("dr-region", { region: a.replicationRegion as aws.Region }) }
+            : undefined;
+        storage = new DtrStorage(cluster.name, {
+            noncurrentVersionExpirationDays: a.noncurrentVersionExpirationDays,
+            replication,
+            forceDestroy: a.forceDestroy,
+        });
+        s3 = storage.settings;
+    } else {
+        const o = config.storage.s3;
+        s3 = pulumi.all([secret("storageAccessKey"), secret("storageSecretKey")]).apply(([accessKey, secretKey]) => ({
+            region: o.region,
+            bucket: o.bucket,
+            regionEndpoint: o.regionEndpoint,
+            secure: o.secure,
+            forcePathStyle: o.forcePathStyle,
+            rootDirectory: o.rootDirectory,
+            accessKey,
+            secretKey,
+        }));
+    }
+
+    let hosts: DtrHost[];
+    let loadBalancer: pulumi.Output<string> | undefined;
+    if (config.hosts.mode === "existing") {
+        hosts = existingHosts(config.hosts.existing, secret("sshPrivateKey"));
+    } else {
+        const a = config.hosts.aws;
+        const awsHosts = new AwsHosts(cluster.name, {
+            clusterName: cluster.name,
+            replicas: cluster.replicas,
+            vpcId: a.vpcId,
+            vpcCidr: a.vpcCidr,
+            subnets: a.subnets,
+            allowZoneSharing: cluster.allowZoneSharing,
+            amiId: a.amiId,
+            instanceType: a.instanceType,
+            rootVolumeGb: a.rootVolumeGb,
+            sshUser: a.sshUser,
+            sshPublicKey: a.sshPublicKey,
+            sshPrivateKey: secret("sshPrivateKey"),
+            sshCidrs: a.sshCidrs,
+            connectVia: a.connectVia,
+            clientCidrs: a.clientCidrs,
+            loadBalancerScheme: a.loadBalancerScheme,
+            engine: a.engine,
+            swarm: { managerAddress: a.swarmManagerAddress, joinToken: secret("swarmJoinToken") },
+            ucp: { url: config.ucp.url, username: config.ucp.username, caPem: config.ucp.ca, insecureTls: config.ucp.insecureTls },
+            ucpPassword: secret("ucpPassword"),
+            instancePolicyArns: storage ? [storage.accessPolicy.arn] : [],
+        });
+        hosts = awsHosts.hosts;
+        loadBalancer = awsHosts.loadBalancerDnsName;
+    }
+
+    const dtr = new DtrCluster(cluster.name, {
+        clusterName: cluster.name,
+        hosts,
+        allowZoneSharing: cluster.allowZoneSharing,
+        image: config.image,
+        ucp: { url: config.ucp.url, username: config.ucp.username, caPem: config.ucp.ca, insecureTls: config.ucp.insecureTls },
+        ucpPassword: secret("ucpPassword"),
+        externalUrl: cluster.externalUrl,
+        httpPort: cluster.httpPort,
+        httpsPort: cluster.httpsPort,
+        overlaySubnet: cluster.overlaySubnet,
+        overlayAvoid: {
+            vpcCidrs: config.hosts.mode === "aws" ? [config.hosts.aws.vpcCidr] : undefined,
+            dockerPools: cluster.dockerAddressPools,
+        },
+        storage: { s3 },
+        healthGate: cluster.healthGate,
+        run: { mountEngineSocket: cluster.mountEngineSocket },
+        production: cluster.production,
+    });
+
+    return {
+        replicaIds: dtr.replicaIds,
+        replicaCount: dtr.replicaCount,
+        zones: dtr.zones,
+        hostNames: dtr.hostNames,
+        imageVersion: dtr.imageVersion,
+        externalUrl: dtr.externalUrl,
+        health: dtr.health,
+        overlayFacts: dtr.overlayFacts,
+        layerBucket: storage?.bucketName ?? (config.storage.mode === "s3" ? config.storage.s3.bucket : undefined),
+        loadBalancer,
+    };
+}
+
+export = dtrStack;

@@ -1,0 +1,81 @@
+/**
+ * Pulumi mocks for AWS and command resources (nothing here can reach AWS). Every declared resource is recorded with
+ * its inputs and the options it was declared with, so tests can assert on the resource graph itself.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Recorded {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+export const recorded: Recorded[] = [];
+
+pulumi.runtime.setMocks(
+    {
+        newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+            recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+            const state: Record<string, any> = { ...args.inputs };
+            if (args.type === "aws:s3/bucket:Bucket") {
+                state.bucket = `${args.name}-bucket`;
+                state.arn = `arn:aws:s3:::${args.name}-bucket`;
+                state.region = "eu-west-1";
+            }
+            if (args.type === "aws:kms/key:Key") state.arn = `arn:aws:kms:eu-west-1:123456789012:key/${args.name}`;
+            if (args.type === "aws:iam/policy:Policy") state.arn = `arn:aws:iam::123456789012:policy/${args.name}`;
+            if (args.type === "aws:ec2/instance:Instance") {
+                state.privateIp = `10.0.${recorded.filter((r) => r.type === args.type).length}.10`;
+                state.publicIp = `203.0.113.${recorded.filter((r) => r.type === args.type).length}`;
+            }
+            if (args.type === "aws:lb/loadBalancer:LoadBalancer") state.dnsName = "dtr-nlb.elb.amazonaws.com";
+            if (args.type.startsWith("command:")) {
+                state.stdout = args.name.endsWith("-health")
+                    ? "dtr-ha health: healthy: 3 replicas OK after 1 attempt(s), 0s"
+                    : args.name.includes("-overlay-")
+                      ? "overlay true 172.16.240.0/24"
+                      : "";
+                state.stderr = "";
+            }
+            return { id: `${args.name}-id`, state };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    },
+    "dtr-ha",
+    "unit",
+    false,
+);
+
+/** Resolves an Output in a test. */
+export function valueOf<T>(o: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
+}
+
+/** Options each resource was declared with, captured by a transformation on the component under test. */
+export interface Declared {
+    type: string;
+    name: string;
+    props: Record<string, any>;
+    dependsOn: string[];
+}
+
+export function captureDeclarations(into: Declared[]): pulumi.ResourceTransformation {
+    return (args) => {
+        const deps = args.opts.dependsOn;
+        const list = deps === undefined ? [] : Array.isArray(deps) ? deps : [deps];
+        into.push({
+            type: args.type,
+            name: args.name,
+            props: args.props,
+            dependsOn: (list as pulumi.Resource[]).map((r) => (r as any).__name as string).filter(Boolean),
+        });
+        return undefined;
+    };
+}
+
+/** Waits for all mocked registrations to finish. */
+export function settle(): Promise<void> {
+    return new Promise((r) => setTimeout(r, 50));
+}

@@ -1,0 +1,130 @@
+import * as assert from "assert";
+import { ConfigError, SecretKey, parseStackConfig } from "../../components/config/stack-config";
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrvC8N7j+xp1Q8bYtuqGJ2Gr7ZJxYFz0b1r0r4x5fQz host";
+const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+
+function existingConfig(): Record<string, any> {
+    return {
+        cluster: { name: "lab", replicas: 3, production: true, externalUrl: "https://dtr.example.com", overlaySubnet: "172.16.240.0/24" },
+        image: { repository: "mirantis/dtr", version: "2.9.16" },
+        ucp: { url: "https://ucp.example.com", username: "admin", ca: CA },
+        hosts: {
+            mode: "existing",
+            existing: [1, 2, 3].map((i) => ({ name: `host${i}`, address: `10.9.0.1${i}`, zone: `rack${i}`, hostKey: KEY })),
+        },
+        storage: { mode: "s3", s3: { region: "us-east-1", bucket: "dtr-layers", regionEndpoint: "https://s3.internal:9000" } },
+    };
+}
+const allSecrets = new Set<SecretKey>(["ucpPassword", "sshPrivateKey", "storageAccessKey", "storageSecretKey"]);
+
+function problemsOf(raw: Record<string, any>, secrets = allSecrets): string[] {
+    try {
+        parseStackConfig(raw, secrets);
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+        return (e as ConfigError).problems;
+    }
+    return [];
+}
+
+describe("stack configuration", () => {
+    it("accepts a complete existing-hosts configuration with defaults filled in", () => {
+        const c = parseStackConfig(existingConfig(), allSecrets);
+        assert.strictEqual(c.cluster.httpsPort, 443);
+        assert.strictEqual(c.cluster.healthGate.timeoutSeconds, 900);
+        assert.strictEqual(c.hosts.mode, "existing");
+        assert.strictEqual(c.storage.mode === "s3" && c.storage.s3.forcePathStyle, true);
+        assert.strictEqual(c.storage.mode === "s3" && c.storage.s3.secure, true);
+    });
+
+    it("refuses even and too-small replica counts, naming key, value and fix", () => {
+        const raw = existingConfig();
+        raw.cluster.replicas = 4;
+        const p = problemsOf(raw);
+        assert.ok(p.some((x) => x.startsWith("dtr-ha:cluster.replicas = 4: ") && /use 3, 5 or 7/.test(x)), p.join("\n"));
+        assert.ok(p.some((x) => /dtr-ha:hosts.existing = "3 hosts": list exactly cluster.replicas \(4\)/.test(x)));
+        raw.cluster.replicas = 2;
+        assert.ok(problemsOf(raw).some((x) => x.startsWith("dtr-ha:cluster.replicas = 2")));
+    });
+
+    it("refuses an external URL whose port differs from httpsPort", () => {
+        const raw = existingConfig();
+        raw.cluster.externalUrl = "https://dtr.example.com:8443";
+        assert.ok(problemsOf(raw).some((x) => /cluster.externalUrl = "https:\/\/dtr.example.com:8443": its port 8443 must equal cluster.httpsPort 443/.test(x)));
+    });
+
+    it("reports every problem at once", () => {
+        const raw = existingConfig();
+        raw.cluster.overlaySubnet = "172.17.0.0/24";
+        raw.image.version = "";
+        raw.hosts.existing[1].hostKey = "not a key";
+        raw.ucp.url = "http://ucp";
+        const p = problemsOf(raw, new Set());
+        for (const want of [
+            /cluster.overlaySubnet = "172.17.0.0\/24": .*Docker address pool 172.17.0.0\/16/,
+            /image.version = "": required/,
+            /hosts.existing\[1\].hostKey = "not a key"/,
+            /ucp.url = "http:\/\/ucp"/,
+            /dtr-ha:ucpPassword is not set: .*pulumi config set --secret dtr-ha:ucpPassword/,
+            /dtr-ha:sshPrivateKey is not set/,
+            /dtr-ha:storageSecretKey is not set/,
+        ]) {
+            assert.ok(p.some((x) => want.test(x)), `missing ${want} in:\n${p.join("\n")}`);
+        }
+    });
+
+    it("refuses lab-only and unsafe settings in production", () => {
+        const raw = existingConfig();
+        raw.ucp = { url: "https://ucp.example.com", username: "admin", insecureTls: true };
+        raw.cluster.mountEngineSocket = true;
+        raw.storage.s3.regionEndpoint = "http://10.9.0.1:9000";
+        const p = problemsOf(raw);
+        assert.ok(p.some((x) => /ucp.insecureTls = true: is refused for a production cluster/.test(x)));
+        assert.ok(p.some((x) => /cluster.mountEngineSocket = true: is for the lab's dtr-sim only/.test(x)));
+        assert.ok(p.some((x) => /storage.s3.secure = false: sends layers and keys in clear text/.test(x)));
+        raw.cluster.production = false;
+        assert.deepStrictEqual(problemsOf(raw), []);
+    });
+
+    it("AWS hosts need one zone per replica unless sharing is allowed", () => {
+        const raw = existingConfig();
+        raw.hosts = {
+            mode: "aws",
+            aws: {
+                vpcId: "vpc-0abc",
+                vpcCidr: "10.0.0.0/16",
+                subnets: [
+                    { zone: "eu-west-1a", subnetId: "subnet-0a" },
+                    { zone: "eu-west-1b", subnetId: "subnet-0b" },
+                ],
+                amiId: "ami-0123",
+                sshUser: "ubuntu",
+                sshPublicKey: KEY,
+                sshCidrs: ["198.51.100.0/24"],
+                clientCidrs: ["10.0.0.0/8"],
+                engine: { installScriptUrl: "https://get.mirantis.com/" },
+                swarmManagerAddress: "10.0.1.10:2377",
+            },
+        };
+        raw.storage = { mode: "aws" };
+        const secrets = new Set<SecretKey>(["ucpPassword", "sshPrivateKey", "swarmJoinToken"]);
+        const p = problemsOf(raw, secrets);
+        assert.ok(p.some((x) => /hosts.aws.subnets = "2 zones": 3 replicas need 3 availability zones/.test(x)), p.join("\n"));
+        raw.cluster.allowZoneSharing = true;
+        assert.deepStrictEqual(problemsOf(raw, secrets), []);
+        assert.ok(problemsOf(raw, new Set(["ucpPassword", "sshPrivateKey"])).some((x) => /swarmJoinToken is not set/.test(x)));
+    });
+
+    it("refuses an AWS layer bucket with existing hosts", () => {
+        const raw = existingConfig();
+        raw.storage = { mode: "aws" };
+        assert.ok(problemsOf(raw).some((x) => /storage.mode = "aws": an AWS layer bucket needs AWS hosts/.test(x)));
+    });
+
+    it("refuses missing sections with a pointer to the example", () => {
+        const p = problemsOf({}, allSecrets);
+        assert.ok(p.some((x) => /dtr-ha:cluster = \(not set\): must be a map .*Pulumi.example.yaml/.test(x)));
+        assert.ok(p.some((x) => /dtr-ha:storage.mode/.test(x)));
+    });
+});
