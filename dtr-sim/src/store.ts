@@ -26,7 +26,8 @@ export class Store {
   private chain: Promise<unknown> = Promise.resolve();
   onChange: (s: Stored) => void = () => {};
 
-  constructor(public id: string, private file: string) {
+  /** addr maps a replica id to where its internal API listens (dtr-api-<id>:8080 on dtr-ol; tests override). */
+  constructor(public id: string, private file: string, private addr: (id: string) => { host: string; port: number } = (r) => ({ host: apiHost(r), port: API_INTERNAL_PORT })) {
     this.stored = JSON.parse(readFileSync(file, "utf8")) as Stored;
   }
 
@@ -71,7 +72,8 @@ export class Store {
 
   async fetchPeer(id: string): Promise<{ stored: Stored; health: PeerView["health"] } | undefined> {
     try {
-      const r = await peerRequest(apiHost(id), API_INTERNAL_PORT, "GET", "/internal/state", { headers: this.headers(), timeoutMs: PEER_TIMEOUT_MS });
+      const { host, port } = this.addr(id);
+      const r = await peerRequest(host, port, "GET", "/internal/state", { headers: this.headers(), timeoutMs: PEER_TIMEOUT_MS });
       if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
       const body = r.json<{ stored: Stored; health: PeerView["health"] }>();
       this.peers.set(id, { ok: true, at: Date.now(), health: body.health });
@@ -93,7 +95,8 @@ export class Store {
 
   private async push(id: string, s: Stored): Promise<boolean> {
     try {
-      const r = await peerRequest(apiHost(id), API_INTERNAL_PORT, "PUT", "/internal/state", { headers: this.headers(), body: s, timeoutMs: PEER_TIMEOUT_MS });
+      const { host, port } = this.addr(id);
+      const r = await peerRequest(host, port, "PUT", "/internal/state", { headers: this.headers(), body: s, timeoutMs: PEER_TIMEOUT_MS });
       return r.status === 200;
     } catch {
       return false;
