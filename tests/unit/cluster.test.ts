@@ -1,0 +1,142 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { Declared, captureDeclarations, settle, valueOf } from "./mocks";
+import { DtrCluster, DtrClusterArgs } from "../../components/cluster/dtr-cluster";
+import { existingHosts } from "../../components/hosts/existing-hosts";
+import { deriveReplicaId } from "../../components/cluster/topology";
+
+const PASSWORD = "s3cr3t-ucp-Pa55";
+const S3_SECRET = "minio-secret-KEY-123";
+const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA-ssh-private\n-----END OPENSSH PRIVATE KEY-----";
+const HOSTKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrvC8N7j";
+
+function hosts(n: number, zones?: string[]) {
+    return existingHosts(
+        Array.from({ length: n }, (_, i) => ({
+            name: `host${i + 1}`,
+            address: `10.200.0.1${i + 1}`,
+            zone: zones ? zones[i] : `zone-${i + 1}`,
+            hostKey: HOSTKEY,
+        })),
+        pulumi.secret(SSH_KEY),
+    );
+}
+
+function args(n: number, extra: Partial<DtrClusterArgs> = {}): DtrClusterArgs {
+    return {
+        clusterName: "lab",
+        hosts: hosts(n),
+        image: { repository: "10.200.0.1:5000/dtr-sim", version: "2.9.16" },
+        ucp: { url: "https://ucp.lab", username: "admin", insecureTls: true },
+        ucpPassword: pulumi.secret(PASSWORD),
+        externalUrl: "https://10.200.0.11",
+        overlaySubnet: "172.16.240.0/24",
+        storage: { s3: { region: "us-east-1", bucket: "dtr-layers", regionEndpoint: "http://10.200.0.1:9000", accessKey: "lab", secretKey: S3_SECRET, secure: false } },
+        run: { mountEngineSocket: true },
+        ...extra,
+    };
+}
+
+function build(n: number, extra: Partial<DtrClusterArgs> = {}): { cluster: DtrCluster; declared: Declared[] } {
+    const declared: Declared[] = [];
+    const cluster = new DtrCluster(`c${Math.random().toString(36).slice(2, 8)}`, args(n, extra), {
+        transformations: [captureDeclarations(declared)],
+    });
+    return { cluster, declared };
+}
+
+describe("DtrCluster", () => {
+    it("refuses 2 and 4 replicas with a clear error", () => {
+        assert.throws(() => build(2), /hosts \(replica count\)=2 is not allowed: an even count .*Use 3, 5 or 7 replicas/);
+        assert.throws(() => build(4), /hosts \(replica count\)=4 is not allowed/);
+    });
+
+    it("refuses local filesystem storage for several replicas and unsafe TLS in production", () => {
+        assert.throws(() => build(3, { storage: undefined }), /storage is not set: .*local filesystem/);
+        assert.throws(() => build(3, { production: true }), /ucp.insecureTls is true in a production cluster/);
+        assert.throws(() => build(3, { hosts: hosts(3, ["a", "a", "b"]) }), /share some \(a: host1, host2\)/);
+    });
+
+    it("with 3 replicas declares install, storage, then joins strictly one after another, then the gate", async () => {
+        const { cluster, declared } = build(3);
+        await settle();
+        const cmds = declared.filter((d) => d.type === "command:remote:Command");
+        const name = (suffix: string) => cmds.find((c) => c.name.endsWith(suffix));
+        const install = name("-install")!;
+        const storage = name("-storage")!;
+        const join2 = name("-join-host2")!;
+        const join3 = name("-join-host3")!;
+        const gate = name("-health")!;
+        const version = name("-version")!;
+        assert.ok(install && storage && join2 && join3 && gate && version, cmds.map((c) => c.name).join(","));
+        assert.strictEqual(cmds.filter((c) => /-(install|join-host\d)$/.test(c.name)).length, 3);
+        assert.ok(storage.dependsOn.includes(install.name), "storage after install");
+        assert.ok(join2.dependsOn.includes(storage.name), "first join after storage");
+        assert.ok(join3.dependsOn.includes(join2.name), "second join waits for the first");
+        assert.ok(!join3.dependsOn.includes(storage.name) && !join2.dependsOn.includes(join3.name), "no parallel joins");
+        assert.ok(version.dependsOn.includes(join3.name), "version step after the last join");
+        assert.ok(gate.dependsOn.includes(version.name), "gate after everything");
+        // Overlay checks, one per replica, each after that replica exists.
+        for (const [i, r] of [install, join2, join3].entries()) {
+            const check = name(`-overlay-host${i + 1}`)!;
+            assert.ok(check.dependsOn.includes(r.name), `${check.name} after ${r.name}`);
+        }
+        assert.deepStrictEqual(await valueOf(cluster.replicaCount), 3);
+        assert.deepStrictEqual(await valueOf(cluster.replicaIds), ["host1", "host2", "host3"].map((h) => deriveReplicaId("lab", h)));
+        assert.deepStrictEqual(await valueOf(cluster.zones), ["zone-1", "zone-2", "zone-3"]);
+        assert.strictEqual(await valueOf(cluster.storageKind), "s3");
+    });
+
+    it("runs each command on its own host, with the replica ids wired between them", async () => {
+        const { declared } = build(3);
+        await settle();
+        const ids = ["host1", "host2", "host3"].map((h) => deriveReplicaId("lab", h));
+        const get = (s: string) => declared.find((d) => d.name.endsWith(s))!;
+        const install = await valueOf<string>(get("-install").props.create);
+        assert.match(install, new RegExp(` install .*--ucp-node host1 --replica-id ${ids[0]} `, "s"));
+        const join3 = await valueOf<string>(get("-join-host3").props.create);
+        assert.match(join3, new RegExp(`--ucp-node host3 --existing-replica-id ${ids[0]} --replica-id ${ids[2]}`));
+        assert.match(await valueOf<string>(get("-join-host3").props.delete), new RegExp(` remove .*--replica-ids ${ids[2]}$`, "s"));
+        assert.match(await valueOf<string>(get("-install").props.delete), new RegExp(` destroy .*--replica-id ${ids[0]} && \\(docker network rm dtr-ol`, "s"));
+        assert.strictEqual((await valueOf<any>(get("-join-host3").props.connection)).host, "10.200.0.13");
+        assert.strictEqual((await valueOf<any>(get("-install").props.connection)).hostKey, HOSTKEY);
+        const gate = await valueOf<string>(get("-health").props.create);
+        for (const [i, id] of ids.entries()) assert.ok(gate.includes(`'${id} 10.200.0.1${i + 1}'`), `gate checks ${id}`);
+    });
+
+    it("re-running install or join is impossible: their update is a no-op note, upgrade is separate", async () => {
+        const { declared } = build(3);
+        await settle();
+        const get = (s: string) => declared.find((d) => d.name.endsWith(s))!;
+        assert.match(await valueOf<string>(get("-install").props.update), /^echo "dtr-ha: install is not re-run/);
+        assert.match(await valueOf<string>(get("-join-host2").props.update), /^echo "dtr-ha: join is not re-run/);
+        const version = get("-version").props;
+        assert.match(await valueOf<string>(version.update), / upgrade .*--existing-replica-id/s);
+        assert.deepStrictEqual(await valueOf(version.triggers), ["10.200.0.1:5000/dtr-sim", "2.9.16"]);
+    });
+
+    it("keeps every secret out of command text and passes them as secret environment", async () => {
+        const { declared } = build(3);
+        await settle();
+        const cmds = declared.filter((d) => d.type === "command:remote:Command");
+        for (const c of cmds) {
+            for (const field of ["create", "update", "delete"]) {
+                const text = String((await valueOf<string | undefined>(c.props[field])) ?? "");
+                for (const secret of [PASSWORD, S3_SECRET, SSH_KEY]) {
+                    assert.ok(!text.includes(secret), `${c.name}.${field} contains a secret`);
+                }
+            }
+            if (c.props.environment) {
+                const env = c.props.environment;
+                if (env.UCP_PASSWORD !== undefined) assert.ok(await pulumi.isSecret(env.UCP_PASSWORD), `${c.name} UCP_PASSWORD not secret`);
+                if (env.DTR_STORAGE_SETTINGS !== undefined) {
+                    assert.ok(await pulumi.isSecret(env.DTR_STORAGE_SETTINGS), `${c.name} storage settings not secret`);
+                    const settings = JSON.parse(await valueOf<string>(env.DTR_STORAGE_SETTINGS));
+                    assert.strictEqual(settings.storage.s3.secretkey, S3_SECRET);
+                    assert.strictEqual(settings.storage.s3.regionendpoint, "http://10.200.0.1:9000");
+                }
+            }
+            assert.ok(await pulumi.isSecret((c.props.connection as any).privateKey), `${c.name} SSH key not secret`);
+        }
+    });
+});
