@@ -28,19 +28,21 @@ describe("policy pack through the real pulumi engine", function () {
     this.timeout(180_000);
     const backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-policy-"));
     after(() => fs.rmSync(backendDir, { recursive: true, force: true }));
-    const preview = (stackName: string, outputs: Record<string, unknown>) =>
+    const previewMany = (stackName: string, clusters: Record<string, Record<string, unknown>>) =>
         previewWithPolicy({
             projectName: "dtr-ha-policy-check",
             stackName,
             backendDir,
             program: async () => {
-                new FakeCluster("registry", outputs);
+                for (const [name, outputs] of Object.entries(clusters)) new FakeCluster(name, outputs);
             },
         });
+    const preview = (stackName: string, outputs: Record<string, unknown>) => previewMany(stackName, { registry: outputs });
 
     it("passes a 3-replica, 3-zone, S3-backed cluster", async () => {
         const r = await preview("good", GOOD);
         assert.equal(r.passed, true, r.output);
+        assert.match(r.output, /✅ dtr-ha@v0\.1\.0 \(local: /); // the pack ran and passed
         assert.doesNotMatch(r.output, /mandatory/);
     });
 
@@ -58,5 +60,18 @@ describe("policy pack through the real pulumi engine", function () {
         assert.match(r.output, /zone "lab-a" holds replica 1 \(dtr-1\), replica 2 \(dtr-2\)/);
         assert.match(r.output, /dtr-no-filesystem-storage-multi-replica/);
         assert.match(r.output, /set storage to "s3" \(or "nfs"\)/);
+    });
+
+    it("skips only values unknown during preview, still failing known bad ones", async () => {
+        const r = await previewMany("unknowns", {
+            // replicaCount unknown: the count rule skips this cluster, the zone rule still sees "lab-a" twice
+            partly: { ...GOOD, replicaCount: pulumi.unknown, zones: ["lab-a", pulumi.unknown, "lab-a"] },
+            small: { ...GOOD, replicaCount: 2, zones: ["lab-a", "lab-b"] },
+        });
+        assert.equal(r.passed, false, r.output);
+        assert.match(r.output, /DtrCluster "partly" .*\(zone "lab-a" holds replica 1 \(dtr-1\), replica 3 \(dtr-3\)/);
+        assert.match(r.output, /DtrCluster "small" .* has replicaCount 2/);
+        assert.doesNotMatch(r.output, /DtrCluster "partly" .* replicaCount/);
+        assert.doesNotMatch(r.output, /can't run policy/); // no rule was downgraded to advisory
     });
 });
