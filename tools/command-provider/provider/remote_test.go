@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 const remote = remoteCommandType
@@ -223,5 +225,44 @@ func TestRemoteThroughProxy(t *testing.T) {
 	out := h.mustCreate(remote, "proxied", in)
 	if str(t, out, "stdout") != "via-proxy" {
 		t.Fatalf("stdout %v", out["stdout"])
+	}
+}
+
+// Cancel returns at once and drops the SSH connection. The provider also asks
+// sshd to SIGTERM the command, but OpenSSH refuses signal requests in root
+// sessions ("session signalling requires privilege separation"), so as with
+// the real provider a cancelled remote command may finish on the host.
+func TestRemoteCancelReturnsPromptly(t *testing.T) {
+	sshd := startSSHD(t)
+	h := newHarness(t)
+	in := h.check(remote, "slow", map[string]any{"connection": sshd.conn(), "create": "sleep 5"})
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		_, _ = h.srv.Cancel(context.Background(), &emptypb.Empty{})
+	}()
+	start := time.Now()
+	_, _, err := h.create(remote, "slow", in, false)
+	t.Logf("error text: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "cancelled") || time.Since(start) > 2*time.Second {
+		t.Fatalf("error = %v after %v, want a prompt cancellation", err, time.Since(start))
+	}
+}
+
+func TestRemoteUnknownConnectionInPreview(t *testing.T) {
+	h := newHarness(t)
+	unknown := resource.MakeComputed(resource.NewStringProperty(""))
+	in, fails := h.checkFails(remote, "later", map[string]any{"connection": unknown, "create": "true"})
+	if len(fails) != 0 {
+		t.Fatalf("an unknown connection is fine at preview: %v", fails)
+	}
+	_, out, err := h.create(remote, "later", in, true)
+	if err != nil || !out["connection"].IsComputed() || !out["stdout"].IsComputed() {
+		t.Fatalf("preview = %v, %v", out, err)
+	}
+	in, fails = h.checkFails(remote, "half", map[string]any{
+		"connection": map[string]any{"host": unknown, "privateKey": unknown}, "create": "true",
+	})
+	if len(fails) != 0 {
+		t.Fatalf("unknown host/key are fine at preview: %v", fails)
 	}
 }

@@ -49,6 +49,14 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// logLevel lets a failing test be rerun with TEST_SSHD_LOGLEVEL=DEBUG2.
+func logLevel() string {
+	if l := os.Getenv("TEST_SSHD_LOGLEVEL"); l != "" {
+		return l
+	}
+	return "ERROR"
+}
+
 // startSSHD starts /usr/sbin/sshd -D for the test's lifetime.
 func startSSHD(t *testing.T) *testSSHD {
 	t.Helper()
@@ -86,8 +94,8 @@ UsePAM no
 StrictModes no
 AllowTcpForwarding yes
 AcceptEnv DTR_TEST_* PULUMI_COMMAND_STDOUT PULUMI_COMMAND_STDERR
-LogLevel ERROR
-`, port, dir, dir, dir)
+LogLevel %s
+`, port, dir, dir, dir, logLevel())
 	cfgPath := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
