@@ -192,14 +192,23 @@ export function checkBackupBuckets(resources: StackResource[]): Violation[] {
             `{mode: "COMPLIANCE" (or "GOVERNANCE"), days: ${needDays}}` +
             (typeof wanted === "number" ? ` or more (the backup schedule keeps backups ${wanted} days)` : "");
         if (locks.length === 0) {
-            out.push({ urn: b.urn, message: `Backup bucket ${describe(b)} has no default Object Lock retention: ${fix}.` });
+            out.push({
+                urn: b.urn,
+                message: `Backup bucket ${describe(b)} has no default Object Lock retention: ${fix}.`,
+            });
             continue;
         }
         // Judge the lock configuration that is the most protective.
         let best: number | undefined;
         let sawUnknown = false;
         for (const l of locks) {
-            const mode = at(l.props, "rule", ...(Array.isArray(l.props["rule"]) ? [0] : []), "defaultRetention", "mode");
+            const mode = at(
+                l.props,
+                "rule",
+                ...(Array.isArray(l.props["rule"]) ? [0] : []),
+                "defaultRetention",
+                "mode",
+            );
             const days = retentionDays(l.props["rule"]);
             if (isUnknown(mode) || isUnknown(days)) {
                 sawUnknown = true;

@@ -1,15 +1,5 @@
 // Rules on the DtrCluster component's registered outputs and on the replica hosts.
-import {
-    StackResource,
-    Violation,
-    TYPES,
-    UNKNOWN,
-    Unknown,
-    describe,
-    isUnknown,
-    ofType,
-    roleOf,
-} from "./model";
+import { StackResource, Violation, TYPES, UNKNOWN, Unknown, describe, isUnknown, ofType, roleOf } from "./model";
 
 /** RethinkDB needs a majority: 3 replicas survive 1 loss, 5 survive 2; 2 or 4 add risk, not safety. */
 export function checkReplicaCount(resources: StackResource[]): Violation[] {
@@ -85,7 +75,9 @@ export function checkReplicaZones(resources: StackResource[]): Violation[] {
         if (isUnknown(zones)) continue;
         const hosts = stringList(c.props["hostNames"]);
         const labels = zones.map((_, i) =>
-            Array.isArray(hosts) && typeof hosts[i] === "string" ? `replica ${i + 1} (${hosts[i]})` : `replica ${i + 1}`,
+            Array.isArray(hosts) && typeof hosts[i] === "string"
+                ? `replica ${i + 1} (${hosts[i]})`
+                : `replica ${i + 1}`,
         );
         const n = c.props["replicaCount"];
         if (typeof n === "number" && zones.length !== n) {
@@ -129,7 +121,10 @@ export function checkReplicaZones(resources: StackResource[]): Violation[] {
             out.push({
                 urn: first.urn,
                 message:
-                    `Replica instances share an availability zone (${sharing(d, members.map((m) => `"${m.name}"`))}), ` +
+                    `Replica instances share an availability zone (${sharing(
+                        d,
+                        members.map((m) => `"${m.name}"`),
+                    )}), ` +
                     `first ${describe(first)}: give each replica instance its own availabilityZone ` +
                     `(or a subnet in another zone).`,
             });

@@ -5,7 +5,8 @@ import { StackResource, Violation, TYPES, describe, isUnknown, ofType, stackOfUr
 export const UNSAFE_FLAGS: Record<string, string> = {
     "--ucp-insecure-tls": "it skips verifying UCP's certificate; pass UCP's CA with --ucp-ca instead",
     "--unsafe-join": "it joins a replica to an unhealthy cluster and risks a split brain; fix the cluster health first",
-    "--skip-network-test": "it skips the overlay network check and can join a replica that cannot reach the others; fix the dtr-ol overlay network instead",
+    "--skip-network-test":
+        "it skips the overlay network check and can join a replica that cannot reach the others; fix the dtr-ol overlay network instead",
 };
 
 const COMMAND_FIELDS = ["create", "update", "delete"];

@@ -14,7 +14,11 @@ describe("policy SDK adapter", () => {
         assert.deepEqual(new Set(sdk), UNKNOWN_SENTINELS);
     });
     it("reads through the SDK's unknown-checking proxy and marks unknowns deep inside", () => {
-        const raw = { replicaCount: 3, zones: ["a", sdkProxy.unknownStringValue], tags: { x: sdkProxy.unknownObjectValue } };
+        const raw = {
+            replicaCount: 3,
+            zones: ["a", sdkProxy.unknownStringValue],
+            tags: { x: sdkProxy.unknownObjectValue },
+        };
         const proxied = sdkProxy.unknownCheckingProxy(raw);
         assert.throws(() => proxied.zones[1], /can't be known during preview/);
         assert.deepEqual(markUnknowns(proxied), { replicaCount: 3, zones: ["a", UNKNOWN], tags: { x: UNKNOWN } });

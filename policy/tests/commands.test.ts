@@ -19,7 +19,10 @@ describe("dtr-no-unsafe-flags-in-production", () => {
         const v = checkUnsafeFlags([c], {});
         assert.equal(v.length, 3);
         assert.ok(v.every((x) => x.urn === c.urn));
-        assert.match(v[0].message, /Command "join-2" \(urn:pulumi:prod::.*\) passes --ucp-insecure-tls in its create command on production stack "prod"/);
+        assert.match(
+            v[0].message,
+            /Command "join-2" \(urn:pulumi:prod::.*\) passes --ucp-insecure-tls in its create command on production stack "prod"/,
+        );
         assert.match(v[0].message, /pass UCP's CA with --ucp-ca instead; remove --ucp-insecure-tls/);
         assert.match(v[1].message, /--skip-network-test in its create command/);
         assert.match(v[2].message, /--unsafe-join in its update command/);

@@ -32,7 +32,12 @@ export function cluster(props: Record<string, unknown>, name = "registry"): Stac
 export function securedBucket(
     role: string,
     name: string,
-    overrides: Partial<Record<"versioning" | "sse" | "publicAccessBlock" | "bucketPolicy" | "objectLock", Record<string, unknown> | null>> = {},
+    overrides: Partial<
+        Record<
+            "versioning" | "sse" | "publicAccessBlock" | "bucketPolicy" | "objectLock",
+            Record<string, unknown> | null
+        >
+    > = {},
     bucketProps: Record<string, unknown> = {},
 ): StackResource[] {
     const bucket = res(TYPES.bucket, name, { tags: { [ROLE_TAG]: role }, ...bucketProps });
@@ -41,7 +46,16 @@ export function securedBucket(
         versioning: [TYPES.versioning, { versioningConfiguration: { status: "Enabled" } }],
         sse: [
             TYPES.sse,
-            { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:k" } }] },
+            {
+                rules: [
+                    {
+                        applyServerSideEncryptionByDefault: {
+                            sseAlgorithm: "aws:kms",
+                            kmsMasterKeyId: "arn:aws:kms:k",
+                        },
+                    },
+                ],
+            },
         ],
         publicAccessBlock: [
             TYPES.publicAccessBlock,
