@@ -167,9 +167,9 @@ export class DtrCluster extends pulumi.ComponentResource {
                 {
                     connection: h.connection,
                     environment: env,
-                    create: pulumi.output(h.ucpNode).apply((node) =>
-                        joinCommand({ ...common, ...ports, ucpNode: node, existingReplicaId: ids[0], replicaId: ids[i] }),
-                    ),
+                    create: pulumi
+                        .output(h.ucpNode)
+                        .apply((node) => joinCommand({ ...common, ...ports, ucpNode: node, existingReplicaId: ids[0], replicaId: ids[i] })),
                     update: noRerun("join"),
                     // Removing a host from the config removes its replica cleanly while the others keep serving.
                     delete: removeCommand({ ...common, existingReplicaId: ids[0], replicaIds: [ids[i]] }),

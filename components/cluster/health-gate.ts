@@ -50,7 +50,7 @@ export function healthGateScript(o: HealthGateOptions): string {
     return [
         "set -u",
         authConfigFunction(),
-        'body=$(mktemp); trap \'rm -f "$body"\' EXIT',
+        "body=$(mktemp); trap 'rm -f \"$body\"' EXIT",
         `start=$(date +%s); deadline=$((start + ${timeout})); attempt=0`,
         "while :; do",
         "  attempt=$((attempt + 1)); bad=''",

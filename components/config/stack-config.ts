@@ -100,7 +100,13 @@ class Reader {
         return v as Obj;
     }
 
-    str(parent: Obj | undefined, key: string, path: string, fix: string, opts: { required?: boolean; pattern?: RegExp } = {}): string | undefined {
+    str(
+        parent: Obj | undefined,
+        key: string,
+        path: string,
+        fix: string,
+        opts: { required?: boolean; pattern?: RegExp } = {},
+    ): string | undefined {
         const v = parent?.[key];
         if (v === undefined || v === "") {
             if (opts.required ?? true) this.problem(path, v, `required: ${fix}`);
@@ -213,11 +219,13 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             r.problem("cluster.externalUrl", externalUrl, (e as Error).message);
         }
     }
-    const dockerAddressPools = c?.dockerAddressPools === undefined ? undefined : r.cidrs(c, "dockerAddressPools", "cluster.dockerAddressPools");
+    const dockerAddressPools =
+        c?.dockerAddressPools === undefined ? undefined : r.cidrs(c, "dockerAddressPools", "cluster.dockerAddressPools");
     const healthGateRaw = r.obj(c, "healthGate", "cluster.healthGate", false);
     const timeoutSeconds = r.int(healthGateRaw, "timeoutSeconds", "cluster.healthGate.timeoutSeconds", 900, 10, 7200) ?? 900;
     const intervalSeconds = r.int(healthGateRaw, "intervalSeconds", "cluster.healthGate.intervalSeconds", 10, 1, 600) ?? 10;
-    if (intervalSeconds > timeoutSeconds) r.problem("cluster.healthGate.intervalSeconds", intervalSeconds, "must not exceed timeoutSeconds");
+    if (intervalSeconds > timeoutSeconds)
+        r.problem("cluster.healthGate.intervalSeconds", intervalSeconds, "must not exceed timeoutSeconds");
     const cluster: ClusterConfig = {
         name: r.str(c, "name", "cluster.name", "1-41 of a-z, 0-9 and -", { pattern: NAME }) ?? "dtr",
         replicas,
@@ -225,7 +233,8 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         externalUrl: externalUrl ?? "",
         httpPort,
         httpsPort,
-        overlaySubnet: r.str(c, "overlaySubnet", "cluster.overlaySubnet", "a private CIDR for dtr-ol used nowhere else, e.g. 172.16.240.0/24") ?? "",
+        overlaySubnet:
+            r.str(c, "overlaySubnet", "cluster.overlaySubnet", "a private CIDR for dtr-ol used nowhere else, e.g. 172.16.240.0/24") ?? "",
         dockerAddressPools,
         allowZoneSharing: r.bool(c, "allowZoneSharing", "cluster.allowZoneSharing", false),
         healthGate: { timeoutSeconds, intervalSeconds },
@@ -242,7 +251,10 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             r.str(img, "repository", "image.repository", "e.g. mirantis/dtr or registry.mirantis.com/msr/dtr", {
                 pattern: /^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]$/,
             }) ?? "",
-        version: r.str(img, "version", "image.version", "a DTR version tag such as 2.9.16", { pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/ }) ?? "",
+        version:
+            r.str(img, "version", "image.version", "a DTR version tag such as 2.9.16", {
+                pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+            }) ?? "",
     };
 
     // ucp
@@ -281,12 +293,21 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                 port: r.int(o, "port", `${p}.port`, 22, 1, 65535),
                 user: r.str(o, "user", `${p}.user`, "the SSH user", { required: false, pattern: /^[a-z_][a-z0-9_-]*$/ }),
                 ucpNode: r.str(o, "ucpNode", `${p}.ucpNode`, "the node name as UCP lists it", { required: false, pattern: HOSTNAME }),
-                privateAddress: r.str(o, "privateAddress", `${p}.privateAddress`, "an IP or DNS name", { required: false, pattern: HOSTNAME }),
+                privateAddress: r.str(o, "privateAddress", `${p}.privateAddress`, "an IP or DNS name", {
+                    required: false,
+                    pattern: HOSTNAME,
+                }),
                 zone: r.str(o, "zone", `${p}.zone`, "the host's availability zone or failure domain") ?? "",
                 hostKey:
-                    r.str(o, "hostKey", `${p}.hostKey`, "the host's SSH public key (`ssh-keyscan -t ed25519 <host>`), pinned so a swapped host is refused", {
-                        pattern: HOST_KEY,
-                    }) ?? "",
+                    r.str(
+                        o,
+                        "hostKey",
+                        `${p}.hostKey`,
+                        "the host's SSH public key (`ssh-keyscan -t ed25519 <host>`), pinned so a swapped host is refused",
+                        {
+                            pattern: HOST_KEY,
+                        },
+                    ) ?? "",
             };
             specs.push(spec);
         });
@@ -302,7 +323,10 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             const o = typeof s === "object" && s !== null ? (s as Obj) : undefined;
             return {
                 zone: r.str(o, "zone", `hosts.aws.subnets[${i}].zone`, "the subnet's availability zone, e.g. eu-west-1a") ?? "",
-                subnetId: r.str(o, "subnetId", `hosts.aws.subnets[${i}].subnetId`, "a subnet id such as subnet-0abc", { pattern: /^subnet-[0-9a-f]+$/ }) ?? "",
+                subnetId:
+                    r.str(o, "subnetId", `hosts.aws.subnets[${i}].subnetId`, "a subnet id such as subnet-0abc", {
+                        pattern: /^subnet-[0-9a-f]+$/,
+                    }) ?? "",
             };
         });
         const zones = new Set(subnets.map((s) => s.zone));
@@ -322,25 +346,48 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                 vpcId: r.str(a, "vpcId", "hosts.aws.vpcId", "a VPC id such as vpc-0abc", { pattern: /^vpc-[0-9a-f]+$/ }) ?? "",
                 vpcCidr,
                 subnets,
-                amiId: r.str(a, "amiId", "hosts.aws.amiId", "an AMI id such as ami-0abc (Ubuntu 22.04/24.04 or RHEL 8/9)", { pattern: /^ami-[0-9a-f]+$/ }) ?? "",
-                instanceType: r.str(a, "instanceType", "hosts.aws.instanceType", "e.g. m5.xlarge", { required: false, pattern: /^[a-z0-9]+\.[a-z0-9]+$/ }),
+                amiId:
+                    r.str(a, "amiId", "hosts.aws.amiId", "an AMI id such as ami-0abc (Ubuntu 22.04/24.04 or RHEL 8/9)", {
+                        pattern: /^ami-[0-9a-f]+$/,
+                    }) ?? "",
+                instanceType: r.str(a, "instanceType", "hosts.aws.instanceType", "e.g. m5.xlarge", {
+                    required: false,
+                    pattern: /^[a-z0-9]+\.[a-z0-9]+$/,
+                }),
                 rootVolumeGb: r.int(a, "rootVolumeGb", "hosts.aws.rootVolumeGb", undefined, 20, 16384),
                 sshUser: r.str(a, "sshUser", "hosts.aws.sshUser", "the AMI's login user, e.g. ubuntu") ?? "",
-                sshPublicKey: r.str(a, "sshPublicKey", "hosts.aws.sshPublicKey", "the public half of sshPrivateKey", { pattern: HOST_KEY }) ?? "",
+                sshPublicKey:
+                    r.str(a, "sshPublicKey", "hosts.aws.sshPublicKey", "the public half of sshPrivateKey", { pattern: HOST_KEY }) ?? "",
                 sshCidrs: r.cidrs(a, "sshCidrs", "hosts.aws.sshCidrs"),
                 clientCidrs: r.cidrs(a, "clientCidrs", "hosts.aws.clientCidrs"),
                 connectVia: r.oneOf(a, "connectVia", "hosts.aws.connectVia", ["public", "private"] as const, "public") ?? "public",
                 loadBalancerScheme:
-                    r.oneOf(a, "loadBalancerScheme", "hosts.aws.loadBalancerScheme", ["internet-facing", "internal"] as const, "internal") ?? "internal",
+                    r.oneOf(
+                        a,
+                        "loadBalancerScheme",
+                        "hosts.aws.loadBalancerScheme",
+                        ["internet-facing", "internal"] as const,
+                        "internal",
+                    ) ?? "internal",
                 engine: (() => {
                     const e = r.obj(a, "engine", "hosts.aws.engine");
                     return {
-                        installScriptUrl: r.str(e, "installScriptUrl", "hosts.aws.engine.installScriptUrl", "the engine install script, e.g. https://get.mirantis.com/", { pattern: /^https:\/\// }) ?? "",
+                        installScriptUrl:
+                            r.str(
+                                e,
+                                "installScriptUrl",
+                                "hosts.aws.engine.installScriptUrl",
+                                "the engine install script, e.g. https://get.mirantis.com/",
+                                { pattern: /^https:\/\// },
+                            ) ?? "",
                         channel: r.str(e, "channel", "hosts.aws.engine.channel", "e.g. stable-23.0", { required: false }),
                         version: r.str(e, "version", "hosts.aws.engine.version", "e.g. 23.0.9", { required: false }),
                     };
                 })(),
-                swarmManagerAddress: r.str(a, "swarmManagerAddress", "hosts.aws.swarmManagerAddress", "an existing manager's host:2377", { pattern: /^[A-Za-z0-9.-]+:\d+$/ }) ?? "",
+                swarmManagerAddress:
+                    r.str(a, "swarmManagerAddress", "hosts.aws.swarmManagerAddress", "an existing manager's host:2377", {
+                        pattern: /^[A-Za-z0-9.-]+:\d+$/,
+                    }) ?? "",
             },
         };
         needSecret("swarmJoinToken", "the Swarm worker join token (`docker swarm join-token -q worker` on a manager)");
@@ -367,17 +414,28 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         storage = {
             mode: "aws",
             aws: {
-                noncurrentVersionExpirationDays: r.int(a, "noncurrentVersionExpirationDays", "storage.aws.noncurrentVersionExpirationDays", 30, 1, 3650) ?? 30,
-                replicationRegion: r.str(a, "replicationRegion", "storage.aws.replicationRegion", "a second AWS region for the DR copy", { required: false, pattern: /^[a-z]{2}(-[a-z]+)+-\d$/ }),
+                noncurrentVersionExpirationDays:
+                    r.int(a, "noncurrentVersionExpirationDays", "storage.aws.noncurrentVersionExpirationDays", 30, 1, 3650) ?? 30,
+                replicationRegion: r.str(a, "replicationRegion", "storage.aws.replicationRegion", "a second AWS region for the DR copy", {
+                    required: false,
+                    pattern: /^[a-z]{2}(-[a-z]+)+-\d$/,
+                }),
                 forceDestroy: r.bool(a, "forceDestroy", "storage.aws.forceDestroy", false),
             },
         };
         if (storage.aws.forceDestroy && cluster.production) {
-            r.problem("storage.aws.forceDestroy", true, "would delete every image layer on `pulumi destroy`; refused for a production cluster");
+            r.problem(
+                "storage.aws.forceDestroy",
+                true,
+                "would delete every image layer on `pulumi destroy`; refused for a production cluster",
+            );
         }
     } else if (smode === "s3") {
         const o = r.obj(s, "s3", "storage.s3");
-        const endpoint = r.str(o, "regionEndpoint", "storage.s3.regionEndpoint", "http(s)://host:port of the S3-compatible server", { required: false, pattern: /^https?:\/\/[^\s/]+\/?$/ });
+        const endpoint = r.str(o, "regionEndpoint", "storage.s3.regionEndpoint", "http(s)://host:port of the S3-compatible server", {
+            required: false,
+            pattern: /^https?:\/\/[^\s/]+\/?$/,
+        });
         const secure = r.bool(o, "secure", "storage.s3.secure", !(endpoint ?? "").startsWith("http://"));
         if (!secure && cluster.production) {
             r.problem("storage.s3.secure", false, "sends layers and keys in clear text; refused for a production cluster (use https)");
@@ -386,7 +444,10 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             mode: "s3",
             s3: {
                 region: r.str(o, "region", "storage.s3.region", 'any region name the server accepts, e.g. "us-east-1"') ?? "",
-                bucket: r.str(o, "bucket", "storage.s3.bucket", "an existing bucket (3-63 of a-z 0-9 . -)", { pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/ }) ?? "",
+                bucket:
+                    r.str(o, "bucket", "storage.s3.bucket", "an existing bucket (3-63 of a-z 0-9 . -)", {
+                        pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+                    }) ?? "",
                 regionEndpoint: endpoint,
                 secure,
                 forcePathStyle: r.bool(o, "forcePathStyle", "storage.s3.forcePathStyle", endpoint !== undefined),
@@ -397,7 +458,11 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         needSecret("storageSecretKey", "the S3 secret key for storage.mode s3");
     }
     if (hosts.mode === "existing" && storage.mode === "aws") {
-        r.problem("storage.mode", "aws", "an AWS layer bucket needs AWS hosts (their instance role reads it); with existing hosts use storage.mode s3 with keys");
+        r.problem(
+            "storage.mode",
+            "aws",
+            "an AWS layer bucket needs AWS hosts (their instance role reads it); with existing hosts use storage.mode s3 with keys",
+        );
     }
 
     if (r.problems.length) throw new ConfigError(r.problems);

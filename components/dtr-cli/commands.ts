@@ -404,11 +404,7 @@ export function removeCommand(a: RemoveArgs): string {
             "it contains --existing-replica-id; run remove from a replica that stays",
         );
     }
-    const flags: Flag[] = [
-        ...ucpFlags(a.ucp),
-        ["--existing-replica-id", a.existingReplicaId],
-        ["--replica-ids", a.replicaIds.join(",")],
-    ];
+    const flags: Flag[] = [...ucpFlags(a.ucp), ["--existing-replica-id", a.existingReplicaId], ["--replica-ids", a.replicaIds.join(",")]];
     return dockerRun({
         image: a.image,
         run: a.run,

@@ -47,7 +47,15 @@ export interface UserDataOptions {
 }
 
 /** Variables the SSH server must accept so the command provider can pass secrets without argv. */
-export const ACCEPTED_ENV = [SECRET_ENV.ucpPassword, SECRET_ENV.dtrKey, USERNAME_ENV, "SWARM_JOIN_TOKEN", "DTR_*", "PULUMI_COMMAND_*", "AWS_*"];
+export const ACCEPTED_ENV = [
+    SECRET_ENV.ucpPassword,
+    SECRET_ENV.dtrKey,
+    USERNAME_ENV,
+    "SWARM_JOIN_TOKEN",
+    "DTR_*",
+    "PULUMI_COMMAND_*",
+    "AWS_*",
+];
 
 /** cloud-init user data. Holds no secret: join tokens and passwords arrive later over SSH in the environment. */
 export function userData(o: UserDataOptions): string {
@@ -87,7 +95,9 @@ export function swarmJoinScript(managerAddress: string, timeoutSeconds = 900): s
         ': "${SWARM_JOIN_TOKEN:?SWARM_JOIN_TOKEN must be set}"',
         `deadline=$(( $(date +%s) + ${timeoutSeconds} ))`,
         "until [ -f /var/lib/dtr-ha-bootstrapped ]; do",
-        '  [ "$(date +%s)" -lt "$deadline" ] || { echo "engine install did not finish in ' + timeoutSeconds + 's; see /var/log/cloud-init-output.log" >&2; exit 1; }',
+        '  [ "$(date +%s)" -lt "$deadline" ] || { echo "engine install did not finish in ' +
+            timeoutSeconds +
+            's; see /var/log/cloud-init-output.log" >&2; exit 1; }',
         "  sleep 5",
         "done",
         'state=$(docker info --format "{{.Swarm.LocalNodeState}}")',
@@ -110,7 +120,7 @@ export function waitForUcpNodeScript(
     const tls = ucp.caPem ? '--cacert "$ca"' : "--insecure";
     return [
         "set -eu",
-        'ca=$(mktemp); trap \'rm -f "$ca"\' EXIT',
+        "ca=$(mktemp); trap 'rm -f \"$ca\"' EXIT",
         ucp.caPem ? `printf '%s\\n' ${shellQuote(ucp.caPem)} > "$ca"` : ":",
         `: "\${${USERNAME_ENV}:?}" "\${${SECRET_ENV.ucpPassword}:?}"`,
         `deadline=$(( $(date +%s) + ${timeoutSeconds} ))`,

@@ -99,20 +99,36 @@ export class AwsHosts extends pulumi.ComponentResource {
         }
         const clientSources = [...new Set([args.vpcCidr, ...args.clientCidrs])];
         for (const port of CLIENT_PORTS) {
-            clientSources.forEach((cidr, i) =>
-                new aws.vpc.SecurityGroupIngressRule(
-                    `${name}-clients-${port}-${i}`,
-                    { securityGroupId: sg.id, cidrIpv4: cidr, ipProtocol: "tcp", fromPort: port, toPort: port, description: "DTR through the load balancer" },
-                    parent,
-                ),
+            clientSources.forEach(
+                (cidr, i) =>
+                    new aws.vpc.SecurityGroupIngressRule(
+                        `${name}-clients-${port}-${i}`,
+                        {
+                            securityGroupId: sg.id,
+                            cidrIpv4: cidr,
+                            ipProtocol: "tcp",
+                            fromPort: port,
+                            toPort: port,
+                            description: "DTR through the load balancer",
+                        },
+                        parent,
+                    ),
             );
         }
-        args.sshCidrs.forEach((cidr, i) =>
-            new aws.vpc.SecurityGroupIngressRule(
-                `${name}-ssh-${i}`,
-                { securityGroupId: sg.id, cidrIpv4: cidr, ipProtocol: "tcp", fromPort: 22, toPort: 22, description: "SSH for Pulumi commands" },
-                parent,
-            ),
+        args.sshCidrs.forEach(
+            (cidr, i) =>
+                new aws.vpc.SecurityGroupIngressRule(
+                    `${name}-ssh-${i}`,
+                    {
+                        securityGroupId: sg.id,
+                        cidrIpv4: cidr,
+                        ipProtocol: "tcp",
+                        fromPort: 22,
+                        toPort: 22,
+                        description: "SSH for Pulumi commands",
+                    },
+                    parent,
+                ),
         );
         new aws.vpc.SecurityGroupEgressRule(`${name}-egress`, { securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "-1" }, parent);
 
@@ -127,7 +143,9 @@ export class AwsHosts extends pulumi.ComponentResource {
             },
             parent,
         );
-        args.instancePolicyArns.forEach((arn, i) => new aws.iam.RolePolicyAttachment(`${name}-replica-${i}`, { role: role.name, policyArn: arn }, parent));
+        args.instancePolicyArns.forEach(
+            (arn, i) => new aws.iam.RolePolicyAttachment(`${name}-replica-${i}`, { role: role.name, policyArn: arn }, parent),
+        );
         const profile = new aws.iam.InstanceProfile(`${name}-replica`, { role: role.name, tags }, parent);
         const keyPair = new aws.ec2.KeyPair(`${name}-ssh`, { publicKey: args.sshPublicKey, tags }, parent);
 
@@ -243,7 +261,11 @@ export class AwsHosts extends pulumi.ComponentResource {
             );
             this.instances.forEach(
                 (inst, i) =>
-                    new aws.lb.TargetGroupAttachment(`${name}-dtr-${port}-${i + 1}`, { targetGroupArn: tg.arn, targetId: inst.id, port }, parent),
+                    new aws.lb.TargetGroupAttachment(
+                        `${name}-dtr-${port}-${i + 1}`,
+                        { targetGroupArn: tg.arn, targetId: inst.id, port },
+                        parent,
+                    ),
             );
         }
 

@@ -94,7 +94,11 @@ export class DtrStorage extends pulumi.ComponentResource {
             const dr = { parent: this, provider: args.replication.provider };
             const drKey =
                 args.replication.kmsKeyArn === undefined
-                    ? new aws.kms.Key(`${name}-layers-dr`, { description: `DTR image layers, DR copy (${name})`, enableKeyRotation: true, tags }, dr)
+                    ? new aws.kms.Key(
+                          `${name}-layers-dr`,
+                          { description: `DTR image layers, DR copy (${name})`, enableKeyRotation: true, tags },
+                          dr,
+                      )
                     : undefined;
             const drKeyArn = drKey ? drKey.arn : pulumi.output(args.replication.kmsKeyArn!);
             const drBucket = new aws.s3.Bucket(
@@ -118,9 +122,9 @@ export class DtrStorage extends pulumi.ComponentResource {
                 `${name}-replication`,
                 {
                     role: role.id,
-                    policy: pulumi.all([this.bucket.arn, drBucket.arn, this.kmsKeyArn, drKeyArn]).apply(([src, dst, k, dk]) =>
-                        JSON.stringify(replicationPolicy(src, dst, k, dk)),
-                    ),
+                    policy: pulumi
+                        .all([this.bucket.arn, drBucket.arn, this.kmsKeyArn, drKeyArn])
+                        .apply(([src, dst, k, dk]) => JSON.stringify(replicationPolicy(src, dst, k, dk))),
                 },
                 parent,
             );
@@ -184,11 +188,7 @@ export function secureBucket(
     kmsKeyArn: pulumi.Input<string>,
     opts: pulumi.CustomResourceOptions,
 ): { versioning: aws.s3.BucketVersioning; publicAccess: aws.s3.BucketPublicAccessBlock } {
-    const versioning = new aws.s3.BucketVersioning(
-        name,
-        { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-        opts,
-    );
+    const versioning = new aws.s3.BucketVersioning(name, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
     new aws.s3.BucketServerSideEncryptionConfiguration(
         name,
         {

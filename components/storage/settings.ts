@@ -31,7 +31,10 @@ export const MIN_CHUNK_SIZE = 5 * 1024 * 1024;
 
 /** The JSON body DTR's settings API takes. Credentials are included only when both keys are given. */
 export function dtrStorageSettings(s: S3Settings): Record<string, unknown> {
-    if (!s.region) throw new Error('storage.region is empty: the S3 driver requires a region (any value, e.g. "us-east-1", for S3-compatible servers)');
+    if (!s.region)
+        throw new Error(
+            'storage.region is empty: the S3 driver requires a region (any value, e.g. "us-east-1", for S3-compatible servers)',
+        );
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s.bucket)) {
         throw new Error(`storage.bucket=${JSON.stringify(s.bucket)} is not a valid S3 bucket name (3-63 of a-z 0-9 . -)`);
     }
@@ -85,7 +88,7 @@ export function applyStorageSettingsScript(target: { externalUrl: string; httpsP
         "set -eu",
         authConfigFunction(),
         `: "\${${STORAGE_SETTINGS_ENV}:?${STORAGE_SETTINGS_ENV} must be set}"`,
-        'body=$(mktemp); trap \'rm -f "$body"\' EXIT',
+        "body=$(mktemp); trap 'rm -f \"$body\"' EXIT",
         `code=$(${call})`,
         'case "$code" in 2??) echo "storage settings applied (HTTP $code)";;',
         '  *) echo "DTR refused the storage settings: HTTP $code: $(head -c 400 "$body")" >&2; exit 1;; esac',

@@ -44,9 +44,15 @@ describe("AwsHosts (mocked)", () => {
             assert.strictEqual(i.inputs.tags["dtr-ha:role"], "replica");
             assert.strictEqual(i.inputs.metadataOptions.httpTokens, "required");
             assert.strictEqual(i.inputs.rootBlockDevice.encrypted, true);
-            assert.ok(!String(i.inputs.userData).includes(TOKEN) && !String(i.inputs.userData).includes(PASSWORD), "no secret in user data");
+            assert.ok(
+                !String(i.inputs.userData).includes(TOKEN) && !String(i.inputs.userData).includes(PASSWORD),
+                "no secret in user data",
+            );
         }
-        assert.deepStrictEqual(h.hosts.map((x) => x.zone), ["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+        assert.deepStrictEqual(
+            h.hosts.map((x) => x.zone),
+            ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+        );
         assert.strictEqual(await valueOf(h.hosts[1].ucpNode), "prod-replica-2");
         const two = args({ subnets: args().subnets.slice(0, 2) });
         assert.throws(() => new AwsHosts("aw2", two), /3 replicas need 3 zones .*allowZoneSharing: true/);
@@ -65,12 +71,16 @@ describe("AwsHosts (mocked)", () => {
         for (const want of ["udp/4789-4789", "tcp/7946-7946", "udp/7946-7946", "tcp/2377-2377", "50/-", "tcp/443-443", "tcp/12379-12386"]) {
             assert.ok(memberKeys.includes(want), `members lack ${want}: ${memberKeys}`);
         }
-        for (const m of members) assert.strictEqual(m.inputs.referencedSecurityGroupId, m.inputs.securityGroupId, "member rules reference the group itself");
+        for (const m of members)
+            assert.strictEqual(m.inputs.referencedSecurityGroupId, m.inputs.securityGroupId, "member rules reference the group itself");
         const clients = rules.filter((r) => r.name.startsWith("aw4-clients-"));
         assert.deepStrictEqual([...new Set(clients.map((c) => c.inputs.fromPort))].sort(), [443, 80]);
         assert.deepStrictEqual([...new Set(clients.map((c) => c.inputs.cidrIpv4))].sort(), ["10.0.0.0/16", "10.0.0.0/8"]);
         const ssh = rules.filter((r) => r.name.startsWith("aw4-ssh-"));
-        assert.deepStrictEqual(ssh.map((s) => [s.inputs.cidrIpv4, s.inputs.fromPort]), [["198.51.100.0/24", 22]]);
+        assert.deepStrictEqual(
+            ssh.map((s) => [s.inputs.cidrIpv4, s.inputs.fromPort]),
+            [["198.51.100.0/24", 22]],
+        );
         assert.ok(!rules.some((r) => r.inputs.cidrIpv4 === "0.0.0.0/0"), "nothing open to the world");
     });
 
@@ -115,7 +125,10 @@ describe("AwsHosts (mocked)", () => {
         assert.strictEqual(env.value.SWARM_JOIN_TOKEN, TOKEN);
         assert.strictEqual(h.hosts[0].ready?.length, 1, "hosts are ready only after UCP lists them");
         const attach = of("aw6-", "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
-        assert.deepStrictEqual(attach.map((a) => a.inputs.policyArn), ["arn:aws:iam::123456789012:policy/layers"]);
+        assert.deepStrictEqual(
+            attach.map((a) => a.inputs.policyArn),
+            ["arn:aws:iam::123456789012:policy/layers"],
+        );
     });
 });
 

@@ -31,7 +31,16 @@ function args(n: number, extra: Partial<DtrClusterArgs> = {}): DtrClusterArgs {
         ucpPassword: pulumi.secret(PASSWORD),
         externalUrl: "https://10.200.0.11",
         overlaySubnet: "172.16.240.0/24",
-        storage: { s3: { region: "us-east-1", bucket: "dtr-layers", regionEndpoint: "http://10.200.0.1:9000", accessKey: "lab", secretKey: S3_SECRET, secure: false } },
+        storage: {
+            s3: {
+                region: "us-east-1",
+                bucket: "dtr-layers",
+                regionEndpoint: "http://10.200.0.1:9000",
+                accessKey: "lab",
+                secretKey: S3_SECRET,
+                secure: false,
+            },
+        },
         run: { mountEngineSocket: true },
         ...extra,
     };
@@ -82,7 +91,10 @@ describe("DtrCluster", () => {
             assert.ok(check.dependsOn.includes(r.name), `${check.name} after ${r.name}`);
         }
         assert.deepStrictEqual(await valueOf(cluster.replicaCount), 3);
-        assert.deepStrictEqual(await valueOf(cluster.replicaIds), ["host1", "host2", "host3"].map((h) => deriveReplicaId("lab", h)));
+        assert.deepStrictEqual(
+            await valueOf(cluster.replicaIds),
+            ["host1", "host2", "host3"].map((h) => deriveReplicaId("lab", h)),
+        );
         assert.deepStrictEqual(await valueOf(cluster.zones), ["zone-1", "zone-2", "zone-3"]);
         assert.strictEqual(await valueOf(cluster.storageKind), "s3");
     });
@@ -97,7 +109,10 @@ describe("DtrCluster", () => {
         const join3 = await valueOf<string>(get("-join-host3").props.create);
         assert.match(join3, new RegExp(`--ucp-node host3 --existing-replica-id ${ids[0]} --replica-id ${ids[2]}`));
         assert.match(await valueOf<string>(get("-join-host3").props.delete), new RegExp(` remove .*--replica-ids ${ids[2]}$`, "s"));
-        assert.match(await valueOf<string>(get("-install").props.delete), new RegExp(` destroy .*--replica-id ${ids[0]} && \\(docker network rm dtr-ol`, "s"));
+        assert.match(
+            await valueOf<string>(get("-install").props.delete),
+            new RegExp(` destroy .*--replica-id ${ids[0]} && \\(docker network rm dtr-ol`, "s"),
+        );
         assert.strictEqual((await valueOf<any>(get("-join-host3").props.connection)).host, "10.200.0.13");
         assert.strictEqual((await valueOf<any>(get("-install").props.connection)).hostKey, HOSTKEY);
         const gate = await valueOf<string>(get("-health").props.create);

@@ -43,7 +43,10 @@ describe("dtr command lines", () => {
             httpsPort: 443,
         });
         assert.match(cmd, /^docker run --rm -e UCP_PASSWORD mirantis\/dtr:2\.9\.16 install /);
-        assert.match(cmd, /--ucp-url https:\/\/ucp\.example\.com --ucp-username admin --ucp-ca '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'/);
+        assert.match(
+            cmd,
+            /--ucp-url https:\/\/ucp\.example\.com --ucp-username admin --ucp-ca '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'/,
+        );
         assert.match(cmd, /--ucp-node node-1 --replica-id 0123456789ab --dtr-external-url https:\/\/dtr\.example\.com/);
         assert.match(cmd, /--overlay-subnet 172\.16\.240\.0\/24/);
         assert.doesNotMatch(cmd, /--ucp-password/);
@@ -59,7 +62,10 @@ describe("dtr command lines", () => {
     it("refuses an external URL whose port differs from the replica HTTPS port (the install hang)", () => {
         assert.throws(
             () => installCommand({ image, ucp, ucpNode: "n", replicaId: R1, externalUrl: "https://dtr.example.com:4443", httpsPort: 443 }),
-            (e: Error) => e instanceof DtrCommandError && /port 4443 differs from --replica-https-port 443/.test(e.message) && /Waiting for DTR to start/.test(e.message),
+            (e: Error) =>
+                e instanceof DtrCommandError &&
+                /port 4443 differs from --replica-https-port 443/.test(e.message) &&
+                /Waiting for DTR to start/.test(e.message),
         );
         assert.doesNotThrow(() =>
             installCommand({ image, ucp, ucpNode: "n", replicaId: R1, externalUrl: "https://dtr.example.com:4443", httpsPort: 4443 }),
@@ -67,17 +73,44 @@ describe("dtr command lines", () => {
     });
 
     it("refuses bad replica ids, http URLs and missing UCP trust", () => {
-        assert.throws(() => installCommand({ image, ucp, ucpNode: "n", replicaId: "XYZ", externalUrl: "https://d.example.com" }), /--replica-id="XYZ".*12 lower-case hex/);
+        assert.throws(
+            () => installCommand({ image, ucp, ucpNode: "n", replicaId: "XYZ", externalUrl: "https://d.example.com" }),
+            /--replica-id="XYZ".*12 lower-case hex/,
+        );
         assert.throws(() => installCommand({ image, ucp, ucpNode: "n", replicaId: R1, externalUrl: "http://d.example.com" }), /HTTPS/);
         assert.throws(
-            () => installCommand({ image, ucp: { url: "https://u", username: "admin" }, ucpNode: "n", replicaId: R1, externalUrl: "https://d.example.com" }),
+            () =>
+                installCommand({
+                    image,
+                    ucp: { url: "https://u", username: "admin" },
+                    ucpNode: "n",
+                    replicaId: R1,
+                    externalUrl: "https://d.example.com",
+                }),
             /--ucp-ca.*give UCP's CA certificate/,
         );
         assert.throws(
-            () => installCommand({ image, ucp: { ...ucp, insecureTls: true }, ucpNode: "n", replicaId: R1, externalUrl: "https://d.example.com" }),
+            () =>
+                installCommand({
+                    image,
+                    ucp: { ...ucp, insecureTls: true },
+                    ucpNode: "n",
+                    replicaId: R1,
+                    externalUrl: "https://d.example.com",
+                }),
             /either --ucp-ca or --ucp-insecure-tls/,
         );
-        assert.throws(() => installCommand({ image: { repository: "x", version: "bad tag!" }, ucp, ucpNode: "n", replicaId: R1, externalUrl: "https://d.example.com" }), /image.version/);
+        assert.throws(
+            () =>
+                installCommand({
+                    image: { repository: "x", version: "bad tag!" },
+                    ucp,
+                    ucpNode: "n",
+                    replicaId: R1,
+                    externalUrl: "https://d.example.com",
+                }),
+            /image.version/,
+        );
     });
 
     it("join copies from an existing replica and never uses the unsafe flags", () => {
@@ -112,7 +145,10 @@ describe("dtr command lines", () => {
     });
 
     it("remove refuses to remove the replica it runs from", () => {
-        assert.match(removeCommand({ image, ucp, existingReplicaId: R1, replicaIds: [R2] }), / remove [\s\S]*--existing-replica-id 0123456789ab --replica-ids bbbbbbbbbbbb$/);
+        assert.match(
+            removeCommand({ image, ucp, existingReplicaId: R1, replicaIds: [R2] }),
+            / remove [\s\S]*--existing-replica-id 0123456789ab --replica-ids bbbbbbbbbbbb$/,
+        );
         assert.throws(() => removeCommand({ image, ucp, existingReplicaId: R1, replicaIds: [R1] }), /run remove from a replica that stays/);
         assert.throws(() => removeCommand({ image, ucp, existingReplicaId: R1, replicaIds: [] }), /at least one/);
     });
@@ -120,7 +156,10 @@ describe("dtr command lines", () => {
     it("destroy, upgrade and emergency-repair name their replica", () => {
         assert.match(destroyCommand({ image, ucp, replicaId: R1 }), / destroy [\s\S]*--replica-id 0123456789ab$/);
         assert.match(upgradeCommand({ image, ucp, existingReplicaId: R1 }), / upgrade [\s\S]*--existing-replica-id 0123456789ab$/);
-        assert.match(emergencyRepairCommand({ image, ucp, existingReplicaId: R1, overlaySubnet: "172.16.1.0/24" }), / emergency-repair [\s\S]*--overlay-subnet 172\.16\.1\.0\/24$/);
+        assert.match(
+            emergencyRepairCommand({ image, ucp, existingReplicaId: R1, overlaySubnet: "172.16.1.0/24" }),
+            / emergency-repair [\s\S]*--overlay-subnet 172\.16\.1\.0\/24$/,
+        );
     });
 
     it("mounts the engine socket only when asked (dtr-sim in the lab)", () => {
@@ -134,11 +173,25 @@ describe("dtr command lines", () => {
 
 describe("DTR API calls from a replica host", () => {
     it("pins the external name to loopback and keeps credentials and body off the command line", () => {
-        const line = curlCall({ externalUrl: "https://dtr.example.com", httpsPort: 443, method: "PUT", path: "/api/v0/x", auth: true, bodyEnv: "BODY", outFile: '"$b"' });
+        const line = curlCall({
+            externalUrl: "https://dtr.example.com",
+            httpsPort: 443,
+            method: "PUT",
+            path: "/api/v0/x",
+            auth: true,
+            bodyEnv: "BODY",
+            outFile: '"$b"',
+        });
         assert.match(line, /^dtr_auth_config \| curl /);
         assert.match(line, /--resolve dtr\.example\.com:443:127\.0\.0\.1/);
         assert.match(line, /-K - /);
-        assert.match(line, /--data-binary @\/dev\/fd\/3 https:\/\/dtr\.example\.com:443\/api\/v0\/x 3<<DTR_HA_BODY\n\$BODY\nDTR_HA_BODY\n$/);
-        assert.throws(() => curlCall({ externalUrl: "https://d", method: "GET", path: "x", auth: false, outFile: "f" }), /must start with \//);
+        assert.match(
+            line,
+            /--data-binary @\/dev\/fd\/3 https:\/\/dtr\.example\.com:443\/api\/v0\/x 3<<DTR_HA_BODY\n\$BODY\nDTR_HA_BODY\n$/,
+        );
+        assert.throws(
+            () => curlCall({ externalUrl: "https://d", method: "GET", path: "x", auth: false, outFile: "f" }),
+            /must start with \//,
+        );
     });
 });

@@ -32,7 +32,10 @@ describe("dtr-ol subnet choice", () => {
         assert.ok(overlaySubnetProblems("172.16.0.0/29", {}).some((x) => /too few addresses/.test(x)));
     });
     it("uses the pools the hosts really have when given", () => {
-        assert.deepStrictEqual(overlaySubnetProblems("10.200.64.0/24", { dockerPools: ["10.200.128.0/17"], hostNetworks: ["10.200.0.0/24"] }), []);
+        assert.deepStrictEqual(
+            overlaySubnetProblems("10.200.64.0/24", { dockerPools: ["10.200.128.0/17"], hostNetworks: ["10.200.0.0/24"] }),
+            [],
+        );
     });
 });
 

@@ -42,7 +42,10 @@ describe("stack configuration", () => {
         const raw = existingConfig();
         raw.cluster.replicas = 4;
         const p = problemsOf(raw);
-        assert.ok(p.some((x) => x.startsWith("dtr-ha:cluster.replicas = 4: ") && /use 3, 5 or 7/.test(x)), p.join("\n"));
+        assert.ok(
+            p.some((x) => x.startsWith("dtr-ha:cluster.replicas = 4: ") && /use 3, 5 or 7/.test(x)),
+            p.join("\n"),
+        );
         assert.ok(p.some((x) => /dtr-ha:hosts.existing = "3 hosts": list exactly cluster.replicas \(4\)/.test(x)));
         raw.cluster.replicas = 2;
         assert.ok(problemsOf(raw).some((x) => x.startsWith("dtr-ha:cluster.replicas = 2")));
@@ -51,7 +54,11 @@ describe("stack configuration", () => {
     it("refuses an external URL whose port differs from httpsPort", () => {
         const raw = existingConfig();
         raw.cluster.externalUrl = "https://dtr.example.com:8443";
-        assert.ok(problemsOf(raw).some((x) => /cluster.externalUrl = "https:\/\/dtr.example.com:8443": its port 8443 must equal cluster.httpsPort 443/.test(x)));
+        assert.ok(
+            problemsOf(raw).some((x) =>
+                /cluster.externalUrl = "https:\/\/dtr.example.com:8443": its port 8443 must equal cluster.httpsPort 443/.test(x),
+            ),
+        );
     });
 
     it("reports every problem at once", () => {
@@ -70,7 +77,10 @@ describe("stack configuration", () => {
             /dtr-ha:sshPrivateKey is not set/,
             /dtr-ha:storageSecretKey is not set/,
         ]) {
-            assert.ok(p.some((x) => want.test(x)), `missing ${want} in:\n${p.join("\n")}`);
+            assert.ok(
+                p.some((x) => want.test(x)),
+                `missing ${want} in:\n${p.join("\n")}`,
+            );
         }
     });
 
@@ -110,7 +120,10 @@ describe("stack configuration", () => {
         raw.storage = { mode: "aws" };
         const secrets = new Set<SecretKey>(["ucpPassword", "sshPrivateKey", "swarmJoinToken"]);
         const p = problemsOf(raw, secrets);
-        assert.ok(p.some((x) => /hosts.aws.subnets = "2 zones": 3 replicas need 3 availability zones/.test(x)), p.join("\n"));
+        assert.ok(
+            p.some((x) => /hosts.aws.subnets = "2 zones": 3 replicas need 3 availability zones/.test(x)),
+            p.join("\n"),
+        );
         raw.cluster.allowZoneSharing = true;
         assert.deepStrictEqual(problemsOf(raw, secrets), []);
         assert.ok(problemsOf(raw, new Set(["ucpPassword", "sshPrivateKey"])).some((x) => /swarmJoinToken is not set/.test(x)));

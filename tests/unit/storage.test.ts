@@ -14,9 +14,23 @@ describe("DTR storage settings document", () => {
         assert.ok(!("accesskey" in doc.storage.s3) && !("secretkey" in doc.storage.s3));
     });
     it("carries keys and path style for an S3-compatible server", () => {
-        const doc = dtrStorageSettings({ region: "us-east-1", bucket: "dtr-layers", regionEndpoint: "http://10.200.0.1:9000", accessKey: "a", secretKey: "s", secure: false, forcePathStyle: true }) as any;
+        const doc = dtrStorageSettings({
+            region: "us-east-1",
+            bucket: "dtr-layers",
+            regionEndpoint: "http://10.200.0.1:9000",
+            accessKey: "a",
+            secretKey: "s",
+            secure: false,
+            forcePathStyle: true,
+        }) as any;
         assert.deepStrictEqual(
-            [doc.storage.s3.regionendpoint, doc.storage.s3.accesskey, doc.storage.s3.secretkey, doc.storage.s3.secure, doc.storage.s3.forcepathstyle],
+            [
+                doc.storage.s3.regionendpoint,
+                doc.storage.s3.accesskey,
+                doc.storage.s3.secretkey,
+                doc.storage.s3.secure,
+                doc.storage.s3.forcepathstyle,
+            ],
             ["http://10.200.0.1:9000", "a", "s", false, true],
         );
     });
@@ -52,14 +66,23 @@ describe("DtrStorage (AWS, mocked)", () => {
         assert.match(rule.applyServerSideEncryptionByDefault.kmsMasterKeyId, /^arn:aws:kms:/);
         assert.strictEqual(rule.bucketKeyEnabled, true);
         const pab = byType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "st1-layers")[0].inputs;
-        assert.deepStrictEqual([pab.blockPublicAcls, pab.blockPublicPolicy, pab.ignorePublicAcls, pab.restrictPublicBuckets], [true, true, true, true]);
+        assert.deepStrictEqual(
+            [pab.blockPublicAcls, pab.blockPublicPolicy, pab.ignorePublicAcls, pab.restrictPublicBuckets],
+            [true, true, true, true],
+        );
         const policy = JSON.parse(byType("aws:s3/bucketPolicy:BucketPolicy", "st1-layers")[0].inputs.policy);
         const deny = policy.Statement.find((s: any) => s.Effect === "Deny");
         assert.deepStrictEqual(deny.Condition, { Bool: { "aws:SecureTransport": "false" } });
         assert.deepStrictEqual(deny.Resource, ["arn:aws:s3:::st1-layers-bucket", "arn:aws:s3:::st1-layers-bucket/*"]);
         const lifecycle = byType("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "st1-layers")[0].inputs.rules;
-        assert.strictEqual(lifecycle.find((r: any) => r.id === "expire-noncurrent-versions").noncurrentVersionExpiration.noncurrentDays, 14);
-        assert.strictEqual(lifecycle.find((r: any) => r.id === "abort-incomplete-multipart").abortIncompleteMultipartUpload.daysAfterInitiation, 7);
+        assert.strictEqual(
+            lifecycle.find((r: any) => r.id === "expire-noncurrent-versions").noncurrentVersionExpiration.noncurrentDays,
+            14,
+        );
+        assert.strictEqual(
+            lifecycle.find((r: any) => r.id === "abort-incomplete-multipart").abortIncompleteMultipartUpload.daysAfterInitiation,
+            7,
+        );
         assert.strictEqual(byType("aws:kms/key:Key", "st1-layers")[0].inputs.enableKeyRotation, true);
     });
 
@@ -76,10 +99,19 @@ describe("DtrStorage (AWS, mocked)", () => {
         assert.strictEqual(objectStmt.Resource, "arn:aws:s3:::st2-layers-bucket/*");
         assert.ok(!JSON.stringify(doc).includes('"s3:*"'));
         const settings = await valueOf(storage.settings);
-        assert.deepStrictEqual(settings, { bucket: "st2-layers-bucket", region: "eu-west-1", encrypt: true, keyId: "arn:aws:kms:eu-west-1:123456789012:key/st2-layers", secure: true });
+        assert.deepStrictEqual(settings, {
+            bucket: "st2-layers-bucket",
+            region: "eu-west-1",
+            encrypt: true,
+            keyId: "arn:aws:kms:eu-west-1:123456789012:key/st2-layers",
+            secure: true,
+        });
     });
 
     it("refuses nonsense retention", () => {
-        assert.throws(() => new DtrStorage("st3", { noncurrentVersionExpirationDays: 0 }), /noncurrentVersionExpirationDays=0 is not valid/);
+        assert.throws(
+            () => new DtrStorage("st3", { noncurrentVersionExpirationDays: 0 }),
+            /noncurrentVersionExpirationDays=0 is not valid/,
+        );
     });
 });

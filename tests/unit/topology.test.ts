@@ -11,7 +11,10 @@ import {
 describe("replica topology", () => {
     it("allows 3, 5 and 7 replicas only, saying why", () => {
         for (const n of [3, 5, 7]) assert.doesNotThrow(() => assertReplicaCount(n));
-        assert.throws(() => assertReplicaCount(2), /replicas=2 is not allowed: an even count tolerates no more failures than 1 replicas.*Use 3, 5 or 7/);
+        assert.throws(
+            () => assertReplicaCount(2),
+            /replicas=2 is not allowed: an even count tolerates no more failures than 1 replicas.*Use 3, 5 or 7/,
+        );
         assert.throws(() => assertReplicaCount(4), /replicas=4 .*even count/);
         assert.throws(() => assertReplicaCount(1), /fewer than 3 replicas/);
         assert.throws(() => assertReplicaCount(9), /up to 7/);

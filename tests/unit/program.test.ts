@@ -1,0 +1,137 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { recorded, settle, valueOf } from "./mocks";
+import dtrStack = require("../../index");
+
+const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrvC8N7j host";
+const SECRETS = {
+    ucpPassword: "ucp-PASS-1",
+    sshPrivateKey: "PRIVATE-SSH-KEY",
+    storageAccessKey: "AK",
+    storageSecretKey: "SK-secret-9",
+    swarmJoinToken: "SWMTKN-x",
+};
+
+function setConfig(values: Record<string, unknown>, secrets: Record<string, string>) {
+    const all: Record<string, string> = {};
+    for (const [k, v] of Object.entries(values)) all[`dtr-ha:${k}`] = JSON.stringify(v);
+    for (const [k, v] of Object.entries(secrets)) all[`dtr-ha:${k}`] = v;
+    pulumi.runtime.setAllConfig(
+        all,
+        Object.keys(secrets).map((k) => `dtr-ha:${k}`),
+    );
+}
+
+const existing = {
+    cluster: {
+        name: "lab",
+        replicas: 3,
+        production: false,
+        externalUrl: "https://10.200.0.11",
+        overlaySubnet: "10.200.64.0/24",
+        dockerAddressPools: ["10.200.128.0/17"],
+        mountEngineSocket: true,
+    },
+    image: { repository: "10.200.0.1:5000/dtr-sim", version: "2.9.16" },
+    ucp: { url: "https://10.200.0.11", username: "admin", insecureTls: true },
+    hosts: {
+        mode: "existing",
+        networks: ["10.200.0.0/24"],
+        existing: [1, 2, 3].map((i) => ({ name: `host${i}`, address: `10.200.0.1${i}`, zone: `z${i}`, hostKey: KEY })),
+    },
+    storage: { mode: "s3", s3: { region: "us-east-1", bucket: "dtr-layers", regionEndpoint: "http://10.200.0.1:9000" } },
+};
+
+describe("the stack program (index.ts, mocked)", () => {
+    it("builds a three-replica cluster on existing hosts and exports no secret in plain text", async () => {
+        setConfig(existing, {
+            ucpPassword: SECRETS.ucpPassword,
+            sshPrivateKey: SECRETS.sshPrivateKey,
+            storageAccessKey: SECRETS.storageAccessKey,
+            storageSecretKey: SECRETS.storageSecretKey,
+        });
+        const before = recorded.length;
+        const out = dtrStack();
+        const resolved: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(out)) resolved[k] = v === undefined ? undefined : await valueOf(v as pulumi.Output<unknown>);
+        await settle();
+        assert.strictEqual(resolved.replicaCount, 3);
+        assert.deepStrictEqual(resolved.zones, ["z1", "z2", "z3"]);
+        assert.strictEqual(resolved.layerBucket, "dtr-layers");
+        const text = JSON.stringify(resolved);
+        for (const s of Object.values(SECRETS)) assert.ok(!text.includes(s), `output leaks ${s}`);
+        const mine = recorded.slice(before);
+        assert.strictEqual(mine.filter((r) => r.type === "command:remote:Command" && /-(install|join-host\d)$/.test(r.name)).length, 3);
+        assert.strictEqual(
+            mine.filter((r) => r.type.startsWith("aws:")).length,
+            0,
+            "existing hosts with s3 storage declare no AWS resource",
+        );
+        const install = mine.find((r) => r.name === "lab-install")!;
+        assert.match(install.inputs.create, /-v \/var\/run\/docker\.sock/);
+        assert.match(install.inputs.create, /--overlay-subnet 10\.200\.64\.0\/24/);
+    });
+
+    it("stops before declaring anything when the configuration is wrong", () => {
+        setConfig({ ...existing, cluster: { ...existing.cluster, replicas: 4 } }, { ucpPassword: "x" });
+        const before = recorded.length;
+        assert.throws(
+            () => dtrStack(),
+            (e: Error) => /dtr-ha:cluster.replicas = 4/.test(e.message) && /dtr-ha:sshPrivateKey is not set/.test(e.message),
+        );
+        assert.strictEqual(recorded.length, before);
+    });
+
+    it("builds AWS hosts, the layer bucket and the cluster together", async () => {
+        setConfig(
+            {
+                ...existing,
+                cluster: {
+                    name: "prod",
+                    replicas: 3,
+                    production: true,
+                    externalUrl: "https://dtr.example.com",
+                    overlaySubnet: "172.16.240.0/24",
+                },
+                image: { repository: "mirantis/dtr", version: "2.9.16" },
+                ucp: { url: "https://ucp.example.com", username: "admin", ca: CA },
+                hosts: {
+                    mode: "aws",
+                    aws: {
+                        vpcId: "vpc-0abc",
+                        vpcCidr: "10.0.0.0/16",
+                        subnets: ["a", "b", "c"].map((z, i) => ({ zone: `eu-west-1${z}`, subnetId: `subnet-0${i}` })),
+                        amiId: "ami-0123",
+                        sshUser: "ubuntu",
+                        sshPublicKey: KEY,
+                        sshCidrs: ["198.51.100.0/24"],
+                        clientCidrs: ["10.0.0.0/8"],
+                        engine: { installScriptUrl: "https://get.mirantis.com/" },
+                        swarmManagerAddress: "10.0.1.10:2377",
+                    },
+                },
+                storage: { mode: "aws", aws: { replicationRegion: "eu-central-1" } },
+            },
+            { ucpPassword: SECRETS.ucpPassword, sshPrivateKey: SECRETS.sshPrivateKey, swarmJoinToken: SECRETS.swarmJoinToken },
+        );
+        const before = recorded.length;
+        const out = dtrStack();
+        assert.strictEqual(await valueOf(out.loadBalancer!), "dtr-nlb.elb.amazonaws.com");
+        assert.strictEqual(await valueOf(out.layerBucket!), "prod-layers-bucket");
+        await settle();
+        const mine = recorded.slice(before);
+        assert.strictEqual(mine.filter((r) => r.type === "aws:ec2/instance:Instance").length, 3);
+        assert.strictEqual(mine.filter((r) => r.type === "aws:s3/bucketReplicationConfig:BucketReplicationConfig").length, 1);
+        const attach = mine.find((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment")!;
+        assert.strictEqual(attach.inputs.policyArn, "arn:aws:iam::123456789012:policy/prod-layers-access");
+        const storageCmd = mine.find((r) => r.name === "prod-storage")!;
+        const env = storageCmd.inputs.environment;
+        const settings = JSON.parse((env.value ?? env).DTR_STORAGE_SETTINGS);
+        assert.strictEqual(settings.storage.s3.bucket, "prod-layers-bucket");
+        assert.ok(!("secretkey" in settings.storage.s3), "instance role: no keys in the settings");
+        const install = mine.find((r) => r.name === "prod-install")!;
+        assert.match(install.inputs.create, /--ucp-ca '-----BEGIN CERTIFICATE-----/);
+        assert.doesNotMatch(install.inputs.create, /--ucp-insecure-tls|docker\.sock/);
+    });
+});

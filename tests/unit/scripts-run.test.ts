@@ -1,0 +1,220 @@
+/**
+ * The generated host scripts, run for real by dash (the strictest common /bin/sh) against real HTTPS servers on
+ * loopback addresses: the health gate, the storage-settings call and the upgrade step. Only `docker` is absent here;
+ * scripts that call it are run on real engines by the lab tests.
+ */
+import * as assert from "assert";
+import * as https from "https";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { execFileSync, spawn } from "child_process";
+import { AddressInfo } from "net";
+import { healthGateScript, parseHealthLine } from "../../components/cluster/health-gate";
+import { applyStorageSettingsScript } from "../../components/storage/settings";
+import { upgradeScript } from "../../components/cluster/dtr-cluster";
+import { overlayCheckScript } from "../../components/network/overlay-check";
+
+const IDS = ["aaaaaaaaaaa1", "aaaaaaaaaaa2", "aaaaaaaaaaa3"];
+const USER = "admin";
+const PASS = "pa$$ 'w\"ord";
+
+function selfSigned(): { key: string; cert: string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-cert-"));
+    execFileSync(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=dtr.test",
+            "-keyout",
+            path.join(dir, "k.pem"),
+            "-out",
+            path.join(dir, "c.pem"),
+        ],
+        { stdio: "ignore" },
+    );
+    const out = {
+        key: fs.readFileSync(path.join(dir, "k.pem"), "utf8"),
+        cert: fs.readFileSync(path.join(dir, "c.pem"), "utf8"),
+    };
+    fs.rmSync(dir, { recursive: true });
+    return out;
+}
+
+interface FakeReplica {
+    healthy: boolean;
+    statusOk: Set<string>;
+    puts: string[];
+    sawAuth: string[];
+}
+
+function runSh(script: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string; argvSeen: string }> {
+    return new Promise((resolve) => {
+        const p = spawn("dash", ["-c", script], {
+            env: { PATH: process.env.PATH!, ...env },
+        });
+        let stdout = "";
+        let stderr = "";
+        p.stdout.on("data", (d) => (stdout += d));
+        p.stderr.on("data", (d) => (stderr += d));
+        p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, argvSeen: "" }));
+    });
+}
+
+describe("generated host scripts, run for real", function () {
+    this.timeout(60_000);
+    const tls = selfSigned();
+    const replicas: FakeReplica[] = IDS.map(() => ({
+        healthy: true,
+        statusOk: new Set(IDS),
+        puts: [],
+        sawAuth: [],
+    }));
+    const servers: https.Server[] = [];
+    let port = 0;
+
+    before(async () => {
+        // Three "replicas" on 127.0.0.1-3, same port, as three hosts would be.
+        for (let i = 0; i < 3; i++) {
+            const r = replicas[i];
+            const server = https.createServer(tls, (req, res): void => {
+                if (req.url === "/_ping") {
+                    res.writeHead(r.healthy ? 200 : 503, {
+                        "content-type": "application/json",
+                    });
+                    res.end(JSON.stringify(r.healthy ? { Healthy: true } : { Healthy: false, Error: "registry: down" }));
+                    return;
+                }
+                const auth = req.headers.authorization ?? "";
+                r.sawAuth.push(auth);
+                if (auth !== `Basic ${Buffer.from(`${USER}:${PASS}`).toString("base64")}`) {
+                    res.writeHead(401);
+                    res.end("unauthorized");
+                    return;
+                }
+                if (req.url === "/api/v0/meta/cluster_status") {
+                    const health = Object.fromEntries(IDS.map((id) => [id, r.statusOk.has(id) ? "OK" : "DOWN"]));
+                    res.writeHead(200, { "content-type": "application/json" });
+                    res.end(JSON.stringify({ replica_health: health, current_issues: [] }, null, 1));
+                    return;
+                }
+                if (req.url === "/api/v0/admin/settings/registry/simple" && req.method === "PUT") {
+                    let body = "";
+                    req.on("data", (d) => (body += d));
+                    req.on("end", () => {
+                        r.puts.push(body);
+                        const ok = JSON.parse(body).storage?.s3?.bucket;
+                        res.writeHead(ok ? 202 : 400);
+                        res.end(ok ? "" : '{"errors":[{"message":"bucket missing"}]}');
+                    });
+                    return;
+                }
+                res.writeHead(404);
+                res.end();
+            });
+            await new Promise<void>((resolve) => server.listen(port, `127.0.0.${i + 1}`, () => resolve()));
+            port = (server.address() as AddressInfo).port;
+            servers.push(server);
+        }
+    });
+    after(() => servers.forEach((s) => s.close()));
+    afterEach(() => replicas.forEach((r) => ((r.healthy = true), (r.statusOk = new Set(IDS)), (r.puts = []))));
+
+    const gate = (timeoutSeconds = 10, intervalSeconds = 1) =>
+        healthGateScript({
+            replicas: IDS.map((id, i) => ({ id, address: `127.0.0.${i + 1}` })),
+            externalUrl: `https://dtr.test:${port}`,
+            httpsPort: port,
+            timeoutSeconds,
+            intervalSeconds,
+        });
+    const env = { UCP_USERNAME: USER, UCP_PASSWORD: PASS };
+
+    it("the health gate passes when every replica pings healthy and cluster status lists all OK", async () => {
+        const r = await runSh(gate(), env);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.deepStrictEqual(parseHealthLine(r.stdout), {
+            healthy: true,
+            replicas: 3,
+            attempts: 1,
+            seconds: parseHealthLine(r.stdout).seconds,
+        });
+    });
+
+    it("the health gate waits for a replica that recovers", async () => {
+        replicas[1].healthy = false;
+        setTimeout(() => (replicas[1].healthy = true), 1500);
+        const r = await runSh(gate(20, 1), env);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.match(r.stderr, /attempt 1 waiting for: aaaaaaaaaaa2@127\.0\.0\.2\(\/_ping:503\)/);
+        assert.ok(parseHealthLine(r.stdout).attempts >= 2);
+    });
+
+    it("the health gate fails within its limit, naming what is wrong", async () => {
+        replicas[0].statusOk.delete(IDS[2]);
+        const started = Date.now();
+        const r = await runSh(gate(10, 2), env);
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /NOT healthy after \d+ attempt\(s\).*aaaaaaaaaaa3\(cluster_status:not-OK\)/);
+        assert.ok(Date.now() - started < 20_000, "bounded by its timeout");
+    });
+
+    it("the health gate fails on bad credentials instead of passing", async () => {
+        const r = await runSh(gate(10, 5), { ...env, UCP_PASSWORD: "wrong" });
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /cluster_status:HTTP-401/);
+    });
+
+    it("the storage call sends the settings from the environment with admin auth, and reports refusals", async () => {
+        const script = applyStorageSettingsScript({
+            externalUrl: `https://dtr.test:${port}`,
+            httpsPort: port,
+        });
+        const settings = JSON.stringify({
+            storage: { s3: { bucket: "dtr-layers", secretkey: "K$y`x'\"" } },
+        });
+        const ok = await runSh(script, { ...env, DTR_STORAGE_SETTINGS: settings });
+        assert.strictEqual(ok.code, 0, ok.stderr);
+        assert.match(ok.stdout, /storage settings applied \(HTTP 202\)/);
+        assert.deepStrictEqual(JSON.parse(replicas[0].puts[0]), JSON.parse(settings), "body arrives byte-exact, no shell expansion");
+        const bad = await runSh(script, { ...env, DTR_STORAGE_SETTINGS: "{}" });
+        assert.strictEqual(bad.code, 1);
+        assert.match(bad.stderr, /DTR refused the storage settings: HTTP 400: \{"errors"/);
+        const missing = await runSh(script, env);
+        assert.strictEqual(missing.code, 2);
+        assert.match(missing.stderr, /DTR_STORAGE_SETTINGS must be set/);
+    });
+
+    it("the upgrade step upgrades only when the recorded version differs", async () => {
+        const script = upgradeScript("2.9.17", "echo UPGRADE-RAN");
+        const same = await runSh(script, {
+            PULUMI_COMMAND_STDOUT: "dtr-version: 2.9.17",
+        });
+        assert.strictEqual(same.stdout.trim(), "dtr-version: 2.9.17");
+        const older = await runSh(script, {
+            PULUMI_COMMAND_STDOUT: "dtr-version: 2.9.16",
+        });
+        assert.match(older.stderr, /upgrading DTR from 2\.9\.16 to 2\.9\.17/);
+        assert.match(older.stderr, /UPGRADE-RAN/);
+        assert.strictEqual(older.stdout.trim(), "dtr-version: 2.9.17");
+    });
+
+    it("the overlay check is valid sh and reports a missing network clearly", async () => {
+        // A `docker` that knows no network named dtr-ol, as on a host where install never ran.
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-bin-"));
+        fs.writeFileSync(path.join(bin, "docker"), "#!/bin/sh\necho 'Error: No such network: dtr-ol' >&2\nexit 1\n", { mode: 0o755 });
+        const r = await runSh(overlayCheckScript("10.200.64.0/24"), {
+            PATH: `${bin}:${process.env.PATH}`,
+        });
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /dtr-ol is missing on .*: DTR install\/join did not create or attach it/);
+        fs.rmSync(bin, { recursive: true });
+    });
+});
