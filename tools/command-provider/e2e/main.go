@@ -72,6 +72,8 @@ func run(root string) error {
 	runs := filepath.Join(tmp, "runs") // one line per real run of the local command
 	countRuns := func() int { b, _ := os.ReadFile(runs); return strings.Count(string(b), "run\n") }
 
+	srcFile, copied := filepath.Join(tmp, "src.txt"), filepath.Join(tmp, "copied.txt")
+	_ = os.WriteFile(srcFile, []byte("v1"), 0o600)
 	phase := 1
 	program := func(pctx *pulumi.Context) error {
 		var loc command
@@ -96,6 +98,17 @@ func run(root string) error {
 			"delete":      pulumi.String(`printf '%s' "$PULUMI_COMMAND_STDOUT" >> ` + deleted),
 			"triggers":    pulumi.Array{pulumi.String(trigger)},
 		}, &rem, pulumi.Version("1.2.1")); err != nil {
+			return err
+		}
+		var cp pulumi.CustomResourceState
+		if err := pctx.RegisterResource("command:remote:CopyToRemote", "copy", pulumi.Map{
+			"connection": pulumi.ToSecret(pulumi.Map{
+				"host": pulumi.String("127.0.0.1"), "port": pulumi.Float64(port),
+				"user": pulumi.String(u.Username), "privateKey": pulumi.String(clientKey),
+			}),
+			"source":     pulumi.NewFileAsset(srcFile),
+			"remotePath": pulumi.String(copied),
+		}, &cp, pulumi.Version("1.2.1")); err != nil {
 			return err
 		}
 		pctx.Export("local", loc.Stdout)
@@ -141,6 +154,9 @@ func run(root string) error {
 		if err := must(res.Outputs["remote"].Value == "remote env-value stdin-value",
 			"remote stdout %v", res.Outputs["remote"]); err != nil {
 			return err
+		}
+		if b, _ := os.ReadFile(copied); string(b) != "v1" {
+			return fmt.Errorf("CopyToRemote wrote %q", b)
 		}
 		return must(strings.Contains(log.String(), "hello-1"), "the output line is not in the engine's log")
 	}); err != nil {
@@ -194,6 +210,7 @@ func run(root string) error {
 	}
 
 	phase = 2
+	_ = os.WriteFile(srcFile, []byte("v2"), 0o600)
 	if err := step("preview runs nothing", func() error {
 		res, err := stack.Preview(ctx)
 		if err != nil {
@@ -202,7 +219,7 @@ func run(root string) error {
 		if err := must(countRuns() == 1, "the local command ran %d times, want 1 (preview must not run it)", countRuns()); err != nil {
 			return err
 		}
-		return must(res.ChangeSummary["update"] == 1, "preview summary %v, want 1 update", res.ChangeSummary)
+		return must(res.ChangeSummary["update"] == 2, "preview summary %v, want 2 updates", res.ChangeSummary)
 	}); err != nil {
 		return err
 	}
@@ -211,8 +228,11 @@ func run(root string) error {
 		if err != nil {
 			return err
 		}
-		if err := must((*res.Summary.ResourceChanges)["update"] == 1, "changes %v", res.Summary.ResourceChanges); err != nil {
+		if err := must((*res.Summary.ResourceChanges)["update"] == 2, "changes %v", res.Summary.ResourceChanges); err != nil {
 			return err
+		}
+		if b, _ := os.ReadFile(copied); string(b) != "v2" {
+			return fmt.Errorf("CopyToRemote update wrote %q", b)
 		}
 		return must(res.Outputs["local"].Value == "hello-2", "local stdout %v", res.Outputs["local"])
 	}); err != nil {
@@ -260,7 +280,7 @@ func startSSHD(dir string) (int, string, func(), error) {
 	l.Close()
 	cfg := fmt.Sprintf("Port %d\nListenAddress 127.0.0.1\nHostKey %[2]s/host\nPidFile %[2]s/sshd.pid\n"+
 		"AuthorizedKeysFile %[2]s/authorized_keys\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"+
-		"UsePAM no\nStrictModes no\nAcceptEnv DTR_TEST_* PULUMI_COMMAND_*\n", port, dir)
+		"UsePAM no\nStrictModes no\nAcceptEnv DTR_TEST_* PULUMI_COMMAND_*\nSubsystem sftp internal-sftp\n", port, dir)
 	_ = os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600)
 	_ = os.MkdirAll("/run/sshd", 0o755)
 	cmd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))

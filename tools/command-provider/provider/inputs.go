@@ -19,6 +19,7 @@ var inputKeys = map[string][]string{
 		"logging", "stdin", "triggers", "update"},
 	localCommandType: {"addPreviousOutputInEnv", "create", "delete", "dir", "environment",
 		"interpreter", "logging", "stdin", "triggers", "update"},
+	copyToRemoteType: {"connection", "remotePath", "source", "triggers"},
 }
 
 // Inputs of the real local:Command that this stand-in does not implement.
@@ -66,10 +67,10 @@ type localInputs struct {
 // applyDefaults fills the defaults that the real provider's Check fills, so
 // that state and diffs look the same.
 func applyDefaults(typ string, m resource.PropertyMap) {
-	if _, ok := m["addPreviousOutputInEnv"]; !ok {
+	if _, ok := m["addPreviousOutputInEnv"]; !ok && typ != copyToRemoteType {
 		m["addPreviousOutputInEnv"] = resource.NewBoolProperty(true)
 	}
-	if typ != remoteCommandType {
+	if typ == localCommandType {
 		return
 	}
 	if c, ok := m["connection"]; ok {

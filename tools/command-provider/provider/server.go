@@ -64,7 +64,8 @@ func resourceType(typ, u string) (string, error) {
 	}
 	if _, ok := inputKeys[typ]; !ok {
 		return "", status.Errorf(codes.InvalidArgument, "resource type %q is not implemented by the lab's "+
-			"stand-in command provider: it has %s and %s", typ, remoteCommandType, localCommandType)
+			"stand-in command provider: it has %s, %s and %s", typ, remoteCommandType, localCommandType,
+			copyToRemoteType)
 	}
 	return typ, nil
 }
@@ -87,10 +88,13 @@ func (s *Server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumir
 	}
 	applyDefaults(typ, news)
 	var fails []failure
-	if typ == remoteCommandType {
+	switch typ {
+	case remoteCommandType:
 		_, fails = readRemote(news)
-	} else {
+	case localCommandType:
 		_, fails = readLocal(news)
+	default:
+		_, fails = readCopy(news)
 	}
 	inputs, err := marshal(news, "checked")
 	if err != nil {
@@ -260,6 +264,9 @@ func (s *Server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
+	if typ == copyToRemoteType {
+		return s.createCopy(ctx, req, in)
+	}
 	id, err := resource.NewUniqueHex(resourceName(req.GetName(), req.GetUrn()), 8, 0)
 	if err != nil {
 		return nil, err
@@ -305,6 +312,9 @@ func (s *Server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
+	if typ == copyToRemoteType {
+		return s.updateCopy(ctx, req, olds, news)
+	}
 	if req.GetPreview() {
 		// Dry run: run nothing; the command will run again, so its outputs are unknown.
 		props, err := marshal(outputs(news, unknownString(), unknownString()), "preview")
@@ -331,6 +341,9 @@ func (s *Server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emp
 	typ, err := resourceType(req.GetType(), req.GetUrn())
 	if err != nil {
 		return nil, err
+	}
+	if typ == copyToRemoteType {
+		return &emptypb.Empty{}, nil // as the real one: copied files stay
 	}
 	state, err := unmarshal(req.GetProperties(), "properties")
 	if err != nil {
@@ -363,4 +376,56 @@ func (s *Server) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc
 		}
 	}
 	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: inputs}, nil
+}
+
+func (s *Server) runCopy(ctx context.Context, u string, m resource.PropertyMap, timeout float64) error {
+	in, fails := readCopy(m)
+	if len(fails) > 0 {
+		return errors.New("invalid inputs: " + fails[0].path + ": " + fails[0].reason)
+	}
+	ctx, done, err := s.opCtx(ctx, timeout)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return copyToRemote(ctx, in, s.warner(ctx, u))
+}
+
+// copyOutputs are the inputs, with connection secret.
+func copyOutputs(in resource.PropertyMap) resource.PropertyMap {
+	out := outputs(in, resource.PropertyValue{}, resource.PropertyValue{})
+	delete(out, "stdout")
+	delete(out, "stderr")
+	return out
+}
+
+func (s *Server) createCopy(ctx context.Context, req *pulumirpc.CreateRequest,
+	in resource.PropertyMap) (*pulumirpc.CreateResponse, error) {
+	id, err := resource.NewUniqueHex("", 8, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !req.GetPreview() {
+		if err := s.runCopy(ctx, req.GetUrn(), in, req.GetTimeout()); err != nil {
+			return nil, err
+		}
+	}
+	props, err := marshal(copyOutputs(in), "outputs")
+	return &pulumirpc.CreateResponse{Id: id, Properties: props}, err
+}
+
+// updateCopy copies again only when the source's hash or the remote path changed.
+func (s *Server) updateCopy(ctx context.Context, req *pulumirpc.UpdateRequest,
+	olds, news resource.PropertyMap) (*pulumirpc.UpdateResponse, error) {
+	if !req.GetPreview() {
+		o, _ := readCopy(olds)
+		n, _ := readCopy(news)
+		if o.Hash != n.Hash || o.Hash == "" || o.RemotePath != n.RemotePath {
+			if err := s.runCopy(ctx, req.GetUrn(), news, req.GetTimeout()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	props, err := marshal(copyOutputs(news), "outputs")
+	return &pulumirpc.UpdateResponse{Properties: props}, err
 }

@@ -93,6 +93,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 AllowTcpForwarding yes
+Subsystem sftp internal-sftp
 AcceptEnv DTR_TEST_* PULUMI_COMMAND_STDOUT PULUMI_COMMAND_STDERR
 LogLevel %s
 `, port, dir, dir, dir, logLevel())
