@@ -153,6 +153,13 @@ class Reader {
         return v as T;
     }
 
+    /** Unknown keys are refused: a misspelt key would otherwise silently fall back to its default. */
+    known(o: Obj | undefined, path: string, keys: readonly string[]): void {
+        for (const k of Object.keys(o ?? {})) {
+            if (!keys.includes(k)) this.problem(`${path}.${k}`, o![k], `is not a known key; known keys here: ${keys.join(", ")}`);
+        }
+    }
+
     list(parent: Obj | undefined, key: string, path: string, required = true): unknown[] | undefined {
         const v = parent?.[key];
         if (v === undefined && !required) return undefined;
@@ -193,6 +200,19 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
 
     // cluster
     const c = r.obj(raw, "cluster", "cluster");
+    r.known(c, "cluster", [
+        "name",
+        "replicas",
+        "production",
+        "externalUrl",
+        "httpPort",
+        "httpsPort",
+        "overlaySubnet",
+        "dockerAddressPools",
+        "allowZoneSharing",
+        "healthGate",
+        "mountEngineSocket",
+    ]);
     const replicas = r.int(c, "replicas", "cluster.replicas", 3, 1, 99) ?? 3;
     if (!(ALLOWED_REPLICA_COUNTS as readonly number[]).includes(replicas)) {
         r.problem(
@@ -222,6 +242,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
     const dockerAddressPools =
         c?.dockerAddressPools === undefined ? undefined : r.cidrs(c, "dockerAddressPools", "cluster.dockerAddressPools");
     const healthGateRaw = r.obj(c, "healthGate", "cluster.healthGate", false);
+    r.known(healthGateRaw, "cluster.healthGate", ["timeoutSeconds", "intervalSeconds"]);
     const timeoutSeconds = r.int(healthGateRaw, "timeoutSeconds", "cluster.healthGate.timeoutSeconds", 900, 10, 7200) ?? 900;
     const intervalSeconds = r.int(healthGateRaw, "intervalSeconds", "cluster.healthGate.intervalSeconds", 10, 1, 600) ?? 10;
     if (intervalSeconds > timeoutSeconds)
@@ -246,6 +267,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
 
     // image
     const img = r.obj(raw, "image", "image");
+    r.known(img, "image", ["repository", "version"]);
     const image = {
         repository:
             r.str(img, "repository", "image.repository", "e.g. mirantis/dtr or registry.mirantis.com/msr/dtr", {
@@ -259,6 +281,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
 
     // ucp
     const u = r.obj(raw, "ucp", "ucp");
+    r.known(u, "ucp", ["url", "username", "ca", "insecureTls"]);
     const ucpUrl = r.str(u, "url", "ucp.url", "https://ucp-host[:port]", { pattern: /^https:\/\/[^\s/]+\/?$/ });
     const ucp = {
         url: ucpUrl ?? "",
@@ -275,6 +298,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
 
     // hosts
     const h = r.obj(raw, "hosts", "hosts");
+    r.known(h, "hosts", ["mode", "existing", "networks", "aws"]);
     const mode = r.oneOf(h, "mode", "hosts.mode", ["existing", "aws"] as const);
     let hosts: HostsConfig = { mode: "existing", existing: [] };
     const hostNetworks: string[] = [];
@@ -287,6 +311,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             const p = `hosts.existing[${i}]`;
             const o = typeof item === "object" && item !== null ? (item as Obj) : undefined;
             if (!o) return r.problem(p, item, "must be a map with name, address, zone, hostKey");
+            r.known(o, p, ["name", "address", "port", "user", "ucpNode", "privateAddress", "zone", "hostKey"]);
             const spec: ExistingHostSpec = {
                 name: r.str(o, "name", `${p}.name`, "a short unique name (a-z, 0-9, -)", { pattern: NAME }) ?? `host${i}`,
                 address: r.str(o, "address", `${p}.address`, "the SSH address (IP or DNS name)", { pattern: HOSTNAME }) ?? "",
@@ -318,6 +343,23 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         hosts = { mode: "existing", existing: specs };
     } else if (mode === "aws") {
         const a = r.obj(h, "aws", "hosts.aws");
+        r.known(a, "hosts.aws", [
+            "region",
+            "vpcId",
+            "vpcCidr",
+            "subnets",
+            "amiId",
+            "instanceType",
+            "rootVolumeGb",
+            "sshUser",
+            "sshPublicKey",
+            "sshCidrs",
+            "clientCidrs",
+            "connectVia",
+            "loadBalancerScheme",
+            "engine",
+            "swarmManagerAddress",
+        ]);
         const subnetsRaw = r.list(a, "subnets", "hosts.aws.subnets") ?? [];
         const subnets: AwsSubnet[] = subnetsRaw.map((s, i) => {
             const o = typeof s === "object" && s !== null ? (s as Obj) : undefined;
@@ -407,10 +449,12 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
 
     // storage
     const s = r.obj(raw, "storage", "storage");
+    r.known(s, "storage", ["mode", "aws", "s3"]);
     const smode = r.oneOf(s, "mode", "storage.mode", ["aws", "s3"] as const);
     let storage: StorageConfig = { mode: "aws", aws: { noncurrentVersionExpirationDays: 30, forceDestroy: false } };
     if (smode === "aws") {
         const a = r.obj(s, "aws", "storage.aws", false);
+        r.known(a, "storage.aws", ["noncurrentVersionExpirationDays", "replicationRegion", "forceDestroy"]);
         storage = {
             mode: "aws",
             aws: {
@@ -432,6 +476,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         }
     } else if (smode === "s3") {
         const o = r.obj(s, "s3", "storage.s3");
+        r.known(o, "storage.s3", ["region", "bucket", "regionEndpoint", "secure", "forcePathStyle", "rootDirectory"]);
         const endpoint = r.str(o, "regionEndpoint", "storage.s3.regionEndpoint", "http(s)://host:port of the S3-compatible server", {
             required: false,
             pattern: /^https?:\/\/[^\s/]+\/?$/,

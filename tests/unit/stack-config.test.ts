@@ -141,3 +141,49 @@ describe("stack configuration", () => {
         assert.ok(p.some((x) => /dtr-ha:storage.mode/.test(x)));
     });
 });
+
+describe("stacks/Pulumi.example.yaml", () => {
+    // The documented example must stay valid: every key it shows is one the validator knows.
+    const YAML = require("yaml");
+    const fs = require("fs");
+    const path = require("path");
+    const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "../../../stacks/Pulumi.example.yaml"), "utf8")).config;
+    const raw = (): Record<string, any> => {
+        const out: Record<string, any> = {};
+        for (const [k, v] of Object.entries(doc)) out[k.replace(/^dtr-ha:/, "")] = JSON.parse(JSON.stringify(v));
+        return out;
+    };
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+
+    it("validates as AWS hosts with an AWS layer bucket", () => {
+        const r = raw();
+        r.ucp.ca = pem;
+        r.hosts.mode = "aws";
+        r.hosts.aws.sshPublicKey = KEY;
+        const c = parseStackConfig(r, new Set<SecretKey>(["ucpPassword", "sshPrivateKey", "swarmJoinToken"]));
+        assert.strictEqual(c.hosts.mode, "aws");
+        assert.strictEqual(c.storage.mode === "aws" && c.storage.aws.replicationRegion, "eu-central-1");
+    });
+
+    it("validates as existing hosts with S3-compatible storage", () => {
+        const r = raw();
+        r.ucp.ca = pem;
+        r.hosts.existing.forEach((h: any) => (h.hostKey = KEY));
+        r.storage.mode = "s3";
+        const c = parseStackConfig(r, allSecrets);
+        assert.strictEqual(c.hosts.mode === "existing" && c.hosts.existing[0].ucpNode, "dtr1.example.com");
+    });
+
+    it("refuses a misspelt key instead of silently using a default", () => {
+        const r = raw();
+        r.ucp.ca = pem;
+        r.hosts.mode = "aws";
+        r.hosts.aws.sshPublicKey = KEY;
+        r.cluster.replica = 5;
+        const p = problemsOf(r, new Set<SecretKey>(["ucpPassword", "sshPrivateKey", "swarmJoinToken"]));
+        assert.ok(
+            p.some((x) => /dtr-ha:cluster.replica = 5: is not a known key; known keys here: name, replicas/.test(x)),
+            p.join("\n"),
+        );
+    });
+});
