@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -264,5 +266,70 @@ func TestRemoteUnknownConnectionInPreview(t *testing.T) {
 	})
 	if len(fails) != 0 {
 		t.Fatalf("unknown host/key are fine at preview: %v", fails)
+	}
+}
+
+func TestRemoteAuthVariants(t *testing.T) {
+	sshd := startSSHD(t)
+	h := newHarness(t)
+	dir := t.TempDir()
+
+	// An encrypted key needs privateKeyPassword; Check says so without echoing the key.
+	enc := filepath.Join(dir, "enc")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "pass-phrase", "-f", enc).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	appendFile(t, filepath.Join(sshd.clientDir, "authorized_keys"), readFile(t, enc+".pub"))
+	conn := sshd.conn()
+	conn["privateKey"] = readFile(t, enc)
+	if _, fails := h.checkFails(remote, "enc", map[string]any{"connection": conn, "create": "true"}); len(fails) != 1 ||
+		!strings.Contains(fails[0].Reason, "privateKeyPassword") {
+		t.Fatalf("encrypted key without password: %v", fails)
+	}
+	conn["privateKeyPassword"] = "pass-phrase"
+	if out := h.mustCreate(remote, "enc", h.check(remote, "enc", map[string]any{"connection": conn, "create": "echo enc"})); str(t, out, "stdout") != "enc" {
+		t.Fatalf("encrypted key: %v", out["stdout"])
+	}
+
+	// An SSH agent at agentSocketPath, with no key in the inputs.
+	sock := filepath.Join(dir, "agent.sock")
+	agentCmd := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agentCmd.Start(); err != nil {
+		t.Fatalf("ssh-agent: %v", err)
+	}
+	t.Cleanup(func() { _ = agentCmd.Process.Kill(); _ = agentCmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", filepath.Join(sshd.clientDir, "client"))
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v %s", err, out)
+	}
+	viaAgent := map[string]any{"host": "127.0.0.1", "port": float64(sshd.port), "user": sshd.user, "agentSocketPath": sock}
+	if out := h.mustCreate(remote, "agent", h.check(remote, "agent", map[string]any{"connection": viaAgent, "create": "echo agent"})); str(t, out, "stdout") != "agent" {
+		t.Fatalf("agent: %v", out["stdout"])
+	}
+
+	// hostKey may also be given as a known_hosts line.
+	kh := sshd.conn()
+	kh["hostKey"] = fmt.Sprintf("[127.0.0.1]:%d %s", sshd.port, sshd.hostPub)
+	if out := h.mustCreate(remote, "kh", h.check(remote, "kh", map[string]any{"connection": kh, "create": "echo kh"})); str(t, out, "stdout") != "kh" {
+		t.Fatalf("known_hosts hostKey: %v", out["stdout"])
+	}
+}
+
+func appendFile(t *testing.T, p, content string) {
+	t.Helper()
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(content); err != nil {
+		t.Fatal(err)
 	}
 }
