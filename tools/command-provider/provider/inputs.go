@@ -156,7 +156,7 @@ func readConn(parent *reader, path string, m resource.PropertyMap, allowProxy bo
 	}
 	if h := r.str("host"); h != nil && *h != "" {
 		c.Host = *h
-	} else if v, known := r.m["host"]; !known || !plain(v).ContainsUnknowns() {
+	} else if v, present := r.m["host"]; !present || !plain(v).ContainsUnknowns() {
 		r.fail("host", "is required: give the SSH server's address, e.g. \"10.200.0.11\"")
 	}
 	if c.Port < 1 || c.Port > 65535 {

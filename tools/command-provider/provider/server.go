@@ -151,7 +151,11 @@ func (s *Server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc
 			kind = pulumirpc.PropertyDiff_DELETE
 		}
 		if k == "triggers" {
-			kind += pulumirpc.PropertyDiff_ADD_REPLACE - pulumirpc.PropertyDiff_ADD
+			kind = map[pulumirpc.PropertyDiff_Kind]pulumirpc.PropertyDiff_Kind{
+				pulumirpc.PropertyDiff_ADD:    pulumirpc.PropertyDiff_ADD_REPLACE,
+				pulumirpc.PropertyDiff_DELETE: pulumirpc.PropertyDiff_DELETE_REPLACE,
+				pulumirpc.PropertyDiff_UPDATE: pulumirpc.PropertyDiff_UPDATE_REPLACE,
+			}[kind]
 			resp.Replaces = append(resp.Replaces, k)
 		}
 		resp.DetailedDiff[k] = &pulumirpc.PropertyDiff{Kind: kind, InputDiff: true}
@@ -199,7 +203,7 @@ func (s *Server) warner(ctx context.Context, u string) notifier {
 	return func(msg string) { _ = s.host.Log(ctx, pulumirpc.LogSeverity_WARNING, u, msg, true) }
 }
 
-// commandOf picks the command an operation runs; "" means nothing to run.
+// pick chooses the command an operation runs; nil means nothing to run.
 type pick func(c commonInputs) *string
 
 func onCreate(c commonInputs) *string { return c.Create }
