@@ -42,6 +42,12 @@ func TestDiffTriggersReplaceOthersUpdate(t *testing.T) {
 		d.DetailedDiff["triggers"].Kind != pulumirpc.PropertyDiff_DELETE_REPLACE {
 		t.Fatalf("triggers removed: %v, want replace", d)
 	}
+	// With an update command, a trigger change updates instead (the real provider's documented rule).
+	withUpdate := h.check(local, "d", map[string]any{"create": "echo a", "update": "echo u", "triggers": []any{"t2", float64(1)}})
+	if d := h.diff(local, olds, withUpdate); d.Changes != pulumirpc.DiffResponse_DIFF_SOME || len(d.Replaces) != 0 ||
+		d.DetailedDiff["triggers"].Kind != pulumirpc.PropertyDiff_UPDATE {
+		t.Fatalf("triggers change with an update command: %v, want an update without replace", d)
+	}
 	for k, v := range map[string]any{
 		"create": "echo b", "delete": "rm x", "update": "echo u", "stdin": "in",
 		"environment": map[string]any{"A": "1"}, "dir": "/tmp",

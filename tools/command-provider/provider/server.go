@@ -107,7 +107,9 @@ func (s *Server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumir
 	return resp, nil
 }
 
-// Diff: a change to triggers replaces the resource; any other input change is an update.
+// Diff: a change to triggers replaces the resource unless an `update` command is given (then it is an update, as the
+// real provider documents: "If the update command was provided the resource will be updated, otherwise it will be
+// replaced"); any other input change is an update.
 func (s *Server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
 	typ, err := resourceType(req.GetType(), req.GetUrn())
 	if err != nil {
@@ -150,7 +152,7 @@ func (s *Server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc
 		case !hasNew:
 			kind = pulumirpc.PropertyDiff_DELETE
 		}
-		if k == "triggers" {
+		if k == "triggers" && !hasUpdateCommand(news) {
 			kind = map[pulumirpc.PropertyDiff_Kind]pulumirpc.PropertyDiff_Kind{
 				pulumirpc.PropertyDiff_ADD:    pulumirpc.PropertyDiff_ADD_REPLACE,
 				pulumirpc.PropertyDiff_DELETE: pulumirpc.PropertyDiff_DELETE_REPLACE,
@@ -167,6 +169,11 @@ func (s *Server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc
 		resp.Changes = pulumirpc.DiffResponse_DIFF_SOME
 	}
 	return resp, nil
+}
+
+func hasUpdateCommand(news resource.PropertyMap) bool {
+	u, ok := news["update"]
+	return ok && !u.IsNull() && (!u.IsString() || u.StringValue() != "")
 }
 
 // opCtx joins the request's context with the provider-wide cancel and the operation timeout.
