@@ -7,12 +7,18 @@
 #                                          # directory's project (a CLI project: its language host,
 #                                          # e.g. pulumi-language-nodejs, must be installed)
 #
+# The check also needs pulumi-resource-command (tools/command-provider) on PATH.
 # Both put plugin/pulumi-analyzer-policy-nodejs on PATH: without pulumi-language-nodejs the CLI starts
 # a Node policy pack through that script. The CLI comes from PULUMI_CLI_DIR, else the toolchain cache.
 # The backend defaults to a local file backend under .pulumi-policy/ when PULUMI_BACKEND_URL is unset.
 set -euo pipefail
 
 POLICY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$POLICY_DIR/.." && pwd)
+# The project's toolchain puts the CLI and the command provider on PATH (and sets PULUMI_HOME).
+if [[ -f $REPO/scripts/toolchain.sh ]]; then
+  eval "$(bash "$REPO/scripts/toolchain.sh" env)"
+fi
 CLI_DIR=${PULUMI_CLI_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dtr-ha/toolchain/pulumi-v3.248.0/bin}
 
 die() { printf 'run-preview.sh: error: %s\n' "$*" >&2; exit 2; }
@@ -28,6 +34,8 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 
 case ${1:-} in
   check)
+    command -v pulumi-resource-command >/dev/null ||
+      die "no pulumi-resource-command on PATH (the command-flag checks need it): run 'bash scripts/toolchain.sh install'"
     npm --prefix "$POLICY_DIR" run --silent test:engine
     ;;
   preview)

@@ -1,6 +1,7 @@
 // The pack through the real pulumi CLI and engine (not mocks): a stack the rules accept previews
 // cleanly; stacks they reject fail with the rule's message. Needs the CLI built by scripts/toolchain.sh.
 import * as assert from "node:assert/strict";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -74,5 +75,52 @@ describe("policy pack through the real pulumi engine", function () {
         assert.match(r.output, /DtrCluster "small" .* has replicaCount 2/);
         assert.doesNotMatch(r.output, /DtrCluster "partly" .* replicaCount/);
         assert.doesNotMatch(r.output, /can't run policy/); // no rule was downgraded to advisory
+    });
+});
+
+/** A command:remote:Command as the library declares it; served by pulumi-resource-command on PATH. */
+class RemoteCommand extends pulumi.CustomResource {
+    constructor(name: string, create: string) {
+        // A throw-away key: the provider parses it; preview never connects.
+        const { privateKey } = crypto.generateKeyPairSync("ed25519", {
+            privateKeyEncoding: { format: "pem", type: "pkcs8" },
+            publicKeyEncoding: { format: "pem", type: "spki" },
+        });
+        const connection = { host: "10.200.0.11", user: "root", privateKey: pulumi.secret(privateKey) };
+        super("command:remote:Command", name, { connection, create }, {});
+    }
+}
+
+describe("unsafe DTR flags through the real pulumi engine and command provider", function () {
+    this.timeout(180_000);
+    const backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-policy-cmd-"));
+    after(() => fs.rmSync(backendDir, { recursive: true, force: true }));
+    const JOIN = "docker run -i --rm mirantis/dtr:2.9.16 join --ucp-node dtr-2 --existing-replica-id a1b2c3d4e5f6";
+    const preview = (stackName: string, create: string) =>
+        previewWithPolicy({
+            projectName: "dtr-ha-policy-commands",
+            stackName,
+            backendDir,
+            program: async () => {
+                new RemoteCommand("join-dtr-2", create);
+            },
+        });
+
+    it("fails --ucp-insecure-tls in a production stack's command, naming the command and the fix", async () => {
+        const r = await preview("prod", `${JOIN} --ucp-insecure-tls`);
+        assert.equal(r.passed, false, r.output);
+        assert.match(r.output, /dtr-no-unsafe-flags-in-production/);
+        assert.match(
+            r.output,
+            /Command "join-dtr-2" \(urn:pulumi:prod::.*\) passes --ucp-insecure-tls in its create command on production stack "prod": .*remove --ucp-insecure-tls/,
+        );
+    });
+
+    it("passes the same command in the lab stack, and a safe one in production", async () => {
+        const lab = await preview("lab", `${JOIN} --ucp-insecure-tls`);
+        assert.equal(lab.passed, true, lab.output);
+        const prod = await preview("prod-safe", `${JOIN} --ucp-ca "$UCP_CA"`);
+        assert.equal(prod.passed, true, prod.output);
+        assert.match(prod.output, /✅ dtr-ha@v0\.1\.0/);
     });
 });
