@@ -2,46 +2,11 @@
 // Automation API inline program (no pulumi-language-nodejs needed: the program runs in this process,
 // and the policy pack is started by plugin/pulumi-analyzer-policy-nodejs, which must be on the CLI's PATH).
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, PulumiFn } from "@pulumi/pulumi/automation";
+import { POLICY_DIR, assertPackBuilt, policyCliEnv, pulumiCliDir } from "./options";
 
-/** The policy pack directory (this file is compiled to policy/bin/engine/). */
-export const POLICY_DIR = path.resolve(__dirname, "..", "..");
-/** Directory holding the pulumi-analyzer-policy-nodejs shim. */
-export const SHIM_DIR = path.join(POLICY_DIR, "plugin");
-export const PULUMI_VERSION = "3.248.0";
-
-/** Where the project's toolchain script puts the CLI; PULUMI_CLI_DIR overrides. */
-export function pulumiCliDir(): string {
-    const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-    const dir =
-        process.env.PULUMI_CLI_DIR || path.join(cache, "dtr-ha", "toolchain", `pulumi-v${PULUMI_VERSION}`, "bin");
-    if (!fs.existsSync(path.join(dir, "pulumi"))) {
-        throw new Error(
-            `no pulumi CLI at ${dir}/pulumi: run 'bash scripts/toolchain.sh install' or set PULUMI_CLI_DIR to the directory holding pulumi v${PULUMI_VERSION}`,
-        );
-    }
-    return dir;
-}
-
-/** The compiled pack must exist: the runtime loads bin/index.js. */
-export function assertPackBuilt(): void {
-    const entry = path.join(POLICY_DIR, "bin", "index.js");
-    if (!fs.existsSync(entry)) {
-        throw new Error(`policy pack not built (${entry} missing): run 'npm --prefix policy run build'`);
-    }
-}
-
-/** Environment for the CLI: the shim and the CLI on PATH, a file backend, a passphrase for secrets. */
-export function policyCliEnv(backendDir: string): Record<string, string> {
-    return {
-        PATH: [SHIM_DIR, pulumiCliDir(), process.env.PATH || ""].join(path.delimiter),
-        PULUMI_BACKEND_URL: `file://${backendDir}`,
-        PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "dtr-ha-policy-preview",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-    };
-}
+export { POLICY_DIR, SHIM_DIR, policyCliEnv, pulumiCliDir } from "./options";
 
 export interface PolicyPreviewArgs {
     projectName: string;
