@@ -3,7 +3,8 @@
 #   $REGISTRY/dtr-sim:<version>           node + the compiled program + a default self-signed TLS cert
 #   $REGISTRY/dtr-sim-registry:<version>  Debian's /usr/bin/docker-registry + libc + loader
 # Env: DOCKER_HOST (unix socket of a lab dockerd, required), REGISTRY (default 10.200.0.1:5000),
-#      DTR_SIM_VERSION (default: dtr-sim/VERSION; set another one to build a second version for mismatch tests).
+#      DTR_SIM_VERSION (default: dtr-sim/VERSION; set another one to build a second version for mismatch tests),
+#      DTR_SIM_NO_PUSH=1 (build and tag only, for a dockerd that cannot reach the registry).
 # Idempotent: rebuilding the same version replaces the tags and pushes again.
 set -euo pipefail
 
@@ -77,6 +78,7 @@ for pair in "sim:$sim_image" "reg:$reg_image"; do
   dir=${pair%%:*} image=${pair#*:}
   step "building $image"
   docker build --pull=false -q -t "$image" "$work/$dir" >/dev/null
+  if [[ ${DTR_SIM_NO_PUSH:-} == 1 ]]; then step "not pushing $image (DTR_SIM_NO_PUSH=1)"; continue; fi
   step "pushing $image"
   docker push -q "$image" >/dev/null 2>&1 || docker push "$image" >&2
 done

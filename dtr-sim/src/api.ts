@@ -3,6 +3,7 @@
 import http from "node:http";
 import https from "node:https";
 import { readFileSync } from "node:fs";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { Engine } from "./engine";
 import { Store, NoQuorumError, SECRET_HEADER } from "./store";
 import { Identity, reconcileRegistry, removeLocalReplica, runHelper, selfImage, SelfImage, names } from "./replica";
@@ -139,6 +140,7 @@ export class ApiServer {
       return send(res, h.Healthy ? 200 : 503, h);
     }
     if (p.startsWith("/v2")) return this.proxyV2(req, res, url);
+    if (p === "/auth/token" && m === "GET") return this.issueToken(req, res);
     if (internal && p.startsWith("/internal/")) return this.internal(req, res, p, m);
     if (p.startsWith("/api/v0/")) {
       if (!this.isAdmin(req)) {
@@ -266,16 +268,54 @@ export class ApiServer {
     send(res, 200, out);
   }
 
+  /** Registry token (as DTR's garant issues): HMAC-signed subject and expiry, nothing else. */
+  private token(sub: string): string {
+    const body = Buffer.from(JSON.stringify({ sub, exp: Date.now() + 300000 })).toString("base64url");
+    return `${body}.${createHmac("sha256", this.store.doc.secret).update(body).digest("base64url")}`;
+  }
+
+  private tokenSubject(t: string): string | undefined {
+    const [body, mac] = t.split(".");
+    if (!body || !mac) return undefined;
+    const want = createHmac("sha256", this.store.doc.secret).update(body).digest("base64url");
+    if (mac.length !== want.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(want))) return undefined;
+    const { sub, exp } = JSON.parse(Buffer.from(body, "base64url").toString()) as { sub: string; exp: number };
+    return exp > Date.now() ? sub : undefined;
+  }
+
+  /** GET /auth/token: docker login/pull/push fetch a bearer token here, with Basic credentials or anonymously. */
+  private issueToken(req: Req, res: Res): void {
+    const c = parseBasic(req.headers.authorization);
+    if (c && !this.creds.check(this.store.doc.admin, c.username, c.password)) {
+      return send(res, 401, { errors: [{ code: "UNAUTHORIZED", message: "wrong username or password" }] });
+    }
+    const t = this.token(c ? c.username : "");
+    send(res, 200, { token: t, access_token: t, expires_in: 300, issued_at: new Date().toISOString() });
+  }
+
   /** /v2/ reaches this replica's registry. Pushes need the admin and an existing repository, as in DTR. */
   private async proxyV2(req: Req, res: Res, url: URL): Promise<void> {
-    const challenge = { "WWW-Authenticate": 'Basic realm="dtr-sim"', "Docker-Distribution-API-Version": "registry/2.0" };
-    const c = parseBasic(req.headers.authorization);
-    const admin = !!c && this.creds.check(this.store.doc.admin, c.username, c.password);
-    if (c && !admin) return send(res, 401, { errors: [{ code: "UNAUTHORIZED", message: "wrong username or password" }] }, challenge);
+    const proto = (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
+    const challenge = {
+      "WWW-Authenticate": `Bearer realm="${proto}://${req.headers.host}/auth/token",service="dtr-sim"`,
+      "Docker-Distribution-API-Version": "registry/2.0",
+    };
+    const authz = req.headers.authorization ?? "";
+    let admin = false;
+    if (authz.startsWith("Bearer ")) {
+      const sub = this.tokenSubject(authz.slice(7));
+      if (sub === undefined) return send(res, 401, { errors: [{ code: "UNAUTHORIZED", message: "invalid or expired token" }] }, challenge);
+      admin = sub === this.store.doc.admin.username;
+    } else if (authz.startsWith("Basic ")) {
+      const c = parseBasic(authz);
+      admin = !!c && this.creds.check(this.store.doc.admin, c.username, c.password);
+      if (!admin) return send(res, 401, { errors: [{ code: "UNAUTHORIZED", message: "wrong username or password" }] }, challenge);
+    }
     const p = url.pathname;
     const read = req.method === "GET" || req.method === "HEAD";
     if (p === "/v2" || p === "/v2/" || p === "/v2/_catalog") {
-      if (!admin) return send(res, 401, { errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }, challenge);
+      if (!authz || (p === "/v2/_catalog" && !admin)) return send(res, 401, { errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }, challenge);
+      if (p !== "/v2/_catalog") return send(res, 200, {}, { "Docker-Distribution-API-Version": "registry/2.0" });
     } else {
       const mm = /^\/v2\/(.+?)\/(manifests|blobs|tags)(\/.*)?$/.exec(p);
       if (!mm) return send(res, 404, { errors: [{ code: "NOT_FOUND", message: `no route ${p}` }] });
@@ -292,7 +332,7 @@ export class ApiServer {
     const headers = { ...req.headers };
     delete headers.authorization;
     delete headers.connection;
-    headers["x-forwarded-proto"] = (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
+    headers["x-forwarded-proto"] = proto;
     const preq = http.request(
       { host: registryHost(this.id), port: 5000, method: req.method, path: url.pathname + url.search, headers, lookup: overlayLookup },
       (pres) => {

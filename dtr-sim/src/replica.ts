@@ -206,7 +206,7 @@ export async function removeLocalReplica(engine: Engine, id: string, opts: { exc
   }
   for (const v of [names.metaVolume(id), names.storageVolume(id), names.nfsVolume(id)]) {
     try {
-      if (await engine.removeVolume(v)) removed.push(`volume ${v}`);
+      if ((await engine.volumeExists(v)) && (await engine.removeVolume(v))) removed.push(`volume ${v}`);
     } catch (e) {
       if (!(e instanceof EngineError)) throw e;
       removed.push(`volume ${v} NOT removed: ${e.message}`);
