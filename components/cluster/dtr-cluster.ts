@@ -247,6 +247,8 @@ export class DtrCluster extends pulumi.ComponentResource {
             externalUrl: this.externalUrl,
             health: this.health,
             overlayFacts: this.overlayFacts,
+            // For the policy pack: production stacks refuse unsafe flags.
+            production: args.production ?? false,
         });
     }
 }

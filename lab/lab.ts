@@ -1,0 +1,87 @@
+/**
+ * The lab from TypeScript: drives lab/lab.sh (three namespace hosts, Swarm, registry, S3) and reads its status.
+ * Everything here talks to real processes on this machine; nothing is simulated except DTR itself (dtr-sim).
+ */
+import { execFile, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+
+const run = promisify(execFile);
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+const LAB_SH = path.join(REPO_ROOT, "lab", "lab.sh");
+
+export interface LabHost {
+    name: string;
+    address: string;
+    sshPort: number;
+    user: string;
+    privateKeyPath: string;
+    hostPublicKey: string;
+    ucpNode: string;
+    dockerSocket: string;
+    dockerdPid: number | null;
+    healthy: boolean;
+}
+
+export interface LabStatus {
+    state: "up" | "down" | "partial";
+    stateDir: string;
+    hosts: LabHost[];
+    swarm: { defaultAddrPool: string; reservedForDtrOl: string; managers: number; ready: number };
+    registry: string;
+    s3: {
+        endpoint: string;
+        region: string;
+        accessKeyPath: string;
+        secretKeyPath: string;
+        buckets: { layers: string; backups: string };
+    };
+}
+
+/** Runs lab.sh, streaming its progress (stderr) to ours when `echo` is set. Rejects with its last lines on failure. */
+export function labSh(args: string[], echo = true): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const p = spawn("bash", [LAB_SH, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        p.stdout.on("data", (d) => (out += d));
+        p.stderr.on("data", (d) => {
+            err += d;
+            if (echo) process.stderr.write(d);
+        });
+        p.on("close", (code) =>
+            code === 0
+                ? resolve(out)
+                : reject(new Error(`lab.sh ${args.join(" ")} failed (exit ${code}):\n${err.split("\n").slice(-15).join("\n")}`)),
+        );
+    });
+}
+
+export async function labStatus(): Promise<LabStatus> {
+    const { stdout } = await run("bash", [LAB_SH, "status"], { maxBuffer: 10 * 1024 * 1024 });
+    return JSON.parse(stdout) as LabStatus;
+}
+
+export async function labUp(echo = true): Promise<LabStatus> {
+    await labSh(["up"], echo);
+    const status = await labStatus();
+    if (status.state !== "up") throw new Error(`lab.sh up finished but the lab is ${status.state}`);
+    return status;
+}
+
+export const labDown = (echo = true) => labSh(["down"], echo);
+export const killDocker = (host: string) => labSh(["kill-docker", host], false);
+export const startDocker = (host: string) => labSh(["start-docker", host], false);
+
+/** The lab's S3 keys, read from its state files (mode 600); never printed. */
+export function s3Keys(status: LabStatus): { accessKey: string; secretKey: string } {
+    return {
+        accessKey: fs.readFileSync(status.s3.accessKeyPath, "utf8").trim(),
+        secretKey: fs.readFileSync(status.s3.secretKeyPath, "utf8").trim(),
+    };
+}
+
+export function sshPrivateKey(status: LabStatus): string {
+    return fs.readFileSync(status.hosts[0].privateKeyPath, "utf8");
+}

@@ -1,0 +1,127 @@
+/**
+ * Driving a DTR cluster in the lab: deploy the project's stack through the Automation API, then use the cluster as a
+ * user would (create a repository, push, pull, read its health). Shared by the demo and the lab tests.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { Stack, UpResult } from "@pulumi/pulumi/automation";
+import { LabHost, LabStatus, s3Keys, sshPrivateKey } from "../lab/lab";
+import { docker, dockerLogin, dtrApi, makeTestImage } from "../lab/docker";
+import { labS3, listKeys } from "../lab/s3";
+import { LAB_ADMIN, labStackConfig } from "./lab-config";
+import { openStack, setStackConfig } from "./workspace";
+
+export interface LabCluster {
+    stack: Stack;
+    status: LabStatus;
+    admin: { user: string; password: string };
+}
+
+/** Where the lab's stacks keep state: beside the lab's own state, so `lab down` context is obvious. */
+export function labPulumiDir(status: LabStatus): string {
+    return path.join(status.stateDir, "pulumi");
+}
+
+/** The lab DTR admin password: generated once per lab, kept in a mode-600 file, never printed. */
+export function labAdminPassword(status: LabStatus): string {
+    const file = path.join(labPulumiDir(status), "admin-password");
+    if (!fs.existsSync(file)) {
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(file, crypto.randomBytes(18).toString("base64url"), { mode: 0o600 });
+    }
+    return fs.readFileSync(file, "utf8").trim();
+}
+
+export async function labStack(status: LabStatus, stackName = "lab", imageVersion?: string): Promise<LabCluster> {
+    const admin = { user: LAB_ADMIN, password: labAdminPassword(status) };
+    const stack = await openStack(stackName, { dir: labPulumiDir(status) });
+    const { config, secrets } = labStackConfig(status, {
+        clusterName: stackName,
+        imageVersion,
+        adminPassword: admin.password,
+        sshPrivateKey: sshPrivateKey(status),
+        s3: s3Keys(status),
+    });
+    await setStackConfig(stack, config, secrets);
+    return { stack, status, admin };
+}
+
+/** `pulumi up`, with the engine's own output passed to `log` line by line. */
+export async function up(c: LabCluster, log?: (line: string) => void): Promise<UpResult> {
+    return c.stack.up({ onOutput: (o) => log?.(o.trimEnd()), color: "never" });
+}
+
+export interface PushResult {
+    repository: string;
+    tag: string;
+    /** Blob digests (config and layers) of the pushed manifest, as stored in the registry. */
+    blobs: string[];
+}
+
+/** Creates `admin/<repo>` (public), pushes a fresh image to it through `via` from `host`, and reads its manifest. */
+export async function pushImage(c: LabCluster, host: LabHost, via: LabHost, repo: string, tag: string): Promise<PushResult> {
+    const created = await dtrApi(via.address, "POST", `/api/v0/repositories/${LAB_ADMIN}`, c.admin, { name: repo, visibility: "public" });
+    if (created.status !== 201 && created.status !== 200 && created.status !== 409) {
+        throw new Error(
+            `creating repository ${LAB_ADMIN}/${repo} on ${via.name} answered ${created.status}: ${JSON.stringify(created.body)}`,
+        );
+    }
+    const registry = `${via.address}:443`;
+    const ref = `${registry}/${LAB_ADMIN}/${repo}:${tag}`;
+    await makeTestImage(host, ref);
+    await dockerLogin(host, registry, c.admin.user, c.admin.password);
+    await docker(host, ["push", ref]);
+    const manifest = await dtrApi(via.address, "GET", `/v2/${LAB_ADMIN}/${repo}/manifests/${tag}`, c.admin);
+    if (manifest.status !== 200) throw new Error(`manifest of ${ref} answered ${manifest.status}`);
+    const m = typeof manifest.body === "string" ? JSON.parse(manifest.body) : manifest.body;
+    const blobs = [m.config?.digest, ...(m.layers ?? []).map((l: { digest: string }) => l.digest)].filter(Boolean);
+    return { repository: `${LAB_ADMIN}/${repo}`, tag, blobs };
+}
+
+/** Pulls `admin/<repo>:<tag>` on `host` through replica `via`, after removing any local copy; returns the image id. */
+export async function pullImage(c: LabCluster, host: LabHost, via: LabHost, repository: string, tag: string): Promise<string> {
+    const ref = `${via.address}:443/${repository}:${tag}`;
+    await docker(host, ["image", "rm", "-f", ref]).catch(() => undefined);
+    await dockerLogin(host, `${via.address}:443`, c.admin.user, c.admin.password);
+    await docker(host, ["pull", ref]);
+    return docker(host, ["image", "inspect", "--format", "{{.Id}}", ref]);
+}
+
+/** Which of `digests` are stored as blobs in the layer bucket (the registry's S3 layout). */
+export async function blobsInBucket(status: LabStatus, digests: string[]): Promise<{ found: string[]; missing: string[] }> {
+    const keys = new Set(await listKeys(labS3(status), status.s3.buckets.layers, "docker/registry/v2/blobs/"));
+    const found: string[] = [];
+    const missing: string[] = [];
+    for (const d of digests) {
+        const hex = d.replace(/^sha256:/, "");
+        (keys.has(`docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`) ? found : missing).push(d);
+    }
+    return { found, missing };
+}
+
+export interface ClusterHealth {
+    /** Replica id -> state, as DTR's cluster status reports it. */
+    replicaHealth: Record<string, string>;
+    healthy: number;
+    /** Host name -> HTTP status of its `/_ping`. */
+    pings: Record<string, number | string>;
+}
+
+/** Cluster status from the first replica that answers, and every replica's `/_ping`. */
+export async function clusterHealth(c: LabCluster): Promise<ClusterHealth> {
+    const pings: Record<string, number | string> = {};
+    let replicaHealth: Record<string, string> | undefined;
+    for (const h of c.status.hosts) {
+        pings[h.name] = await dtrApi(h.address, "GET", "/_ping").then(
+            (r) => r.status,
+            (e: Error) => `unreachable (${e.message.split("\n")[0]})`,
+        );
+        if (!replicaHealth && pings[h.name] === 200) {
+            const s = await dtrApi(h.address, "GET", "/api/v0/meta/cluster_status", c.admin);
+            if (s.status === 200) replicaHealth = s.body.replica_health;
+        }
+    }
+    replicaHealth ??= {};
+    return { replicaHealth, healthy: Object.values(replicaHealth).filter((v) => v === "OK").length, pings };
+}

@@ -1,0 +1,76 @@
+/**
+ * The stack configuration for the lab, derived from `lab.sh status`: the three namespace hosts as existing hosts
+ * (host keys pinned), MinIO as S3-compatible layer storage, dtr-sim as the DTR image. Pure: tested directly.
+ */
+import type { LabStatus } from "../lab/lab";
+
+export const LAB_IMAGE_VERSION = "2.9.16";
+export const LAB_ADMIN = "admin";
+
+export interface LabStackConfig {
+    /** Plain config values (objects are stored as JSON strings, as `pulumi config set` would). */
+    config: Record<string, unknown>;
+    /** Secret config values. */
+    secrets: Record<string, string>;
+}
+
+export interface LabStackOptions {
+    clusterName?: string;
+    imageVersion?: string;
+    adminPassword: string;
+    sshPrivateKey: string;
+    s3: { accessKey: string; secretKey: string };
+    healthGate?: { timeoutSeconds: number; intervalSeconds: number };
+}
+
+export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackConfig {
+    if (status.hosts.length !== 3) throw new Error(`the lab has ${status.hosts.length} hosts; the lab stack needs 3`);
+    const first = status.hosts[0];
+    return {
+        config: {
+            cluster: {
+                name: o.clusterName ?? "lab",
+                replicas: 3,
+                // The lab uses plain-HTTP S3, insecure UCP TLS (there is no UCP) and dtr-sim's socket mount.
+                production: false,
+                externalUrl: `https://${first.address}`,
+                overlaySubnet: status.swarm.reservedForDtrOl,
+                dockerAddressPools: [status.swarm.defaultAddrPool],
+                healthGate: o.healthGate ?? { timeoutSeconds: 300, intervalSeconds: 3 },
+                mountEngineSocket: true,
+            },
+            image: { repository: `${status.registry}/dtr-sim`, version: o.imageVersion ?? LAB_IMAGE_VERSION },
+            ucp: { url: "https://ucp.dtr-ha.lab", username: LAB_ADMIN, insecureTls: true },
+            hosts: {
+                mode: "existing",
+                networks: [`${first.address.split(".").slice(0, 3).join(".")}.0/24`],
+                existing: status.hosts.map((h) => ({
+                    name: h.name,
+                    address: h.address,
+                    port: h.sshPort,
+                    user: h.user,
+                    ucpNode: h.ucpNode,
+                    // Each namespace host is its own failure domain in the lab.
+                    zone: `lab-${h.name}`,
+                    hostKey: h.hostPublicKey,
+                })),
+            },
+            storage: {
+                mode: "s3",
+                s3: {
+                    region: status.s3.region,
+                    bucket: status.s3.buckets.layers,
+                    regionEndpoint: status.s3.endpoint,
+                    secure: false,
+                    forcePathStyle: true,
+                },
+            },
+        },
+        secrets: {
+            ucpPassword: o.adminPassword,
+            sshPrivateKey: o.sshPrivateKey,
+            storageAccessKey: o.s3.accessKey,
+            storageSecretKey: o.s3.secretKey,
+        },
+    };
+}
