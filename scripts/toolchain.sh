@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Installs every tool dtr-ha's lab and tests need, idempotently, caching built tools under
+# ${XDG_CACHE_HOME:-$HOME/.cache}/dtr-ha/toolchain/<tool>-<version>/bin so a second run takes seconds.
+#
+#   bash scripts/toolchain.sh install    # install/build what is missing, then print a summary table
+#   bash scripts/toolchain.sh env        # export lines; use: eval "$(bash scripts/toolchain.sh env)"
+#   bash scripts/toolchain.sh versions   # JSON of the exact versions installed
+#
+# Exact versions (keep in step with the constants below):
+#   pulumi CLI        v3.248.0  github.com/pulumi/pulumi/pkg/v3/cmd/pulumi, built through the wrapper
+#                               module tools/pulumi-cli (go.mod + go.sum pin its whole dependency graph)
+#   minio server      v0.0.0-20260212201848-7aac2a2c5b7c  github.com/minio/minio (AGPL-3.0)
+#   mc (MinIO client) v0.0.0-20250313080218-cf909e1063a9  github.com/minio/mc (AGPL-3.0)
+#   actionlint        v1.7.12   github.com/rhysd/actionlint/cmd/actionlint
+#   command provider  tools/command-provider, cached by a sha256 of its files (another helper's module)
+#   Go                >= 1.25.11 (pulumi pkg/v3's go directive), GOTOOLCHAIN=local: never fetch a toolchain
+#   Debian packages   whatever bookworm's apt serves; `versions` records the installed ones
+# Not available: pulumi-language-nodejs (its module answers 403 on the proxy). Inline Automation API
+# programs do not need it; `pulumi up` of a Node project from the CLI and Node policy packs do.
+#
+# MinIO and mc are AGPL-3.0: we build and run them unmodified as local lab tools; nothing in dtr-ha links
+# them or ships them, so their licence places no duty on this project's code.
+set -euo pipefail
+
+PULUMI_VERSION=v3.248.0
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
+ACTIONLINT_VERSION=v1.7.12
+GO_MIN=1.25.11
+NODE_MIN=20.19.0 # package.json's engines field
+# The lab's tools (lab/lab.sh's preflight list) and what they come from: dockerd + docker-proxy (docker.io),
+# containerd, runc, sshd/ssh/ssh-keygen, docker-registry, ip, iptables, unshare/nsenter/setsid/flock
+# (util-linux), mount, awk (mawk), curl, jq, openssl; git and xz-utils for docker.io's build/import paths.
+APT_PACKAGES=(docker.io containerd runc openssh-server openssh-client docker-registry iproute2 iptables
+  util-linux mount mawk findutils coreutils procps openssl curl jq ca-certificates git xz-utils)
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/dtr-ha/toolchain
+CP_DIR=$REPO/tools/command-provider
+
+die() { printf 'toolchain.sh: error: %s\n' "$*" >&2; exit 1; }
+
+check_platform() {
+  [[ $(uname -s) == Linux ]] || die "this toolchain is for Linux only (uname -s says '$(uname -s)'); run it on the project's Debian machine"
+  [[ $(id -u) == 0 ]] || die "must run as root (uid is $(id -u)): it installs Debian packages and the lab needs root; rerun with sudo"
+}
+
+find_go() {
+  GO=$(command -v go || true)
+  [[ -n $GO ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; } ||
+    die "no 'go' on PATH or at /usr/local/go/bin/go; install Go >= $GO_MIN and put it on PATH"
+  local have
+  have=$(GOTOOLCHAIN=local "$GO" env GOVERSION | sed 's/^go//')
+  [[ $(printf '%s\n%s\n' "$GO_MIN" "$have" | sort -V | head -1) == "$GO_MIN" ]] ||
+    die "Go $have is too old: the pulumi CLI needs Go >= $GO_MIN; install a newer Go at /usr/local/go"
+  GO_VERSION=$have
+}
+
+# The Go environment every build uses: no toolchain downloads, no workspace files, and static binaries
+# (CGO off) so they run in FROM-scratch images and do not depend on a C compiler.
+go_env() { env GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-buildvcs=false "$GO" "$@"; }
+
+# A hash of the command provider's files (paths + contents), so any source change gets a new cache dir.
+cp_hash() {
+  (cd "$CP_DIR" && find . -type f ! -path './.git/*' -print0 | LC_ALL=C sort -z |
+    xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
+
+# ---- summary bookkeeping -------------------------------------------------------------------------
+T0=$(date +%s)
+SUMMARY=()
+step_start() { STEP=$1; STEP_T0=$(date +%s); printf '[toolchain] %-18s ... (at %ds)\n' "$STEP" $((STEP_T0 - T0)); }
+step_end() { # status version
+  local dt=$(($(date +%s) - STEP_T0))
+  SUMMARY+=("$(printf '%-18s %-9s %6ss  %s' "$STEP" "$1" "$dt" "$2")")
+  printf '[toolchain] %-18s %s in %ds: %s\n' "$STEP" "$1" "$dt" "$2"
+}
+
+# ---- steps ---------------------------------------------------------------------------------------
+apt_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
+
+install_apt() {
+  step_start apt
+  local missing=() p
+  for p in "${APT_PACKAGES[@]}"; do apt_installed "$p" || missing+=("$p"); done
+  if ((${#missing[@]})); then
+    echo "[toolchain] apt: installing ${missing[*]}"
+    apt-get update -q >/dev/null
+    # needrestart (recommended by docker.io) would otherwise prompt or print noise mid-install.
+    DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -q "${missing[@]}" >/dev/null
+    step_end installed "${missing[*]}"
+  else
+    step_end cached "${#APT_PACKAGES[@]} packages present"
+  fi
+}
+
+# build_go <name> <dir> <verify-command...>: runs the build function $BUILD into <dir>.tmp, checks it
+# with the verify command (run from the tmp bin dir), then renames it into place so a killed build never
+# leaves a half-written tool in the cache. The dir's .ok file marks a finished, verified build.
+build_cached() {
+  local name=$1 dir=$2 build=$3
+  if [[ -f $dir/.ok ]]; then step_end cached "$(cat "$dir/.ok")"; return; fi
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
+  echo "[toolchain] $name: building into $dir (a cold Go build of pulumi or minio takes minutes on 2 cores)"
+  "$build" "$dir.tmp/bin"
+  local ver; ver=$("verify_$name" "$dir.tmp/bin")
+  printf '%s\n' "$ver" >"$dir.tmp/.ok"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  step_end built "$ver"
+}
+
+# Node comes with the machine (a nodejs 20 .deb from NodeSource is preinstalled; bookworm's own nodejs
+# is 18, too old for package.json), so it is checked, not installed.
+check_node() {
+  step_start node
+  local v
+  v=$(node --version 2>/dev/null | sed 's/^v//') || true
+  [[ -n $v ]] || die "no 'node' on PATH: install Node >= $NODE_MIN (package.json engines)"
+  [[ $(printf '%s\n%s\n' "$NODE_MIN" "$v" | sort -V | head -1) == "$NODE_MIN" ]] ||
+    die "Node $v is too old: package.json's engines need >= $NODE_MIN; install a newer nodejs"
+  step_end present "v$v"
+}
+
+build_pulumi() {
+  (cd "$REPO/tools/pulumi-cli" && go_env build -mod=readonly -trimpath -o "$1/pulumi" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+}
+verify_pulumi() {
+  local v; v=$(PULUMI_HOME=$(mktemp -d) PULUMI_SKIP_UPDATE_CHECK=true "$1/pulumi" version)
+  [[ $v == "$PULUMI_VERSION" ]] || die "built pulumi reports version '$v', expected $PULUMI_VERSION"
+  echo "$v"
+}
+
+# go install of a module that has no replace directives: the module's own go.sum pins its dependencies.
+go_install_to() { (cd /tmp && GOBIN=$1 go_env install -trimpath -ldflags "-s -w" "$2"); }
+
+build_minio() { go_install_to "$1" "github.com/minio/minio@$MINIO_VERSION"; }
+verify_minio() { "$1/minio" --version >/dev/null && echo "$MINIO_VERSION"; }
+build_mc() { go_install_to "$1" "github.com/minio/mc@$MC_VERSION"; }
+verify_mc() { "$1/mc" --version >/dev/null && echo "$MC_VERSION"; }
+build_actionlint() { go_install_to "$1" "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"; }
+verify_actionlint() {
+  local v; v=$("$1/actionlint" -version | head -1)
+  [[ $v == "$ACTIONLINT_VERSION" ]] || die "built actionlint reports '$v', expected $ACTIONLINT_VERSION"
+  echo "$v"
+}
+
+build_command() {
+  # The module holds other main packages too (an e2e driver): take the one named for the plugin binary.
+  local main
+  main=$(cd "$CP_DIR" && go_env list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./... |
+    grep -m1 '/pulumi-resource-command$') ||
+    die "tools/command-provider has no main package named pulumi-resource-command (expected cmd/pulumi-resource-command)"
+  (cd "$CP_DIR" && go_env build -mod=readonly -trimpath -ldflags "-s -w" -o "$1/pulumi-resource-command" "$main")
+}
+verify_command() { [[ -x $1/pulumi-resource-command ]] && echo "tools/command-provider@$CP_HASH"; }
+
+# Starts the freshly built MinIO on 127.0.0.1, and with mc creates a bucket with object lock, checks
+# that versioning is on and that a version under default retention cannot be deleted, then stops it.
+smoke_s3() {
+  step_start s3-smoke
+  local stamp=$CACHE/minio-$MINIO_VERSION/.smoke-ok
+  if [[ -f $stamp ]]; then step_end cached "$(cat "$stamp")"; return; fi
+  local tmp port pid log
+  tmp=$(mktemp -d) port=$((20000 + RANDOM % 20000)) log=$tmp/minio.log
+  (
+    fail() { printf 'toolchain.sh: error: s3 smoke: %s\n' "$*" >&2; tail -5 "$log" >&2; exit 1; }
+    MINIO_ROOT_PASSWORD=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    export MINIO_ROOT_USER=smoke MINIO_ROOT_PASSWORD
+    export MINIO_BROWSER=off MINIO_UPDATE=off MC_UPDATE=off MC_CONFIG_DIR=$tmp/mc
+    export MC_HOST_smoke="http://$MINIO_ROOT_USER:$MINIO_ROOT_PASSWORD@127.0.0.1:$port"
+    "$CACHE/minio-$MINIO_VERSION/bin/minio" server --quiet --address "127.0.0.1:$port" "$tmp/data" >"$log" 2>&1 &
+    pid=$!
+    trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+    mc=$CACHE/mc-$MC_VERSION/bin/mc
+    for _ in $(seq 50); do "$mc" ready smoke >/dev/null 2>&1 && break; sleep 0.2; done
+    "$mc" mb --with-lock smoke/locked >/dev/null || fail "could not create a bucket with object lock"
+    "$mc" version info smoke/locked | grep -q 'versioning is enabled' || fail "versioning is not enabled on a lock bucket"
+    "$mc" retention set --default GOVERNANCE 1d smoke/locked >/dev/null || fail "could not set default retention"
+    echo hello | "$mc" pipe smoke/locked/obj >/dev/null || fail "could not write an object"
+    vid=$("$mc" stat --json smoke/locked/obj | jq -r .versionID)
+    [[ -n $vid && $vid != null ]] || fail "the object has no version id"
+    out=$("$mc" rm --version-id "$vid" smoke/locked/obj 2>&1) &&
+      fail "a version under GOVERNANCE retention was deleted: object lock does not hold"
+    grep -q 'WORM protected' <<<"$out" || fail "deleting a locked version failed for another reason: $out"
+    # Governance mode can be bypassed by an authorised caller: proves the refusal above was the lock.
+    "$mc" rm --bypass --version-id "$vid" smoke/locked/obj >/dev/null || fail "governance bypass delete failed"
+  ) || exit 1
+  echo "versioning+object-lock ok ($MINIO_VERSION)" >"$stamp"
+  step_end passed "$(cat "$stamp")"
+}
+
+cmd_install() {
+  check_platform
+  find_go
+  mkdir -p "$CACHE" "$CACHE/pulumi-home"
+  echo "[toolchain] cache: $CACHE; go $GO_VERSION"
+  install_apt
+  check_node
+  step_start pulumi;     build_cached pulumi "$CACHE/pulumi-$PULUMI_VERSION" build_pulumi
+  step_start minio;      build_cached minio "$CACHE/minio-$MINIO_VERSION" build_minio
+  step_start mc;         build_cached mc "$CACHE/mc-$MC_VERSION" build_mc
+  smoke_s3
+  step_start actionlint; build_cached actionlint "$CACHE/actionlint-$ACTIONLINT_VERSION" build_actionlint
+  step_start command-provider
+  if [[ -f $CP_DIR/go.mod ]]; then
+    CP_HASH=$(cp_hash)
+    build_cached command "$CACHE/command-provider-$CP_HASH" build_command
+    # Older builds of the provider are stale by definition: drop them so the cache does not grow.
+    find "$CACHE" -maxdepth 1 -name 'command-provider-*' ! -name "command-provider-$CP_HASH" -exec rm -rf {} +
+  else
+    step_end absent "tools/command-provider/go.mod not found; skipped"
+  fi
+  echo
+  printf '%-18s %-9s %7s  %s\n' STEP STATUS TIME VERSION
+  printf '%s\n' "${SUMMARY[@]}"
+  # shellcheck disable=SC2016 # the $(...) is meant literally: it is the command to type
+  printf 'total %ds; now run: eval "$(bash scripts/toolchain.sh env)"\n' $(($(date +%s) - T0))
+}
+
+bin_dirs() {
+  local d
+  for d in "pulumi-$PULUMI_VERSION" "minio-$MINIO_VERSION" "mc-$MC_VERSION" "actionlint-$ACTIONLINT_VERSION"; do
+    if [[ -f $CACHE/$d/.ok ]]; then echo "$CACHE/$d/bin"; else echo "toolchain.sh: $d is not built; run: bash scripts/toolchain.sh install" >&2; fi
+  done
+  if [[ -f $CP_DIR/go.mod ]]; then
+    d=command-provider-$(cp_hash)
+    if [[ -f $CACHE/$d/.ok ]]; then echo "$CACHE/$d/bin"
+    else echo "toolchain.sh: tools/command-provider is not built for its current sources; run: bash scripts/toolchain.sh install" >&2; fi
+  fi
+}
+
+cmd_env() {
+  check_platform
+  local path
+  path=$(bin_dirs | paste -sd: -)
+  # The caller's own PULUMI_BACKEND_URL wins; the default keeps stack state in the repo's git-ignored
+  # .pulumi/ (created here: the file backend refuses a missing directory), so each clone has its own.
+  cat <<EOF
+export PATH="${path:+$path:}\$PATH"
+export PULUMI_HOME="$CACHE/pulumi-home"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+if [ -z "\${PULUMI_BACKEND_URL:-}" ]; then mkdir -p "$REPO/.pulumi"; export PULUMI_BACKEND_URL="file://$REPO/.pulumi"; fi
+export MINIO_UPDATE=off
+export MC_UPDATE=off
+EOF
+}
+
+json_str() { if [[ -n $1 ]]; then printf '"%s"' "$1"; else printf null; fi; }
+cached_version() { if [[ -f $CACHE/$1/.ok ]]; then cat "$CACHE/$1/.ok"; fi; }
+
+cmd_versions() {
+  check_platform
+  local cp="" p first=1
+  [[ -f $CP_DIR/go.mod ]] && cp=$(cached_version "command-provider-$(cp_hash)")
+  printf '{\n  "go": %s,\n' "$(json_str "$( (GOTOOLCHAIN=local go env GOVERSION || /usr/local/go/bin/go env GOVERSION) 2>/dev/null)")"
+  printf '  "node": %s,\n' "$(json_str "$(node --version 2>/dev/null)")"
+  printf '  "pulumi": %s,\n' "$(json_str "$(cached_version "pulumi-$PULUMI_VERSION")")"
+  printf '  "pulumi-language-nodejs": null,\n'
+  printf '  "minio": %s,\n' "$(json_str "$(cached_version "minio-$MINIO_VERSION")")"
+  printf '  "mc": %s,\n' "$(json_str "$(cached_version "mc-$MC_VERSION")")"
+  printf '  "actionlint": %s,\n' "$(json_str "$(cached_version "actionlint-$ACTIONLINT_VERSION")")"
+  printf '  "pulumi-resource-command": %s,\n' "$(json_str "$cp")"
+  printf '  "debian": {'
+  for p in "${APT_PACKAGES[@]}"; do
+    ((first)) || printf ','
+    first=0
+    printf '\n    "%s": %s' "$p" "$(json_str "$(apt_installed "$p" && dpkg-query -W -f='${Version}' "$p")")"
+  done
+  printf '\n  }\n}\n'
+}
+
+case ${1:-} in
+  install) cmd_install ;;
+  env) cmd_env ;;
+  versions) cmd_versions ;;
+  *) die "unknown command '${1:-}': use one of install, env, versions" ;;
+esac
