@@ -96,11 +96,12 @@ describe("unsafe DTR flags through the real pulumi engine and command provider",
     const backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-policy-cmd-"));
     after(() => fs.rmSync(backendDir, { recursive: true, force: true }));
     const JOIN = "docker run -i --rm mirantis/dtr:2.9.16 join --ucp-node dtr-2 --existing-replica-id a1b2c3d4e5f6";
-    const preview = (stackName: string, create: string) =>
+    const preview = (stackName: string, create: string, policyConfig?: Record<string, unknown>) =>
         previewWithPolicy({
             projectName: "dtr-ha-policy-commands",
             stackName,
             backendDir,
+            policyConfig,
             program: async () => {
                 new RemoteCommand("join-dtr-2", create);
             },
@@ -122,5 +123,18 @@ describe("unsafe DTR flags through the real pulumi engine and command provider",
         const prod = await preview("prod-safe", `${JOIN} --ucp-ca "$UCP_CA"`);
         assert.equal(prod.passed, true, prod.output);
         assert.match(prod.output, /✅ dtr-ha@v0\.1\.0/);
+    });
+
+    it("reads policy config: production forced on, and a rule turned down to advisory", async () => {
+        const forced = await preview("lab-forced", `${JOIN} --unsafe-join`, {
+            "dtr-no-unsafe-flags-in-production": { production: true },
+        });
+        assert.equal(forced.passed, false, forced.output);
+        assert.match(forced.output, /passes --unsafe-join in its create command on production stack "lab-forced"/);
+        const advisory = await preview("prod-advisory", `${JOIN} --unsafe-join`, {
+            "dtr-no-unsafe-flags-in-production": { enforcementLevel: "advisory" },
+        });
+        assert.equal(advisory.passed, true, advisory.output);
+        assert.match(advisory.output, /\[advisory\]\s+dtr-no-unsafe-flags-in-production/);
     });
 });
