@@ -1,4 +1,11 @@
 /**
+ * Who owns `dtr-ol`: DTR does. Its installer creates the network from `--overlay-subnet` and joins attach to it
+ * (docker/docs dtr architecture and install reference); whether install accepts a network that already exists is not
+ * documented, and `destroy` leaves it behind. So the library does not declare it as a `@pulumi/docker` Network: that
+ * would either race the installer or, on `pulumi destroy`, delete a network live replicas use. It only reads it back,
+ * over the same SSH connection the commands use (a docker provider per host would need its own SSH setup and trust),
+ * and the install resource's delete removes it after `destroy`, as Mirantis Launchpad does.
+ *
  * The check run on every replica after install: `dtr-ol` exists there as an attachable overlay with the declared
  * subnet. The script exits non-zero with a readable reason, so the deployment stops at the replica that is wrong.
  */
