@@ -50,17 +50,21 @@ export function checkUnsafeFlags(resources: StackResource[], config: ProductionC
     for (const c of ofType(resources, TYPES.remoteCommand, TYPES.localCommand)) {
         const stack = stackOfUrn(c.urn);
         if (!isProductionStack(stack, config, clusterSaysProduction)) continue;
+        // One violation per flag, naming every command line (create/update/delete) that carries it.
+        const fieldsByFlag = new Map<string, string[]>();
         for (const field of COMMAND_FIELDS) {
             const line = c.props[field];
             if (isUnknown(line) || typeof line !== "string") continue;
-            for (const flag of unsafeFlagsIn(line)) {
-                out.push({
-                    urn: c.urn,
-                    message:
-                        `${describe(c)} passes ${flag} in its ${field} command on production stack "${stack}": ` +
-                        `${UNSAFE_FLAGS[flag]}; remove ${flag} from the command.`,
-                });
-            }
+            for (const flag of unsafeFlagsIn(line)) fieldsByFlag.set(flag, [...(fieldsByFlag.get(flag) ?? []), field]);
+        }
+        for (const [flag, fields] of fieldsByFlag) {
+            const where = fields.length === 1 ? `its ${fields[0]} command` : `its ${fields.join(" and ")} commands`;
+            out.push({
+                urn: c.urn,
+                message:
+                    `${describe(c)} passes ${flag} in ${where} on production stack "${stack}": ` +
+                    `${UNSAFE_FLAGS[flag]}; remove ${flag} from the command.`,
+            });
         }
     }
     return out;

@@ -27,6 +27,14 @@ describe("dtr-no-unsafe-flags-in-production", () => {
         assert.match(v[1].message, /--skip-network-test in its create command/);
         assert.match(v[2].message, /--unsafe-join in its update command/);
     });
+    it("names every command line of one resource that carries a flag in one violation", () => {
+        const v = checkUnsafeFlags(
+            [cmd("prod", { create: `${JOIN} --ucp-insecure-tls`, delete: `x --ucp-insecure-tls` })],
+            {},
+        );
+        assert.equal(v.length, 1);
+        assert.match(v[0].message, /passes --ucp-insecure-tls in its create and delete commands/);
+    });
     it("allows the flags on stacks that are not production", () => {
         assert.deepEqual(checkUnsafeFlags([cmd("lab", { create: `${JOIN} --ucp-insecure-tls` })], {}), []);
     });
