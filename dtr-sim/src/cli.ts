@@ -178,7 +178,10 @@ export async function join(flags: Flags): Promise<void> {
   const httpsPort = F.validatePort("replica-https-port", F.str(flags, "replica-https-port"), 443);
   const node = await checkNode(ctx);
   const here = await localReplicas(ctx.engine);
-  if (here.length) throw new UserError(`node ${node} already runs replica ${here[0].id}: DTR runs one replica per node`);
+  // Test-only escape hatch: lets one engine hold a whole cluster (real DTR allows one replica per node).
+  if (here.length && process.env.DTR_SIM_TEST_REPLICAS_PER_NODE !== "many") {
+    throw new UserError(`node ${node} already runs replica ${here[0].id}: DTR runs one replica per node`);
+  }
   await joinOverlay(ctx.engine);
   const { stored, health: h } = await getState(ctx, existingId);
   if (stored.doc.dtrVersion !== dtrVersion()) {
