@@ -38,11 +38,7 @@ function stackPolicy(
 export const policies: StackValidationPolicy[] = [
     stackPolicy("dtr-replica-count-odd-min-3", "DTR runs an odd number of replicas, at least 3.", checkReplicaCount),
     stackPolicy("dtr-one-replica-per-zone", "Each DTR replica runs in its own availability zone.", checkReplicaZones),
-    stackPolicy(
-        "dtr-layer-bucket-protected",
-        "The layer bucket is versioned, KMS-encrypted, not public and TLS-only.",
-        checkLayerBuckets,
-    ),
+    stackPolicy("dtr-layer-bucket-protected", "The layer bucket is versioned, KMS-encrypted, not public and TLS-only.", checkLayerBuckets),
     stackPolicy(
         "dtr-backup-bucket-locked",
         "The backup bucket has Object Lock with a default retention at least the backup schedule's retention.",

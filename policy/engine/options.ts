@@ -16,8 +16,7 @@ export const PULUMI_VERSION = "3.248.0";
 /** Where the project's toolchain script puts the CLI; PULUMI_CLI_DIR overrides. */
 export function pulumiCliDir(): string {
     const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-    const dir =
-        process.env.PULUMI_CLI_DIR || path.join(cache, "dtr-ha", "toolchain", `pulumi-v${PULUMI_VERSION}`, "bin");
+    const dir = process.env.PULUMI_CLI_DIR || path.join(cache, "dtr-ha", "toolchain", `pulumi-v${PULUMI_VERSION}`, "bin");
     if (!fs.existsSync(path.join(dir, "pulumi"))) {
         throw new Error(
             `no pulumi CLI at ${dir}/pulumi: run 'bash scripts/toolchain.sh install' or set PULUMI_CLI_DIR to the directory holding pulumi v${PULUMI_VERSION}`,

@@ -38,8 +38,7 @@ describe("policy pack through the real pulumi engine", function () {
                 for (const [name, outputs] of Object.entries(clusters)) new FakeCluster(name, outputs);
             },
         });
-    const preview = (stackName: string, outputs: Record<string, unknown>) =>
-        previewMany(stackName, { registry: outputs });
+    const preview = (stackName: string, outputs: Record<string, unknown>) => previewMany(stackName, { registry: outputs });
 
     it("passes a 3-replica, 3-zone, S3-backed cluster", async () => {
         const r = await preview("good", GOOD);

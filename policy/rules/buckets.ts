@@ -202,13 +202,7 @@ export function checkBackupBuckets(resources: StackResource[]): Violation[] {
         let best: number | undefined;
         let sawUnknown = false;
         for (const l of locks) {
-            const mode = at(
-                l.props,
-                "rule",
-                ...(Array.isArray(l.props["rule"]) ? [0] : []),
-                "defaultRetention",
-                "mode",
-            );
+            const mode = at(l.props, "rule", ...(Array.isArray(l.props["rule"]) ? [0] : []), "defaultRetention", "mode");
             const days = retentionDays(l.props["rule"]);
             if (isUnknown(mode) || isUnknown(days)) {
                 sawUnknown = true;

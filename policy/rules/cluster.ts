@@ -75,9 +75,7 @@ export function checkReplicaZones(resources: StackResource[]): Violation[] {
         if (isUnknown(zones)) continue;
         const hosts = stringList(c.props["hostNames"]);
         const labels = zones.map((_, i) =>
-            Array.isArray(hosts) && typeof hosts[i] === "string"
-                ? `replica ${i + 1} (${hosts[i]})`
-                : `replica ${i + 1}`,
+            Array.isArray(hosts) && typeof hosts[i] === "string" ? `replica ${i + 1} (${hosts[i]})` : `replica ${i + 1}`,
         );
         const n = c.props["replicaCount"];
         if (typeof n === "number" && zones.length !== n) {

@@ -3,7 +3,6 @@ import { UNKNOWN } from "../rules";
 import { UNKNOWN_SENTINELS, markUnknowns } from "../rules/adapt";
 import { policies } from "../pack";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const sdkProxy = require("@pulumi/policy/proxy");
 
 describe("policy SDK adapter", () => {

@@ -6,10 +6,7 @@ const schedule = (retentionDays: unknown) => res(TYPES.backupSchedule, "nightly"
 
 describe("dtr-layer-bucket-protected", () => {
     it("passes a versioned, KMS-encrypted, private, TLS-only layer bucket and its replica", () => {
-        assert.deepEqual(
-            checkLayerBuckets([...securedBucket("layers", "layers"), ...securedBucket("layers-replica", "dr")]),
-            [],
-        );
+        assert.deepEqual(checkLayerBuckets([...securedBucket("layers", "layers"), ...securedBucket("layers-replica", "dr")]), []);
     });
     it("fails an unversioned layer bucket, naming it and the fix", () => {
         const v = checkLayerBuckets(
@@ -28,10 +25,7 @@ describe("dtr-layer-bucket-protected", () => {
         });
         assert.match(checkLayerBuckets(aes)[0].message, /is not encrypted with KMS: .*sseAlgorithm "aws:kms"/);
         const open = securedBucket("layers", "l", { publicAccessBlock: { restrictPublicBuckets: false } });
-        assert.match(
-            checkLayerBuckets(open)[0].message,
-            /is not blocked from public access: .*restrictPublicBuckets all true/,
-        );
+        assert.match(checkLayerBuckets(open)[0].message, /is not blocked from public access: .*restrictPublicBuckets all true/);
         const noPolicy = securedBucket("layers", "l", { bucketPolicy: null });
         assert.match(checkLayerBuckets(noPolicy)[0].message, /accepts requests without TLS: .*aws:SecureTransport/);
         const publicAcl = securedBucket("layers", "l", {}, { acl: "public-read" });
@@ -49,9 +43,7 @@ describe("dtr-layer-bucket-protected", () => {
         assert.deepEqual(checkLayerBuckets(mine.map((r) => (r.type === TYPES.versioning ? named : r))), []);
     });
     it("skips a check whose value is unknown, and only that one", () => {
-        const v = checkLayerBuckets(
-            securedBucket("layers", "l", { bucketPolicy: { policy: UNKNOWN }, versioning: null }),
-        );
+        const v = checkLayerBuckets(securedBucket("layers", "l", { bucketPolicy: { policy: UNKNOWN }, versioning: null }));
         assert.equal(v.length, 1);
         assert.match(v[0].message, /is not versioned/);
     });
@@ -64,34 +56,20 @@ describe("dtr-layer-bucket-protected", () => {
 });
 
 describe("dtr-backup-bucket-locked", () => {
-    const backups = (
-        lock?: Record<string, unknown> | null,
-        bucketProps: Record<string, unknown> = { objectLockEnabled: true },
-    ) => securedBucket("backups", "backups", { objectLock: lock }, bucketProps);
+    const backups = (lock?: Record<string, unknown> | null, bucketProps: Record<string, unknown> = { objectLockEnabled: true }) =>
+        securedBucket("backups", "backups", { objectLock: lock }, bucketProps);
     it("passes Object Lock with a retention as long as the schedule's", () => {
         assert.deepEqual(checkBackupBuckets([...backups(), schedule(30)]), []);
         assert.deepEqual(
-            checkBackupBuckets([
-                ...backups({ rule: { defaultRetention: { mode: "GOVERNANCE", years: 1 } } }),
-                schedule(90),
-            ]),
+            checkBackupBuckets([...backups({ rule: { defaultRetention: { mode: "GOVERNANCE", years: 1 } } }), schedule(90)]),
             [],
         );
     });
     it("fails a retention shorter than the schedule's, naming both and the fix", () => {
-        const v = checkBackupBuckets([
-            ...backups({ rule: { defaultRetention: { mode: "COMPLIANCE", days: 7 } } }),
-            schedule(30),
-        ]);
+        const v = checkBackupBuckets([...backups({ rule: { defaultRetention: { mode: "COMPLIANCE", days: 7 } } }), schedule(30)]);
         assert.equal(v.length, 1);
-        assert.match(
-            v[0].message,
-            /Backup bucket Bucket "backups" \(urn:.*\) keeps objects locked for 7 days, shorter than the 30 days/,
-        );
-        assert.match(
-            v[0].message,
-            /rule.defaultRetention \{mode: "COMPLIANCE" \(or "GOVERNANCE"\), days: 30\} or more/,
-        );
+        assert.match(v[0].message, /Backup bucket Bucket "backups" \(urn:.*\) keeps objects locked for 7 days, shorter than the 30 days/);
+        assert.match(v[0].message, /rule.defaultRetention \{mode: "COMPLIANCE" \(or "GOVERNANCE"\), days: 30\} or more/);
     });
     it("fails a bucket without Object Lock, and a lock without default retention", () => {
         const v = checkBackupBuckets([...backups(null, { objectLockEnabled: false }), schedule(14)]);
@@ -108,10 +86,7 @@ describe("dtr-backup-bucket-locked", () => {
     });
     it("skips the comparison while the schedule's retention or the lock days are unknown", () => {
         assert.deepEqual(
-            checkBackupBuckets([
-                ...backups({ rule: { defaultRetention: { mode: "COMPLIANCE", days: 1 } } }),
-                schedule(UNKNOWN),
-            ]),
+            checkBackupBuckets([...backups({ rule: { defaultRetention: { mode: "COMPLIANCE", days: 1 } } }), schedule(UNKNOWN)]),
             [],
         );
         assert.deepEqual(checkBackupBuckets([...backups({ rule: UNKNOWN }), schedule(30)]), []);

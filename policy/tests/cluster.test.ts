@@ -12,10 +12,7 @@ describe("dtr-replica-count-odd-min-3", () => {
         const v = checkReplicaCount([c]);
         assert.equal(v.length, 1);
         assert.equal(v[0].urn, c.urn);
-        assert.match(
-            v[0].message,
-            /DtrCluster "registry" \(urn:pulumi:lab::dtr-ha::dtr-ha:index:DtrCluster::registry\)/,
-        );
+        assert.match(v[0].message, /DtrCluster "registry" \(urn:pulumi:lab::dtr-ha::dtr-ha:index:DtrCluster::registry\)/);
         assert.match(v[0].message, /replicaCount 2/);
         assert.match(v[0].message, /set replicaCount to 3/);
     });
@@ -44,14 +41,8 @@ describe("dtr-one-replica-per-zone", () => {
     });
     it("fails a missing zone, a blank zone and a zone count that does not match", () => {
         assert.match(checkReplicaZones([cluster({ zones: undefined })])[0].message, /registers no zones output/);
-        assert.match(
-            checkReplicaZones([cluster({ zones: ["zone-a", "", "zone-c"] })])[0].message,
-            /no zone for replica 2/,
-        );
-        assert.match(
-            checkReplicaZones([cluster({ zones: ["zone-a", "zone-b"] })])[0].message,
-            /lists 2 zones for 3 replicas/,
-        );
+        assert.match(checkReplicaZones([cluster({ zones: ["zone-a", "", "zone-c"] })])[0].message, /no zone for replica 2/);
+        assert.match(checkReplicaZones([cluster({ zones: ["zone-a", "zone-b"] })])[0].message, /lists 2 zones for 3 replicas/);
     });
     it("skips unknown zones but still reports known duplicates", () => {
         assert.deepEqual(checkReplicaZones([cluster({ zones: UNKNOWN })]), []);
@@ -62,11 +53,7 @@ describe("dtr-one-replica-per-zone", () => {
     const instance = (name: string, az: unknown, parent?: string) =>
         res(TYPES.instance, name, { tags: { [ROLE_TAG]: "replica" }, availabilityZone: az }, { parent });
     it("passes replica instances in three zones", () => {
-        const v = checkReplicaZones([
-            instance("dtr-1", "eu-west-1a"),
-            instance("dtr-2", "eu-west-1b"),
-            instance("dtr-3", "eu-west-1c"),
-        ]);
+        const v = checkReplicaZones([instance("dtr-1", "eu-west-1a"), instance("dtr-2", "eu-west-1b"), instance("dtr-3", "eu-west-1c")]);
         assert.deepEqual(v, []);
     });
     it("fails replica instances sharing a zone", () => {
@@ -85,19 +72,13 @@ describe("dtr-one-replica-per-zone", () => {
 
 describe("dtr-no-filesystem-storage-multi-replica", () => {
     it("passes S3 and NFS storage for 3 replicas, and filesystem for a single replica", () => {
-        assert.deepEqual(
-            checkClusterStorage([cluster({ storageKind: "s3" }), cluster({ storageKind: "nfs" }, "b")]),
-            [],
-        );
+        assert.deepEqual(checkClusterStorage([cluster({ storageKind: "s3" }), cluster({ storageKind: "nfs" }, "b")]), []);
         assert.deepEqual(checkClusterStorage([cluster({ storageKind: "filesystem", replicaCount: 1 })]), []);
     });
     it("fails filesystem storage for 3 replicas, naming the cluster and the fix", () => {
         const v = checkClusterStorage([cluster({ storageKind: "filesystem" })]);
         assert.equal(v.length, 1);
-        assert.match(
-            v[0].message,
-            /DtrCluster "registry" \(urn:.*\) stores image layers on each host's local filesystem with 3 replicas/,
-        );
+        assert.match(v[0].message, /DtrCluster "registry" \(urn:.*\) stores image layers on each host's local filesystem with 3 replicas/);
         assert.match(v[0].message, /set storage to "s3" \(or "nfs"\)/);
     });
     it("skips an unknown storage kind", () => {

@@ -3,8 +3,7 @@ import { TYPES, UNKNOWN, checkUnsafeFlags, isProductionStack, unsafeFlagsIn } fr
 import { cluster, res } from "./fixtures";
 
 const JOIN = "docker run -i --rm mirantis/dtr:2.9.16 join --ucp-node dtr-2 --existing-replica-id a1b2c3d4e5f6";
-const cmd = (stack: string, props: Record<string, unknown>, name = "join-2") =>
-    res(TYPES.remoteCommand, name, props, {}, stack);
+const cmd = (stack: string, props: Record<string, unknown>, name = "join-2") => res(TYPES.remoteCommand, name, props, {}, stack);
 
 describe("dtr-no-unsafe-flags-in-production", () => {
     it("passes safe commands on a production stack", () => {
@@ -28,10 +27,7 @@ describe("dtr-no-unsafe-flags-in-production", () => {
         assert.match(v[2].message, /--unsafe-join in its update command/);
     });
     it("names every command line of one resource that carries a flag in one violation", () => {
-        const v = checkUnsafeFlags(
-            [cmd("prod", { create: `${JOIN} --ucp-insecure-tls`, delete: `x --ucp-insecure-tls` })],
-            {},
-        );
+        const v = checkUnsafeFlags([cmd("prod", { create: `${JOIN} --ucp-insecure-tls`, delete: `x --ucp-insecure-tls` })], {});
         assert.equal(v.length, 1);
         assert.match(v[0].message, /passes --ucp-insecure-tls in its create and delete commands/);
     });

@@ -33,10 +33,7 @@ export function securedBucket(
     role: string,
     name: string,
     overrides: Partial<
-        Record<
-            "versioning" | "sse" | "publicAccessBlock" | "bucketPolicy" | "objectLock",
-            Record<string, unknown> | null
-        >
+        Record<"versioning" | "sse" | "publicAccessBlock" | "bucketPolicy" | "objectLock", Record<string, unknown> | null>
     > = {},
     bucketProps: Record<string, unknown> = {},
 ): StackResource[] {
