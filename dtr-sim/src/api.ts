@@ -55,6 +55,8 @@ export class ApiServer {
   registry: { ok: boolean; error?: string } = { ok: false, error: "registry: not checked yet" };
   private reconciling = false;
   private reconcileAgain = false;
+  private registryGen = 0; // bumps when the registry container is replaced, so stale checks are ignored
+  appliedRev = 0; // the metadata revision whose registry settings are running here
 
   constructor(private engine: Engine, private ident: Identity, public store: Store, private self: SelfImage) {
     store.onChange = () => void this.reconcile();
@@ -73,7 +75,7 @@ export class ApiServer {
   }
 
   detail() {
-    return { replicaId: this.id, version: this.self.version, member: this.store.isMember(), registry: this.registry, quorum: this.store.quorum(), rev: this.store.stored.rev, ...this.health() };
+    return { replicaId: this.id, version: this.self.version, member: this.store.isMember(), registry: this.registry, quorum: this.store.quorum(), rev: this.store.stored.rev, appliedRev: this.appliedRev, ...this.health() };
   }
 
   async reconcile(): Promise<void> {
@@ -85,12 +87,18 @@ export class ApiServer {
     try {
       do {
         this.reconcileAgain = false;
-        const r = await reconcileRegistry(this.engine, this.id, this.store.doc, this.self.registryImage);
+        const rev = this.store.stored.rev;
+        const r = await reconcileRegistry(this.engine, this.id, this.store.doc, this.self.registryImage, () => {
+          this.registryGen++;
+          this.registry = { ok: false, error: "registry: restarting with new settings" };
+        });
         if (r !== "unchanged") {
           info(`registry container ${names.registry(this.id)} ${r} (storage driver ${driverOf(this.store.doc.storage)})`);
+          this.registryGen++;
           this.registry = { ok: false, error: "registry: starting" };
           void this.checkRegistry();
         }
+        this.appliedRev = Math.max(this.appliedRev, rev);
       } while (this.reconcileAgain);
     } catch (e) {
       this.registry = { ok: false, error: `registry: cannot (re)create ${names.registry(this.id)}: ${(e as Error).message}` };
@@ -101,12 +109,32 @@ export class ApiServer {
   }
 
   async checkRegistry(): Promise<void> {
+    const gen = this.registryGen;
+    let result: { ok: boolean; error?: string };
     try {
       const r = await peerRequest(registryHost(this.id), 5001, "GET", "/debug/health", { timeoutMs: 3000 });
-      if (r.status === 200) this.registry = { ok: true };
-      else this.registry = { ok: false, error: `registry: health check failed: ${r.body.toString().trim().slice(0, 300)}` };
+      if (r.status === 200) result = { ok: true };
+      else result = { ok: false, error: `registry: health check failed: ${r.body.toString().trim().slice(0, 300)}` };
     } catch (e) {
-      this.registry = { ok: false, error: `registry: ${registryHost(this.id)} unreachable: ${(e as Error).message}` };
+      result = { ok: false, error: `registry: ${registryHost(this.id)} unreachable: ${(e as Error).message}` };
+    }
+    if (gen === this.registryGen) this.registry = result;
+  }
+
+  /** Waits (bounded) until every reachable member runs the registry settings of revision rev. */
+  private async waitApplied(rev: number, ms = 90000): Promise<{ applied: string[]; pending: string[] }> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const applied: string[] = [], pending: string[] = [];
+      for (const r of this.store.members()) {
+        if (r === this.id) (this.appliedRev >= rev && this.registry.ok ? applied : pending).push(r);
+        else {
+          const got = await this.store.fetchPeer(r);
+          (got?.health && (got.health.appliedRev ?? 0) >= rev && got.health.registryOk ? applied : pending).push(r);
+        }
+      }
+      if (!pending.length || Date.now() > until) return { applied, pending };
+      await sleep(1000);
     }
   }
 
@@ -164,7 +192,9 @@ export class ApiServer {
       if (m === "PUT" || m === "POST") {
         const storage = validateStorageBody(await readBody(req), doc().storage);
         const s = await this.write({ op: "setStorage", storage, ...(storage.s3 ? { storageVolume: null, nfsUrl: null } : {}) });
-        return send(res, 202, { storage: redactStorage(s.doc.storage) });
+        // Answers once the replicas run the new settings (or after 90 s), so callers can push right away.
+        const w = await this.waitApplied(s.rev);
+        return send(res, 202, { storage: redactStorage(s.doc.storage), appliedOn: w.applied, pendingOn: w.pending });
       }
     }
     if (seg[0] === "repositories") {
@@ -354,7 +384,9 @@ export class ApiServer {
     if (!peer && !admin) {
       return send(res, 401, { errors: [{ code: "UNAUTHORIZED", message: "the admin credentials do not match those given at install" }] });
     }
-    if (p === "/internal/state" && m === "GET") return send(res, 200, { stored: this.store.stored, health: { ...this.health(), version: this.self.version } });
+    if (p === "/internal/state" && m === "GET") {
+      return send(res, 200, { stored: this.store.stored, health: { ...this.health(), version: this.self.version, appliedRev: this.appliedRev, registryOk: this.registry.ok } });
+    }
     if (p === "/internal/state" && m === "PUT" && peer) {
       const s = (await readBody(req, 16 << 20)) as Stored;
       return this.store.accept(s) ? send(res, 200, { accepted: true }) : send(res, 409, { accepted: false, rev: this.store.stored.rev });

@@ -78,6 +78,7 @@ const write = async (ctx: Ctx, id: string, op: Op) => (await call(ctx, id, "POST
 
 interface Detail {
   replicaId: string;
+  appliedRev: number;
   version: string;
   member: boolean;
   Healthy: boolean;
@@ -360,7 +361,7 @@ export async function reconfigure(flags: Flags): Promise<void> {
   await joinOverlay(ctx.engine);
   let last: Stored | undefined;
   for (const op of ops) last = await write(ctx, existingId, op);
-  for (const r of last!.doc.replicas) await waitFor(r.id, `replica ${r.id}'s registry with the new settings`, (d) => d.registry.ok);
+  for (const r of last!.doc.replicas) await waitFor(r.id, `replica ${r.id}'s registry with the new settings`, (d) => d.appliedRev >= last!.rev && d.registry.ok);
   info(`Reconfigure is complete`);
 }
 

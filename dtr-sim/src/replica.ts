@@ -141,7 +141,7 @@ export function storageMount(doc: ClusterDoc, id: string): { bind?: string; volu
  * Makes dtr-registry-<id> match the replicated settings: recreated when its config hash changes
  * (storage settings PUT, reconfigure, upgrade), started when stopped.
  */
-export async function reconcileRegistry(engine: Engine, id: string, doc: ClusterDoc, registryImage: string): Promise<"unchanged" | "started" | "recreated"> {
+export async function reconcileRegistry(engine: Engine, id: string, doc: ClusterDoc, registryImage: string, onReplace: () => void = () => {}): Promise<"unchanged" | "started" | "recreated"> {
   const config = registryConfig(doc.storage, doc.secret);
   const mount = storageMount(doc, id);
   const hash = createHash("sha256").update(JSON.stringify({ registryImage, config, mount })).digest("hex").slice(0, 16);
@@ -152,6 +152,7 @@ export async function reconcileRegistry(engine: Engine, id: string, doc: Cluster
     await engine.start(cur.Id);
     return "started";
   }
+  onReplace();
   if (cur) await engine.removeContainer(cur.Id);
   await engine.ensureImage(registryImage);
   const labels = { [L.standIn]: "dtr-sim", [L.replica]: id, [L.cluster]: doc.clusterId };

@@ -14,7 +14,7 @@ export interface PeerView {
   ok: boolean;
   at: number; // last successful contact (ms)
   error?: string;
-  health?: { Healthy: boolean; Error?: string; version?: string };
+  health?: { Healthy: boolean; Error?: string; version?: string; appliedRev?: number; registryOk?: boolean };
 }
 
 export const SECRET_HEADER = "x-dtr-sim-secret";
