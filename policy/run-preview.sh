@@ -10,7 +10,7 @@
 # The check also needs pulumi-resource-command (tools/command-provider) on PATH.
 # Both put plugin/pulumi-analyzer-policy-nodejs on PATH: without pulumi-language-nodejs the CLI starts
 # a Node policy pack through that script. The CLI comes from PULUMI_CLI_DIR, else the toolchain cache.
-# The backend defaults to a local file backend under .pulumi-policy/ when PULUMI_BACKEND_URL is unset.
+# The backend defaults to the repository's git-ignored .pulumi/ file backend when PULUMI_BACKEND_URL is unset.
 set -euo pipefail
 
 POLICY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,8 +42,8 @@ case ${1:-} in
     shift
     npm --prefix "$POLICY_DIR" run --silent build
     if [[ -z ${PULUMI_BACKEND_URL:-} ]]; then
-      mkdir -p "$PWD/.pulumi-policy"
-      export PULUMI_BACKEND_URL="file://$PWD/.pulumi-policy"
+      mkdir -p "$REPO/.pulumi"
+      export PULUMI_BACKEND_URL="file://$REPO/.pulumi"
     fi
     [[ -n ${PULUMI_CONFIG_PASSPHRASE+x} || -n ${PULUMI_CONFIG_PASSPHRASE_FILE:-} ]] ||
       die "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) for the stack's secrets"
