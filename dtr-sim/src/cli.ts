@@ -30,6 +30,9 @@ async function context(flags: Flags): Promise<Ctx> {
   F.checkUcpTrust(flags);
   const engine = new Engine();
   const self = await selfImage(engine);
+  if (process.argv.some((a) => a === "--ucp-password" || a.startsWith("--ucp-password="))) {
+    warn(`--ucp-password on the command line is visible in ps and docker inspect: prefer -e UCP_PASSWORD`);
+  }
   const username = F.str(flags, "ucp-username")!;
   const password = F.str(flags, "ucp-password")!;
   return { flags, engine, self, username, password, auth: basicHeader(username, password) };

@@ -59,7 +59,11 @@ describe("dtr-sim on the lab's dockerds", function () {
   it("joins host2 and host3 one at a time; a concurrent join fails", async () => {
     const t = Date.now();
     const first = dtr(h2, image, ["join", "--ucp-node", h2.ucpNode, "--existing-replica-id", A, "--replica-id", B, "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)]);
-    await new Promise((r) => setTimeout(r, 2500));
+    // Start the second join as soon as the first one holds the join lock (visible in cluster_status).
+    await until("the first join to take the lock", 30000, async () => {
+      const s = await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status");
+      return s.body.current_issues.some((i: string) => i.startsWith(`join of replica ${B}`)) ? true : undefined;
+    }, 100);
     const second = await dtr(h3, image, ["join", "--ucp-node", h3.ucpNode, "--existing-replica-id", A, "--replica-id", C, "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)]);
     assert.notEqual(second.code, 0, "a join during another join must fail");
     assert.match(second.stderr, /another join is in progress \(replica 0b0b0b0b0b02/);

@@ -97,7 +97,7 @@ export function call(address: string, port: number, method: string, path: string
   });
 }
 
-export async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
+export async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>, everyMs = 1000): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
   while (Date.now() < end) {
@@ -107,7 +107,7 @@ export async function until<T>(what: string, ms: number, fn: () => Promise<T | u
     } catch (e) {
       last = e;
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out after ${ms / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
