@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# dtr-ha local lab: three Docker hosts (network namespaces with their own dockerd + sshd) in a
+# three-manager swarm, an image registry and an S3 server, all on 10.200.0.0/24. See lab/README.md.
+#
+#   bash lab/lab.sh up | down | status
+#   bash lab/lab.sh kill-docker hostN | start-docker hostN    (failure tests)
+#   bash lab/lab.sh ssh hostN [command...]                    (debugging)
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$LAB_DIR/.." && pwd)
+# shellcheck source=lib/common.sh
+source "$LAB_DIR/lib/common.sh"
+source "$LAB_DIR/lib/net.sh"
+source "$LAB_DIR/lib/hosts.sh"
+source "$LAB_DIR/lib/swarm.sh"
+source "$LAB_DIR/lib/services.sh"
+source "$LAB_DIR/lib/status.sh"
+
+# status and down need only these; up and start-docker need all of TOOLS.
+BASE_TOOLS=(ip awk find stat curl jq flock)
+TOOLS=(ip unshare nsenter setsid mount awk find stat ssh ssh-keygen sshd dockerd containerd runc
+  docker-proxy iptables docker docker-registry minio curl jq openssl)
+
+preflight() {
+  local need=${1:-full}
+  [[ $(uname -s) == Linux ]] || die "the lab needs Linux network namespaces; this is $(uname -s)"
+  [[ $(id -u) == 0 ]] || die "the lab must run as root (uid is $(id -u)): it creates namespaces and a bridge; rerun with sudo"
+  if [[ -f $REPO/scripts/toolchain.sh ]]; then
+    eval "$(bash "$REPO/scripts/toolchain.sh" env 2>/dev/null)" || true
+  fi
+  # sshd and friends live in sbin, which a non-login root PATH may lack.
+  PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+  local missing=() t
+  local tools=("${TOOLS[@]}")
+  [[ $need == base ]] && tools=("${BASE_TOOLS[@]}")
+  for t in "${tools[@]}"; do command -v "$t" >/dev/null || missing+=("$t"); done
+  ((${#missing[@]} == 0)) || die "missing tools: ${missing[*]}; run \`bash scripts/toolchain.sh install\`"
+  [[ ${#LAB_STATE} -le 60 ]] || die "DTR_HA_LAB_STATE='$LAB_STATE' is too long (${#LAB_STATE} chars): unix socket paths under it must fit in 108 bytes; use a path of at most 60 chars"
+  [[ $LAB_STATE == /* && $LAB_STATE != / ]] || die "DTR_HA_LAB_STATE='$LAB_STATE' must be an absolute path other than /"
+}
+
+# One lab command at a time on this machine.
+lock() {
+  exec 9>"$LAB_STATE.lock"
+  flock -n 9 && return 0
+  step "waiting for another lab command to finish (lock $LAB_STATE.lock)"
+  flock -w 300 9 || die "another lab command holds $LAB_STATE.lock for more than 300 s"
+}
+
+cmd_up() {
+  local state h
+  state=$(lab_state)
+  if [[ $state == up ]]; then
+    step "lab is already up and healthy; nothing to do (bash lab/lab.sh status for details)"
+    return 0
+  fi
+  if [[ $state == partial ]]; then
+    step "found a partial lab; tearing it down first"
+    cmd_down
+  fi
+  net_check_free
+  step "state dir $LAB_STATE"
+  mkdir -p "$LAB_STATE"
+  chmod 700 "$LAB_STATE"
+  mkdir -p "$LAB_STATE/ssh"
+  ssh-keygen -q -t ed25519 -N '' -C dtr-ha-lab -f "$LAB_STATE/ssh/id_ed25519"
+  cp "$LAB_STATE/ssh/id_ed25519.pub" "$LAB_STATE/ssh/authorized_keys"
+  cgroup_mounts_file >/dev/null
+  for h in "${LAB_HOSTS[@]}"; do host_write_config "$h"; done
+  write_ssh_config
+
+  step "bridge $LAB_BRIDGE $LAB_GW/$LAB_PREFIX"
+  net_bridge_up
+  step "registry on $LAB_REGISTRY_ADDR, S3 on $LAB_S3_ADDR (starting)"
+  registry_start
+  s3_start
+  for h in "${LAB_HOSTS[@]}"; do
+    step "$h: namespace $(host_netns "$h"), $(host_addr "$h"), mount+uts namespaces"
+    net_host_up "$h"
+    host_start_holder "$h"
+  done
+  step "starting dockerd on ${LAB_HOSTS[*]}"
+  for h in "${LAB_HOSTS[@]}"; do host_start_dockerd "$h"; done
+  for h in "${LAB_HOSTS[@]}"; do host_start_sshd "$h"; done
+  for h in "${LAB_HOSTS[@]}"; do host_wait_dockerd "$h"; done
+  step "dockerd up on all hosts; checking ssh"
+  for h in "${LAB_HOSTS[@]}"; do host_wait_sshd "$h"; done
+  step "swarm: init on ${LAB_HOSTS[0]}, managers join"
+  swarm_up
+  step "swarm: ${#LAB_HOSTS[@]} managers Ready (leader $(swarm_json | jq -r .leader))"
+  wait_until 20 registry registry_healthy || die "registry did not answer on $LAB_REGISTRY_ADDR; see $LAB_STATE/registry/registry.log"
+  step "registry answers on http://$LAB_REGISTRY_ADDR/v2/"
+  wait_until 60 "S3 server" s3_healthy || die "S3 server did not answer on $LAB_S3_ADDR within 60 s; see $LAB_STATE/s3/s3.log"
+  s3_buckets
+  step "S3: buckets $LAB_BUCKET_LAYERS (versioning) and $LAB_BUCKET_BACKUPS (object lock + versioning)"
+  if [[ -f $REPO/dtr-sim/build-image.sh ]]; then
+    step "building dtr-sim images (dtr-sim/build-image.sh)"
+    DOCKER_HOST="unix://$(host_sock "${LAB_HOSTS[0]}")" REGISTRY=$LAB_REGISTRY_ADDR \
+      bash "$REPO/dtr-sim/build-image.sh" >"$LAB_STATE/build-image.log" 2>&1 ||
+      die "dtr-sim/build-image.sh failed (log: $LAB_STATE/build-image.log); the lab stays up without images, \`bash lab/lab.sh down\` to remove it"
+    touch "$LAB_STATE/images.ok"
+    step "dtr-sim images pushed to $LAB_REGISTRY_ADDR"
+  fi
+  [[ $(lab_state) == up ]] || die "lab came up but its health check fails: $(cmd_status)"
+  summary
+}
+
+summary() {
+  local mem
+  mem=$(lab_memory_mb)
+  step "done"
+  printf '%s\n' "Lab up in $(elapsed) s: ${#LAB_HOSTS[@]} hosts (${LAB_HOSTS[*]} at $(for h in "${LAB_HOSTS[@]}"; do printf '%s ' "$(host_addr "$h")"; done | sed 's/ $//')) each with its own dockerd and sshd, forming a ${#LAB_HOSTS[@]}-manager swarm (overlay pool $LAB_SWARM_POOL, $LAB_DTR_OL_RESERVED kept free for dtr-ol); registry http://$LAB_REGISTRY_ADDR; S3 http://$LAB_S3_ADDR (region $LAB_S3_REGION, buckets $LAB_BUCKET_LAYERS, $LAB_BUCKET_BACKUPS; keys in $LAB_STATE/s3/). SSH: ssh -F $LAB_STATE/ssh/config host1 docker info. Lab processes use ${mem} MB RSS. JSON: bash lab/lab.sh status; remove: bash lab/lab.sh down." >&2
+}
+
+write_ssh_config() {
+  local h kh=$LAB_STATE/ssh/known_hosts cfg=$LAB_STATE/ssh/config
+  : >"$kh"
+  : >"$cfg"
+  for h in "${LAB_HOSTS[@]}"; do
+    printf '%s,%s %s\n' "$(host_addr "$h")" "$h" "$(cut -d' ' -f1,2 <"$(host_dir "$h")/ssh_host_ed25519_key.pub")" >>"$kh"
+    printf 'Host %s\n  HostName %s\n' "$h" "$(host_addr "$h")" >>"$cfg"
+  done
+  cat >>"$cfg" <<CFG
+Host *
+  User root
+  IdentityFile $LAB_STATE/ssh/id_ed25519
+  IdentitiesOnly yes
+  UserKnownHostsFile $kh
+  StrictHostKeyChecking yes
+  BatchMode yes
+  ConnectTimeout 5
+  LogLevel ERROR
+CFG
+}
+
+cmd_down() {
+  local h pid t0=$EPOCHREALTIME
+  step "stopping hosts"
+  for h in "${LAB_HOSTS[@]}"; do host_stop_all "$h" & done
+  wait
+  for h in "${LAB_HOSTS[@]}"; do net_host_down "$h"; done
+  pid=$(registry_pid) && stop_pid "$pid" "$LAB_STATE/registry/config.yml" registry 5
+  pid=$(s3_pid) && stop_pid "$pid" "$LAB_STATE/s3/data" "S3 server" 10
+  net_bridge_down
+  wait_until 30 "lab link names free" net_names_free || die "bridge/veth/namespace names still present after 30 s: $(ip -br link | grep dtrlab || true)"
+  if [[ -d $LAB_STATE ]]; then
+    # Never delete under a live mount (a namespace leak would show up here).
+    if awk -v s="$LAB_STATE/" 'index($2"/", s) == 1 {found=1} END {exit !found}' /proc/self/mounts; then
+      die "mounts remain under $LAB_STATE; not deleting it: $(awk -v s="$LAB_STATE/" 'index($2"/", s) == 1 {print $2}' /proc/self/mounts | head -5)"
+    fi
+    keep_logs
+    find "$LAB_STATE" -mindepth 1 -maxdepth 1 ! -name last-logs -exec rm -rf {} +
+  fi
+  step "lab is down (teardown took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s); logs of the last lab kept in $LAB_STATE/last-logs"
+}
+
+# Logs of the lab just removed stay for debugging; they never make the next `up` think a lab exists.
+keep_logs() {
+  local f dest=$LAB_STATE/last-logs
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  for f in "$LAB_STATE"/hosts/*/log/*.log "$LAB_STATE"/registry/*.log "$LAB_STATE"/s3/*.log "$LAB_STATE"/*.log; do
+    [[ -f $f ]] || continue
+    cp "$f" "$dest/$(echo "${f#"$LAB_STATE"/}" | tr / _)"
+  done
+}
+
+cmd_kill_docker() {
+  local h=${1:-}
+  [[ -n $h ]] || die "kill-docker needs a host: e.g. bash lab/lab.sh kill-docker host2"
+  valid_host "$h"
+  holder_pid "$h" >/dev/null || die "$h is not running (bash lab/lab.sh status)"
+  host_kill_docker "$h"
+  step "$h: dockerd, containerd and its containers killed (SIGKILL); sshd still answers"
+}
+
+cmd_start_docker() {
+  local h=${1:-}
+  [[ -n $h ]] || die "start-docker needs a host: e.g. bash lab/lab.sh start-docker host2"
+  valid_host "$h"
+  if dockerd_pid "$h" >/dev/null; then
+    step "$h: dockerd already running (pid $(dockerd_pid "$h"))"
+    return 0
+  fi
+  host_start_dockerd "$h"
+  host_wait_dockerd "$h"
+  step "$h: dockerd restarted with its recorded config (pid $(dockerd_pid "$h"))"
+}
+
+cmd="${1:-}"
+shift || true
+case $cmd in
+  up) preflight; lock; cmd_up ;;
+  down) preflight base; lock; cmd_down ;;
+  status) preflight base; cmd_status ;;
+  kill-docker) preflight base; lock; cmd_kill_docker "$@" ;;
+  start-docker) preflight; lock; cmd_start_docker "$@" ;;
+  ssh)
+    preflight
+    [[ -n ${1:-} ]] || die "ssh needs a host: e.g. bash lab/lab.sh ssh host1 docker node ls"
+    valid_host "$1"
+    exec ssh -F "$LAB_STATE/ssh/config" "$@"
+    ;;
+  *) die "unknown command '${cmd}': use up, down, status, kill-docker <host>, start-docker <host> or ssh <host> [cmd]" ;;
+esac

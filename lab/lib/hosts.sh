@@ -1,0 +1,165 @@
+# Lab hosts: namespace holder, dockerd, sshd (sourced by lab.sh).
+
+# spawn PIDFILE LOG CMD...: start CMD detached (own session, no stdin); PIDFILE gets its PID.
+spawn() {
+  local pidfile=$1 log=$2
+  shift 2
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$log" 2>&1 9>&- &
+}
+
+cgroup_mounts_file() {
+  # Root namespace's cgroup mounts, parents first: tmpfs at /sys/fs/cgroup (hybrid) or none (pure v2).
+  awk '$2 ~ "^/sys/fs/cgroup(/|$)" && ($3 == "tmpfs" || $3 ~ /^cgroup/) {print $1, $2, $3, $4}' \
+    /proc/self/mounts | sort -k2,2 >"$LAB_STATE/cgroup-mounts"
+  [[ -s $LAB_STATE/cgroup-mounts ]] || die "no cgroup filesystem is mounted under /sys/fs/cgroup"
+  echo "$LAB_STATE/cgroup-mounts"
+}
+
+holder_pid() {
+  local h=$1 pid
+  pid=$(read_pid "$(host_dir "$h")/holder.pid")
+  pid_alive "$pid" "sleep infinity" || return 1
+  # Same network namespace as the lab's: a recycled PID never matches.
+  [[ $(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null) == $(stat -L -c %i "/run/netns/$(host_netns "$h")" 2>/dev/null) ]] || return 1
+  echo "$pid"
+}
+
+host_write_config() {
+  local h=$1 n d
+  n=$(host_index "$h")
+  d=$(host_dir "$h")
+  mkdir -p "$d/run" "$d/docker" "$d/exec" "$d/log"
+  jq -n --arg d "$d" --arg n "$n" --arg h "$h" '{
+    "data-root": "\($d)/docker",
+    "exec-root": "\($d)/exec",
+    "pidfile": "\($d)/dockerd.pid",
+    "hosts": ["unix:///var/run/docker.sock"],
+    "bip": "10.200.\($n).1/24",
+    "default-address-pools": [{"base": "10.200.\(($n | tonumber) * 16).0/20", "size": 24}],
+    "insecure-registries": ["10.200.0.0/16"],
+    "cgroup-parent": "/dtrlab-\($h)",
+    "storage-driver": "overlay2",
+    "shutdown-timeout": 3,
+    "log-level": "warn"
+  }' >"$d/daemon.json"
+  ssh-keygen -q -t ed25519 -N '' -C "$h" -f "$d/ssh_host_ed25519_key"
+  cat >"$d/sshd_config" <<CFG
+ListenAddress $(host_addr "$h"):22
+HostKey $d/ssh_host_ed25519_key
+AuthorizedKeysFile $LAB_STATE/ssh/authorized_keys
+PidFile none
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+MaxStartups 100:30:200
+MaxSessions 100
+AcceptEnv UCP_PASSWORD DTR_* AWS_* PULUMI_COMMAND_*
+Subsystem sftp internal-sftp
+CFG
+}
+
+host_start_holder() {
+  local h=$1 d
+  d=$(host_dir "$h")
+  rm -f "$d/holder.pid"
+  setsid ip netns exec "$(host_netns "$h")" unshare --mount --uts --propagation private -- \
+    bash "$LAB_DIR/lib/host-init.sh" "$h" "$d" "$LAB_STATE/cgroup-mounts" </dev/null >>"$d/log/holder.log" 2>&1 9>&- &
+  wait_until 10 "$h namespaces" holder_pid "$h" || die "$h: namespace setup failed; see $d/log/holder.log"
+}
+
+dockerd_pid() {
+  local h=$1 pid
+  pid=$(read_pid "$(host_dir "$h")/dockerd.pid")
+  pid_alive "$pid" "$(host_dir "$h")/daemon.json" || return 1
+  echo "$pid"
+}
+
+host_start_dockerd() {
+  local h=$1 d holder
+  d=$(host_dir "$h")
+  holder=$(holder_pid "$h") || die "$h: namespace holder is not running"
+  dockerd_pid "$h" >/dev/null && die "$h: dockerd already running (pid $(dockerd_pid "$h"))"
+  spawn "$d/dockerd.spawn.pid" "$d/log/dockerd.log" env -i "PATH=$PATH" \
+    nsenter -t "$holder" -m -u -n -- dockerd --config-file "$d/daemon.json"
+}
+
+host_wait_dockerd() {
+  local h=$1
+  wait_until 60 "$h dockerd" docker_api "$h" GET /_ping ||
+    die "$h: dockerd did not answer on $(host_sock "$h") within 60 s; see $(host_dir "$h")/log/dockerd.log"
+}
+
+sshd_pid() {
+  local h=$1 pid
+  pid=$(read_pid "$(host_dir "$h")/sshd.pid")
+  pid_alive "$pid" "$(host_dir "$h")/sshd_config" || return 1
+  echo "$pid"
+}
+
+host_start_sshd() {
+  local h=$1 d holder sshd
+  d=$(host_dir "$h")
+  holder=$(holder_pid "$h") || die "$h: namespace holder is not running"
+  sshd=$(command -v sshd)
+  nsenter -t "$holder" -m -u -n -- "$sshd" -t -f "$d/sshd_config" || die "$h: sshd rejects $d/sshd_config"
+  spawn "$d/sshd.pid" "$d/log/sshd.log" env -i "PATH=$PATH" \
+    nsenter -t "$holder" -m -u -n -- "$sshd" -D -f "$d/sshd_config" -E "$d/log/sshd.log"
+}
+
+lab_ssh() {
+  local h=$1
+  shift
+  ssh -F "$LAB_STATE/ssh/config" "$h" "$@"
+}
+
+host_wait_sshd() {
+  local h=$1
+  wait_until 20 "$h sshd" lab_ssh "$h" true ||
+    die "$h: ssh root@$(host_addr "$h") fails; see $(host_dir "$h")/log/sshd.log"
+}
+
+# PIDs of a host's containers (docker's cgroup parent /dtrlab-<host>, seen in the root namespace).
+host_container_pids() {
+  local h=$1
+  find /sys/fs/cgroup -path "*/dtrlab-$h/*" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u
+}
+
+# Crash one host's engine: dockerd, its containerd, shims and containers die; sshd and the host stay.
+host_kill_docker() {
+  local h=$1 d pid p comm
+  d=$(host_dir "$h")
+  pid=$(dockerd_pid "$h") && kill -KILL "$pid"
+  pid=$(read_pid "$d/exec/containerd/containerd.pid")
+  pid_alive "$pid" containerd && kill -KILL "$pid"
+  for p in $(ip netns pids "$(host_netns "$h")" 2>/dev/null); do
+    comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+    [[ $comm == containerd-shim* || $comm == docker-proxy ]] && kill -KILL "$p" 2>/dev/null
+  done
+  for p in $(host_container_pids "$h"); do kill -KILL "$p" 2>/dev/null || true; done
+  wait_until 10 "$h engine gone" bash -c "! kill -0 ${pid:-0} 2>/dev/null" || true
+}
+
+# Stop everything of one host: sshd, dockerd (gracefully, stopping its containers), then any process
+# left in the host's network namespace or docker cgroup (all of them were started by the lab).
+host_stop_all() {
+  local h=$1 d pid p i
+  d=$(host_dir "$h")
+  pid=$(sshd_pid "$h") && stop_pid "$pid" "$d/sshd_config" "$h sshd" 5
+  pid=$(dockerd_pid "$h") && stop_pid "$pid" "$d/daemon.json" "$h dockerd" 20
+  pid=$(read_pid "$d/exec/containerd/containerd.pid")
+  pid_alive "$pid" containerd && stop_pid "$pid" containerd "$h containerd" 5
+  for i in 1 2 3; do
+    local left
+    left="$(ip netns pids "$(host_netns "$h")" 2>/dev/null) $(host_container_pids "$h")"
+    [[ -z ${left// /} ]] && break
+    # shellcheck disable=SC2086
+    kill -KILL $left 2>/dev/null || true
+    sleep 0.2
+  done
+  # Empty cgroups of the lab's containers can now go (deepest first).
+  find /sys/fs/cgroup -depth -type d -path "*/dtrlab-$h*" -exec rmdir {} \; 2>/dev/null || true
+}
