@@ -1,0 +1,283 @@
+// Flag parsing for every command. Each error names the flag, the bad value and the fix.
+import { BACKUP_KINDS, BackupKind, CLUSTER_NAME, META_KEY } from "./manifest";
+import { checkKey, checkPrefix, MANIFEST_SUFFIX } from "./keys";
+
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+interface FlagSpec {
+    repeat?: boolean;
+    required?: boolean;
+    /** A boolean switch takes no value. */
+    bool?: boolean;
+    help: string;
+}
+
+type Specs = Record<string, FlagSpec>;
+type Raw = Map<string, string[]>;
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// Shape only (X25519 age1..., hybrid age1pq1...); the age library checks the bech32 checksum before any byte is read.
+const RECIPIENT = /^age1[a-z0-9]{20,}$/;
+
+function parseRaw(cmd: string, argv: string[], specs: Specs): Raw {
+    const raw: Raw = new Map();
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (!arg.startsWith("--"))
+            throw new UsageError(`${cmd}: unexpected argument '${arg}': every option is a --flag (see '${cmd} --help')`);
+        const eq = arg.indexOf("=");
+        const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+        const spec = specs[name];
+        if (!spec) {
+            throw new UsageError(
+                `${cmd}: unknown flag --${name}: allowed flags are ${Object.keys(specs)
+                    .map((f) => `--${f}`)
+                    .join(", ")}`,
+            );
+        }
+        let value: string;
+        if (spec.bool) {
+            if (eq >= 0) throw new UsageError(`${cmd}: --${name} takes no value, got '${arg.slice(eq + 1)}': write just --${name}`);
+            value = "true";
+        } else if (eq >= 0) value = arg.slice(eq + 1);
+        else {
+            if (i + 1 >= argv.length || argv[i + 1].startsWith("--"))
+                throw new UsageError(`${cmd}: --${name} needs a value: --${name} <${spec.help}>`);
+            value = argv[++i];
+        }
+        const seen = raw.get(name) ?? [];
+        if (seen.length > 0 && !spec.repeat)
+            throw new UsageError(`${cmd}: --${name} given twice ('${seen[0]}' and '${value}'): give it once`);
+        raw.set(name, [...seen, value]);
+    }
+    for (const [name, spec] of Object.entries(specs)) {
+        if (spec.required && !raw.has(name)) throw new UsageError(`${cmd}: --${name} is required: --${name} <${spec.help}>`);
+    }
+    return raw;
+}
+
+function one(raw: Raw, name: string): string | undefined {
+    return raw.get(name)?.[0];
+}
+
+function bucket(cmd: string, v: string): string {
+    if (!BUCKET.test(v) || v.includes(".."))
+        throw new UsageError(
+            `${cmd}: --bucket '${v}' is not a valid S3 bucket name: 3-63 of a-z 0-9 . -, starting and ending with a letter or digit`,
+        );
+    return v;
+}
+
+function key(cmd: string, flag: string, v: string): string {
+    const problem = checkKey(`--${flag}`, v);
+    if (problem) throw new UsageError(`${cmd}: ${problem}`);
+    return v;
+}
+
+function manifestKey(cmd: string, flag: string, v: string): string {
+    key(cmd, flag, v);
+    if (!v.endsWith(MANIFEST_SUFFIX))
+        throw new UsageError(
+            `${cmd}: --${flag} '${v}' must end in ${MANIFEST_SUFFIX} (the catalog finds manifests by that suffix): e.g. ${v.replace(/\.json$/, "")}${MANIFEST_SUFFIX}`,
+        );
+    return v;
+}
+
+function envName(cmd: string, flag: string, v: string): string {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v))
+        throw new UsageError(
+            `${cmd}: --${flag} '${v}' is not an environment variable name: give the NAME of the variable that holds the secret, e.g. AGE_IDENTITY`,
+        );
+    return v;
+}
+
+function cluster(cmd: string, v: string): string {
+    if (!CLUSTER_NAME.test(v))
+        throw new UsageError(`${cmd}: --cluster '${v}' must be 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
+    return v;
+}
+
+function kind(cmd: string, v: string): BackupKind {
+    if (!BACKUP_KINDS.includes(v as BackupKind))
+        throw new UsageError(
+            `${cmd}: --kind '${v}' is not one of ${BACKUP_KINDS.join("|")}: pass --kind ${BACKUP_KINDS.join(", --kind ")}`,
+        );
+    return v as BackupKind;
+}
+
+function int(cmd: string, flag: string, v: string, min: number, max: number): number {
+    const n = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+        throw new UsageError(`${cmd}: --${flag} '${v}' must be a whole number from ${min} to ${max}`);
+    return n;
+}
+
+function helpText(cmd: string, specs: Specs): string {
+    const lines = Object.entries(specs).map(
+        ([n, s]) => `  --${n}${s.bool ? "" : ` <${s.help}>`}${s.required ? " (required)" : ""}${s.repeat ? " (repeatable)" : ""}`,
+    );
+    return `usage: ${cmd}\n${lines.join("\n")}`;
+}
+
+export class HelpRequested extends Error {
+    constructor(readonly text: string) {
+        super(text);
+    }
+}
+
+function parse(cmd: string, argv: string[], specs: Specs): Raw {
+    if (argv.includes("--help") || argv.includes("-h")) throw new HelpRequested(helpText(cmd, specs));
+    return parseRaw(cmd, argv, specs);
+}
+
+// ---- upload
+
+export interface UploadFlags {
+    bucket: string;
+    key: string;
+    kind: BackupKind;
+    cluster: string;
+    sourceStack: string | null;
+    meta: Record<string, string>;
+    recipients: string[];
+    lock: { mode: "GOVERNANCE" | "COMPLIANCE"; retainDays: number } | null;
+    partSizeMiB: number;
+    queueSize: number;
+    gzipLevel: number;
+}
+
+const uploadSpecs: Specs = {
+    bucket: { required: true, help: "bucket" },
+    key: { required: true, help: "object key" },
+    kind: { required: true, help: BACKUP_KINDS.join("|") },
+    cluster: { required: true, help: "cluster name" },
+    "source-stack": { help: "Pulumi stack name" },
+    meta: { repeat: true, help: "key=value" },
+    recipient: { repeat: true, help: "age1... public key" },
+    "lock-mode": { help: "GOVERNANCE|COMPLIANCE" },
+    "retain-days": { help: "days" },
+    "part-size-mib": { help: "MiB, 5-64, default 8" },
+    "queue-size": { help: "parts in flight, 1-4, default 2" },
+    "gzip-level": { help: "1-9, default 6" },
+};
+
+export function parseUpload(argv: string[]): UploadFlags {
+    const cmd = "upload";
+    const raw = parse(cmd, argv, uploadSpecs);
+    const meta: Record<string, string> = {};
+    for (const pair of raw.get("meta") ?? []) {
+        const eq = pair.indexOf("=");
+        const k = eq > 0 ? pair.slice(0, eq) : "";
+        if (!META_KEY.test(k))
+            throw new UsageError(
+                `${cmd}: --meta '${pair}' must be key=value with a key matching ${META_KEY}, e.g. --meta dtrVersion=2.7.8`,
+            );
+        if (k in meta) throw new UsageError(`${cmd}: --meta key '${k}' given twice: give each key once`);
+        meta[k] = pair.slice(eq + 1);
+    }
+    const recipients = raw.get("recipient") ?? [];
+    for (const r of recipients) {
+        if (r.startsWith("AGE-SECRET-KEY"))
+            throw new UsageError(
+                `${cmd}: --recipient is an age SECRET key: pass the public key (age1..., from 'age-keygen -y'), and keep the secret key off this host`,
+            );
+        if (!RECIPIENT.test(r))
+            throw new UsageError(
+                `${cmd}: --recipient '${r}' is not an age public key: expected age1... in lowercase (from 'age-keygen -y')`,
+            );
+    }
+    if (new Set(recipients).size !== recipients.length)
+        throw new UsageError(`${cmd}: --recipient lists the same key twice: give each once`);
+    const mode = one(raw, "lock-mode");
+    const days = one(raw, "retain-days");
+    let lock: UploadFlags["lock"] = null;
+    if (mode !== undefined || days !== undefined) {
+        if (mode === undefined) throw new UsageError(`${cmd}: --retain-days needs --lock-mode GOVERNANCE|COMPLIANCE`);
+        if (days === undefined) throw new UsageError(`${cmd}: --lock-mode needs --retain-days <days>`);
+        if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE")
+            throw new UsageError(`${cmd}: --lock-mode '${mode}' must be GOVERNANCE or COMPLIANCE (uppercase, as S3 spells it)`);
+        lock = { mode, retainDays: int(cmd, "retain-days", days, 1, 36500) };
+    }
+    const stack = one(raw, "source-stack");
+    if (stack === "") throw new UsageError(`${cmd}: --source-stack is empty: give the stack name or leave the flag out`);
+    return {
+        bucket: bucket(cmd, one(raw, "bucket")!),
+        key: key(cmd, "key", one(raw, "key")!),
+        kind: kind(cmd, one(raw, "kind")!),
+        cluster: cluster(cmd, one(raw, "cluster")!),
+        sourceStack: stack ?? null,
+        meta,
+        recipients,
+        lock,
+        partSizeMiB: int(cmd, "part-size-mib", one(raw, "part-size-mib") ?? "8", 5, 64),
+        queueSize: int(cmd, "queue-size", one(raw, "queue-size") ?? "2", 1, 4),
+        gzipLevel: int(cmd, "gzip-level", one(raw, "gzip-level") ?? "6", 1, 9),
+    };
+}
+
+// ---- put-manifest, verify, download, list, keys
+
+export function parsePutManifest(argv: string[]): { bucket: string; key: string } {
+    const cmd = "put-manifest";
+    const raw = parse(cmd, argv, {
+        bucket: { required: true, help: "bucket" },
+        key: { required: true, help: `manifest key ending in ${MANIFEST_SUFFIX}` },
+    });
+    return { bucket: bucket(cmd, one(raw, "bucket")!), key: manifestKey(cmd, "key", one(raw, "key")!) };
+}
+
+export interface ReadFlags {
+    bucket: string;
+    manifestKey: string;
+    identityEnv: string | null;
+}
+
+function parseRead(cmd: string, argv: string[]): ReadFlags {
+    const raw = parse(cmd, argv, {
+        bucket: { required: true, help: "bucket" },
+        "manifest-key": { required: true, help: `key ending in ${MANIFEST_SUFFIX}` },
+        "identity-env": { help: "NAME of the env var holding the AGE-SECRET-KEY-1..." },
+    });
+    const idEnv = one(raw, "identity-env");
+    return {
+        bucket: bucket(cmd, one(raw, "bucket")!),
+        manifestKey: manifestKey(cmd, "manifest-key", one(raw, "manifest-key")!),
+        identityEnv: idEnv === undefined ? null : envName(cmd, "identity-env", idEnv),
+    };
+}
+
+export const parseVerify = (argv: string[]): ReadFlags => parseRead("verify", argv);
+export const parseDownload = (argv: string[]): ReadFlags => parseRead("download", argv);
+
+export function parseList(argv: string[]): { bucket: string; prefix: string; cluster: string | null } {
+    const cmd = "list";
+    const raw = parse(cmd, argv, {
+        bucket: { required: true, help: "bucket" },
+        prefix: { help: "key prefix" },
+        cluster: { help: "cluster name" },
+    });
+    const prefix = one(raw, "prefix") ?? "";
+    const problem = checkPrefix("--prefix", prefix);
+    if (problem) throw new UsageError(`${cmd}: ${problem}`);
+    const c = one(raw, "cluster");
+    return { bucket: bucket(cmd, one(raw, "bucket")!), prefix, cluster: c === undefined ? null : cluster(cmd, c) };
+}
+
+export function parseKeys(argv: string[]): { prefix: string; cluster: string; kind: BackupKind; encrypted: boolean } {
+    const cmd = "keys";
+    const raw = parse(cmd, argv, {
+        prefix: { help: "key prefix" },
+        cluster: { required: true, help: "cluster name" },
+        kind: { required: true, help: BACKUP_KINDS.join("|") },
+        encrypted: { bool: true, help: "" },
+    });
+    const prefix = one(raw, "prefix") ?? "";
+    const problem = checkPrefix("--prefix", prefix);
+    if (problem) throw new UsageError(`${cmd}: ${problem}`);
+    return { prefix, cluster: cluster(cmd, one(raw, "cluster")!), kind: kind(cmd, one(raw, "kind")!), encrypted: raw.has("encrypted") };
+}
