@@ -54,10 +54,21 @@ pid_alive() {
   local pid=$1 want=${2:-}
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   [[ -d /proc/$pid ]] || return 1
+  # A zombie (dead, not yet reaped: our daemons' parent may not reap) counts as gone.
+  local stat
+  stat=$(<"/proc/$pid/stat") 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} == Z ]] && return 1
   [[ -z $want ]] && return 0
   local cmd
   cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
   [[ $cmd == *"$want"* ]]
+}
+
+pids_gone() {
+  local p
+  for p; do pid_alive "$p" && return 1; done
+  return 0
 }
 
 read_pid() { [[ -s $1 ]] && tr -dc '0-9' <"$1" || true; }

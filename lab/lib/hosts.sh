@@ -130,32 +130,30 @@ host_container_pids() {
 
 # Crash one host's engine: dockerd, its containerd, shims and containers die; sshd and the host stay.
 host_kill_docker() {
-  local h=$1 d pid p comm
+  local h=$1 d pid cpid p comm
   d=$(host_dir "$h")
   pid=$(dockerd_pid "$h") && kill -KILL "$pid"
-  pid=$(read_pid "$d/exec/containerd/containerd.pid")
-  pid_alive "$pid" containerd && kill -KILL "$pid"
+  cpid=$(read_pid "$d/exec/containerd/containerd.pid")
+  pid_alive "$cpid" containerd && kill -KILL "$cpid"
   for p in $(ip netns pids "$(host_netns "$h")" 2>/dev/null); do
     comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
     [[ $comm == containerd-shim* || $comm == docker-proxy ]] && kill -KILL "$p" 2>/dev/null
   done
   for p in $(host_container_pids "$h"); do kill -KILL "$p" 2>/dev/null || true; done
-  wait_until 10 "$h engine gone" bash -c "! kill -0 ${pid:-0} 2>/dev/null" || true
+  wait_until 10 "$h engine gone" pids_gone $pid $cpid || true
 }
 
-# Stop everything of one host: sshd, dockerd (gracefully, stopping its containers), then any process
-# left in the host's network namespace or docker cgroup (all of them were started by the lab).
+# Stop everything of one host. The lab is thrown away, so nothing is stopped gracefully (swarm tasks
+# alone would take their 10 s grace period): sshd, the engine and its containers, then any process left
+# in the host's network namespace or docker cgroup (all of them were started by the lab).
 host_stop_all() {
-  local h=$1 d pid p i
+  local h=$1 d pid i left
   d=$(host_dir "$h")
   pid=$(sshd_pid "$h") && stop_pid "$pid" "$d/sshd_config" "$h sshd" 5
-  pid=$(dockerd_pid "$h") && stop_pid "$pid" "$d/daemon.json" "$h dockerd" 20
-  pid=$(read_pid "$d/exec/containerd/containerd.pid")
-  pid_alive "$pid" containerd && stop_pid "$pid" containerd "$h containerd" 5
-  for i in 1 2 3; do
-    local left
+  host_kill_docker "$h"
+  for i in 1 2 3 4 5; do
     left="$(ip netns pids "$(host_netns "$h")" 2>/dev/null) $(host_container_pids "$h")"
-    [[ -z ${left// /} ]] && break
+    [[ -z ${left//[[:space:]]/} ]] && break
     # shellcheck disable=SC2086
     kill -KILL $left 2>/dev/null || true
     sleep 0.2
