@@ -195,6 +195,9 @@ cmd_install() {
   check_platform
   find_go
   mkdir -p "$CACHE" "$CACHE/pulumi-home"
+  # Tests may call install concurrently (scripts/with-toolchain.sh): one builds, the others wait.
+  exec 9>"$CACHE/.install.lock"
+  flock 9
   echo "[toolchain] cache: $CACHE; go $GO_VERSION"
   install_apt
   check_node
