@@ -96,8 +96,8 @@ install_apt() {
   fi
 }
 
-# build_go <name> <dir> <verify-command...>: runs the build function $BUILD into <dir>.tmp, checks it
-# with the verify command (run from the tmp bin dir), then renames it into place so a killed build never
+# build_cached <name> <dir> <build-fn>: runs <build-fn> into <dir>.tmp/bin, checks the result with
+# verify_<name> (which prints the version recorded), then renames it into place so a killed build never
 # leaves a half-written tool in the cache. The dir's .ok file marks a finished, verified build.
 build_cached() {
   local name=$1 dir=$2 build=$3
