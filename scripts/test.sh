@@ -41,7 +41,7 @@ suite toolchain bash scripts/toolchain.sh install || true
 eval "$(bash scripts/toolchain.sh env)"
 
 suite build npm run build --silent
-suite lint npm run lint --silent
+suite lint bash -c 'npm run lint --silent && actionlint .github/workflows/*.yml'
 suite unit npx mocha 'bin/tests/unit/**/*.test.js'
 suite policy bash -c 'npm --prefix policy ci --no-audit --no-fund --silent && npm --prefix policy test --silent'
 suite policy-engine bash policy/run-preview.sh check
