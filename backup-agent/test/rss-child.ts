@@ -2,6 +2,9 @@
 // and the benchmark read the peak RSS of exactly this process. S3 settings come from env, as in the CLI.
 import { makeS3Client, s3SettingsFromEnv } from "../src/s3";
 import { uploadBackup } from "../src/upload";
+import { peakRssBytes } from "./peak-rss";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 async function main(): Promise<void> {
     const [bucket, key] = process.argv.slice(2);
@@ -18,7 +21,9 @@ async function main(): Promise<void> {
         lock: null,
     });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    process.stdout.write(JSON.stringify({ manifest, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + "\n");
+    process.stdout.write(
+        JSON.stringify({ manifest, seconds, maxRssBytes: peakRssBytes(), ruMaxRssBytes: process.resourceUsage().maxRSS * 1024 }) + "\n",
+    );
 }
 
 main().catch((e) => {
