@@ -42,6 +42,7 @@ preflight() {
 
 # One lab command at a time on this machine.
 lock() {
+  mkdir -p "$(dirname "$LAB_STATE")"
   exec 9>"$LAB_STATE.lock"
   flock -n 9 && return 0
   step "waiting for another lab command to finish (lock $LAB_STATE.lock)"
@@ -60,6 +61,7 @@ cmd_up() {
     cmd_down
   fi
   net_check_free
+  net_warn_forward
   step "state dir $LAB_STATE"
   mkdir -p "$LAB_STATE"
   chmod 700 "$LAB_STATE"
@@ -135,7 +137,7 @@ CFG
 }
 
 cmd_down() {
-  local h pid t0=$EPOCHREALTIME
+  local h pid t0=$EPOCHREALTIME kept=
   step "stopping hosts"
   for h in "${LAB_HOSTS[@]}"; do host_stop_all "$h" & done
   wait
@@ -150,9 +152,10 @@ cmd_down() {
       die "mounts remain under $LAB_STATE; not deleting it: $(awk -v s="$LAB_STATE/" 'index($2"/", s) == 1 {print $2}' /proc/self/mounts | head -5)"
     fi
     keep_logs
+    kept=1
     find "$LAB_STATE" -mindepth 1 -maxdepth 1 ! -name last-logs -exec rm -rf {} +
   fi
-  step "lab is down (teardown took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s); logs of the last lab kept in $LAB_STATE/last-logs"
+  step "lab is down (teardown took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s)${kept:+; logs of the last lab kept in $LAB_STATE/last-logs}"
 }
 
 # Logs of the lab just removed stay for debugging; they never make the next `up` think a lab exists.

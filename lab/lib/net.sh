@@ -7,6 +7,14 @@ net_check_free() {
   [[ -z $r ]] || die "10.200.0.0/16 is already routed on this machine ($r); the lab needs that range free"
 }
 
+# Bridged traffic between the hosts passes the root namespace's FORWARD chain when br_netfilter is on.
+# The lab never changes that firewall; it only says why the hosts would not see each other.
+net_warn_forward() {
+  [[ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null) == 1 ]] || return 0
+  iptables -w 5 -S FORWARD 2>/dev/null | grep -qx -- '-P FORWARD DROP' || return 0
+  warn "the root namespace's iptables FORWARD policy is DROP and bridge-nf-call-iptables is 1 (a dockerd in the root namespace does this): traffic between lab hosts will be dropped. The lab does not touch that firewall; stop whatever set it, or run the lab on a machine without it."
+}
+
 net_bridge_up() {
   ip link add "$LAB_BRIDGE" type bridge
   ip addr add "$LAB_GW/$LAB_PREFIX" dev "$LAB_BRIDGE"
