@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds and pushes $REGISTRY/dtr-ha-backup:<version>: FROM scratch, node + the libraries ldd lists + the
+# compiled agent + its production node_modules. Nothing is pulled from Docker Hub.
+# Env: DOCKER_HOST (unix socket of a lab dockerd, required unless staging only), REGISTRY (default 10.200.0.1:5000),
+#      BACKUP_AGENT_VERSION (default: package.json's version),
+#      BACKUP_AGENT_NO_PUSH=1 (build and tag only),
+#      BACKUP_AGENT_STAGE_ONLY=1 (stage the rootfs and print its path; no docker needed: `chroot <path> /usr/bin/node ...`).
+# Idempotent: rebuilding the same version replaces the tag and pushes again.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+die() { echo "build-image: error: $*" >&2; exit 1; }
+step() { echo "build-image: $*" >&2; }
+
+stage_only=${BACKUP_AGENT_STAGE_ONLY:-}
+if [[ $stage_only != 1 ]]; then
+  [[ -n ${DOCKER_HOST:-} ]] || die "DOCKER_HOST is not set: point it at a lab dockerd (unix:///.../docker.sock); never a dockerd in the root namespace"
+  [[ $DOCKER_HOST == unix://* ]] || die "DOCKER_HOST '$DOCKER_HOST' must be a unix socket (unix:///path)"
+  command -v docker >/dev/null || die "docker (client) not found"
+fi
+REGISTRY=${REGISTRY:-10.200.0.1:5000}
+version=${BACKUP_AGENT_VERSION:-$(node -p 'require(process.argv[1]).version' "$here/package.json")}
+[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "version '$version' is not MAJOR.MINOR.PATCH (BACKUP_AGENT_VERSION or package.json)"
+for tool in ldd npm; do command -v "$tool" >/dev/null || die "$tool not found"; done
+node_bin=$(command -v node) || die "node not found"
+node_version=$("$node_bin" -p 'process.versions.node')
+# age-encryption is ESM-only; the CommonJS agent loads it with require(esm), on by default from Node 20.19.
+"$node_bin" -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||a===22&&b>=12||a===20&&b>=19||a===21?0:1)' ||
+  die "node $node_version cannot require() ES modules without a flag: use Node >= 20.19 (or >= 22.12)"
+tsc=$here/node_modules/.bin/tsc
+[[ -x $tsc ]] || die "$tsc not found: run 'npm ci --prefix $here'"
+
+image=$REGISTRY/dtr-ha-backup:$version
+work=${XDG_CACHE_HOME:-$HOME/.cache}/dtr-ha/backup-agent-build/$version
+export DOCKER_BUILDKIT=0 # the lab's dockerd 20.10 + a client without buildx: the classic builder
+
+step "compiling TypeScript (tsc -p backup-agent)"
+# Only the agent's own output (dist/*.js); dist/test-build belongs to the tests and the bench.
+rm -f "$here"/dist/*.js "$here"/dist/*.d.ts
+"$tsc" -p "$here/tsconfig.json"
+
+# Copies a dynamically linked binary and every library ldd lists (plus the loader) into a rootfs.
+copy_with_libs() {
+  local bin=$1 root=$2 dest=$3 lib
+  install -D -m 0755 "$(readlink -f "$bin")" "$root$dest"
+  for lib in $(ldd "$bin" | grep -o '/[^ ]*' | sort -u); do
+    install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+  done
+  install -D -m 0755 "$(readlink -f /lib64/ld-linux-x86-64.so.2)" "$root/lib64/ld-linux-x86-64.so.2"
+}
+
+step "staging rootfs of $image in $work/root (node $node_version)"
+rm -rf "$work"
+mkdir -p "$work/root/tmp" "$work/root/app"
+chmod 1777 "$work/root/tmp"
+copy_with_libs "$node_bin" "$work/root" /usr/bin/node
+mkdir -p "$work/root/app/dist"
+cp "$here"/dist/*.js "$work/root/app/dist/"
+cp "$here/package.json" "$here/package-lock.json" "$work/root/app/"
+# Production dependencies only, exactly as locked; no install scripts run.
+(cd "$work/root/app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+rm -f "$work/root/app/package-lock.json"
+# `version` in the image reports the image's version (BACKUP_AGENT_VERSION may differ from package.json's).
+node -e '
+  const f=process.argv[1]; const p=require(f); p.version=process.argv[2]; require("fs").writeFileSync(f, JSON.stringify(p,null,2)+"\n")' \
+  "$work/root/app/package.json" "$version"
+
+if [[ $stage_only == 1 ]]; then
+  step "staged only (BACKUP_AGENT_STAGE_ONLY=1)"
+  echo "$work/root"
+  exit 0
+fi
+
+cat >"$work/Dockerfile" <<DOCKERFILE
+FROM scratch
+COPY root/ /
+# HOME: the SDK's shared-config loader looks for ~/.aws; there is no /etc/passwd to find a home directory in.
+ENV HOME=/tmp
+LABEL org.dtr-ha.backup-agent.version=$version org.dtr-ha.backup-agent.node=$node_version
+ENTRYPOINT ["/usr/bin/node", "/app/dist/main.js"]
+DOCKERFILE
+
+step "building $image"
+docker build --pull=false -q -t "$image" "$work" >/dev/null
+if [[ ${BACKUP_AGENT_NO_PUSH:-} == 1 ]]; then
+  step "not pushing $image (BACKUP_AGENT_NO_PUSH=1)"
+else
+  step "pushing $image"
+  docker push -q "$image" >/dev/null 2>&1 || docker push "$image" >&2
+fi
+step "checking $image runs (version)"
+got=$(docker run --rm --pull never --network none "$image" version)
+[[ $got == "$version" ]] || die "$image reports version '$got', expected $version"
+step "done: $image ($(docker image inspect -f '{{.Size}}' "$image" | awk '{printf "%d MB", $1/1e6}'))"
