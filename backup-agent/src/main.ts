@@ -61,6 +61,13 @@ async function run(argv: string[]): Promise<number> {
             if (process.stdin.isTTY)
                 throw new UsageError("upload: stdin is a terminal: pipe the backup tar in (docker run -i ... backup | ... upload ...)");
             const s3 = makeS3Client(s3SettingsFromEnv(process.env));
+            // docker stop / a timer's stop sends SIGTERM: fail the input so the multipart upload is aborted rather
+            // than left behind (SIGKILL cannot be caught: the bucket's AbortIncompleteMultipartUpload rule covers it).
+            const stop = (sig: string): void => {
+                process.stdin.destroy(new Error(`interrupted by ${sig}`));
+                setTimeout(() => process.exit(1), 30_000).unref();
+            };
+            process.once("SIGTERM", stop).once("SIGINT", stop);
             const m = await uploadBackup(process.stdin, s3, f);
             out(JSON.stringify(m));
             return 0;

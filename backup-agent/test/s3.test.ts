@@ -1,10 +1,12 @@
 // Against a real MinIO (object lock + versioning): the CLI round trip, encryption, refusals, corruption,
 // retention, put-manifest checks, the catalog order, and peak memory of a 200 MiB upload.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import {
     DeleteObjectCommand,
+    GetObjectCommand,
     GetObjectRetentionCommand,
     ListMultipartUploadsCommand,
     ListObjectVersionsCommand,
@@ -16,7 +18,7 @@ import { listManifests, putManifest } from "../src/catalog";
 import { Manifest } from "../src/manifest";
 import { verifyBackup } from "../src/read";
 import { uploadBackup, UploadOptions } from "../src/upload";
-import { agent, runNode } from "./cli";
+import { agent, MAIN, runNode } from "./cli";
 import { Minio } from "./minio";
 import { synthTar, tarOf } from "./synth-tar";
 
@@ -143,9 +145,7 @@ describe("backup agent against MinIO", function () {
         const put = await agent(["put-manifest", "--bucket", BUCKET, "--key", "manifests/enc/1.manifest.json"], { env, input: up.stdout });
         assert.equal(put.code, 0, put.stderr);
         // The stored bytes are not gzip (so not readable without the key): age's header comes first.
-        const raw = await (
-            await s3.send(new (await import("@aws-sdk/client-s3")).GetObjectCommand({ Bucket: BUCKET, Key: m.object.key }))
-        ).Body!.transformToByteArray();
+        const raw = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: m.object.key }))).Body!.transformToByteArray();
         assert.ok(Buffer.from(raw).subarray(0, 21).toString().startsWith("age-encryption.org/v1"));
         const key = ["--bucket", BUCKET, "--manifest-key", "manifests/enc/1.manifest.json"];
         const idEnv = { ...env, AGE_ID: id, WRONG_ID: other };
@@ -200,6 +200,27 @@ describe("backup agent against MinIO", function () {
         assert.equal(empty.code, 1);
         assert.match(empty.stderr, /input was empty/);
         assert.equal(await versionsOf(s3, "objects/c1/dtr/empty.tar.gz"), 0);
+    });
+
+    it("SIGTERM during an upload (docker stop) aborts the multipart upload and keeps nothing", async () => {
+        const key = "objects/c1/dtr/interrupted.tar.gz";
+        const p = spawn(process.execPath, [MAIN, "upload", "--bucket", BUCKET, "--key", key, "--kind", "dtr", "--cluster", "c1"], {
+            env: { PATH: process.env.PATH ?? "", ...env },
+            stdio: ["pipe", "pipe", "pipe"],
+        });
+        let stderr = "";
+        p.stderr.on("data", (d) => (stderr += d));
+        p.stdin.on("error", () => undefined);
+        // An endless producer: the agent is stopped while parts are being uploaded.
+        synthTar({ totalBytes: 1024 * 1024 * 1024, seed: "sig" }).pipe(p.stdin);
+        const exited = new Promise<number>((ok) => p.on("close", (code) => ok(code ?? -1)));
+        for (let i = 0; i < 100 && (await pendingUploads(s3)) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(await pendingUploads(s3), 1, "a multipart upload should be in progress");
+        p.kill("SIGTERM");
+        assert.equal(await exited, 1, stderr);
+        assert.match(stderr, /interrupted by SIGTERM/);
+        assert.equal(await pendingUploads(s3), 0, "the multipart upload must be aborted");
+        assert.equal(await versionsOf(s3, key), 0);
     });
 
     it("a pinned version survives an overwrite; a manifest pointing at other bytes fails verify and download", async () => {

@@ -1,12 +1,15 @@
 // Pure parts: flags, manifest, keys, S3 env, and the tar check on in-memory streams.
 import assert from "node:assert/strict";
 import { Readable, Writable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { pipeline } from "node:stream/promises";
 import { parseDownload, parseList, parsePutManifest, parseUpload, UsageError } from "../src/flags";
 import { backupKeys, stamp } from "../src/keys";
 import { buildManifest, manifestProblems, ManifestError, parseManifest, validateManifest } from "../src/manifest";
 import { s3SettingsFromEnv } from "../src/s3";
 import { TarCheck } from "../src/tar-check";
+import { uploadBackup } from "../src/upload";
+import { S3Client } from "@aws-sdk/client-s3";
 import { END_OF_ARCHIVE, tarHeader, tarOf } from "./synth-tar";
 
 const base = ["--bucket", "dtr-backups", "--key", "objects/c1/dtr/x.tar.gz", "--kind", "dtr", "--cluster", "c1"];
@@ -196,11 +199,43 @@ describe("tar check", () => {
         await assert.rejects(check(Buffer.from("hello, not a tar".repeat(100))), /not a complete tar archive/);
     });
     it("checks gzip input as not-a-tar (the producer must send the raw tar)", async () => {
-        const { gzipSync } = await import("node:zlib");
         await assert.rejects(check(gzipSync(tar)), /not a complete tar archive/);
     });
     it("header helper makes headers tar-stream accepts with sizes", async () => {
         const t = await check(Buffer.concat([tarHeader("big", 1024), Buffer.alloc(1024, 1), END_OF_ARCHIVE]));
         assert.equal(t.entries, 1);
+    });
+});
+
+describe("age recipients", () => {
+    it("refuses a recipient with a bad checksum before reading a byte of the backup", async () => {
+        let read = false;
+        const input = new Readable({
+            read() {
+                read = true;
+                this.push(null);
+            },
+        });
+        const typo = RECIPIENT.slice(0, -1) + "q"; // one character off: the bech32 checksum fails
+        const s3 = new S3Client({
+            region: "us-east-1",
+            endpoint: "http://127.0.0.1:9",
+            credentials: { accessKeyId: "x", secretAccessKey: "y" },
+        });
+        await assert.rejects(
+            uploadBackup(input, s3, {
+                bucket: "b",
+                key: "k",
+                kind: "dtr",
+                cluster: "c",
+                sourceStack: null,
+                meta: {},
+                recipients: [typo],
+                lock: null,
+            }),
+            /--recipient 'age1.*' is not a valid age public key \(Invalid checksum/,
+        );
+        assert.equal(read, false);
+        s3.destroy();
     });
 });
