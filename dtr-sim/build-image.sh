@@ -29,9 +29,10 @@ reg_image=$REGISTRY/dtr-sim-registry:$version
 work=${XDG_CACHE_HOME:-$HOME/.cache}/dtr-ha/dtr-sim-build/$version
 export DOCKER_BUILDKIT=0 # the lab's dockerd 20.10 + a client without buildx: the classic builder
 
-step "compiling TypeScript (tsc -p dtr-sim)"
-rm -rf "$here/dist"
-"$tsc" -p "$here"
+step "compiling TypeScript (tsc -p dtr-sim, into $work/tsc)"
+rm -rf "$work"
+mkdir -p "$work"
+"$tsc" -p "$here" --outDir "$work/tsc"
 
 # Copies a dynamically linked binary and every library ldd lists (plus the loader) into a rootfs.
 copy_with_libs() {
@@ -44,12 +45,11 @@ copy_with_libs() {
 }
 
 step "staging rootfs of $sim_image in $work/sim"
-rm -rf "$work"
 mkdir -p "$work/sim/root/tmp" "$work/reg/root/tmp" "$work/reg/root/etc/docker/registry"
 chmod 1777 "$work/sim/root/tmp" "$work/reg/root/tmp"
 copy_with_libs "$node_bin" "$work/sim/root" /usr/bin/node
 mkdir -p "$work/sim/root/app"
-cp -r "$here/dist/src" "$work/sim/root/app/src"
+cp -r "$work/tsc/src" "$work/sim/root/app/src"
 printf '{"version":"%s"}\n' "$version" >"$work/sim/root/app/version.json"
 # Real DTR makes a self-signed certificate when none is given; this one is made once per image build.
 mkdir -p "$work/sim/root/app/certs"

@@ -57,11 +57,22 @@ async function localReplicas(engine: Engine): Promise<{ id: string; cluster: str
 }
 
 async function call(ctx: Ctx, id: string, method: string, path: string, body?: unknown, timeoutMs = 30000): Promise<PeerResponse> {
-  let r: PeerResponse;
-  try {
-    r = await peerRequest(apiHost(id), API_INTERNAL_PORT, method, path, { headers: { authorization: ctx.auth }, body, timeoutMs });
-  } catch (e) {
-    throw new UserError(`cannot reach replica ${id} (${apiHost(id)}) over dtr-ol: ${(e as Error).message}. Is the replica id right and is it running?`);
+  let r: PeerResponse | undefined;
+  const until = Date.now() + 15000;
+  for (;;) {
+    try {
+      r = await peerRequest(apiHost(id), API_INTERNAL_PORT, method, path, { headers: { authorization: ctx.auth }, body, timeoutMs: method === "GET" ? Math.min(timeoutMs, 5000) : timeoutMs });
+      break;
+    } catch (e) {
+      // Retry what surely never reached the replica (and any GET): overlay DNS and routes settle in seconds.
+      const code = (e as NodeJS.ErrnoException).code ?? "";
+      const unsent = ["ENOTFOUND", "ECONNREFUSED", "EHOSTUNREACH", "EAI_AGAIN"].includes(code);
+      if ((unsent || method === "GET") && Date.now() < until) {
+        await sleep(1000);
+        continue;
+      }
+      throw new UserError(`cannot reach replica ${id} (${apiHost(id)}) over dtr-ol: ${(e as Error).message}. Is the replica id right and is it running?`);
+    }
   }
   if (r.status === 401) throw new UserError(`replica ${id} rejected the credentials: --ucp-username/--ucp-password must be the admin given at install`);
   if (r.status >= 400) {
@@ -96,6 +107,21 @@ async function health(id: string): Promise<Detail | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Health of a replica, asked again for up to ms: overlay DNS can briefly point at the address of a
+ * destroyed container of the same name, or not know a just-created one yet.
+ */
+async function healthWithin(id: string, ms = 20000, pred: (d: Detail) => boolean = (d) => d.Healthy): Promise<Detail | undefined> {
+  const until = Date.now() + ms;
+  let last: Detail | undefined;
+  do {
+    last = await health(id);
+    if (last && pred(last)) return last;
+    await sleep(1000);
+  } while (Date.now() < until);
+  return last;
 }
 
 async function waitFor(id: string, what: string, pred: (d: Detail) => boolean): Promise<Detail> {
@@ -261,9 +287,10 @@ export async function restore(flags: Flags): Promise<void> {
   await ensureNetwork(ctx.engine, F.str(flags, "overlay-subnet"));
   await joinOverlay(ctx.engine);
   const probe = [...new Set([...stored.doc.replicas.map((r) => r.id), id])];
-  for (const r of probe) {
-    const d = await health(r);
-    if (d) throw new UserError(`replica ${r} still answers on dtr-ol: destroy every replica of the cluster (dtr-sim destroy --replica-id ${r} on its node) before restoring`);
+  const answers = await Promise.all(probe.map((r) => health(r)));
+  const alive = probe.filter((_, i) => answers[i]);
+  if (alive.length) {
+    throw new UserError(`replica ${alive.join(", ")} still answers on dtr-ol: destroy every replica of the cluster (dtr-sim destroy --replica-id <id> on its node) before restoring`);
   }
   const doc: ClusterDoc = JSON.parse(JSON.stringify(stored.doc));
   doc.replicas = [{ id, node, httpPort, httpsPort, joinedAt: new Date().toISOString() }];
@@ -300,7 +327,7 @@ export async function remove(flags: Flags): Promise<void> {
   const staying = stored.doc.replicas.map((r) => r.id).filter((r) => !ids.includes(r));
   if (!F.bool(flags, "force-remove")) {
     for (const r of staying) {
-      const d = await health(r);
+      const d = await healthWithin(r, 20000, (x) => x.registry.ok);
       if (!d || !d.registry.ok) throw new UserError(`replica ${r} is ${d ? "unhealthy: " + d.registry.error : "unreachable"}: remove needs the remaining replicas healthy (--force-remove to skip this check)`);
     }
   }
@@ -334,7 +361,7 @@ export async function upgrade(flags: Flags): Promise<void> {
   const bad = checkUpgrade(from, to);
   if (bad) throw new UserError(bad);
   for (const r of stored.doc.replicas) {
-    const d = await health(r.id);
+    const d = await healthWithin(r.id);
     if (!d?.Healthy) throw new UserError(`replica ${r.id} is ${d ? "unhealthy: " + d.Error : "unreachable"}: upgrade needs every replica healthy (remove or repair it first)`);
   }
   info(`Upgrading DTR ${from} -> ${to}, one replica at a time, with image ${ctx.self.image}`);

@@ -19,7 +19,11 @@ export const overlayLookup: LookupFunction = (hostname, options, callback) => {
       if ((options as dns.LookupOptions).all) return cb(null, addrs.map((a) => ({ address: a, family: 4 })));
       return cb(null, addrs[0], 4);
     }
-    dns.lookup(hostname, options as dns.LookupOptions, cb as any);
+    // Only when there is no embedded DNS at all (not on a user network) ask the system resolver: its
+    // getaddrinfo cannot be cancelled and, with unreachable nameservers, delays process exit by seconds.
+    if (err && (err as NodeJS.ErrnoException).code === "ECONNREFUSED") return dns.lookup(hostname, options as dns.LookupOptions, cb as any);
+    const e = Object.assign(new Error(`${hostname}: not found on dtr-ol (${(err as NodeJS.ErrnoException | null)?.code ?? "no address"})`), { code: "ENOTFOUND" });
+    cb(e, "", 4);
   });
 };
 

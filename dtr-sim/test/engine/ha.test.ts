@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import { call, docker, dtr, Lab, LabHost, loadLab, PASSWORD, until, version } from "./lab";
 import { pack, unpack } from "../../src/tar";
 
@@ -32,6 +33,8 @@ describe("dtr-sim on the lab's dockerds", function () {
     lab = loadLab();
     [h1, h2, h3] = lab.hosts;
     image = process.env.DTR_SIM_TEST_IMAGE ?? `${lab.registry}/dtr-sim:${version}`;
+    // A rebuilt tag does not reach hosts that pulled it before (--pull never): refresh it everywhere.
+    for (const h of [h1, h2, h3]) ok(await docker(h, ["pull", "-q", image]), `docker pull ${image} on ${h.name}`);
     await destroyAll();
   });
   after(async () => {
@@ -161,7 +164,7 @@ describe("dtr-sim on the lab's dockerds", function () {
     r = await dtr(h3, image, ["restore", "--replica-id", R, "--dtr-use-default-storage"], { stdin: backup });
     assert.match(r.stderr, /EOF unexpected end of file[\s\S]*--ucp-node/);
     r = await dtr(h3, image, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", R, "--dtr-use-default-storage"], { stdin: backup });
-    assert.match(r.stderr, new RegExp(`replica (${A}|${B}) still answers on dtr-ol`));
+    assert.match(r.stderr, new RegExp(`replica ${A}, ${B} still answers on dtr-ol`));
   });
 
   it("after destroying every replica, restore + join bring back metadata and the image (layers in S3)", async () => {
@@ -190,5 +193,30 @@ describe("dtr-sim on the lab's dockerds", function () {
       return r.stdout.toString().trim() === "" ? true : undefined;
     });
     await healthy(h1);
+  });
+
+  it("upgrade replaces every replica's containers with the next patch version, host by host; its restore refuses the old backup", async () => {
+    ok(await dtr(h3, image, ["join", "--ucp-node", h3.ucpNode, "--existing-replica-id", R, "--replica-id", C, "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)]), "join C");
+    ok(await dtr(h2, image, ["join", "--ucp-node", h2.ucpNode, "--existing-replica-id", C, "--replica-id", B, "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)]), "join B");
+    const [maj, min, patch] = version.split(".").map(Number);
+    const next = `${maj}.${min}.${patch + 1}`;
+    execFileSync("bash", [join(__dirname, "..", "..", "..", "build-image.sh")], {
+      env: { ...process.env, DOCKER_HOST: `unix://${h1.dockerSocket}`, REGISTRY: lab.registry, DTR_SIM_VERSION: next },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const newImage = `${lab.registry}/dtr-sim:${next}`;
+    const t = Date.now();
+    ok(await dtr(h1, newImage, ["upgrade", "--existing-replica-id", R]), "upgrade");
+    console.log(`      upgrade of 3 replicas took ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    const st = (await call(h2.address, HTTPS, "GET", "/api/v0/meta/cluster_status")).body;
+    assert.equal(st.dtr_version, next);
+    assert.deepEqual(Object.values(st.replica_version), [next, next, next]);
+    for (const [h, id] of [[h1, R], [h2, B], [h3, C]] as const) {
+      const img = await docker(h, ["inspect", "-f", "{{.Config.Image}}", `dtr-api-${id}`, `dtr-registry-${id}`]);
+      assert.deepEqual(img.stdout.toString().trim().split("\n"), [newImage, `${lab.registry}/dtr-sim-registry:${next}`]);
+    }
+    assert.deepEqual((await call(h3.address, HTTPS, "GET", "/api/v0/repositories/team/app")).body.name, "app");
+    const r = await dtr(h3, newImage, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", A, "--dtr-use-default-storage"], { stdin: backup });
+    assert.match(r.stderr, new RegExp(`the backup is from DTR ${version} but this image is ${next}`));
   });
 });
