@@ -5,3 +5,4 @@ export * from "./storage";
 export * from "./network";
 export * from "./cluster";
 export * from "./config";
+export * from "./backup";

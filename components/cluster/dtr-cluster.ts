@@ -18,6 +18,8 @@ import { DtrHost } from "../hosts/dtr-host";
 import { OVERLAY_NETWORK_NAME, overlayCheckScript, overlaySubnetProblems } from "../network";
 import { S3Settings, STORAGE_SETTINGS_ENV, applyStorageSettingsScript, dtrStorageSettings } from "../storage/settings";
 import { healthGateScript } from "./health-gate";
+import { AGE_IDENTITY_ENV, BackupTarget, clearReplicasScript, dtrBackupScript, dtrRestoreScript, restoreVerifyScript } from "../backup/scripts";
+import { BackupS3Access, agentEnvironment } from "../backup/agent-env";
 import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, TopologyError } from "./topology";
 
 export interface DtrClusterArgs {
@@ -55,6 +57,25 @@ export interface DtrClusterArgs {
     prePull?: boolean;
     /** A production cluster refuses `--ucp-insecure-tls`. */
     production?: boolean;
+    /** Where the backup taken before every DTR version change goes; without it, upgrades run without one. */
+    preUpgradeBackup?: { target: BackupTarget; s3: BackupS3Access };
+    /** How the first replica comes to be: `install` (default) or `restore` from a backup manifest. */
+    bootstrap?: { mode: "install" } | RestoreBootstrap;
+}
+
+/** Restore the cluster from a backup: verify it, clear the hosts, restore replica 1, join the rest. */
+export interface RestoreBootstrap {
+    mode: "restore";
+    /** The backup agent image on the hosts. */
+    agentImage: string;
+    bucket: string;
+    /** `.../manifests/<cluster>/<time>-dtr.manifest.json` */
+    manifestKey: string;
+    s3: BackupS3Access;
+    /** The age secret key, when the backup was encrypted (a secret). */
+    ageIdentity?: pulumi.Input<string>;
+    /** Destroy replicas found on the hosts first. Default false: their presence refuses the restore. */
+    destroyExisting?: boolean;
 }
 
 /**
@@ -118,27 +139,81 @@ export class DtrCluster extends pulumi.ComponentResource {
         const noRerun = (what: string) => `echo "dtr-ha: ${what} is not re-run on change; see the upgrade step"`;
 
         const first = hosts[0];
-        this.installCommand = new command.remote.Command(
-            `${name}-install`,
-            {
-                connection: first.connection,
-                environment: env,
-                create: pulumi.output(first.ucpNode).apply((node) =>
-                    installCommand({
-                        ...common,
-                        ...ports,
-                        ucpNode: node,
-                        replicaId: ids[0],
-                        externalUrl: args.externalUrl,
-                        overlaySubnet: args.overlaySubnet,
+        // DTR's destroy leaves dtr-ol behind; remove it as Launchpad does, so the hosts end clean.
+        const destroyFirst = `${destroyCommand({ ...common, replicaId: ids[0] })} && (docker network rm ${OVERLAY_NETWORK_NAME} >/dev/null 2>&1 || true)`;
+        const restore = args.bootstrap?.mode === "restore" ? args.bootstrap : undefined;
+        if (!restore) {
+            this.installCommand = new command.remote.Command(
+                `${name}-install`,
+                {
+                    connection: first.connection,
+                    environment: env,
+                    create: pulumi.output(first.ucpNode).apply((node) =>
+                        installCommand({
+                            ...common,
+                            ...ports,
+                            ucpNode: node,
+                            replicaId: ids[0],
+                            externalUrl: args.externalUrl,
+                            overlaySubnet: args.overlaySubnet,
+                        }),
+                    ),
+                    update: noRerun("install"),
+                    delete: destroyFirst,
+                },
+                child({ dependsOn: readyOn(0) }),
+            );
+        } else {
+            const agentEnv = {
+                ...agentEnvironment(restore.s3),
+                ...(restore.ageIdentity !== undefined ? { [AGE_IDENTITY_ENV]: pulumi.secret(restore.ageIdentity) } : {}),
+            };
+            // 1. Nothing destructive before the backup is proven whole and of the right DTR version.
+            const verify = new command.remote.Command(
+                `${name}-restore-verify`,
+                {
+                    connection: first.connection,
+                    environment: agentEnv,
+                    create: restoreVerifyScript({
+                        agentImage: restore.agentImage,
+                        bucket: restore.bucket,
+                        manifestKey: restore.manifestKey,
+                        encrypted: restore.ageIdentity !== undefined,
+                        expectedDtrVersion: args.image.version,
                     }),
-                ),
-                update: noRerun("install"),
-                // DTR's destroy leaves dtr-ol behind; remove it as Launchpad does, so the hosts end clean.
-                delete: `${destroyCommand({ ...common, replicaId: ids[0] })} && (docker network rm ${OVERLAY_NETWORK_NAME} >/dev/null 2>&1 || true)`,
-            },
-            child({ dependsOn: readyOn(0) }),
-        );
+                },
+                child({ dependsOn: readyOn(0) }),
+            );
+            // 2. Every host must be free of replicas (DTR restores only into an empty cluster).
+            const cleared = hosts.map(
+                (h, i) =>
+                    new command.remote.Command(
+                        `${name}-restore-clear-${h.name}`,
+                        { connection: h.connection, environment: env, create: clearReplicasScript({ ...common }, restore.destroyExisting ?? false) },
+                        child({ dependsOn: [verify, ...readyOn(i)] }),
+                    ),
+            );
+            // 3. Restore the first replica from the verified backup; the others join below as in an install.
+            this.installCommand = new command.remote.Command(
+                `${name}-restore`,
+                {
+                    connection: first.connection,
+                    environment: { ...env, ...agentEnv },
+                    create: pulumi.output(first.ucpNode).apply((node) =>
+                        dtrRestoreScript({
+                            restore: { ...common, ...ports, replicaId: ids[0], ucpNode: node, externalUrl: args.externalUrl },
+                            agentImage: restore.agentImage,
+                            bucket: restore.bucket,
+                            manifestKey: restore.manifestKey,
+                            encrypted: restore.ageIdentity !== undefined,
+                        }),
+                    ),
+                    update: noRerun("restore"),
+                    delete: destroyFirst,
+                },
+                child({ dependsOn: cleared }),
+            );
+        }
 
         // Storage before any join: replicas joined over local storage would each keep their own blobs.
         let previous: pulumi.Resource = this.installCommand;
@@ -197,13 +272,32 @@ export class DtrCluster extends pulumi.ComponentResource {
 
         // The version marker: created once after the cluster forms; a new image version makes it run `upgrade`
         // from the first replica (DTR upgrades every replica from there). Same version: nothing runs.
+        const preUpgrade = args.preUpgradeBackup;
         const versionStep = new command.remote.Command(
             `${name}-version`,
             {
                 connection: first.connection,
-                environment: env,
+                environment: preUpgrade ? { ...env, ...agentEnvironment(preUpgrade.s3) } : env,
                 create: `echo "dtr-version: ${args.image.version}"`,
-                update: upgradeScript(args.image.version, upgradeCommand({ ...common, existingReplicaId: ids[0] })),
+                update: pulumi.all(hosts.map((h) => h.privateAddress)).apply((addresses) =>
+                    upgradeScript(
+                        args.image.version,
+                        upgradeCommand({ ...common, existingReplicaId: ids[0] }),
+                        preUpgrade
+                            ? withPreviousVersion(
+                                  dtrBackupScript({
+                                      image: { repository: args.image.repository, version: PREVIOUS_VERSION },
+                                      ucp: args.ucp,
+                                      run: args.run,
+                                      candidates: ids.map((id, i) => ({ id, address: addresses[i] })),
+                                      httpsPort: args.httpsPort,
+                                      cluster: args.clusterName,
+                                      target: preUpgrade.target,
+                                  }),
+                              )
+                            : undefined,
+                    ),
+                ),
                 triggers: [args.image.repository, args.image.version],
             },
             child({ dependsOn: [previous, ...overlayChecks] }),
@@ -285,16 +379,32 @@ export function validateClusterArgs(args: DtrClusterArgs): void {
     }
 }
 
-/** The version step's update: upgrade only when the recorded version differs from the wanted one. */
-export function upgradeScript(version: string, upgrade: string): string {
+/** The version step's update: upgrade only when the recorded version differs; back up with the old version first. */
+export function upgradeScript(version: string, upgrade: string, backupWithPrevious?: string): string {
     return [
         "set -eu",
         `want='${version}'`,
         `prev=$(printf '%s\\n' "\${PULUMI_COMMAND_STDOUT:-}" | sed -n 's/^dtr-version: //p' | tail -n 1)`,
         'if [ "$prev" != "$want" ]; then',
+        ...(backupWithPrevious
+            ? [
+                  // A backup of the running version before it changes: the upgrade runs only when it succeeded.
+                  '  case "$prev" in ""|*[!A-Za-z0-9_.-]*) echo "dtr-ha: the installed DTR version is unknown; refusing to upgrade without a backup" >&2; exit 1;; esac',
+                  '  echo "dtr-ha: backing up DTR $prev before upgrading to $want" >&2',
+                  `  ( ${backupWithPrevious} ) >&2 || { echo "dtr-ha: the pre-upgrade backup failed; DTR was not upgraded" >&2; exit 1; }`,
+              ]
+            : []),
         '  echo "dtr-ha: upgrading DTR from ${prev:-unknown} to $want" >&2',
         `  ${upgrade} >&2`,
         "fi",
         'echo "dtr-version: $want"',
     ].join("\n");
+}
+
+/** Marker used as the image version in a backup script that must run with the previously installed version. */
+export const PREVIOUS_VERSION = "DTR_HA_PREVIOUS_VERSION";
+
+/** Puts `$prev` (validated by `upgradeScript`) where the marker version stands. */
+export function withPreviousVersion(script: string): string {
+    return script.split(`:${PREVIOUS_VERSION}`).join(':"$prev"').split(`=${PREVIOUS_VERSION}`).join('="$prev"');
 }

@@ -187,6 +187,7 @@ export function secureBucket(
     bucket: aws.s3.Bucket,
     kmsKeyArn: pulumi.Input<string>,
     opts: pulumi.CustomResourceOptions,
+    policy: (bucketArn: string) => object = (arn) => tlsOnlyPolicy(arn),
 ): { versioning: aws.s3.BucketVersioning; publicAccess: aws.s3.BucketPublicAccessBlock } {
     const versioning = new aws.s3.BucketVersioning(name, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
     new aws.s3.BucketServerSideEncryptionConfiguration(
@@ -209,7 +210,7 @@ export function secureBucket(
     );
     new aws.s3.BucketPolicy(
         name,
-        { bucket: bucket.id, policy: bucket.arn.apply((arn) => JSON.stringify(tlsOnlyPolicy(arn))) },
+        { bucket: bucket.id, policy: bucket.arn.apply((arn) => JSON.stringify(policy(arn))) },
         // The policy is written after public access is blocked, so there is never a window with a public policy.
         { ...opts, dependsOn: [publicAccess] },
     );

@@ -1,0 +1,5 @@
+export * from "./agent-env";
+export * from "./scripts";
+export * from "./probe";
+export * from "./backup-bucket";
+export * from "./dtr-backup";
