@@ -58,6 +58,7 @@ async function child(variant: string, key: string, file: string): Promise<void> 
             partSizeMiB: PART_MIB,
             queueSize: QUEUE,
             gzipLevel: Number(process.env.BENCH_GZIP_LEVEL ?? "6"),
+            gzipParallel: Number(process.env.BENCH_GZIP_PARALLEL ?? "3"),
         });
         if (m.content.tarBytes !== inputBytes) throw new Error(`pipeline saw ${m.content.tarBytes} tar bytes, the file has ${inputBytes}`);
         storedBytes = m.object.bytes;
@@ -119,8 +120,9 @@ async function main(argv: string[]): Promise<void> {
         process.stderr.write(`bench: writing a ${gib} GiB synthetic backup tar (half JSON text, half random) to ${file}\n`);
         await pipeline(synthTar({ totalBytes: gib * 1024 * MiB, entryBytes: 8 * MiB, seed: "bench" }), createWriteStream(file));
         const inputBytes = statSync(file).size;
-        // "pipeline" is the agent's default (gzip -6); "pipeline gzip-1" shows what the --gzip-level knob buys.
-        const variants = ["plain", "pipeline", "pipeline gzip-1", ...(withAge ? ["pipeline+age"] : [])];
+        // "pipeline" is the agent's default (gzip -6, 3 blocks at once); the others show what --gzip-parallel 1
+        // (one core) and --gzip-level 1 change, and what age costs.
+        const variants = ["plain", "pipeline", "pipeline gzip-serial", "pipeline gzip-1", ...(withAge ? ["pipeline+age"] : [])];
         const recipient = await identityToRecipient(await generateX25519Identity());
         const results: RunResult[] = [];
         const s3 = minio.client();
@@ -132,6 +134,7 @@ async function main(argv: string[]): Promise<void> {
                     ...minio.env,
                     ...(v === "pipeline+age" ? { BENCH_RECIPIENT: recipient } : {}),
                     ...(v === "pipeline gzip-1" ? { BENCH_GZIP_LEVEL: "1" } : {}),
+                    ...(v === "pipeline gzip-serial" ? { BENCH_GZIP_PARALLEL: "1" } : {}),
                 };
                 const r = await runChild(v === "plain" ? "plain" : "pipeline", key, file, env);
                 r.variant = v;
@@ -161,10 +164,10 @@ async function main(argv: string[]): Promise<void> {
         console.log(
             `\nbackup pipeline vs plain upload: ${(inputBytes / MiB).toFixed(0)} MiB tar, ${runs} runs each, ${PART_MIB} MiB parts x ${QUEUE} in flight, MinIO on 127.0.0.1`,
         );
-        console.log("variant           median s   MiB/s   ratio   peak RSS MiB (median/max)   stored MiB");
+        console.log("variant               median s   MiB/s   ratio   peak RSS MiB (median/max)   stored MiB");
         for (const s of summary) {
             console.log(
-                `${s.variant.padEnd(17)} ${s.medianSeconds.toFixed(2).padStart(8)} ${s.medianMiBps.toFixed(1).padStart(7)} ${ratio(s.variant).toFixed(3).padStart(7)}   ${`${s.medianPeakRssMiB.toFixed(0)} / ${s.maxPeakRssMiB.toFixed(0)}`.padStart(25)} ${s.storedMiB.toFixed(0).padStart(12)}`,
+                `${s.variant.padEnd(21)} ${s.medianSeconds.toFixed(2).padStart(8)} ${s.medianMiBps.toFixed(1).padStart(7)} ${ratio(s.variant).toFixed(3).padStart(7)}   ${`${s.medianPeakRssMiB.toFixed(0)} / ${s.maxPeakRssMiB.toFixed(0)}`.padStart(25)} ${s.storedMiB.toFixed(0).padStart(12)}`,
             );
         }
         console.log(
@@ -175,7 +178,9 @@ async function main(argv: string[]): Promise<void> {
                 partSizeMiB: PART_MIB,
                 queueSize: QUEUE,
                 gzipLevel: 6,
+                gzipParallel: 3,
                 throughputRatio: ratio("pipeline"),
+                throughputRatioGzipSerial: ratio("pipeline gzip-serial"),
                 throughputRatioGzip1: ratio("pipeline gzip-1"),
                 ...(withAge ? { throughputRatioAge: ratio("pipeline+age") } : {}),
                 variants: summary,

@@ -149,6 +149,7 @@ export interface UploadFlags {
     partSizeMiB: number;
     queueSize: number;
     gzipLevel: number;
+    gzipParallel: number;
 }
 
 const uploadSpecs: Specs = {
@@ -164,6 +165,7 @@ const uploadSpecs: Specs = {
     "part-size-mib": { help: "MiB, 5-64, default 8" },
     "queue-size": { help: "parts in flight, 1-4, default 2" },
     "gzip-level": { help: "1-9, default 6" },
+    "gzip-parallel": { help: "1 MiB blocks compressed at once, 1-8, default 3; 1 keeps gzip on one core" },
 };
 
 export function parseUpload(argv: string[]): UploadFlags {
@@ -217,6 +219,7 @@ export function parseUpload(argv: string[]): UploadFlags {
         partSizeMiB: int(cmd, "part-size-mib", one(raw, "part-size-mib") ?? "8", 5, 64),
         queueSize: int(cmd, "queue-size", one(raw, "queue-size") ?? "2", 1, 4),
         gzipLevel: int(cmd, "gzip-level", one(raw, "gzip-level") ?? "6", 1, 9),
+        gzipParallel: int(cmd, "gzip-parallel", one(raw, "gzip-parallel") ?? "3", 1, 8),
     };
 }
 

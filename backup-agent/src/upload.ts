@@ -1,13 +1,13 @@
-// The backup pipeline: tar in -> tar check -> gzip -> optional age -> SHA-256/bytes -> S3 multipart upload.
+// The backup pipeline: tar in -> tar check -> gzip (parallel members) -> optional age -> SHA-256/bytes -> S3 multipart upload.
 // Nothing touches disk; memory is about (queueSize + 1) x partSize. The manifest is returned, not written:
 // the caller writes it only when the whole shell pipeline (the producer included) succeeded.
-import { createGzip } from "node:zlib";
 import { pipeline } from "node:stream/promises";
 import { PassThrough, Readable } from "node:stream";
 import { AbortMultipartUploadCommand, ChecksumAlgorithm, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { encryptStream, makeEncrypter } from "./age";
 import { Digest } from "./digest";
+import { ParallelGzip } from "./pgzip";
 import { buildManifest, BackupKind, Manifest } from "./manifest";
 import { TarCheck } from "./tar-check";
 
@@ -23,6 +23,8 @@ export interface UploadOptions {
     partSizeMiB?: number;
     queueSize?: number;
     gzipLevel?: number;
+    /** 1 MiB blocks compressed at once (1 = one core). */
+    gzipParallel?: number;
     /** For tests: the clock. */
     now?: () => Date;
 }
@@ -39,7 +41,7 @@ export async function uploadBackup(input: Readable, s3: S3Client, o: UploadOptio
     const encrypter = o.recipients.length > 0 ? makeEncrypter(o.recipients) : null; // bad keys fail before reading
     const tar = new TarCheck();
     const tarDigest = new Digest();
-    const gzip = createGzip({ level: o.gzipLevel ?? 6 });
+    const gzip = new ParallelGzip(o.gzipLevel ?? 6, 1024 * 1024, o.gzipParallel ?? 3);
     const stored = new Digest();
     // Node parts in one pipeline; its promise settles on the first error anywhere and destroys the rest.
     const compressed = new PassThrough();

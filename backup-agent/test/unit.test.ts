@@ -1,13 +1,16 @@
 // Pure parts: flags, manifest, keys, S3 env, and the tar check on in-memory streams.
 import assert from "node:assert/strict";
 import { Readable, Writable } from "node:stream";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import { pipeline } from "node:stream/promises";
 import { parseDownload, parseList, parsePutManifest, parseUpload, UsageError } from "../src/flags";
 import { backupKeys, stamp } from "../src/keys";
 import { buildManifest, manifestProblems, ManifestError, parseManifest, validateManifest } from "../src/manifest";
 import { s3SettingsFromEnv } from "../src/s3";
 import { TarCheck } from "../src/tar-check";
+import { ParallelGzip } from "../src/pgzip";
 import { uploadBackup } from "../src/upload";
 import { S3Client } from "@aws-sdk/client-s3";
 import { END_OF_ARCHIVE, tarHeader, tarOf } from "./synth-tar";
@@ -237,5 +240,35 @@ describe("age recipients", () => {
         );
         assert.equal(read, false);
         s3.destroy();
+    });
+});
+
+describe("parallel gzip", () => {
+    async function roundTrip(data: Buffer, chunk: number, parallel: number): Promise<Buffer> {
+        const parts: Buffer[] = [];
+        for (let i = 0; i < data.length; i += chunk) parts.push(data.subarray(i, i + chunk));
+        const out: Buffer[] = [];
+        await pipeline(
+            Readable.from(parts),
+            new ParallelGzip(6, 256 * 1024, parallel),
+            new Writable({ write: (c, _e, cb) => (out.push(c), cb()) }),
+        );
+        return Buffer.concat(out);
+    }
+    it("writes members in order that gunzip (node and gzip(1)) read back as the same bytes", async () => {
+        const data = Buffer.concat([randomBytes(700_000), Buffer.from("compressible ".repeat(90_000)), randomBytes(123_457)]);
+        for (const [chunk, parallel] of [
+            [65_536, 3],
+            [1_000_003, 2],
+            [4_096, 1],
+        ]) {
+            const gz = await roundTrip(data, chunk, parallel);
+            assert.ok(gunzipSync(gz).equals(data), `node gunzip, chunk ${chunk}, parallel ${parallel}`);
+            assert.ok(
+                execFileSync("gzip", ["-dc"], { input: gz, maxBuffer: 64 << 20 }).equals(data),
+                "gzip -dc reads the concatenated members",
+            );
+        }
+        assert.ok(gunzipSync(await roundTrip(Buffer.from("x"), 1, 3)).equals(Buffer.from("x")));
     });
 });
