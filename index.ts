@@ -5,7 +5,18 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { AwsHosts, DtrCluster, DtrHost, DtrStorage, S3Settings, existingHosts } from "./components";
+import {
+    AwsHosts,
+    BackupS3Access,
+    BackupTarget,
+    DtrBackup,
+    DtrBackupBucket,
+    DtrCluster,
+    DtrHost,
+    DtrStorage,
+    S3Settings,
+    existingHosts,
+} from "./components";
 import { readStackConfig } from "./components/config";
 
 function dtrStack() {
@@ -39,6 +50,27 @@ function dtrStack() {
         }));
     }
 
+    // Backups: the bucket (created here, or an existing one) and how the agent on the hosts reaches it.
+    let backupTarget: pulumi.Output<BackupTarget> | undefined;
+    let backupS3: BackupS3Access | undefined;
+    let backupBucket: DtrBackupBucket | undefined;
+    if (config.backup) {
+        const b = config.backup;
+        if (b.mode === "aws") {
+            backupBucket = new DtrBackupBucket(cluster.name, { lockMode: b.lockMode, retentionDays: b.retentionDays });
+            backupS3 = { region: (config.hosts.mode === "aws" && config.hosts.aws.region) || aws.config.region || "us-east-1" };
+        } else {
+            backupS3 = { ...b.s3!, accessKey: secret("backupAccessKey"), secretKey: secret("backupSecretKey") };
+        }
+        backupTarget = pulumi.output(backupBucket ? backupBucket.bucketName : b.bucket!).apply((bucket) => ({
+            agentImage: b.agentImage,
+            bucket,
+            prefix: b.prefix,
+            recipients: b.recipients,
+            lock: { mode: b.lockMode, days: b.retentionDays },
+        }));
+    }
+
     let hosts: DtrHost[];
     let loadBalancer: pulumi.Output<string> | undefined;
     if (config.hosts.mode === "existing") {
@@ -66,7 +98,7 @@ function dtrStack() {
             swarm: { managerAddress: a.swarmManagerAddress, joinToken: secret("swarmJoinToken") },
             ucp: { url: config.ucp.url, username: config.ucp.username, caPem: config.ucp.ca, insecureTls: config.ucp.insecureTls },
             ucpPassword: secret("ucpPassword"),
-            instancePolicyArns: storage ? [storage.accessPolicy.arn] : [],
+            instancePolicyArns: [...(storage ? [storage.accessPolicy.arn] : []), ...(backupBucket ? [backupBucket.writerPolicy.arn] : [])],
         });
         hosts = awsHosts.hosts;
         loadBalancer = awsHosts.loadBalancerDnsName;
@@ -91,7 +123,43 @@ function dtrStack() {
         healthGate: cluster.healthGate,
         run: { mountEngineSocket: cluster.mountEngineSocket },
         production: cluster.production,
+        preUpgradeBackup: backupTarget && backupS3 ? { target: backupTarget, s3: backupS3 } : undefined,
+        bootstrap:
+            config.restore && backupTarget && backupS3
+                ? {
+                      mode: "restore",
+                      agentImage: config.backup!.agentImage,
+                      bucket: backupTarget.bucket,
+                      manifestKey: config.restore.manifestKey,
+                      s3: backupS3,
+                      ageIdentity: config.backup!.recipients.length ? secret("ageIdentity") : undefined,
+                      destroyExisting: config.restore.destroyExisting,
+                  }
+                : undefined,
     });
+
+    // A backup once the cluster is healthy, and again whenever backup.trigger changes.
+    const backup =
+        backupTarget && backupS3
+            ? new DtrBackup(
+                  `${cluster.name}-backup`,
+                  {
+                      clusterName: cluster.name,
+                      sourceStack: pulumi.getStack(),
+                      hosts,
+                      replicaIds: dtr.ids,
+                      image: config.image,
+                      ucp: { url: config.ucp.url, username: config.ucp.username, caPem: config.ucp.ca, insecureTls: config.ucp.insecureTls },
+                      ucpPassword: secret("ucpPassword"),
+                      run: { mountEngineSocket: cluster.mountEngineSocket },
+                      httpsPort: cluster.httpsPort,
+                      target: backupTarget,
+                      s3: backupS3,
+                      triggers: [config.backup!.trigger ?? "initial"],
+                  },
+                  { dependsOn: [dtr.healthGate] },
+              )
+            : undefined;
 
     return {
         replicaIds: dtr.replicaIds,
@@ -102,6 +170,8 @@ function dtrStack() {
         externalUrl: dtr.externalUrl,
         health: dtr.health,
         overlayFacts: dtr.overlayFacts,
+        lastBackup: backup?.manifestKey,
+        backupBucket: backupTarget?.bucket,
         layerBucket: storage?.bucketName ?? (config.storage.mode === "s3" ? config.storage.s3.bucket : undefined),
         loadBalancer,
     };

@@ -101,9 +101,19 @@ cmd_up() {
     DOCKER_HOST="unix://$(host_sock "${LAB_HOSTS[0]}")" REGISTRY=$LAB_REGISTRY_ADDR \
       bash "$REPO/dtr-sim/build-image.sh" >"$LAB_STATE/build-image.log" 2>&1 ||
       die "dtr-sim/build-image.sh failed (log: $LAB_STATE/build-image.log); the lab stays up without images, \`bash lab/lab.sh down\` to remove it"
-    touch "$LAB_STATE/images.ok"
     step "dtr-sim images pushed to $LAB_REGISTRY_ADDR"
   fi
+  if [[ -f $REPO/backup-agent/build-image.sh ]]; then
+    step "building the backup agent image (backup-agent/build-image.sh)"
+    [[ -x $REPO/backup-agent/node_modules/.bin/tsc ]] ||
+      npm ci --prefix "$REPO/backup-agent" --no-audit --no-fund --silent >"$LAB_STATE/build-backup-agent.log" 2>&1 ||
+      die "npm ci in backup-agent failed (log: $LAB_STATE/build-backup-agent.log)"
+    DOCKER_HOST="unix://$(host_sock "${LAB_HOSTS[0]}")" REGISTRY=$LAB_REGISTRY_ADDR \
+      bash "$REPO/backup-agent/build-image.sh" >"$LAB_STATE/build-backup-agent.log" 2>&1 ||
+      die "backup-agent/build-image.sh failed (log: $LAB_STATE/build-backup-agent.log); the lab stays up without it, \`bash lab/lab.sh down\` to remove it"
+    step "backup agent image pushed to $LAB_REGISTRY_ADDR"
+  fi
+  touch "$LAB_STATE/images.ok"
   [[ $(lab_state) == up ]] || die "lab came up but its health check fails: $(cmd_status)"
   summary
 }

@@ -19,7 +19,7 @@ export interface DtrBackupArgs {
     ucpPassword: pulumi.Input<string>;
     run?: RunOptions;
     httpsPort?: number;
-    target: BackupTarget;
+    target: pulumi.Input<BackupTarget>;
     s3: BackupS3Access;
     /** Any change takes a new backup (e.g. the DTR version before an upgrade, or a timestamp). */
     triggers: pulumi.Input<unknown>[];
@@ -66,7 +66,7 @@ export class DtrBackup extends pulumi.ComponentResource {
         const chosen = pulumi
             .all([candidates, pulumi.output(args.triggers)])
             .apply(async ([c]) => (args.probe === false || pulumi.runtime.isDryRun() ? 0 : await firstHealthy(c.map((x) => x.address), args.httpsPort ?? 443)));
-        const script = candidates.apply((c) =>
+        const script = pulumi.all([candidates, pulumi.output(args.target) as pulumi.Output<BackupTarget>]).apply(([c, target]) =>
             dtrBackupScript({
                 image: args.image,
                 ucp: args.ucp,
@@ -75,7 +75,7 @@ export class DtrBackup extends pulumi.ComponentResource {
                 httpsPort: args.httpsPort,
                 cluster: args.clusterName,
                 sourceStack: args.sourceStack,
-                target: args.target,
+                target,
             }),
         );
         this.command = new command.remote.Command(

@@ -58,7 +58,7 @@ export interface DtrClusterArgs {
     /** A production cluster refuses `--ucp-insecure-tls`. */
     production?: boolean;
     /** Where the backup taken before every DTR version change goes; without it, upgrades run without one. */
-    preUpgradeBackup?: { target: BackupTarget; s3: BackupS3Access };
+    preUpgradeBackup?: { target: pulumi.Input<BackupTarget>; s3: BackupS3Access };
     /** How the first replica comes to be: `install` (default) or `restore` from a backup manifest. */
     bootstrap?: { mode: "install" } | RestoreBootstrap;
 }
@@ -68,7 +68,7 @@ export interface RestoreBootstrap {
     mode: "restore";
     /** The backup agent image on the hosts. */
     agentImage: string;
-    bucket: string;
+    bucket: pulumi.Input<string>;
     /** `.../manifests/<cluster>/<time>-dtr.manifest.json` */
     manifestKey: string;
     s3: BackupS3Access;
@@ -85,6 +85,8 @@ export interface RestoreBootstrap {
 export class DtrCluster extends pulumi.ComponentResource {
     /** Replica ids in host order. */
     public readonly replicaIds: pulumi.Output<string[]>;
+    /** The same ids as plain values (known before any resource exists), for components that build commands. */
+    public readonly ids: string[];
     public readonly replicaCount: pulumi.Output<number>;
     public readonly hostNames: pulumi.Output<string[]>;
     /** One zone per replica, in host order. */
@@ -174,13 +176,15 @@ export class DtrCluster extends pulumi.ComponentResource {
                 {
                     connection: first.connection,
                     environment: agentEnv,
-                    create: restoreVerifyScript({
-                        agentImage: restore.agentImage,
-                        bucket: restore.bucket,
-                        manifestKey: restore.manifestKey,
-                        encrypted: restore.ageIdentity !== undefined,
-                        expectedDtrVersion: args.image.version,
-                    }),
+                    create: pulumi.output(restore.bucket).apply((bucket) =>
+                        restoreVerifyScript({
+                            agentImage: restore.agentImage,
+                            bucket,
+                            manifestKey: restore.manifestKey,
+                            encrypted: restore.ageIdentity !== undefined,
+                            expectedDtrVersion: args.image.version,
+                        }),
+                    ),
                 },
                 child({ dependsOn: readyOn(0) }),
             );
@@ -199,11 +203,11 @@ export class DtrCluster extends pulumi.ComponentResource {
                 {
                     connection: first.connection,
                     environment: { ...env, ...agentEnv },
-                    create: pulumi.output(first.ucpNode).apply((node) =>
+                    create: pulumi.all([first.ucpNode, restore.bucket]).apply(([node, bucket]) =>
                         dtrRestoreScript({
                             restore: { ...common, ...ports, replicaId: ids[0], ucpNode: node, externalUrl: args.externalUrl },
                             agentImage: restore.agentImage,
-                            bucket: restore.bucket,
+                            bucket,
                             manifestKey: restore.manifestKey,
                             encrypted: restore.ageIdentity !== undefined,
                         }),
@@ -279,11 +283,11 @@ export class DtrCluster extends pulumi.ComponentResource {
                 connection: first.connection,
                 environment: preUpgrade ? { ...env, ...agentEnvironment(preUpgrade.s3) } : env,
                 create: `echo "dtr-version: ${args.image.version}"`,
-                update: pulumi.all(hosts.map((h) => h.privateAddress)).apply((addresses) =>
+                update: pulumi.all([pulumi.all(hosts.map((h) => h.privateAddress)), pulumi.output(preUpgrade?.target)]).apply(([addresses, target]) =>
                     upgradeScript(
                         args.image.version,
                         upgradeCommand({ ...common, existingReplicaId: ids[0] }),
-                        preUpgrade
+                        target
                             ? withPreviousVersion(
                                   dtrBackupScript({
                                       image: { repository: args.image.repository, version: PREVIOUS_VERSION },
@@ -292,7 +296,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                                       candidates: ids.map((id, i) => ({ id, address: addresses[i] })),
                                       httpsPort: args.httpsPort,
                                       cluster: args.clusterName,
-                                      target: preUpgrade.target,
+                                      target: target as BackupTarget,
                                   }),
                               )
                             : undefined,
@@ -322,6 +326,7 @@ export class DtrCluster extends pulumi.ComponentResource {
             child({ dependsOn: [versionStep] }),
         );
 
+        this.ids = ids;
         this.replicaIds = pulumi.output(ids);
         this.replicaCount = pulumi.output(hosts.length);
         this.hostNames = pulumi.output(hosts.map((h) => h.name));

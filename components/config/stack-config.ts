@@ -12,7 +12,16 @@ import type { AwsSubnet } from "../hosts/aws-hosts";
 export const NS = "dtr-ha";
 
 /** Secrets are read with `requireSecret`; validation only needs to know which are present. */
-export const SECRET_KEYS = ["ucpPassword", "sshPrivateKey", "swarmJoinToken", "storageAccessKey", "storageSecretKey"] as const;
+export const SECRET_KEYS = [
+    "ucpPassword",
+    "sshPrivateKey",
+    "swarmJoinToken",
+    "storageAccessKey",
+    "storageSecretKey",
+    "backupAccessKey",
+    "backupSecretKey",
+    "ageIdentity",
+] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export interface ClusterConfig {
@@ -64,7 +73,32 @@ export type StorageConfig =
           };
       };
 
+export interface BackupConfig {
+    /** aws: this stack creates the backup bucket (AWS hosts); s3: an existing bucket (with Object Lock) and keys. */
+    mode: "aws" | "s3";
+    /** s3 mode: the bucket's name. */
+    bucket?: string;
+    prefix: string;
+    /** The backup agent image on the hosts (`dtr-ha-backup`). */
+    agentImage: string;
+    /** age public keys backups are encrypted to (the operator holds the secret keys). */
+    recipients: string[];
+    lockMode: "GOVERNANCE" | "COMPLIANCE";
+    retentionDays: number;
+    /** Change this value to take a new backup on the next `pulumi up`. */
+    trigger?: string;
+    /** s3 mode: region, endpoint and addressing of the S3-compatible server. */
+    s3?: { region: string; endpoint?: string; forcePathStyle: boolean };
+}
+
+export interface RestoreConfig {
+    manifestKey: string;
+    destroyExisting: boolean;
+}
+
 export interface StackConfig {
+    backup?: BackupConfig;
+    restore?: RestoreConfig;
     cluster: ClusterConfig;
     image: { repository: string; version: string };
     ucp: { url: string; username: string; ca?: string; insecureTls: boolean };
@@ -510,6 +544,58 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         );
     }
 
+    // backup (optional)
+    let backup: BackupConfig | undefined;
+    const b = r.obj(raw, "backup", "backup", false);
+    if (b) {
+        r.known(b, "backup", ["mode", "bucket", "prefix", "agentImage", "recipients", "lockMode", "retentionDays", "trigger", "s3"]);
+        const bmode = r.oneOf(b, "mode", "backup.mode", ["aws", "s3"] as const) ?? "s3";
+        const recipients = (r.list(b, "recipients", "backup.recipients", false) ?? []).filter((x, i) => {
+            const ok = typeof x === "string" && /^age1[0-9a-z]{20,}$/.test(x);
+            if (!ok) r.problem(`backup.recipients[${i}]`, x, "must be an age public key (age1...); make one with `age-keygen`");
+            return ok;
+        }) as string[];
+        backup = {
+            mode: bmode,
+            bucket: r.str(b, "bucket", "backup.bucket", "the backup bucket (with Object Lock)", { required: bmode === "s3", pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/ }),
+            prefix: r.str(b, "prefix", "backup.prefix", "a key prefix such as dtr/", { required: false, pattern: /^[A-Za-z0-9._\-/]*\/$/ }) ?? "",
+            agentImage: r.str(b, "agentImage", "backup.agentImage", "the dtr-ha-backup image the hosts can pull, e.g. registry.example.com/dtr-ha-backup:0.1.0") ?? "",
+            recipients,
+            lockMode: r.oneOf(b, "lockMode", "backup.lockMode", ["GOVERNANCE", "COMPLIANCE"] as const, "COMPLIANCE") ?? "COMPLIANCE",
+            retentionDays: r.int(b, "retentionDays", "backup.retentionDays", 35, 1, 36500) ?? 35,
+            trigger: r.str(b, "trigger", "backup.trigger", "any string; change it to take a new backup", { required: false }),
+        };
+        if (bmode === "s3") {
+            const o = r.obj(b, "s3", "backup.s3");
+            r.known(o, "backup.s3", ["region", "endpoint", "forcePathStyle"]);
+            const endpoint = r.str(o, "endpoint", "backup.s3.endpoint", "http(s)://host:port of the S3-compatible server", { required: false, pattern: /^https?:\/\/[^\s/]+\/?$/ });
+            backup.s3 = {
+                region: r.str(o, "region", "backup.s3.region", 'e.g. "us-east-1"') ?? "",
+                endpoint,
+                forcePathStyle: r.bool(o, "forcePathStyle", "backup.s3.forcePathStyle", endpoint !== undefined),
+            };
+            if (endpoint?.startsWith("http://") && cluster.production) {
+                r.problem("backup.s3.endpoint", endpoint, "sends backups and keys in clear text; refused for a production cluster (use https)");
+            }
+            needSecret("backupAccessKey", "the S3 access key for backup.mode s3");
+            needSecret("backupSecretKey", "the S3 secret key for backup.mode s3");
+        } else if (hosts.mode !== "aws") {
+            r.problem("backup.mode", "aws", "a backup bucket created here is reached through the AWS hosts' instance role; with existing hosts use backup.mode s3");
+        }
+    }
+
+    // restore (optional): the first replica comes from a backup instead of an install
+    let restore: RestoreConfig | undefined;
+    const rs = r.obj(raw, "restore", "restore", false);
+    if (rs) {
+        r.known(rs, "restore", ["manifestKey", "destroyExisting"]);
+        restore = {
+            manifestKey: r.str(rs, "manifestKey", "restore.manifestKey", "the backup's manifest key (`npm run backups -- list`)", { pattern: /\.manifest\.json$/ }) ?? "",
+            destroyExisting: r.bool(rs, "destroyExisting", "restore.destroyExisting", false),
+        };
+        if (!backup) r.problem("restore", rs, "needs the backup section (bucket, agent image, S3 access) to read the backup from");
+    }
+
     if (r.problems.length) throw new ConfigError(r.problems);
-    return { cluster, image, ucp, hosts, storage };
+    return { cluster, image, ucp, hosts, storage, backup, restore };
 }
