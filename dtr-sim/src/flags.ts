@@ -3,346 +3,344 @@ import { UserError } from "./log";
 
 export type FlagKind = "string" | "bool";
 export interface FlagSpec {
-  name: string;
-  kind: FlagKind;
-  env?: string;
-  help: string;
+    name: string;
+    kind: FlagKind;
+    env?: string;
+    help: string;
 }
 
 const common: FlagSpec[] = [
-  { name: "ucp-url", kind: "string", env: "UCP_URL", help: "UCP URL (https://host[:port])" },
-  { name: "ucp-username", kind: "string", env: "UCP_USERNAME", help: "UCP admin username" },
-  { name: "ucp-password", kind: "string", env: "UCP_PASSWORD", help: "UCP admin password (prefer env UCP_PASSWORD)" },
-  { name: "ucp-ca", kind: "string", env: "UCP_CA", help: "PEM of UCP's CA" },
-  { name: "ucp-insecure-tls", kind: "bool", env: "UCP_INSECURE_TLS", help: "do not verify UCP's certificate" },
-  { name: "debug", kind: "bool", env: "DEBUG", help: "debug logging" },
+    { name: "ucp-url", kind: "string", env: "UCP_URL", help: "UCP URL (https://host[:port])" },
+    { name: "ucp-username", kind: "string", env: "UCP_USERNAME", help: "UCP admin username" },
+    { name: "ucp-password", kind: "string", env: "UCP_PASSWORD", help: "UCP admin password (prefer env UCP_PASSWORD)" },
+    { name: "ucp-ca", kind: "string", env: "UCP_CA", help: "PEM of UCP's CA" },
+    { name: "ucp-insecure-tls", kind: "bool", env: "UCP_INSECURE_TLS", help: "do not verify UCP's certificate" },
+    { name: "debug", kind: "bool", env: "DEBUG", help: "debug logging" },
 ];
 const s = (name: string, help: string, env?: string): FlagSpec => ({ name, kind: "string", help, env });
 const b = (name: string, help: string, env?: string): FlagSpec => ({ name, kind: "bool", help, env });
 
 const installLike: FlagSpec[] = [
-  s("ucp-node", "node (engine name) to run the replica on", "UCP_NODE"),
-  s("replica-id", "12 hex chars; random when empty", "DTR_REPLICA_ID"),
-  s("replica-http-port", "host port for HTTP (80)", "REPLICA_HTTP_PORT"),
-  s("replica-https-port", "host port for HTTPS (443)", "REPLICA_HTTPS_PORT"),
-  s("dtr-external-url", "https://fqdn[:port] users reach DTR at", "DTR_EXTERNAL_URL"),
-  s("dtr-ca", "PEM CA of --dtr-cert", "DTR_CA"),
-  s("dtr-cert", "PEM TLS certificate", "DTR_CERT"),
-  s("dtr-key", "PEM TLS key", "DTR_KEY"),
-  s("dtr-storage-volume", "volume name or absolute host path for image storage", "DTR_STORAGE_VOLUME"),
-  s("nfs-storage-url", "nfs://host/path for image storage", "NFS_STORAGE_URL"),
-  s("overlay-subnet", "subnet of the dtr-ol overlay network", "DTR_OVERLAY_SUBNET"),
-  s("log-host", "syslog host (accepted, not used by dtr-sim)", "LOG_HOST"),
-  s("log-protocol", "syslog protocol (accepted, not used)", "LOG_PROTOCOL"),
-  s("log-level", "log level (accepted)", "LOG_LEVEL"),
-  s("http-proxy", "accepted, not used", "DTR_HTTP_PROXY"),
-  s("https-proxy", "accepted, not used", "DTR_HTTPS_PROXY"),
-  s("no-proxy", "accepted, not used", "DTR_NO_PROXY"),
-  s("replica-rethinkdb-cache-mb", "accepted, not used (no RethinkDB)", "RETHINKDB_CACHE_MB"),
-  b("enable-pprof", "accepted, not used"),
+    s("ucp-node", "node (engine name) to run the replica on", "UCP_NODE"),
+    s("replica-id", "12 hex chars; random when empty", "DTR_REPLICA_ID"),
+    s("replica-http-port", "host port for HTTP (80)", "REPLICA_HTTP_PORT"),
+    s("replica-https-port", "host port for HTTPS (443)", "REPLICA_HTTPS_PORT"),
+    s("dtr-external-url", "https://fqdn[:port] users reach DTR at", "DTR_EXTERNAL_URL"),
+    s("dtr-ca", "PEM CA of --dtr-cert", "DTR_CA"),
+    s("dtr-cert", "PEM TLS certificate", "DTR_CERT"),
+    s("dtr-key", "PEM TLS key", "DTR_KEY"),
+    s("dtr-storage-volume", "volume name or absolute host path for image storage", "DTR_STORAGE_VOLUME"),
+    s("nfs-storage-url", "nfs://host/path for image storage", "NFS_STORAGE_URL"),
+    s("overlay-subnet", "subnet of the dtr-ol overlay network", "DTR_OVERLAY_SUBNET"),
+    s("log-host", "syslog host (accepted, not used by dtr-sim)", "LOG_HOST"),
+    s("log-protocol", "syslog protocol (accepted, not used)", "LOG_PROTOCOL"),
+    s("log-level", "log level (accepted)", "LOG_LEVEL"),
+    s("http-proxy", "accepted, not used", "DTR_HTTP_PROXY"),
+    s("https-proxy", "accepted, not used", "DTR_HTTPS_PROXY"),
+    s("no-proxy", "accepted, not used", "DTR_NO_PROXY"),
+    s("replica-rethinkdb-cache-mb", "accepted, not used (no RethinkDB)", "RETHINKDB_CACHE_MB"),
+    b("enable-pprof", "accepted, not used"),
 ];
 
 export interface CommandSpec {
-  flags: FlagSpec[];
-  required: string[];
-  help: string;
+    flags: FlagSpec[];
+    required: string[];
+    help: string;
 }
 
 export const commands: Record<string, CommandSpec> = {
-  install: {
-    help: "Install the first replica",
-    flags: [...common, ...installLike],
-    required: ["ucp-url", "ucp-username", "ucp-password", "ucp-node"],
-  },
-  join: {
-    help: "Add a replica to an existing cluster (one at a time)",
-    flags: [
-      ...common,
-      s("ucp-node", "node to run the new replica on", "UCP_NODE"),
-      s("existing-replica-id", "a healthy replica to copy the metadata from", "DTR_EXISTING_REPLICA_ID"),
-      s("replica-id", "12 hex chars; random when empty", "DTR_REPLICA_ID"),
-      s("replica-http-port", "host port for HTTP (80)", "REPLICA_HTTP_PORT"),
-      s("replica-https-port", "host port for HTTPS (443)", "REPLICA_HTTPS_PORT"),
-      b("skip-network-test", "skip the overlay test"),
-      b("unsafe-join", "join even when the cluster is unhealthy (never in production)"),
-      s("replica-rethinkdb-cache-mb", "accepted, not used"),
-    ],
-    required: ["ucp-url", "ucp-username", "ucp-password", "ucp-node", "existing-replica-id"],
-  },
-  backup: {
-    help: "Stream a metadata backup (tar) to stdout",
-    flags: [
-      ...common,
-      s("existing-replica-id", "replica to back up from", "DTR_REPLICA_ID"),
-      b("offline-backup", "accepted; dtr-sim snapshots atomically anyway"),
-    ],
-    required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
-  },
-  restore: {
-    help: "Create a replica from a backup read on stdin",
-    flags: [
-      ...common,
-      s("ucp-node", "node to restore onto", "UCP_NODE"),
-      s("replica-id", "id of the restored replica (12 hex chars)", "DTR_REPLICA_ID"),
-      s("replica-http-port", "host port for HTTP (80)", "REPLICA_HTTP_PORT"),
-      s("replica-https-port", "host port for HTTPS (443)", "REPLICA_HTTPS_PORT"),
-      s("dtr-external-url", "https://fqdn[:port]", "DTR_EXTERNAL_URL"),
-      s("dtr-ca", "PEM CA", "DTR_CA"),
-      s("dtr-cert", "PEM TLS certificate", "DTR_CERT"),
-      s("dtr-key", "PEM TLS key", "DTR_KEY"),
-      b("dtr-use-default-storage", "use the storage configured at backup time"),
-      s("dtr-storage-volume", "volume name or absolute host path", "DTR_STORAGE_VOLUME"),
-      s("nfs-storage-url", "nfs://host/path", "NFS_STORAGE_URL"),
-      s("overlay-subnet", "subnet of dtr-ol when it has to be created", "DTR_OVERLAY_SUBNET"),
-      s("log-level", "accepted", "LOG_LEVEL"),
-    ],
-    required: ["ucp-url", "ucp-username", "ucp-password", "ucp-node"],
-  },
-  destroy: {
-    help: "Force-remove one replica's containers and volumes (tells no other replica)",
-    flags: [...common, s("replica-id", "replica to destroy", "DTR_DESTROY_REPLICA_ID")],
-    required: ["ucp-url", "ucp-username", "ucp-password", "replica-id"],
-  },
-  remove: {
-    help: "Remove replicas cleanly from the cluster",
-    flags: [
-      ...common,
-      s("existing-replica-id", "a healthy replica that stays", "DTR_REMOVE_REPLICA_ID"),
-      s("replica-ids", "comma-separated replicas to remove", "DTR_REMOVE_REPLICA_IDS"),
-      s("replica-id", "deprecated alias of --replica-ids"),
-      b("force-remove", "remove even if the others are not all healthy"),
-    ],
-    required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
-  },
-  upgrade: {
-    help: "Replace every replica's containers with this image's version, keeping metadata",
-    flags: [...common, s("existing-replica-id", "a healthy replica", "DTR_REPLICA_ID")],
-    required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
-  },
-  reconfigure: {
-    help: "Change settings (storage at least) of a running cluster",
-    flags: [
-      ...common,
-      s("existing-replica-id", "a healthy replica", "DTR_REPLICA_ID"),
-      s("dtr-external-url", "https://fqdn[:port]", "DTR_EXTERNAL_URL"),
-      s("dtr-storage-volume", "volume name or absolute host path", "DTR_STORAGE_VOLUME"),
-      s("nfs-storage-url", "nfs://host/path", "NFS_STORAGE_URL"),
-      b("storage-migrated", "the new storage already holds the old content"),
-      b("async-nfs", "accepted, not used"),
-      s("log-level", "accepted", "LOG_LEVEL"),
-    ],
-    required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
-  },
-  "emergency-repair": {
-    help: "Recover a cluster that lost quorum, from one healthy replica",
-    flags: [
-      ...common,
-      s("existing-replica-id", "the healthy replica to keep", "DTR_REPLICA_ID"),
-      b("prune", "remove this engine's containers/volumes of the dropped replicas"),
-      s("overlay-subnet", "accepted"),
-    ],
-    required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
-  },
+    install: {
+        help: "Install the first replica",
+        flags: [...common, ...installLike],
+        required: ["ucp-url", "ucp-username", "ucp-password", "ucp-node"],
+    },
+    join: {
+        help: "Add a replica to an existing cluster (one at a time)",
+        flags: [
+            ...common,
+            s("ucp-node", "node to run the new replica on", "UCP_NODE"),
+            s("existing-replica-id", "a healthy replica to copy the metadata from", "DTR_EXISTING_REPLICA_ID"),
+            s("replica-id", "12 hex chars; random when empty", "DTR_REPLICA_ID"),
+            s("replica-http-port", "host port for HTTP (80)", "REPLICA_HTTP_PORT"),
+            s("replica-https-port", "host port for HTTPS (443)", "REPLICA_HTTPS_PORT"),
+            b("skip-network-test", "skip the overlay test"),
+            b("unsafe-join", "join even when the cluster is unhealthy (never in production)"),
+            s("replica-rethinkdb-cache-mb", "accepted, not used"),
+        ],
+        required: ["ucp-url", "ucp-username", "ucp-password", "ucp-node", "existing-replica-id"],
+    },
+    backup: {
+        help: "Stream a metadata backup (tar) to stdout",
+        flags: [
+            ...common,
+            s("existing-replica-id", "replica to back up from", "DTR_REPLICA_ID"),
+            b("offline-backup", "accepted; dtr-sim snapshots atomically anyway"),
+        ],
+        required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
+    },
+    restore: {
+        help: "Create a replica from a backup read on stdin",
+        flags: [
+            ...common,
+            s("ucp-node", "node to restore onto", "UCP_NODE"),
+            s("replica-id", "id of the restored replica (12 hex chars)", "DTR_REPLICA_ID"),
+            s("replica-http-port", "host port for HTTP (80)", "REPLICA_HTTP_PORT"),
+            s("replica-https-port", "host port for HTTPS (443)", "REPLICA_HTTPS_PORT"),
+            s("dtr-external-url", "https://fqdn[:port]", "DTR_EXTERNAL_URL"),
+            s("dtr-ca", "PEM CA", "DTR_CA"),
+            s("dtr-cert", "PEM TLS certificate", "DTR_CERT"),
+            s("dtr-key", "PEM TLS key", "DTR_KEY"),
+            b("dtr-use-default-storage", "use the storage configured at backup time"),
+            s("dtr-storage-volume", "volume name or absolute host path", "DTR_STORAGE_VOLUME"),
+            s("nfs-storage-url", "nfs://host/path", "NFS_STORAGE_URL"),
+            s("overlay-subnet", "subnet of dtr-ol when it has to be created", "DTR_OVERLAY_SUBNET"),
+            s("log-level", "accepted", "LOG_LEVEL"),
+        ],
+        required: ["ucp-url", "ucp-username", "ucp-password", "ucp-node"],
+    },
+    destroy: {
+        help: "Force-remove one replica's containers and volumes (tells no other replica)",
+        flags: [...common, s("replica-id", "replica to destroy", "DTR_DESTROY_REPLICA_ID")],
+        required: ["ucp-url", "ucp-username", "ucp-password", "replica-id"],
+    },
+    remove: {
+        help: "Remove replicas cleanly from the cluster",
+        flags: [
+            ...common,
+            s("existing-replica-id", "a healthy replica that stays", "DTR_REMOVE_REPLICA_ID"),
+            s("replica-ids", "comma-separated replicas to remove", "DTR_REMOVE_REPLICA_IDS"),
+            s("replica-id", "deprecated alias of --replica-ids"),
+            b("force-remove", "remove even if the others are not all healthy"),
+        ],
+        required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
+    },
+    upgrade: {
+        help: "Replace every replica's containers with this image's version, keeping metadata",
+        flags: [...common, s("existing-replica-id", "a healthy replica", "DTR_REPLICA_ID")],
+        required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
+    },
+    reconfigure: {
+        help: "Change settings (storage at least) of a running cluster",
+        flags: [
+            ...common,
+            s("existing-replica-id", "a healthy replica", "DTR_REPLICA_ID"),
+            s("dtr-external-url", "https://fqdn[:port]", "DTR_EXTERNAL_URL"),
+            s("dtr-storage-volume", "volume name or absolute host path", "DTR_STORAGE_VOLUME"),
+            s("nfs-storage-url", "nfs://host/path", "NFS_STORAGE_URL"),
+            b("storage-migrated", "the new storage already holds the old content"),
+            b("async-nfs", "accepted, not used"),
+            s("log-level", "accepted", "LOG_LEVEL"),
+        ],
+        required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
+    },
+    "emergency-repair": {
+        help: "Recover a cluster that lost quorum, from one healthy replica",
+        flags: [
+            ...common,
+            s("existing-replica-id", "the healthy replica to keep", "DTR_REPLICA_ID"),
+            b("prune", "remove this engine's containers/volumes of the dropped replicas"),
+            s("overlay-subnet", "accepted"),
+        ],
+        required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
+    },
 };
 
 export type Flags = Record<string, string | boolean | undefined>;
 
 export interface ParseOptions {
-  env: Record<string, string | undefined>;
-  stdinIsTTY: boolean;
+    env: Record<string, string | undefined>;
+    stdinIsTTY: boolean;
 }
 
 /** What real DTR prints when it tries to prompt for a missing flag and stdin has nothing: EOF. */
 export function missingFlagError(cmd: string, flag: string, spec: FlagSpec | undefined, stdinIsTTY: boolean): UserError {
-  const envHint = spec?.env ? ` (or env ${spec.env})` : "";
-  if (stdinIsTTY) {
+    const envHint = spec?.env ? ` (or env ${spec.env})` : "";
+    if (stdinIsTTY) {
+        return new UserError(`--${flag} is required for '${cmd}'. dtr-sim does not prompt (real DTR would): pass --${flag}${envHint}.`);
+    }
     return new UserError(
-      `--${flag} is required for '${cmd}'. dtr-sim does not prompt (real DTR would): pass --${flag}${envHint}.`,
+        `EOF unexpected end of file\n` +
+            `dtr-sim hint: --${flag} was not given for '${cmd}'; real DTR then tries to prompt for it on stdin, ` +
+            `which has no terminal, and fails with the EOF above. Pass --${flag}${envHint}.`,
     );
-  }
-  return new UserError(
-    `EOF unexpected end of file\n` +
-      `dtr-sim hint: --${flag} was not given for '${cmd}'; real DTR then tries to prompt for it on stdin, ` +
-      `which has no terminal, and fails with the EOF above. Pass --${flag}${envHint}.`,
-  );
 }
 
 export function parseFlags(cmd: string, argv: string[], opts: ParseOptions): Flags {
-  const spec = commands[cmd];
-  if (!spec) {
-    throw new UserError(`unknown command '${cmd}'. Commands: ${Object.keys(commands).join(", ")}`);
-  }
-  const byName = new Map(spec.flags.map((f) => [f.name, f]));
-  const out: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith("--")) {
-      throw new UserError(`unexpected argument '${arg}' for '${cmd}': flags look like --name value or --name=value`);
+    const spec = commands[cmd];
+    if (!spec) {
+        throw new UserError(`unknown command '${cmd}'. Commands: ${Object.keys(commands).join(", ")}`);
     }
-    const eq = arg.indexOf("=");
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    const f = byName.get(name);
-    if (!f) {
-      throw new UserError(
-        `unknown flag --${name} for '${cmd}'. Known flags: ${spec.flags.map((x) => "--" + x.name).join(" ")}`,
-      );
-    }
-    if (f.kind === "bool") {
-      const v = eq >= 0 ? arg.slice(eq + 1) : "true";
-      if (v !== "true" && v !== "false") {
-        throw new UserError(`--${name} takes true or false, got '${v}'`);
-      }
-      out[name] = v === "true";
-    } else {
-      let v: string | undefined;
-      if (eq >= 0) v = arg.slice(eq + 1);
-      else {
-        v = argv[i + 1];
-        if (v === undefined || v.startsWith("--")) {
-          throw new UserError(`--${name} needs a value: --${name} <value> or --${name}=<value>`);
+    const byName = new Map(spec.flags.map((f) => [f.name, f]));
+    const out: Flags = {};
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (!arg.startsWith("--")) {
+            throw new UserError(`unexpected argument '${arg}' for '${cmd}': flags look like --name value or --name=value`);
         }
-        i++;
-      }
-      out[name] = v;
+        const eq = arg.indexOf("=");
+        const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+        const f = byName.get(name);
+        if (!f) {
+            throw new UserError(`unknown flag --${name} for '${cmd}'. Known flags: ${spec.flags.map((x) => "--" + x.name).join(" ")}`);
+        }
+        if (f.kind === "bool") {
+            const v = eq >= 0 ? arg.slice(eq + 1) : "true";
+            if (v !== "true" && v !== "false") {
+                throw new UserError(`--${name} takes true or false, got '${v}'`);
+            }
+            out[name] = v === "true";
+        } else {
+            let v: string | undefined;
+            if (eq >= 0) v = arg.slice(eq + 1);
+            else {
+                v = argv[i + 1];
+                if (v === undefined || v.startsWith("--")) {
+                    throw new UserError(`--${name} needs a value: --${name} <value> or --${name}=<value>`);
+                }
+                i++;
+            }
+            out[name] = v;
+        }
     }
-  }
-  // Environment fills flags not given on the command line (how secrets should arrive).
-  for (const f of spec.flags) {
-    if (out[f.name] !== undefined || !f.env) continue;
-    const v = opts.env[f.env];
-    if (v === undefined || v === "") continue;
-    out[f.name] = f.kind === "bool" ? v === "true" || v === "1" : v;
-  }
-  for (const r of spec.required) {
-    if (out[r] === undefined || out[r] === "") {
-      throw missingFlagError(cmd, r, byName.get(r), opts.stdinIsTTY);
+    // Environment fills flags not given on the command line (how secrets should arrive).
+    for (const f of spec.flags) {
+        if (out[f.name] !== undefined || !f.env) continue;
+        const v = opts.env[f.env];
+        if (v === undefined || v === "") continue;
+        out[f.name] = f.kind === "bool" ? v === "true" || v === "1" : v;
     }
-  }
-  return out;
+    for (const r of spec.required) {
+        if (out[r] === undefined || out[r] === "") {
+            throw missingFlagError(cmd, r, byName.get(r), opts.stdinIsTTY);
+        }
+    }
+    return out;
 }
 
 export function str(flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  return typeof v === "string" && v !== "" ? v : undefined;
+    const v = flags[name];
+    return typeof v === "string" && v !== "" ? v : undefined;
 }
 
 export function bool(flags: Flags, name: string): boolean {
-  return flags[name] === true;
+    return flags[name] === true;
 }
 
 const hex12 = /^[0-9a-f]{12}$/;
 export function validateReplicaId(flag: string, v: string): string {
-  if (!hex12.test(v)) {
-    throw new UserError(`--${flag} '${v}' is not a replica id: it must be exactly 12 lowercase hex characters (e.g. 0123456789ab)`);
-  }
-  return v;
+    if (!hex12.test(v)) {
+        throw new UserError(`--${flag} '${v}' is not a replica id: it must be exactly 12 lowercase hex characters (e.g. 0123456789ab)`);
+    }
+    return v;
 }
 
 export function validatePort(flag: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > 65535) {
-    throw new UserError(`--${flag} '${v}' is not a TCP port: use a number from 1 to 65535`);
-  }
-  return n;
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < 1 || n > 65535) {
+        throw new UserError(`--${flag} '${v}' is not a TCP port: use a number from 1 to 65535`);
+    }
+    return n;
 }
 
 /** Port of an https URL, 443 when none is given. */
 export function externalUrlPort(url: string): number {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new UserError(`--dtr-external-url '${url}' is not a URL: use https://fqdn[:port]`);
-  }
-  if (u.protocol !== "https:") {
-    throw new UserError(`--dtr-external-url '${url}' must use https:// (DTR serves its UI and API over TLS)`);
-  }
-  if (u.pathname !== "/" && u.pathname !== "") {
-    throw new UserError(`--dtr-external-url '${url}' must not have a path: use https://fqdn[:port]`);
-  }
-  return u.port ? Number(u.port) : 443;
+    let u: URL;
+    try {
+        u = new URL(url);
+    } catch {
+        throw new UserError(`--dtr-external-url '${url}' is not a URL: use https://fqdn[:port]`);
+    }
+    if (u.protocol !== "https:") {
+        throw new UserError(`--dtr-external-url '${url}' must use https:// (DTR serves its UI and API over TLS)`);
+    }
+    if (u.pathname !== "/" && u.pathname !== "") {
+        throw new UserError(`--dtr-external-url '${url}' must not have a path: use https://fqdn[:port]`);
+    }
+    return u.port ? Number(u.port) : 443;
 }
 
 /**
  * Real DTR hangs at "Waiting for DTR to start" when these differ (docker/docs#1928); dtr-sim fails fast.
  */
 export function checkExternalUrlPort(url: string | undefined, httpsPort: number): void {
-  if (!url) return;
-  const p = externalUrlPort(url);
-  if (p !== httpsPort) {
-    throw new UserError(
-      `--dtr-external-url '${url}' uses port ${p} but --replica-https-port is ${httpsPort}. ` +
-        `Real DTR hangs at "Waiting for DTR to start" in this case (docker/docs#1928); dtr-sim refuses instead. ` +
-        `Make them equal (e.g. --replica-https-port ${p}) or put a load balancer that maps ${p} to ${httpsPort} and use its port in the URL consistently.`,
-    );
-  }
+    if (!url) return;
+    const p = externalUrlPort(url);
+    if (p !== httpsPort) {
+        throw new UserError(
+            `--dtr-external-url '${url}' uses port ${p} but --replica-https-port is ${httpsPort}. ` +
+                `Real DTR hangs at "Waiting for DTR to start" in this case (docker/docs#1928); dtr-sim refuses instead. ` +
+                `Make them equal (e.g. --replica-https-port ${p}) or put a load balancer that maps ${p} to ${httpsPort} and use its port in the URL consistently.`,
+        );
+    }
 }
 
 export function checkUcpUrl(url: string): void {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new UserError(`--ucp-url '${url}' is not a URL: use https://ucp-host[:port]`);
-  }
-  if (u.protocol !== "https:") throw new UserError(`--ucp-url '${url}' must use https://`);
+    let u: URL;
+    try {
+        u = new URL(url);
+    } catch {
+        throw new UserError(`--ucp-url '${url}' is not a URL: use https://ucp-host[:port]`);
+    }
+    if (u.protocol !== "https:") throw new UserError(`--ucp-url '${url}' must use https://`);
 }
 
 export function checkUcpTrust(flags: Flags): void {
-  if (!str(flags, "ucp-ca") && !bool(flags, "ucp-insecure-tls")) {
-    throw new UserError(
-      `cannot verify UCP's certificate: pass --ucp-ca "<pem>" (or --ucp-insecure-tls, not for production). ` +
-        `(dtr-sim has no UCP to talk to, but enforces the same flags real DTR needs.)`,
-    );
-  }
+    if (!str(flags, "ucp-ca") && !bool(flags, "ucp-insecure-tls")) {
+        throw new UserError(
+            `cannot verify UCP's certificate: pass --ucp-ca "<pem>" (or --ucp-insecure-tls, not for production). ` +
+                `(dtr-sim has no UCP to talk to, but enforces the same flags real DTR needs.)`,
+        );
+    }
 }
 
 /** Exactly one storage flag, as restore requires since DTR 2.6.0. */
-export function restoreStorageChoice(flags: Flags): { kind: "default" } | { kind: "volume"; volume: string } | { kind: "nfs"; url: string } {
-  const given = [
-    bool(flags, "dtr-use-default-storage") ? "--dtr-use-default-storage" : undefined,
-    str(flags, "dtr-storage-volume") ? "--dtr-storage-volume" : undefined,
-    str(flags, "nfs-storage-url") ? "--nfs-storage-url" : undefined,
-  ].filter((x): x is string => !!x);
-  if (given.length !== 1) {
-    throw new UserError(
-      `restore needs exactly one storage flag, got ${given.length ? given.join(" and ") : "none"}: ` +
-        `--dtr-use-default-storage (the storage configured at backup time) | --dtr-storage-volume <volume or /path> | --nfs-storage-url nfs://host/path`,
-    );
-  }
-  if (given[0] === "--dtr-use-default-storage") return { kind: "default" };
-  if (given[0] === "--dtr-storage-volume") return { kind: "volume", volume: str(flags, "dtr-storage-volume")! };
-  return { kind: "nfs", url: checkNfsUrl(str(flags, "nfs-storage-url")!) };
+export function restoreStorageChoice(
+    flags: Flags,
+): { kind: "default" } | { kind: "volume"; volume: string } | { kind: "nfs"; url: string } {
+    const given = [
+        bool(flags, "dtr-use-default-storage") ? "--dtr-use-default-storage" : undefined,
+        str(flags, "dtr-storage-volume") ? "--dtr-storage-volume" : undefined,
+        str(flags, "nfs-storage-url") ? "--nfs-storage-url" : undefined,
+    ].filter((x): x is string => !!x);
+    if (given.length !== 1) {
+        throw new UserError(
+            `restore needs exactly one storage flag, got ${given.length ? given.join(" and ") : "none"}: ` +
+                `--dtr-use-default-storage (the storage configured at backup time) | --dtr-storage-volume <volume or /path> | --nfs-storage-url nfs://host/path`,
+        );
+    }
+    if (given[0] === "--dtr-use-default-storage") return { kind: "default" };
+    if (given[0] === "--dtr-storage-volume") return { kind: "volume", volume: str(flags, "dtr-storage-volume")! };
+    return { kind: "nfs", url: checkNfsUrl(str(flags, "nfs-storage-url")!) };
 }
 
 export function checkNfsUrl(url: string): string {
-  const m = /^nfs:\/\/([^/]+)(\/.*)$/.exec(url);
-  if (!m) throw new UserError(`--nfs-storage-url '${url}' must look like nfs://host/path`);
-  return url;
+    const m = /^nfs:\/\/([^/]+)(\/.*)$/.exec(url);
+    if (!m) throw new UserError(`--nfs-storage-url '${url}' must look like nfs://host/path`);
+    return url;
 }
 
 export function checkStorageVolume(v: string): string {
-  if (v.startsWith("/")) return v;
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(v)) {
-    throw new UserError(`--dtr-storage-volume '${v}' is neither an absolute path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)`);
-  }
-  return v;
+    if (v.startsWith("/")) return v;
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(v)) {
+        throw new UserError(`--dtr-storage-volume '${v}' is neither an absolute path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)`);
+    }
+    return v;
 }
 
 export function usage(): string {
-  const lines = ["dtr-sim: a stand-in for DTR (MSR 2.x) for tests and demos, not DTR.", "", "Commands:"];
-  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(17)} ${c.help}`);
-  lines.push("", "Run with --help after a command for its flags.");
-  return lines.join("\n");
+    const lines = ["dtr-sim: a stand-in for DTR (MSR 2.x) for tests and demos, not DTR.", "", "Commands:"];
+    for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(17)} ${c.help}`);
+    lines.push("", "Run with --help after a command for its flags.");
+    return lines.join("\n");
 }
 
 export function commandUsage(cmd: string): string {
-  const c = commands[cmd];
-  const lines = [`dtr-sim ${cmd}: ${c.help}`, "", "Flags:"];
-  for (const f of c.flags) {
-    const req = c.required.includes(f.name) ? " (required)" : "";
-    lines.push(`  --${f.name}${f.kind === "string" ? " <value>" : ""}${req}  ${f.help}${f.env ? ` [$${f.env}]` : ""}`);
-  }
-  return lines.join("\n");
+    const c = commands[cmd];
+    const lines = [`dtr-sim ${cmd}: ${c.help}`, "", "Flags:"];
+    for (const f of c.flags) {
+        const req = c.required.includes(f.name) ? " (required)" : "";
+        lines.push(`  --${f.name}${f.kind === "string" ? " <value>" : ""}${req}  ${f.help}${f.env ? ` [$${f.env}]` : ""}`);
+    }
+    return lines.join("\n");
 }

@@ -5,181 +5,190 @@ import { StorageSettings } from "./settings";
 import { UserError } from "./log";
 
 export interface Replica {
-  id: string;
-  node: string;
-  httpPort: number;
-  httpsPort: number;
-  joinedAt: string;
+    id: string;
+    node: string;
+    httpPort: number;
+    httpsPort: number;
+    joinedAt: string;
 }
 
 export interface Repository {
-  id: string;
-  namespace: string;
-  name: string;
-  visibility: "public" | "private";
-  shortDescription: string;
-  longDescription: string;
-  createdAt: string;
+    id: string;
+    namespace: string;
+    name: string;
+    visibility: "public" | "private";
+    shortDescription: string;
+    longDescription: string;
+    createdAt: string;
 }
 
 export type AccessLevel = "read-only" | "read-write" | "admin";
 export interface TeamAccess {
-  namespace: string;
-  repository: string;
-  team: string;
-  accessLevel: AccessLevel;
+    namespace: string;
+    repository: string;
+    team: string;
+    accessLevel: AccessLevel;
 }
 
 export interface ClusterDoc {
-  format: 1;
-  clusterId: string;
-  dtrVersion: string;
-  createdAt: string;
-  ucpUrl: string;
-  externalUrl: string;
-  admin: AdminCredential;
-  secret: string; // internal peer auth and the registry's http.secret
-  tls: { cert: string; key: string; ca: string };
-  replicas: Replica[];
-  joinLock?: { replicaId: string; node: string; since: string };
-  storage: StorageSettings;
-  storageVolume?: string; // --dtr-storage-volume: a volume name or an absolute host path
-  nfsUrl?: string;
-  repositories: Repository[];
-  teamAccess: TeamAccess[];
+    format: 1;
+    clusterId: string;
+    dtrVersion: string;
+    createdAt: string;
+    ucpUrl: string;
+    externalUrl: string;
+    admin: AdminCredential;
+    secret: string; // internal peer auth and the registry's http.secret
+    tls: { cert: string; key: string; ca: string };
+    replicas: Replica[];
+    joinLock?: { replicaId: string; node: string; since: string };
+    storage: StorageSettings;
+    storageVolume?: string; // --dtr-storage-volume: a volume name or an absolute host path
+    nfsUrl?: string;
+    repositories: Repository[];
+    teamAccess: TeamAccess[];
 }
 
 /** A document with its revision: the store keeps the highest (rev, writer) it has seen. */
 export interface Stored {
-  rev: number;
-  writer: string;
-  doc: ClusterDoc;
+    rev: number;
+    writer: string;
+    doc: ClusterDoc;
 }
 
 export function newer(a: { rev: number; writer: string }, b: { rev: number; writer: string }): boolean {
-  return a.rev > b.rev || (a.rev === b.rev && a.writer > b.writer);
+    return a.rev > b.rev || (a.rev === b.rev && a.writer > b.writer);
 }
 
 export function randomReplicaId(): string {
-  return randomBytes(6).toString("hex");
+    return randomBytes(6).toString("hex");
 }
 
 export const JOIN_LOCK_MS = 10 * 60 * 1000;
 
 const nameRe = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 function checkName(kind: string, v: unknown): string {
-  if (typeof v !== "string" || !nameRe.test(v) || v.length > 255) {
-    throw new UserError(`${kind} ${JSON.stringify(v)} is invalid: use lowercase letters, digits and single . _ - between them`);
-  }
-  return v;
+    if (typeof v !== "string" || !nameRe.test(v) || v.length > 255) {
+        throw new UserError(`${kind} ${JSON.stringify(v)} is invalid: use lowercase letters, digits and single . _ - between them`);
+    }
+    return v;
 }
 
 export function findRepo(doc: ClusterDoc, namespace: string, name: string): Repository | undefined {
-  return doc.repositories.find((r) => r.namespace === namespace && r.name === name);
+    return doc.repositories.find((r) => r.namespace === namespace && r.name === name);
 }
 
 export type Op =
-  | { op: "createRepo"; namespace: string; body: Record<string, unknown> }
-  | { op: "deleteRepo"; namespace: string; name: string }
-  | { op: "setTeamAccess"; namespace: string; name: string; team: string; accessLevel: unknown }
-  | { op: "deleteTeamAccess"; namespace: string; name: string; team: string }
-  | { op: "setStorage"; storage: StorageSettings; storageVolume?: string | null; nfsUrl?: string | null }
-  | { op: "setExternalUrl"; url: string }
-  | { op: "beginJoin"; replicaId: string; node: string; now: string }
-  | { op: "finishJoin"; replica: Replica }
-  | { op: "abortJoin"; replicaId: string }
-  | { op: "removeReplicas"; ids: string[] }
-  | { op: "setVersion"; version: string };
+    | { op: "createRepo"; namespace: string; body: Record<string, unknown> }
+    | { op: "deleteRepo"; namespace: string; name: string }
+    | { op: "setTeamAccess"; namespace: string; name: string; team: string; accessLevel: unknown }
+    | { op: "deleteTeamAccess"; namespace: string; name: string; team: string }
+    | { op: "setStorage"; storage: StorageSettings; storageVolume?: string | null; nfsUrl?: string | null }
+    | { op: "setExternalUrl"; url: string }
+    | { op: "beginJoin"; replicaId: string; node: string; now: string }
+    | { op: "finishJoin"; replica: Replica }
+    | { op: "abortJoin"; replicaId: string }
+    | { op: "removeReplicas"; ids: string[] }
+    | { op: "setVersion"; version: string };
 
 /** Applies one operation to a copy of the document; throws UserError (HTTP 4xx) when it does not apply. */
 export function apply(docIn: ClusterDoc, op: Op): ClusterDoc {
-  const doc = JSON.parse(JSON.stringify(docIn)) as ClusterDoc;
-  switch (op.op) {
-    case "createRepo": {
-      const name = checkName("repository name", op.body.name);
-      checkName("namespace", op.namespace);
-      if (findRepo(doc, op.namespace, name)) throw new ConflictError(`repository ${op.namespace}/${name} already exists`);
-      const vis = op.body.visibility ?? "private";
-      if (vis !== "public" && vis !== "private") throw new UserError(`visibility ${JSON.stringify(vis)} must be "public" or "private"`);
-      doc.repositories.push({
-        id: randomBytes(16).toString("hex"),
-        namespace: op.namespace,
-        name,
-        visibility: vis,
-        shortDescription: String(op.body.shortDescription ?? ""),
-        longDescription: String(op.body.longDescription ?? ""),
-        createdAt: new Date().toISOString(),
-      });
-      return doc;
+    const doc = JSON.parse(JSON.stringify(docIn)) as ClusterDoc;
+    switch (op.op) {
+        case "createRepo": {
+            const name = checkName("repository name", op.body.name);
+            checkName("namespace", op.namespace);
+            if (findRepo(doc, op.namespace, name)) throw new ConflictError(`repository ${op.namespace}/${name} already exists`);
+            const vis = op.body.visibility ?? "private";
+            if (vis !== "public" && vis !== "private")
+                throw new UserError(`visibility ${JSON.stringify(vis)} must be "public" or "private"`);
+            doc.repositories.push({
+                id: randomBytes(16).toString("hex"),
+                namespace: op.namespace,
+                name,
+                visibility: vis,
+                shortDescription: String(op.body.shortDescription ?? ""),
+                longDescription: String(op.body.longDescription ?? ""),
+                createdAt: new Date().toISOString(),
+            });
+            return doc;
+        }
+        case "deleteRepo": {
+            if (!findRepo(doc, op.namespace, op.name)) throw new NotFoundError(`repository ${op.namespace}/${op.name} does not exist`);
+            doc.repositories = doc.repositories.filter((r) => !(r.namespace === op.namespace && r.name === op.name));
+            doc.teamAccess = doc.teamAccess.filter((t) => !(t.namespace === op.namespace && t.repository === op.name));
+            return doc;
+        }
+        case "setTeamAccess": {
+            if (!findRepo(doc, op.namespace, op.name)) throw new NotFoundError(`repository ${op.namespace}/${op.name} does not exist`);
+            checkName("team name", op.team);
+            const lvl = op.accessLevel;
+            if (lvl !== "read-only" && lvl !== "read-write" && lvl !== "admin") {
+                throw new UserError(`accessLevel ${JSON.stringify(lvl)} must be "read-only", "read-write" or "admin"`);
+            }
+            doc.teamAccess = doc.teamAccess.filter(
+                (t) => !(t.namespace === op.namespace && t.repository === op.name && t.team === op.team),
+            );
+            doc.teamAccess.push({ namespace: op.namespace, repository: op.name, team: op.team, accessLevel: lvl });
+            return doc;
+        }
+        case "deleteTeamAccess": {
+            const before = doc.teamAccess.length;
+            doc.teamAccess = doc.teamAccess.filter(
+                (t) => !(t.namespace === op.namespace && t.repository === op.name && t.team === op.team),
+            );
+            if (doc.teamAccess.length === before) throw new NotFoundError(`team ${op.team} has no access to ${op.namespace}/${op.name}`);
+            return doc;
+        }
+        case "setStorage":
+            doc.storage = op.storage;
+            if (op.storageVolume !== undefined) doc.storageVolume = op.storageVolume ?? undefined;
+            if (op.nfsUrl !== undefined) doc.nfsUrl = op.nfsUrl ?? undefined;
+            return doc;
+        case "setExternalUrl":
+            doc.externalUrl = op.url;
+            return doc;
+        case "beginJoin": {
+            if (doc.replicas.some((r) => r.id === op.replicaId))
+                throw new ConflictError(`replica ${op.replicaId} is already a member of this cluster`);
+            const lock = doc.joinLock;
+            if (lock && Date.parse(op.now) - Date.parse(lock.since) < JOIN_LOCK_MS) {
+                throw new ConflictError(
+                    `another join is in progress (replica ${lock.replicaId} on ${lock.node}, since ${lock.since}): DTR joins one replica at a time. ` +
+                        `Wait for it to finish; a stale lock expires ${JOIN_LOCK_MS / 60000} min after it was taken.`,
+                );
+            }
+            doc.joinLock = { replicaId: op.replicaId, node: op.node, since: op.now };
+            return doc;
+        }
+        case "finishJoin":
+            if (doc.joinLock?.replicaId !== op.replica.id) throw new ConflictError(`replica ${op.replica.id} holds no join lock`);
+            doc.replicas.push(op.replica);
+            delete doc.joinLock;
+            return doc;
+        case "abortJoin":
+            if (doc.joinLock?.replicaId === op.replicaId) delete doc.joinLock;
+            return doc;
+        case "removeReplicas": {
+            for (const id of op.ids) {
+                if (!doc.replicas.some((r) => r.id === id))
+                    throw new NotFoundError(
+                        `replica ${id} is not a member of this cluster (members: ${doc.replicas.map((r) => r.id).join(", ")})`,
+                    );
+            }
+            doc.replicas = doc.replicas.filter((r) => !op.ids.includes(r.id));
+            if (doc.replicas.length === 0) throw new UserError(`cannot remove every replica: use destroy on each instead`);
+            return doc;
+        }
+        case "setVersion":
+            doc.dtrVersion = op.version;
+            return doc;
     }
-    case "deleteRepo": {
-      if (!findRepo(doc, op.namespace, op.name)) throw new NotFoundError(`repository ${op.namespace}/${op.name} does not exist`);
-      doc.repositories = doc.repositories.filter((r) => !(r.namespace === op.namespace && r.name === op.name));
-      doc.teamAccess = doc.teamAccess.filter((t) => !(t.namespace === op.namespace && t.repository === op.name));
-      return doc;
-    }
-    case "setTeamAccess": {
-      if (!findRepo(doc, op.namespace, op.name)) throw new NotFoundError(`repository ${op.namespace}/${op.name} does not exist`);
-      checkName("team name", op.team);
-      const lvl = op.accessLevel;
-      if (lvl !== "read-only" && lvl !== "read-write" && lvl !== "admin") {
-        throw new UserError(`accessLevel ${JSON.stringify(lvl)} must be "read-only", "read-write" or "admin"`);
-      }
-      doc.teamAccess = doc.teamAccess.filter((t) => !(t.namespace === op.namespace && t.repository === op.name && t.team === op.team));
-      doc.teamAccess.push({ namespace: op.namespace, repository: op.name, team: op.team, accessLevel: lvl });
-      return doc;
-    }
-    case "deleteTeamAccess": {
-      const before = doc.teamAccess.length;
-      doc.teamAccess = doc.teamAccess.filter((t) => !(t.namespace === op.namespace && t.repository === op.name && t.team === op.team));
-      if (doc.teamAccess.length === before) throw new NotFoundError(`team ${op.team} has no access to ${op.namespace}/${op.name}`);
-      return doc;
-    }
-    case "setStorage":
-      doc.storage = op.storage;
-      if (op.storageVolume !== undefined) doc.storageVolume = op.storageVolume ?? undefined;
-      if (op.nfsUrl !== undefined) doc.nfsUrl = op.nfsUrl ?? undefined;
-      return doc;
-    case "setExternalUrl":
-      doc.externalUrl = op.url;
-      return doc;
-    case "beginJoin": {
-      if (doc.replicas.some((r) => r.id === op.replicaId)) throw new ConflictError(`replica ${op.replicaId} is already a member of this cluster`);
-      const lock = doc.joinLock;
-      if (lock && Date.parse(op.now) - Date.parse(lock.since) < JOIN_LOCK_MS) {
-        throw new ConflictError(
-          `another join is in progress (replica ${lock.replicaId} on ${lock.node}, since ${lock.since}): DTR joins one replica at a time. ` +
-            `Wait for it to finish; a stale lock expires ${JOIN_LOCK_MS / 60000} min after it was taken.`,
-        );
-      }
-      doc.joinLock = { replicaId: op.replicaId, node: op.node, since: op.now };
-      return doc;
-    }
-    case "finishJoin":
-      if (doc.joinLock?.replicaId !== op.replica.id) throw new ConflictError(`replica ${op.replica.id} holds no join lock`);
-      doc.replicas.push(op.replica);
-      delete doc.joinLock;
-      return doc;
-    case "abortJoin":
-      if (doc.joinLock?.replicaId === op.replicaId) delete doc.joinLock;
-      return doc;
-    case "removeReplicas": {
-      for (const id of op.ids) {
-        if (!doc.replicas.some((r) => r.id === id)) throw new NotFoundError(`replica ${id} is not a member of this cluster (members: ${doc.replicas.map((r) => r.id).join(", ")})`);
-      }
-      doc.replicas = doc.replicas.filter((r) => !op.ids.includes(r.id));
-      if (doc.replicas.length === 0) throw new UserError(`cannot remove every replica: use destroy on each instead`);
-      return doc;
-    }
-    case "setVersion":
-      doc.dtrVersion = op.version;
-      return doc;
-  }
 }
 
 export class ConflictError extends UserError {
-  status = 409;
+    status = 409;
 }
 export class NotFoundError extends UserError {
-  status = 404;
+    status = 404;
 }

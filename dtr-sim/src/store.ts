@@ -7,158 +7,167 @@ import { API_INTERNAL_PORT, apiHost, peerRequest } from "./peer";
 import { UserError } from "./log";
 
 export class NoQuorumError extends UserError {
-  status = 503;
+    status = 503;
 }
 
 export interface PeerView {
-  ok: boolean;
-  at: number; // last successful contact (ms)
-  error?: string;
-  health?: { Healthy: boolean; Error?: string; version?: string; appliedRev?: number; registryOk?: boolean };
+    ok: boolean;
+    at: number; // last successful contact (ms)
+    error?: string;
+    health?: { Healthy: boolean; Error?: string; version?: string; appliedRev?: number; registryOk?: boolean };
 }
 
 export const SECRET_HEADER = "x-dtr-sim-secret";
 const PEER_TIMEOUT_MS = 1500;
 
 export class Store {
-  stored: Stored;
-  peers = new Map<string, PeerView>();
-  private chain: Promise<unknown> = Promise.resolve();
-  onChange: (s: Stored) => void = () => {};
+    stored: Stored;
+    peers = new Map<string, PeerView>();
+    private chain: Promise<unknown> = Promise.resolve();
+    onChange: (s: Stored) => void = () => {};
 
-  /** addr maps a replica id to where its internal API listens (dtr-api-<id>:8080 on dtr-ol; tests override). */
-  constructor(public id: string, private file: string, private addr: (id: string) => { host: string; port: number } = (r) => ({ host: apiHost(r), port: API_INTERNAL_PORT })) {
-    this.stored = JSON.parse(readFileSync(file, "utf8")) as Stored;
-  }
-
-  get doc(): ClusterDoc {
-    return this.stored.doc;
-  }
-  members(doc = this.doc): string[] {
-    return doc.replicas.map((r) => r.id);
-  }
-  isMember(): boolean {
-    return this.members().includes(this.id);
-  }
-
-  /** Takes a newer document (from a peer or a local write); equal revisions are acknowledged too. */
-  accept(s: Stored): boolean {
-    if (s.doc.clusterId !== this.doc.clusterId) return false;
-    if (s.rev === this.stored.rev && s.writer === this.stored.writer) return true;
-    if (!newer(s, this.stored)) return false;
-    this.stored = s;
-    const tmp = this.file + ".tmp";
-    writeFileSync(tmp, JSON.stringify(s), { mode: 0o600 });
-    renameSync(tmp, this.file);
-    this.onChange(s);
-    return true;
-  }
-
-  quorum(): { members: number; reachable: number; majority: number; ok: boolean } {
-    const ids = this.members();
-    const now = Date.now();
-    let reachable = 0;
-    for (const r of ids) {
-      if (r === this.id) reachable++;
-      else if (this.peers.get(r)?.ok && now - (this.peers.get(r)?.at ?? 0) < 8000) reachable++;
+    /** addr maps a replica id to where its internal API listens (dtr-api-<id>:8080 on dtr-ol; tests override). */
+    constructor(
+        public id: string,
+        private file: string,
+        private addr: (id: string) => { host: string; port: number } = (r) => ({ host: apiHost(r), port: API_INTERNAL_PORT }),
+    ) {
+        this.stored = JSON.parse(readFileSync(file, "utf8")) as Stored;
     }
-    const n = Math.max(ids.length, 1);
-    return { members: ids.length, reachable, majority: majority(n), ok: this.isMember() && hasQuorum(reachable, n) };
-  }
 
-  private headers(): Record<string, string> {
-    return { [SECRET_HEADER]: this.doc.secret };
-  }
-
-  async fetchPeer(id: string): Promise<{ stored: Stored; health: PeerView["health"] } | undefined> {
-    try {
-      const { host, port } = this.addr(id);
-      const r = await peerRequest(host, port, "GET", "/internal/state", { headers: this.headers(), timeoutMs: PEER_TIMEOUT_MS });
-      if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
-      const body = r.json<{ stored: Stored; health: PeerView["health"] }>();
-      this.peers.set(id, { ok: true, at: Date.now(), health: body.health });
-      return body;
-    } catch (e) {
-      const prev = this.peers.get(id);
-      this.peers.set(id, { ok: false, at: prev?.at ?? 0, error: (e as Error).message });
-      return undefined;
+    get doc(): ClusterDoc {
+        return this.stored.doc;
     }
-  }
-
-  /** Anti-entropy: ask every member for its copy and keep the newest. */
-  async sync(): Promise<void> {
-    const others = this.members().filter((r) => r !== this.id);
-    for (const k of [...this.peers.keys()]) if (!others.includes(k)) this.peers.delete(k);
-    const got = await Promise.all(others.map((p) => this.fetchPeer(p)));
-    for (const g of got) if (g) this.accept(g.stored);
-  }
-
-  private async push(id: string, s: Stored): Promise<boolean> {
-    try {
-      const { host, port } = this.addr(id);
-      const r = await peerRequest(host, port, "PUT", "/internal/state", { headers: this.headers(), body: s, timeoutMs: PEER_TIMEOUT_MS });
-      return r.status === 200;
-    } catch {
-      return false;
+    members(doc = this.doc): string[] {
+        return doc.replicas.map((r) => r.id);
     }
-  }
-
-  /** Serialised so that two writes arriving at this replica never race each other. */
-  write(op: Op): Promise<Stored> {
-    const run = this.chain.then(() => this.writeNow(op));
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async writeNow(op: Op): Promise<Stored> {
-    // Quorum read first: any committed write is on a majority, so a majority read sees the newest one.
-    const before = this.members();
-    const others = before.filter((r) => r !== this.id);
-    const got = await Promise.all(others.map((p) => this.fetchPeer(p)));
-    let latest = this.stored;
-    const reachable = new Set<string>(this.isMember() ? [this.id] : []);
-    got.forEach((g, i) => {
-      if (!g) return;
-      reachable.add(others[i]);
-      if (newer(g.stored, latest)) latest = g.stored;
-    });
-    const oldSet = this.members(latest.doc);
-    if (!hasQuorum(oldSet.filter((r) => reachable.has(r)).length, oldSet.length)) {
-      throw new NoQuorumError(
-        `rethinkdb: no quorum: ${oldSet.filter((r) => reachable.has(r)).length} of ${oldSet.length} replicas reachable, ` +
-          `need ${majority(oldSet.length)}; the write was not made. Bring replicas back or run emergency-repair.`,
-      );
+    isMember(): boolean {
+        return this.members().includes(this.id);
     }
-    const next: Stored = { rev: latest.rev + 1, writer: this.id, doc: apply(latest.doc, op) };
-    const newSet = this.members(next.doc);
-    const targets = [...new Set([...oldSet, ...newSet])].filter((r) => r !== this.id);
-    const acked = new Set<string>();
-    if (this.accept(next)) acked.add(this.id);
-    const acks = await Promise.all(targets.map((t) => this.push(t, next)));
-    targets.forEach((t, i) => acks[i] && acked.add(t));
-    if (!committed(acked, oldSet, newSet)) {
-      throw new NoQuorumError(
-        `rethinkdb: write not committed: acknowledged by ${[...acked].join(", ") || "none"} of replicas ${[...new Set([...oldSet, ...newSet])].join(", ")}; ` +
-          `a majority is needed. The change may surface later on the replicas that took it.`,
-      );
-    }
-    return next;
-  }
 
-  /** emergency-repair: the reachable members become the replica set, written without quorum. */
-  async forceMembership(): Promise<{ kept: string[]; dropped: string[]; stored: Stored }> {
-    await this.sync();
-    const now = Date.now();
-    const kept = this.members().filter((r) => r === this.id || (this.peers.get(r)?.ok && now - (this.peers.get(r)?.at ?? 0) < 8000));
-    if (!kept.includes(this.id)) kept.push(this.id);
-    const dropped = this.members().filter((r) => !kept.includes(r));
-    const doc = JSON.parse(JSON.stringify(this.doc)) as ClusterDoc;
-    if (!doc.replicas.some((r) => r.id === this.id)) throw new UserError(`replica ${this.id} is not a member of this cluster: repair from a member`);
-    doc.replicas = doc.replicas.filter((r) => kept.includes(r.id));
-    delete doc.joinLock;
-    const next: Stored = { rev: this.stored.rev + 1, writer: this.id, doc };
-    this.accept(next);
-    await Promise.all(kept.filter((r) => r !== this.id).map((r) => this.push(r, next)));
-    return { kept, dropped, stored: next };
-  }
+    /** Takes a newer document (from a peer or a local write); equal revisions are acknowledged too. */
+    accept(s: Stored): boolean {
+        if (s.doc.clusterId !== this.doc.clusterId) return false;
+        if (s.rev === this.stored.rev && s.writer === this.stored.writer) return true;
+        if (!newer(s, this.stored)) return false;
+        this.stored = s;
+        const tmp = this.file + ".tmp";
+        writeFileSync(tmp, JSON.stringify(s), { mode: 0o600 });
+        renameSync(tmp, this.file);
+        this.onChange(s);
+        return true;
+    }
+
+    quorum(): { members: number; reachable: number; majority: number; ok: boolean } {
+        const ids = this.members();
+        const now = Date.now();
+        let reachable = 0;
+        for (const r of ids) {
+            if (r === this.id) reachable++;
+            else if (this.peers.get(r)?.ok && now - (this.peers.get(r)?.at ?? 0) < 8000) reachable++;
+        }
+        const n = Math.max(ids.length, 1);
+        return { members: ids.length, reachable, majority: majority(n), ok: this.isMember() && hasQuorum(reachable, n) };
+    }
+
+    private headers(): Record<string, string> {
+        return { [SECRET_HEADER]: this.doc.secret };
+    }
+
+    async fetchPeer(id: string): Promise<{ stored: Stored; health: PeerView["health"] } | undefined> {
+        try {
+            const { host, port } = this.addr(id);
+            const r = await peerRequest(host, port, "GET", "/internal/state", { headers: this.headers(), timeoutMs: PEER_TIMEOUT_MS });
+            if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+            const body = r.json<{ stored: Stored; health: PeerView["health"] }>();
+            this.peers.set(id, { ok: true, at: Date.now(), health: body.health });
+            return body;
+        } catch (e) {
+            const prev = this.peers.get(id);
+            this.peers.set(id, { ok: false, at: prev?.at ?? 0, error: (e as Error).message });
+            return undefined;
+        }
+    }
+
+    /** Anti-entropy: ask every member for its copy and keep the newest. */
+    async sync(): Promise<void> {
+        const others = this.members().filter((r) => r !== this.id);
+        for (const k of [...this.peers.keys()]) if (!others.includes(k)) this.peers.delete(k);
+        const got = await Promise.all(others.map((p) => this.fetchPeer(p)));
+        for (const g of got) if (g) this.accept(g.stored);
+    }
+
+    private async push(id: string, s: Stored): Promise<boolean> {
+        try {
+            const { host, port } = this.addr(id);
+            const r = await peerRequest(host, port, "PUT", "/internal/state", {
+                headers: this.headers(),
+                body: s,
+                timeoutMs: PEER_TIMEOUT_MS,
+            });
+            return r.status === 200;
+        } catch {
+            return false;
+        }
+    }
+
+    /** Serialised so that two writes arriving at this replica never race each other. */
+    write(op: Op): Promise<Stored> {
+        const run = this.chain.then(() => this.writeNow(op));
+        this.chain = run.catch(() => undefined);
+        return run;
+    }
+
+    private async writeNow(op: Op): Promise<Stored> {
+        // Quorum read first: any committed write is on a majority, so a majority read sees the newest one.
+        const before = this.members();
+        const others = before.filter((r) => r !== this.id);
+        const got = await Promise.all(others.map((p) => this.fetchPeer(p)));
+        let latest = this.stored;
+        const reachable = new Set<string>(this.isMember() ? [this.id] : []);
+        got.forEach((g, i) => {
+            if (!g) return;
+            reachable.add(others[i]);
+            if (newer(g.stored, latest)) latest = g.stored;
+        });
+        const oldSet = this.members(latest.doc);
+        if (!hasQuorum(oldSet.filter((r) => reachable.has(r)).length, oldSet.length)) {
+            throw new NoQuorumError(
+                `rethinkdb: no quorum: ${oldSet.filter((r) => reachable.has(r)).length} of ${oldSet.length} replicas reachable, ` +
+                    `need ${majority(oldSet.length)}; the write was not made. Bring replicas back or run emergency-repair.`,
+            );
+        }
+        const next: Stored = { rev: latest.rev + 1, writer: this.id, doc: apply(latest.doc, op) };
+        const newSet = this.members(next.doc);
+        const targets = [...new Set([...oldSet, ...newSet])].filter((r) => r !== this.id);
+        const acked = new Set<string>();
+        if (this.accept(next)) acked.add(this.id);
+        const acks = await Promise.all(targets.map((t) => this.push(t, next)));
+        targets.forEach((t, i) => acks[i] && acked.add(t));
+        if (!committed(acked, oldSet, newSet)) {
+            throw new NoQuorumError(
+                `rethinkdb: write not committed: acknowledged by ${[...acked].join(", ") || "none"} of replicas ${[...new Set([...oldSet, ...newSet])].join(", ")}; ` +
+                    `a majority is needed. The change may surface later on the replicas that took it.`,
+            );
+        }
+        return next;
+    }
+
+    /** emergency-repair: the reachable members become the replica set, written without quorum. */
+    async forceMembership(): Promise<{ kept: string[]; dropped: string[]; stored: Stored }> {
+        await this.sync();
+        const now = Date.now();
+        const kept = this.members().filter((r) => r === this.id || (this.peers.get(r)?.ok && now - (this.peers.get(r)?.at ?? 0) < 8000));
+        if (!kept.includes(this.id)) kept.push(this.id);
+        const dropped = this.members().filter((r) => !kept.includes(r));
+        const doc = JSON.parse(JSON.stringify(this.doc)) as ClusterDoc;
+        if (!doc.replicas.some((r) => r.id === this.id))
+            throw new UserError(`replica ${this.id} is not a member of this cluster: repair from a member`);
+        doc.replicas = doc.replicas.filter((r) => kept.includes(r.id));
+        delete doc.joinLock;
+        const next: Stored = { rev: this.stored.rev + 1, writer: this.id, doc };
+        this.accept(next);
+        await Promise.all(kept.filter((r) => r !== this.id).map((r) => this.push(r, next)));
+        return { kept, dropped, stored: next };
+    }
 }

@@ -9,214 +9,413 @@ import { execFileSync } from "node:child_process";
 import { call, docker, dtr, Lab, LabHost, loadLab, PASSWORD, until, version } from "./lab";
 import { pack, unpack } from "../../src/tar";
 
-const A = "0a0a0a0a0a01", B = "0b0b0b0b0b02", C = "0c0c0c0c0c03", R = "0d0d0d0d0d04";
+const A = "0a0a0a0a0a01",
+    B = "0b0b0b0b0b02",
+    C = "0c0c0c0c0c03",
+    R = "0d0d0d0d0d04";
 const HTTP = Number(process.env.DTR_SIM_TEST_HTTP_PORT ?? 80);
 const HTTPS = Number(process.env.DTR_SIM_TEST_HTTPS_PORT ?? 443);
 
 describe("dtr-sim on the lab's dockerds", function () {
-  this.timeout(600000);
-  let lab: Lab;
-  let h1: LabHost, h2: LabHost, h3: LabHost;
-  let image: string;
-  const cfg = mkdtempSync(join(tmpdir(), "dtr-sim-docker-config-"));
-  const ok = (r: { code: number; stderr: string }, what: string) => assert.equal(r.code, 0, `${what} failed:\n${r.stderr}`);
+    this.timeout(600000);
+    let lab: Lab;
+    let h1: LabHost, h2: LabHost, h3: LabHost;
+    let image: string;
+    const cfg = mkdtempSync(join(tmpdir(), "dtr-sim-docker-config-"));
+    const ok = (r: { code: number; stderr: string }, what: string) => assert.equal(r.code, 0, `${what} failed:\n${r.stderr}`);
 
-  const destroyAll = async () => {
-    for (const [h, id] of [[h1, A], [h2, B], [h3, C], [h1, R], [h2, R], [h3, R]] as const) await dtr(h, image, ["destroy", "--replica-id", id]);
-  };
-  const ping = (h: LabHost) => call(h.address, HTTPS, "GET", "/_ping", { auth: false });
-  const healthy = (h: LabHost) => until(`/_ping 200 on ${h.name}`, 60000, async () => ((await ping(h)).status === 200 ? true : undefined));
-  const login = async (h: LabHost) =>
-    ok(await docker(h, ["--config", cfg, "login", "-u", "admin", "--password-stdin", `${h.address}:${HTTPS}`], { stdin: Buffer.from(PASSWORD) }), `docker login on ${h.name}`);
-
-  before(async () => {
-    lab = loadLab();
-    [h1, h2, h3] = lab.hosts;
-    image = process.env.DTR_SIM_TEST_IMAGE ?? `${lab.registry}/dtr-sim:${version}`;
-    // A rebuilt tag does not reach hosts that pulled it before (--pull never): refresh it everywhere.
-    for (const h of [h1, h2, h3]) ok(await docker(h, ["pull", "-q", image]), `docker pull ${image} on ${h.name}`);
-    await destroyAll();
-  });
-  after(async () => {
-    if (!process.env.DTR_SIM_TEST_KEEP) await destroyAll();
-  });
-
-  it("refuses a --ucp-node that is not the local engine and a mismatched external URL port", async () => {
-    let r = await dtr(h1, image, ["install", "--ucp-node", h2.ucpNode, "--replica-id", A]);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, new RegExp(`--ucp-node '${h2.ucpNode}' is not this engine's node \\('${h1.ucpNode}'\\)`));
-    r = await dtr(h1, image, ["install", "--ucp-node", h1.ucpNode, "--dtr-external-url", "https://dtr.lab:4443"]);
-    assert.match(r.stderr, /port 4443 but --replica-https-port is 443/);
-    r = await dtr(h1, image, ["install", "--ucp-node", h1.ucpNode, "--replica-id", "xyz"]);
-    assert.match(r.stderr, /--replica-id 'xyz' is not a replica id/);
-  });
-
-  it("installs replica 1 on host1 and serves /_ping", async () => {
-    const t = Date.now();
-    const r = await dtr(h1, image, ["install", "--ucp-node", h1.ucpNode, "--replica-id", A, "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS), "--overlay-subnet", "10.200.64.0/24", "--dtr-external-url", `https://${h1.address}${HTTPS === 443 ? "" : ":" + HTTPS}`]);
-    ok(r, "install");
-    console.log(`      install took ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    assert.deepEqual((await ping(h1)).body, { Healthy: true });
-  });
-
-  it("joins host2 and host3 one at a time; a concurrent join fails", async () => {
-    const t = Date.now();
-    const first = dtr(h2, image, ["join", "--ucp-node", h2.ucpNode, "--existing-replica-id", A, "--replica-id", B, "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)]);
-    // Start the second join as soon as the first one holds the join lock (visible in cluster_status).
-    await until("the first join to take the lock", 30000, async () => {
-      const s = await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status");
-      return s.body.current_issues.some((i: string) => i.startsWith(`join of replica ${B}`)) ? true : undefined;
-    }, 100);
-    const second = await dtr(h3, image, ["join", "--ucp-node", h3.ucpNode, "--existing-replica-id", A, "--replica-id", C, "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)]);
-    assert.notEqual(second.code, 0, "a join during another join must fail");
-    assert.match(second.stderr, /another join is in progress \(replica 0b0b0b0b0b02/);
-    ok(await first, "join B");
-    console.log(`      join took ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    ok(await dtr(h3, image, ["join", "--ucp-node", h3.ucpNode, "--existing-replica-id", B, "--replica-id", C, "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)]), "join C");
-    const st = await until("all three replicas OK", 30000, async () => {
-      const s = await call(h3.address, HTTPS, "GET", "/api/v0/meta/cluster_status");
-      return Object.values(s.body.replica_health).filter((v) => v === "OK").length === 3 ? s.body : undefined;
-    });
-    assert.deepEqual(Object.keys(st.replica_health).sort(), [A, B, C]);
-    assert.deepEqual(st.current_issues, []);
-    assert.equal((await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status", { password: "wrong" })).status, 401);
-  });
-
-  it("stores layers in S3 via the settings API; a push through replica 1 pulls through replica 3", async () => {
-    const s3 = {
-      region: lab.s3.region,
-      bucket: lab.s3.buckets.layers,
-      regionendpoint: lab.s3.endpoint,
-      accesskey: readFileSync(lab.s3.accessKeyPath, "utf8").trim(),
-      secretkey: readFileSync(lab.s3.secretKeyPath, "utf8").trim(),
-      secure: false,
-      forcepathstyle: true,
-      rootdirectory: `/dtr-sim-test-${Date.now()}`,
+    const destroyAll = async () => {
+        for (const [h, id] of [
+            [h1, A],
+            [h2, B],
+            [h3, C],
+            [h1, R],
+            [h2, R],
+            [h3, R],
+        ] as const)
+            await dtr(h, image, ["destroy", "--replica-id", id]);
     };
-    const put = await call(h2.address, HTTPS, "PUT", "/api/v0/admin/settings/registry/simple", { body: { storage: { delete: { enabled: true }, maintenance: { readonly: { enabled: false } }, s3 } } });
-    assert.equal(put.status, 202, JSON.stringify(put.body));
-    const got = await call(h1.address, HTTPS, "GET", "/api/v0/admin/settings/registry/simple");
-    assert.equal(got.body.storage.s3.secretkey, "********");
-    for (const h of [h1, h2, h3]) await healthy(h);
-    assert.equal((await call(h1.address, HTTPS, "POST", "/api/v0/repositories/team", { body: { name: "app", visibility: "private" } })).status, 201);
-    assert.equal((await call(h1.address, HTTPS, "PUT", "/api/v0/repositories/team/app/teamAccess/devs", { body: { accessLevel: "read-write" } })).status, 200);
-    // An image with a unique layer, so the pull on host3 must fetch it from storage.
-    const rootfs = pack([{ name: "hello.txt", data: Buffer.from(`dtr-sim ${randomBytes(16).toString("hex")}\n`) }]);
-    const tag = `${h1.address}:${HTTPS}/team/app:1`;
-    ok(await docker(h1, ["import", "-", tag], { stdin: rootfs }), "docker import");
-    await login(h1);
-    ok(await docker(h1, ["tag", tag, `${h1.address}:${HTTPS}/team/nope:1`]), "tag");
-    const r = await docker(h1, ["--config", cfg, "push", `${h1.address}:${HTTPS}/team/nope:1`]);
-    assert.notEqual(r.code, 0, "push to a repository that does not exist must fail");
-    ok(await docker(h1, ["--config", cfg, "push", tag]), "docker push");
-    const tags = await call(h2.address, HTTPS, "GET", "/api/v0/repositories/team/app/tags");
-    assert.deepEqual(tags.body.map((t: { name: string }) => t.name), ["1"]);
-    await login(h3);
-    const t = Date.now();
-    ok(await docker(h3, ["--config", cfg, "pull", `${h3.address}:${HTTPS}/team/app:1`]), "docker pull via replica 3");
-    console.log(`      pull via replica 3 took ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    assert.equal((await docker(h3, ["pull", `${h3.address}:${HTTPS}/team/app:1`])).code === 0, false, "anonymous pull of a private repository must fail");
-  });
+    const ping = (h: LabHost) => call(h.address, HTTPS, "GET", "/_ping", { auth: false });
+    const healthy = (h: LabHost) =>
+        until(`/_ping 200 on ${h.name}`, 60000, async () => ((await ping(h)).status === 200 ? true : undefined));
+    const login = async (h: LabHost) =>
+        ok(
+            await docker(h, ["--config", cfg, "login", "-u", "admin", "--password-stdin", `${h.address}:${HTTPS}`], {
+                stdin: Buffer.from(PASSWORD),
+            }),
+            `docker login on ${h.name}`,
+        );
 
-  it("with 2 of 3 replicas down, /_ping names rethinkdb and writes fail; they recover", async () => {
-    ok(await docker(h2, ["stop", `dtr-api-${B}`]), "stop B");
-    ok(await docker(h3, ["stop", `dtr-api-${C}`]), "stop C");
-    const p = await until("/_ping 503 on host1", 30000, async () => {
-      const r = await ping(h1);
-      return r.status === 503 ? r.body : undefined;
+    before(async () => {
+        lab = loadLab();
+        [h1, h2, h3] = lab.hosts;
+        image = process.env.DTR_SIM_TEST_IMAGE ?? `${lab.registry}/dtr-sim:${version}`;
+        // A rebuilt tag does not reach hosts that pulled it before (--pull never): refresh it everywhere.
+        for (const h of [h1, h2, h3]) ok(await docker(h, ["pull", "-q", image]), `docker pull ${image} on ${h.name}`);
+        await destroyAll();
     });
-    assert.match(p.Error, /^rethinkdb: no quorum: 1 of 3 replicas reachable, need 2/);
-    const w = await call(h1.address, HTTPS, "POST", "/api/v0/repositories/team", { body: { name: "lost" } });
-    assert.equal(w.status, 503);
-    assert.match(w.body.errors[0].message, /no quorum/);
-    const st = (await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status")).body;
-    assert.deepEqual([st.replica_health[B], st.replica_health[C]], ["DOWN", "DOWN"]);
-    ok(await docker(h2, ["start", `dtr-api-${B}`]), "start B");
-    ok(await docker(h3, ["start", `dtr-api-${C}`]), "start C");
-    for (const h of [h1, h2, h3]) await healthy(h);
-  });
-
-  let backup: Buffer;
-  it("backup streams a tar to stdout and refuses a TTY", async () => {
-    const r = await dtr(h2, image, ["backup", "--existing-replica-id", B]);
-    ok(r, "backup");
-    backup = r.stdout;
-    const names = unpack(backup).map((e) => e.name);
-    assert.ok(names.includes("dtr-backup/manifest.json"));
-    const m = JSON.parse(unpack(backup).find((e) => e.name === "dtr-backup/manifest.json")!.data.toString());
-    assert.deepEqual([m.dtrVersion, m.replicaId], [version, B]);
-    const tty = await docker(h2, ["run", "-t", "--rm", "--pull", "never", "-e", "UCP_PASSWORD=x", "-v", "/var/run/docker.sock:/var/run/docker.sock", image, "backup", "--existing-replica-id", B, "--ucp-url", "https://u", "--ucp-username", "admin", "--ucp-insecure-tls"]);
-    assert.notEqual(tty.code, 0);
-    assert.match(tty.stdout.toString() + tty.stderr, /Terminal mode detected/);
-  });
-
-  it("restore refuses while replicas exist, a wrong version, and a missing storage flag", async () => {
-    const args = ["restore", "--ucp-node", h1.ucpNode, "--replica-id", R, "--dtr-use-default-storage", "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)];
-    let r = await dtr(h1, image, args, { stdin: backup });
-    assert.match(r.stderr, new RegExp(`replica ${A} still exists on this engine`));
-    const entries = unpack(backup).map((e) => (e.name === "dtr-backup/manifest.json" ? { ...e, data: Buffer.from(e.data.toString().replace(`"dtrVersion": "${version}"`, '"dtrVersion": "2.8.0"')) } : e));
-    r = await dtr(h3, image, ["destroy", "--replica-id", C]);
-    ok(r, "destroy C");
-    r = await dtr(h3, image, [...args.slice(0, 1), "--ucp-node", h3.ucpNode, ...args.slice(3)], { stdin: pack(entries) });
-    assert.match(r.stderr, new RegExp(`the backup is from DTR 2.8.0 but this image is ${version}`));
-    r = await dtr(h3, image, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", R], { stdin: backup });
-    assert.match(r.stderr, /restore needs exactly one storage flag, got none/);
-    r = await dtr(h3, image, ["restore", "--replica-id", R, "--dtr-use-default-storage"], { stdin: backup });
-    assert.match(r.stderr, /EOF unexpected end of file[\s\S]*--ucp-node/);
-    r = await dtr(h3, image, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", R, "--dtr-use-default-storage"], { stdin: backup });
-    assert.match(r.stderr, new RegExp(`replica ${A}, ${B} still answers on dtr-ol`));
-  });
-
-  it("after destroying every replica, restore + join bring back metadata and the image (layers in S3)", async () => {
-    ok(await dtr(h1, image, ["destroy", "--replica-id", A]), "destroy A");
-    ok(await dtr(h2, image, ["destroy", "--replica-id", B]), "destroy B");
-    const t = Date.now();
-    const r = await dtr(h1, image, ["restore", "--ucp-node", h1.ucpNode, "--replica-id", R, "--dtr-use-default-storage", "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)], { stdin: backup });
-    ok(r, "restore");
-    console.log(`      restore took ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    const repos = await call(h1.address, HTTPS, "GET", "/api/v0/repositories/team");
-    assert.deepEqual(repos.body.repositories.map((x: { name: string }) => x.name), ["app"]);
-    const ta = await call(h1.address, HTTPS, "GET", "/api/v0/repositories/team/app/teamAccess/devs");
-    assert.equal(ta.body.accessLevel, "read-write");
-    ok(await dtr(h2, image, ["join", "--ucp-node", h2.ucpNode, "--existing-replica-id", R, "--replica-id", B, "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)]), "join after restore");
-    await docker(h2, ["rmi", `${h3.address}:${HTTPS}/team/app:1`, `${h2.address}:${HTTPS}/team/app:1`]);
-    await login(h2);
-    ok(await docker(h2, ["--config", cfg, "pull", `${h2.address}:${HTTPS}/team/app:1`]), "pull after restore");
-  });
-
-  it("remove takes a replica out cleanly and its containers go away", async () => {
-    ok(await dtr(h1, image, ["remove", "--existing-replica-id", R, "--replica-ids", B]), "remove B");
-    const st = (await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status")).body;
-    assert.deepEqual(Object.keys(st.replica_health), [R]);
-    await until("B's containers gone on host2", 30000, async () => {
-      const r = await docker(h2, ["ps", "-a", "-q", "--filter", `label=org.dtr-ha.dtr-sim.replica-id=${B}`]);
-      return r.stdout.toString().trim() === "" ? true : undefined;
+    after(async () => {
+        if (!process.env.DTR_SIM_TEST_KEEP) await destroyAll();
     });
-    await healthy(h1);
-  });
 
-  it("upgrade replaces every replica's containers with the next patch version, host by host; its restore refuses the old backup", async () => {
-    ok(await dtr(h3, image, ["join", "--ucp-node", h3.ucpNode, "--existing-replica-id", R, "--replica-id", C, "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)]), "join C");
-    ok(await dtr(h2, image, ["join", "--ucp-node", h2.ucpNode, "--existing-replica-id", C, "--replica-id", B, "--replica-http-port", String(HTTP), "--replica-https-port", String(HTTPS)]), "join B");
-    const [maj, min, patch] = version.split(".").map(Number);
-    const next = `${maj}.${min}.${patch + 1}`;
-    execFileSync("bash", [join(__dirname, "..", "..", "..", "build-image.sh")], {
-      env: { ...process.env, DOCKER_HOST: `unix://${h1.dockerSocket}`, REGISTRY: lab.registry, DTR_SIM_VERSION: next },
-      stdio: ["ignore", "ignore", "pipe"],
+    it("refuses a --ucp-node that is not the local engine and a mismatched external URL port", async () => {
+        let r = await dtr(h1, image, ["install", "--ucp-node", h2.ucpNode, "--replica-id", A]);
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr, new RegExp(`--ucp-node '${h2.ucpNode}' is not this engine's node \\('${h1.ucpNode}'\\)`));
+        r = await dtr(h1, image, ["install", "--ucp-node", h1.ucpNode, "--dtr-external-url", "https://dtr.lab:4443"]);
+        assert.match(r.stderr, /port 4443 but --replica-https-port is 443/);
+        r = await dtr(h1, image, ["install", "--ucp-node", h1.ucpNode, "--replica-id", "xyz"]);
+        assert.match(r.stderr, /--replica-id 'xyz' is not a replica id/);
     });
-    const newImage = `${lab.registry}/dtr-sim:${next}`;
-    const t = Date.now();
-    ok(await dtr(h1, newImage, ["upgrade", "--existing-replica-id", R]), "upgrade");
-    console.log(`      upgrade of 3 replicas took ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    const st = (await call(h2.address, HTTPS, "GET", "/api/v0/meta/cluster_status")).body;
-    assert.equal(st.dtr_version, next);
-    assert.deepEqual(Object.values(st.replica_version), [next, next, next]);
-    for (const [h, id] of [[h1, R], [h2, B], [h3, C]] as const) {
-      const img = await docker(h, ["inspect", "-f", "{{.Config.Image}}", `dtr-api-${id}`, `dtr-registry-${id}`]);
-      assert.deepEqual(img.stdout.toString().trim().split("\n"), [newImage, `${lab.registry}/dtr-sim-registry:${next}`]);
-    }
-    assert.deepEqual((await call(h3.address, HTTPS, "GET", "/api/v0/repositories/team/app")).body.name, "app");
-    const r = await dtr(h3, newImage, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", A, "--dtr-use-default-storage"], { stdin: backup });
-    assert.match(r.stderr, new RegExp(`the backup is from DTR ${version} but this image is ${next}`));
-  });
+
+    it("installs replica 1 on host1 and serves /_ping", async () => {
+        const t = Date.now();
+        const r = await dtr(h1, image, [
+            "install",
+            "--ucp-node",
+            h1.ucpNode,
+            "--replica-id",
+            A,
+            "--replica-http-port",
+            String(HTTP),
+            "--replica-https-port",
+            String(HTTPS),
+            "--overlay-subnet",
+            "10.200.64.0/24",
+            "--dtr-external-url",
+            `https://${h1.address}${HTTPS === 443 ? "" : ":" + HTTPS}`,
+        ]);
+        ok(r, "install");
+        console.log(`      install took ${((Date.now() - t) / 1000).toFixed(1)} s`);
+        assert.deepEqual((await ping(h1)).body, { Healthy: true });
+    });
+
+    it("joins host2 and host3 one at a time; a concurrent join fails", async () => {
+        const t = Date.now();
+        const first = dtr(h2, image, [
+            "join",
+            "--ucp-node",
+            h2.ucpNode,
+            "--existing-replica-id",
+            A,
+            "--replica-id",
+            B,
+            "--replica-http-port",
+            String(HTTP),
+            "--replica-https-port",
+            String(HTTPS),
+        ]);
+        // Start the second join as soon as the first one holds the join lock (visible in cluster_status).
+        await until(
+            "the first join to take the lock",
+            30000,
+            async () => {
+                const s = await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status");
+                return s.body.current_issues.some((i: string) => i.startsWith(`join of replica ${B}`)) ? true : undefined;
+            },
+            100,
+        );
+        const second = await dtr(h3, image, [
+            "join",
+            "--ucp-node",
+            h3.ucpNode,
+            "--existing-replica-id",
+            A,
+            "--replica-id",
+            C,
+            "--replica-http-port",
+            String(HTTP),
+            "--replica-https-port",
+            String(HTTPS),
+        ]);
+        assert.notEqual(second.code, 0, "a join during another join must fail");
+        assert.match(second.stderr, /another join is in progress \(replica 0b0b0b0b0b02/);
+        ok(await first, "join B");
+        console.log(`      join took ${((Date.now() - t) / 1000).toFixed(1)} s`);
+        ok(
+            await dtr(h3, image, [
+                "join",
+                "--ucp-node",
+                h3.ucpNode,
+                "--existing-replica-id",
+                B,
+                "--replica-id",
+                C,
+                "--replica-http-port",
+                String(HTTP),
+                "--replica-https-port",
+                String(HTTPS),
+            ]),
+            "join C",
+        );
+        const st = await until("all three replicas OK", 30000, async () => {
+            const s = await call(h3.address, HTTPS, "GET", "/api/v0/meta/cluster_status");
+            return Object.values(s.body.replica_health).filter((v) => v === "OK").length === 3 ? s.body : undefined;
+        });
+        assert.deepEqual(Object.keys(st.replica_health).sort(), [A, B, C]);
+        assert.deepEqual(st.current_issues, []);
+        assert.equal((await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status", { password: "wrong" })).status, 401);
+    });
+
+    it("stores layers in S3 via the settings API; a push through replica 1 pulls through replica 3", async () => {
+        const s3 = {
+            region: lab.s3.region,
+            bucket: lab.s3.buckets.layers,
+            regionendpoint: lab.s3.endpoint,
+            accesskey: readFileSync(lab.s3.accessKeyPath, "utf8").trim(),
+            secretkey: readFileSync(lab.s3.secretKeyPath, "utf8").trim(),
+            secure: false,
+            forcepathstyle: true,
+            rootdirectory: `/dtr-sim-test-${Date.now()}`,
+        };
+        const put = await call(h2.address, HTTPS, "PUT", "/api/v0/admin/settings/registry/simple", {
+            body: { storage: { delete: { enabled: true }, maintenance: { readonly: { enabled: false } }, s3 } },
+        });
+        assert.equal(put.status, 202, JSON.stringify(put.body));
+        const got = await call(h1.address, HTTPS, "GET", "/api/v0/admin/settings/registry/simple");
+        assert.equal(got.body.storage.s3.secretkey, "********");
+        for (const h of [h1, h2, h3]) await healthy(h);
+        assert.equal(
+            (await call(h1.address, HTTPS, "POST", "/api/v0/repositories/team", { body: { name: "app", visibility: "private" } })).status,
+            201,
+        );
+        assert.equal(
+            (await call(h1.address, HTTPS, "PUT", "/api/v0/repositories/team/app/teamAccess/devs", { body: { accessLevel: "read-write" } }))
+                .status,
+            200,
+        );
+        // An image with a unique layer, so the pull on host3 must fetch it from storage.
+        const rootfs = pack([{ name: "hello.txt", data: Buffer.from(`dtr-sim ${randomBytes(16).toString("hex")}\n`) }]);
+        const tag = `${h1.address}:${HTTPS}/team/app:1`;
+        ok(await docker(h1, ["import", "-", tag], { stdin: rootfs }), "docker import");
+        await login(h1);
+        ok(await docker(h1, ["tag", tag, `${h1.address}:${HTTPS}/team/nope:1`]), "tag");
+        const r = await docker(h1, ["--config", cfg, "push", `${h1.address}:${HTTPS}/team/nope:1`]);
+        assert.notEqual(r.code, 0, "push to a repository that does not exist must fail");
+        ok(await docker(h1, ["--config", cfg, "push", tag]), "docker push");
+        const tags = await call(h2.address, HTTPS, "GET", "/api/v0/repositories/team/app/tags");
+        assert.deepEqual(
+            tags.body.map((t: { name: string }) => t.name),
+            ["1"],
+        );
+        await login(h3);
+        const t = Date.now();
+        ok(await docker(h3, ["--config", cfg, "pull", `${h3.address}:${HTTPS}/team/app:1`]), "docker pull via replica 3");
+        console.log(`      pull via replica 3 took ${((Date.now() - t) / 1000).toFixed(1)} s`);
+        assert.equal(
+            (await docker(h3, ["pull", `${h3.address}:${HTTPS}/team/app:1`])).code === 0,
+            false,
+            "anonymous pull of a private repository must fail",
+        );
+    });
+
+    it("with 2 of 3 replicas down, /_ping names rethinkdb and writes fail; they recover", async () => {
+        ok(await docker(h2, ["stop", `dtr-api-${B}`]), "stop B");
+        ok(await docker(h3, ["stop", `dtr-api-${C}`]), "stop C");
+        const p = await until("/_ping 503 on host1", 30000, async () => {
+            const r = await ping(h1);
+            return r.status === 503 ? r.body : undefined;
+        });
+        assert.match(p.Error, /^rethinkdb: no quorum: 1 of 3 replicas reachable, need 2/);
+        const w = await call(h1.address, HTTPS, "POST", "/api/v0/repositories/team", { body: { name: "lost" } });
+        assert.equal(w.status, 503);
+        assert.match(w.body.errors[0].message, /no quorum/);
+        const st = (await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status")).body;
+        assert.deepEqual([st.replica_health[B], st.replica_health[C]], ["DOWN", "DOWN"]);
+        ok(await docker(h2, ["start", `dtr-api-${B}`]), "start B");
+        ok(await docker(h3, ["start", `dtr-api-${C}`]), "start C");
+        for (const h of [h1, h2, h3]) await healthy(h);
+    });
+
+    let backup: Buffer;
+    it("backup streams a tar to stdout and refuses a TTY", async () => {
+        const r = await dtr(h2, image, ["backup", "--existing-replica-id", B]);
+        ok(r, "backup");
+        backup = r.stdout;
+        const names = unpack(backup).map((e) => e.name);
+        assert.ok(names.includes("dtr-backup/manifest.json"));
+        const m = JSON.parse(
+            unpack(backup)
+                .find((e) => e.name === "dtr-backup/manifest.json")!
+                .data.toString(),
+        );
+        assert.deepEqual([m.dtrVersion, m.replicaId], [version, B]);
+        const tty = await docker(h2, [
+            "run",
+            "-t",
+            "--rm",
+            "--pull",
+            "never",
+            "-e",
+            "UCP_PASSWORD=x",
+            "-v",
+            "/var/run/docker.sock:/var/run/docker.sock",
+            image,
+            "backup",
+            "--existing-replica-id",
+            B,
+            "--ucp-url",
+            "https://u",
+            "--ucp-username",
+            "admin",
+            "--ucp-insecure-tls",
+        ]);
+        assert.notEqual(tty.code, 0);
+        assert.match(tty.stdout.toString() + tty.stderr, /Terminal mode detected/);
+    });
+
+    it("restore refuses while replicas exist, a wrong version, and a missing storage flag", async () => {
+        const args = [
+            "restore",
+            "--ucp-node",
+            h1.ucpNode,
+            "--replica-id",
+            R,
+            "--dtr-use-default-storage",
+            "--replica-http-port",
+            String(HTTP),
+            "--replica-https-port",
+            String(HTTPS),
+        ];
+        let r = await dtr(h1, image, args, { stdin: backup });
+        assert.match(r.stderr, new RegExp(`replica ${A} still exists on this engine`));
+        const entries = unpack(backup).map((e) =>
+            e.name === "dtr-backup/manifest.json"
+                ? { ...e, data: Buffer.from(e.data.toString().replace(`"dtrVersion": "${version}"`, '"dtrVersion": "2.8.0"')) }
+                : e,
+        );
+        r = await dtr(h3, image, ["destroy", "--replica-id", C]);
+        ok(r, "destroy C");
+        r = await dtr(h3, image, [...args.slice(0, 1), "--ucp-node", h3.ucpNode, ...args.slice(3)], { stdin: pack(entries) });
+        assert.match(r.stderr, new RegExp(`the backup is from DTR 2.8.0 but this image is ${version}`));
+        r = await dtr(h3, image, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", R], { stdin: backup });
+        assert.match(r.stderr, /restore needs exactly one storage flag, got none/);
+        r = await dtr(h3, image, ["restore", "--replica-id", R, "--dtr-use-default-storage"], { stdin: backup });
+        assert.match(r.stderr, /EOF unexpected end of file[\s\S]*--ucp-node/);
+        r = await dtr(h3, image, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", R, "--dtr-use-default-storage"], { stdin: backup });
+        assert.match(r.stderr, new RegExp(`replica ${A}, ${B} still answers on dtr-ol`));
+    });
+
+    it("after destroying every replica, restore + join bring back metadata and the image (layers in S3)", async () => {
+        ok(await dtr(h1, image, ["destroy", "--replica-id", A]), "destroy A");
+        ok(await dtr(h2, image, ["destroy", "--replica-id", B]), "destroy B");
+        const t = Date.now();
+        const r = await dtr(
+            h1,
+            image,
+            [
+                "restore",
+                "--ucp-node",
+                h1.ucpNode,
+                "--replica-id",
+                R,
+                "--dtr-use-default-storage",
+                "--replica-http-port",
+                String(HTTP),
+                "--replica-https-port",
+                String(HTTPS),
+            ],
+            { stdin: backup },
+        );
+        ok(r, "restore");
+        console.log(`      restore took ${((Date.now() - t) / 1000).toFixed(1)} s`);
+        const repos = await call(h1.address, HTTPS, "GET", "/api/v0/repositories/team");
+        assert.deepEqual(
+            repos.body.repositories.map((x: { name: string }) => x.name),
+            ["app"],
+        );
+        const ta = await call(h1.address, HTTPS, "GET", "/api/v0/repositories/team/app/teamAccess/devs");
+        assert.equal(ta.body.accessLevel, "read-write");
+        ok(
+            await dtr(h2, image, [
+                "join",
+                "--ucp-node",
+                h2.ucpNode,
+                "--existing-replica-id",
+                R,
+                "--replica-id",
+                B,
+                "--replica-http-port",
+                String(HTTP),
+                "--replica-https-port",
+                String(HTTPS),
+            ]),
+            "join after restore",
+        );
+        await docker(h2, ["rmi", `${h3.address}:${HTTPS}/team/app:1`, `${h2.address}:${HTTPS}/team/app:1`]);
+        await login(h2);
+        ok(await docker(h2, ["--config", cfg, "pull", `${h2.address}:${HTTPS}/team/app:1`]), "pull after restore");
+    });
+
+    it("remove takes a replica out cleanly and its containers go away", async () => {
+        ok(await dtr(h1, image, ["remove", "--existing-replica-id", R, "--replica-ids", B]), "remove B");
+        const st = (await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status")).body;
+        assert.deepEqual(Object.keys(st.replica_health), [R]);
+        await until("B's containers gone on host2", 30000, async () => {
+            const r = await docker(h2, ["ps", "-a", "-q", "--filter", `label=org.dtr-ha.dtr-sim.replica-id=${B}`]);
+            return r.stdout.toString().trim() === "" ? true : undefined;
+        });
+        await healthy(h1);
+    });
+
+    it("upgrade replaces every replica's containers with the next patch version, host by host; its restore refuses the old backup", async () => {
+        ok(
+            await dtr(h3, image, [
+                "join",
+                "--ucp-node",
+                h3.ucpNode,
+                "--existing-replica-id",
+                R,
+                "--replica-id",
+                C,
+                "--replica-http-port",
+                String(HTTP),
+                "--replica-https-port",
+                String(HTTPS),
+            ]),
+            "join C",
+        );
+        ok(
+            await dtr(h2, image, [
+                "join",
+                "--ucp-node",
+                h2.ucpNode,
+                "--existing-replica-id",
+                C,
+                "--replica-id",
+                B,
+                "--replica-http-port",
+                String(HTTP),
+                "--replica-https-port",
+                String(HTTPS),
+            ]),
+            "join B",
+        );
+        const [maj, min, patch] = version.split(".").map(Number);
+        const next = `${maj}.${min}.${patch + 1}`;
+        execFileSync("bash", [join(__dirname, "..", "..", "..", "build-image.sh")], {
+            env: { ...process.env, DOCKER_HOST: `unix://${h1.dockerSocket}`, REGISTRY: lab.registry, DTR_SIM_VERSION: next },
+            stdio: ["ignore", "ignore", "pipe"],
+        });
+        const newImage = `${lab.registry}/dtr-sim:${next}`;
+        const t = Date.now();
+        ok(await dtr(h1, newImage, ["upgrade", "--existing-replica-id", R]), "upgrade");
+        console.log(`      upgrade of 3 replicas took ${((Date.now() - t) / 1000).toFixed(1)} s`);
+        const st = (await call(h2.address, HTTPS, "GET", "/api/v0/meta/cluster_status")).body;
+        assert.equal(st.dtr_version, next);
+        assert.deepEqual(Object.values(st.replica_version), [next, next, next]);
+        for (const [h, id] of [
+            [h1, R],
+            [h2, B],
+            [h3, C],
+        ] as const) {
+            const img = await docker(h, ["inspect", "-f", "{{.Config.Image}}", `dtr-api-${id}`, `dtr-registry-${id}`]);
+            assert.deepEqual(img.stdout.toString().trim().split("\n"), [newImage, `${lab.registry}/dtr-sim-registry:${next}`]);
+        }
+        assert.deepEqual((await call(h3.address, HTTPS, "GET", "/api/v0/repositories/team/app")).body.name, "app");
+        const r = await dtr(h3, newImage, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", A, "--dtr-use-default-storage"], {
+            stdin: backup,
+        });
+        assert.match(r.stderr, new RegExp(`the backup is from DTR ${version} but this image is ${next}`));
+    });
 });

@@ -6,108 +6,130 @@ import https from "node:https";
 import { join } from "node:path";
 
 export interface LabHost {
-  name: string;
-  address: string;
-  dockerSocket: string;
-  ucpNode: string;
+    name: string;
+    address: string;
+    dockerSocket: string;
+    ucpNode: string;
 }
 export interface Lab {
-  state: string;
-  hosts: LabHost[];
-  registry: string;
-  s3: { endpoint: string; region: string; accessKeyPath: string; secretKeyPath: string; buckets: { layers: string } };
+    state: string;
+    hosts: LabHost[];
+    registry: string;
+    s3: { endpoint: string; region: string; accessKeyPath: string; secretKeyPath: string; buckets: { layers: string } };
 }
 
 const repo = join(__dirname, "..", "..", "..", "..");
 
 export function loadLab(): Lab {
-  const text = process.env.DTR_SIM_TEST_LAB_JSON
-    ? readFileSync(process.env.DTR_SIM_TEST_LAB_JSON, "utf8")
-    : execFileSync("bash", [join(repo, "lab", "lab.sh"), "status"], { encoding: "utf8" });
-  const lab = JSON.parse(text) as Lab;
-  if (lab.state !== "up") throw new Error(`the lab is '${lab.state}', not up: run bash lab/lab.sh up first (engine tests need real dockerds)`);
-  return lab;
+    const text = process.env.DTR_SIM_TEST_LAB_JSON
+        ? readFileSync(process.env.DTR_SIM_TEST_LAB_JSON, "utf8")
+        : execFileSync("bash", [join(repo, "lab", "lab.sh"), "status"], { encoding: "utf8" });
+    const lab = JSON.parse(text) as Lab;
+    if (lab.state !== "up")
+        throw new Error(`the lab is '${lab.state}', not up: run bash lab/lab.sh up first (engine tests need real dockerds)`);
+    return lab;
 }
 
 export const version = readFileSync(join(repo, "dtr-sim", "VERSION"), "utf8").trim();
 
 export interface Run {
-  code: number;
-  stdout: Buffer;
-  stderr: string;
+    code: number;
+    stdout: Buffer;
+    stderr: string;
 }
 
 export function docker(host: LabHost, args: string[], opts: { stdin?: Buffer; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("docker", args, {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: `unix://${host.dockerSocket}`, ...(opts.env ?? {}) },
-      stdio: ["pipe", "pipe", "pipe"],
+    return new Promise((resolve, reject) => {
+        const p = spawn("docker", args, {
+            env: { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: `unix://${host.dockerSocket}`, ...(opts.env ?? {}) },
+            stdio: ["pipe", "pipe", "pipe"],
+        });
+        const out: Buffer[] = [];
+        let err = "";
+        p.stdout.on("data", (c: Buffer) => out.push(c));
+        p.stderr.on("data", (c: Buffer) => (err += c.toString()));
+        p.on("error", reject);
+        p.on("close", (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }));
+        p.stdin.end(opts.stdin ?? Buffer.alloc(0));
     });
-    const out: Buffer[] = [];
-    let err = "";
-    p.stdout.on("data", (c: Buffer) => out.push(c));
-    p.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    p.on("error", reject);
-    p.on("close", (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }));
-    p.stdin.end(opts.stdin ?? Buffer.alloc(0));
-  });
 }
 
 export const PASSWORD = "lab-admin-password-0";
 
 /** Runs a dtr-sim command on a host; the password travels in the environment, never in argv. */
 export function dtr(host: LabHost, image: string, args: string[], opts: { stdin?: Buffer; password?: string } = {}): Promise<Run> {
-  const ucp = ["--ucp-url", "https://ucp.lab.invalid", "--ucp-username", "admin", "--ucp-insecure-tls"];
-  return docker(
-    host,
-    ["run", "-i", "--rm", "--pull", "never", "--log-driver", "none", "-e", "UCP_PASSWORD", "-v", "/var/run/docker.sock:/var/run/docker.sock", image, ...args, ...ucp],
-    { stdin: opts.stdin, env: { UCP_PASSWORD: opts.password ?? PASSWORD } },
-  );
+    const ucp = ["--ucp-url", "https://ucp.lab.invalid", "--ucp-username", "admin", "--ucp-insecure-tls"];
+    return docker(
+        host,
+        [
+            "run",
+            "-i",
+            "--rm",
+            "--pull",
+            "never",
+            "--log-driver",
+            "none",
+            "-e",
+            "UCP_PASSWORD",
+            "-v",
+            "/var/run/docker.sock:/var/run/docker.sock",
+            image,
+            ...args,
+            ...ucp,
+        ],
+        { stdin: opts.stdin, env: { UCP_PASSWORD: opts.password ?? PASSWORD } },
+    );
 }
 
 export interface HttpResult {
-  status: number;
-  body: any;
+    status: number;
+    body: any;
 }
 
-export function call(address: string, port: number, method: string, path: string, opts: { body?: unknown; auth?: boolean; password?: string } = {}): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const data = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    const headers: Record<string, string> = {};
-    if (opts.auth !== false) headers.authorization = "Basic " + Buffer.from(`admin:${opts.password ?? PASSWORD}`).toString("base64");
-    if (data) Object.assign(headers, { "content-type": "application/json", "content-length": String(data.length) });
-    const req = https.request({ host: address, port, method, path, headers, rejectUnauthorized: false, timeout: 60000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const t = Buffer.concat(chunks).toString();
-        let body: unknown = t;
-        try {
-          body = t ? JSON.parse(t) : undefined;
-        } catch {
-          /* text */
-        }
-        resolve({ status: res.statusCode ?? 0, body });
-      });
+export function call(
+    address: string,
+    port: number,
+    method: string,
+    path: string,
+    opts: { body?: unknown; auth?: boolean; password?: string } = {},
+): Promise<HttpResult> {
+    return new Promise((resolve, reject) => {
+        const data = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+        const headers: Record<string, string> = {};
+        if (opts.auth !== false) headers.authorization = "Basic " + Buffer.from(`admin:${opts.password ?? PASSWORD}`).toString("base64");
+        if (data) Object.assign(headers, { "content-type": "application/json", "content-length": String(data.length) });
+        const req = https.request({ host: address, port, method, path, headers, rejectUnauthorized: false, timeout: 60000 }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+                const t = Buffer.concat(chunks).toString();
+                let body: unknown = t;
+                try {
+                    body = t ? JSON.parse(t) : undefined;
+                } catch {
+                    /* text */
+                }
+                resolve({ status: res.statusCode ?? 0, body });
+            });
+        });
+        req.on("timeout", () => req.destroy(new Error(`${method} ${path} timed out`)));
+        req.on("error", reject);
+        if (data) req.write(data);
+        req.end();
     });
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on("error", reject);
-    if (data) req.write(data);
-    req.end();
-  });
 }
 
 export async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>, everyMs = 1000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
+    const end = Date.now() + ms;
+    let last: unknown;
+    while (Date.now() < end) {
+        try {
+            const v = await fn();
+            if (v !== undefined) return v;
+        } catch (e) {
+            last = e;
+        }
+        await new Promise((r) => setTimeout(r, everyMs));
     }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${ms / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    throw new Error(`timed out after ${ms / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }

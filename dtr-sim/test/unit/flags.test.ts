@@ -5,75 +5,93 @@ const env = {};
 const base = ["--ucp-url", "https://ucp.example:443", "--ucp-username", "admin", "--ucp-node", "host1"];
 
 describe("flags", () => {
-  it("parses --flag value, --flag=value and booleans, and takes the password from env UCP_PASSWORD", () => {
-    const f = F.parseFlags("install", [...base, "--replica-id=0123456789ab", "--ucp-insecure-tls"], { env: { UCP_PASSWORD: "s3cret" }, stdinIsTTY: false });
-    assert.equal(f["ucp-url"], "https://ucp.example:443");
-    assert.equal(f["replica-id"], "0123456789ab");
-    assert.equal(f["ucp-insecure-tls"], true);
-    assert.equal(f["ucp-password"], "s3cret");
-  });
+    it("parses --flag value, --flag=value and booleans, and takes the password from env UCP_PASSWORD", () => {
+        const f = F.parseFlags("install", [...base, "--replica-id=0123456789ab", "--ucp-insecure-tls"], {
+            env: { UCP_PASSWORD: "s3cret" },
+            stdinIsTTY: false,
+        });
+        assert.equal(f["ucp-url"], "https://ucp.example:443");
+        assert.equal(f["replica-id"], "0123456789ab");
+        assert.equal(f["ucp-insecure-tls"], true);
+        assert.equal(f["ucp-password"], "s3cret");
+    });
 
-  it("a command-line flag wins over its environment variable", () => {
-    const f = F.parseFlags("install", [...base, "--ucp-password", "cli"], { env: { UCP_PASSWORD: "env" }, stdinIsTTY: false });
-    assert.equal(f["ucp-password"], "cli");
-  });
+    it("a command-line flag wins over its environment variable", () => {
+        const f = F.parseFlags("install", [...base, "--ucp-password", "cli"], { env: { UCP_PASSWORD: "env" }, stdinIsTTY: false });
+        assert.equal(f["ucp-password"], "cli");
+    });
 
-  it("a missing required flag without a TTY gives DTR's EOF error plus a hint naming the flag and its env", () => {
-    assert.throws(
-      () => F.parseFlags("install", base, { env, stdinIsTTY: false }),
-      (e: Error) => e.message.startsWith("EOF unexpected end of file") && e.message.includes("--ucp-password") && e.message.includes("UCP_PASSWORD"),
-    );
-  });
+    it("a missing required flag without a TTY gives DTR's EOF error plus a hint naming the flag and its env", () => {
+        assert.throws(
+            () => F.parseFlags("install", base, { env, stdinIsTTY: false }),
+            (e: Error) =>
+                e.message.startsWith("EOF unexpected end of file") &&
+                e.message.includes("--ucp-password") &&
+                e.message.includes("UCP_PASSWORD"),
+        );
+    });
 
-  it("a missing required flag with a TTY says dtr-sim does not prompt", () => {
-    assert.throws(() => F.parseFlags("backup", ["--ucp-url", "https://u"], { env, stdinIsTTY: true }), /--ucp-username is required for 'backup'. dtr-sim does not prompt/);
-  });
+    it("a missing required flag with a TTY says dtr-sim does not prompt", () => {
+        assert.throws(
+            () => F.parseFlags("backup", ["--ucp-url", "https://u"], { env, stdinIsTTY: true }),
+            /--ucp-username is required for 'backup'. dtr-sim does not prompt/,
+        );
+    });
 
-  it("rejects unknown flags and commands, naming them", () => {
-    assert.throws(() => F.parseFlags("install", [...base, "--replica-idd", "x"], { env, stdinIsTTY: false }), /unknown flag --replica-idd for 'install'/);
-    assert.throws(() => F.parseFlags("instal", [], { env, stdinIsTTY: false }), /unknown command 'instal'/);
-    assert.throws(() => F.parseFlags("install", ["--ucp-url"], { env, stdinIsTTY: false }), /--ucp-url needs a value/);
-    assert.throws(() => F.parseFlags("install", ["--debug=yes"], { env, stdinIsTTY: false }), /--debug takes true or false, got 'yes'/);
-  });
+    it("rejects unknown flags and commands, naming them", () => {
+        assert.throws(
+            () => F.parseFlags("install", [...base, "--replica-idd", "x"], { env, stdinIsTTY: false }),
+            /unknown flag --replica-idd for 'install'/,
+        );
+        assert.throws(() => F.parseFlags("instal", [], { env, stdinIsTTY: false }), /unknown command 'instal'/);
+        assert.throws(() => F.parseFlags("install", ["--ucp-url"], { env, stdinIsTTY: false }), /--ucp-url needs a value/);
+        assert.throws(() => F.parseFlags("install", ["--debug=yes"], { env, stdinIsTTY: false }), /--debug takes true or false, got 'yes'/);
+    });
 
-  it("replica ids are exactly 12 lowercase hex characters", () => {
-    assert.equal(F.validateReplicaId("replica-id", "abcdef012345"), "abcdef012345");
-    for (const bad of ["abcdef01234", "abcdef0123456", "ABCDEF012345", "abcdefg12345"]) {
-      assert.throws(() => F.validateReplicaId("replica-id", bad), new RegExp(`--replica-id '${bad}' is not a replica id`));
-    }
-  });
+    it("replica ids are exactly 12 lowercase hex characters", () => {
+        assert.equal(F.validateReplicaId("replica-id", "abcdef012345"), "abcdef012345");
+        for (const bad of ["abcdef01234", "abcdef0123456", "ABCDEF012345", "abcdefg12345"]) {
+            assert.throws(() => F.validateReplicaId("replica-id", bad), new RegExp(`--replica-id '${bad}' is not a replica id`));
+        }
+    });
 
-  it("fails fast when --replica-https-port differs from the port of --dtr-external-url, naming both", () => {
-    assert.doesNotThrow(() => F.checkExternalUrlPort("https://dtr.example", 443));
-    assert.doesNotThrow(() => F.checkExternalUrlPort("https://dtr.example:4443", 4443));
-    assert.throws(
-      () => F.checkExternalUrlPort("https://dtr.example:4443", 443),
-      (e: Error) => /port 4443 but --replica-https-port is 443/.test(e.message) && /hangs/.test(e.message),
-    );
-    assert.throws(() => F.externalUrlPort("http://dtr.example"), /must use https/);
-    assert.throws(() => F.externalUrlPort("https://dtr.example/path"), /must not have a path/);
-  });
+    it("fails fast when --replica-https-port differs from the port of --dtr-external-url, naming both", () => {
+        assert.doesNotThrow(() => F.checkExternalUrlPort("https://dtr.example", 443));
+        assert.doesNotThrow(() => F.checkExternalUrlPort("https://dtr.example:4443", 4443));
+        assert.throws(
+            () => F.checkExternalUrlPort("https://dtr.example:4443", 443),
+            (e: Error) => /port 4443 but --replica-https-port is 443/.test(e.message) && /hangs/.test(e.message),
+        );
+        assert.throws(() => F.externalUrlPort("http://dtr.example"), /must use https/);
+        assert.throws(() => F.externalUrlPort("https://dtr.example/path"), /must not have a path/);
+    });
 
-  it("restore needs exactly one storage flag", () => {
-    assert.deepEqual(F.restoreStorageChoice({ "dtr-use-default-storage": true }), { kind: "default" });
-    assert.deepEqual(F.restoreStorageChoice({ "dtr-storage-volume": "vol" }), { kind: "volume", volume: "vol" });
-    assert.deepEqual(F.restoreStorageChoice({ "nfs-storage-url": "nfs://nas/export" }), { kind: "nfs", url: "nfs://nas/export" });
-    assert.throws(() => F.restoreStorageChoice({}), /exactly one storage flag, got none/);
-    assert.throws(() => F.restoreStorageChoice({ "dtr-use-default-storage": true, "dtr-storage-volume": "v" }), /got --dtr-use-default-storage and --dtr-storage-volume/);
-    assert.throws(() => F.restoreStorageChoice({ "nfs-storage-url": "nas:/export" }), /must look like nfs:\/\/host\/path/);
-  });
+    it("restore needs exactly one storage flag", () => {
+        assert.deepEqual(F.restoreStorageChoice({ "dtr-use-default-storage": true }), { kind: "default" });
+        assert.deepEqual(F.restoreStorageChoice({ "dtr-storage-volume": "vol" }), { kind: "volume", volume: "vol" });
+        assert.deepEqual(F.restoreStorageChoice({ "nfs-storage-url": "nfs://nas/export" }), { kind: "nfs", url: "nfs://nas/export" });
+        assert.throws(() => F.restoreStorageChoice({}), /exactly one storage flag, got none/);
+        assert.throws(
+            () => F.restoreStorageChoice({ "dtr-use-default-storage": true, "dtr-storage-volume": "v" }),
+            /got --dtr-use-default-storage and --dtr-storage-volume/,
+        );
+        assert.throws(() => F.restoreStorageChoice({ "nfs-storage-url": "nas:/export" }), /must look like nfs:\/\/host\/path/);
+    });
 
-  it("needs --ucp-ca or --ucp-insecure-tls, as real DTR does to trust UCP", () => {
-    assert.throws(() => F.checkUcpTrust({}), /--ucp-ca/);
-    assert.doesNotThrow(() => F.checkUcpTrust({ "ucp-insecure-tls": true }));
-    assert.throws(() => F.checkUcpUrl("ucp.example"), /--ucp-url 'ucp.example' is not a URL/);
-  });
+    it("needs --ucp-ca or --ucp-insecure-tls, as real DTR does to trust UCP", () => {
+        assert.throws(() => F.checkUcpTrust({}), /--ucp-ca/);
+        assert.doesNotThrow(() => F.checkUcpTrust({ "ucp-insecure-tls": true }));
+        assert.throws(() => F.checkUcpUrl("ucp.example"), /--ucp-url 'ucp.example' is not a URL/);
+    });
 
-  it("every command lists the common UCP flags", () => {
-    for (const [name, c] of Object.entries(F.commands)) {
-      for (const f of ["ucp-url", "ucp-username", "ucp-password", "ucp-ca", "ucp-insecure-tls", "debug"]) {
-        assert.ok(c.flags.some((x) => x.name === f), `${name} lacks --${f}`);
-      }
-    }
-  });
+    it("every command lists the common UCP flags", () => {
+        for (const [name, c] of Object.entries(F.commands)) {
+            for (const f of ["ucp-url", "ucp-username", "ucp-password", "ucp-ca", "ucp-insecure-tls", "debug"]) {
+                assert.ok(
+                    c.flags.some((x) => x.name === f),
+                    `${name} lacks --${f}`,
+                );
+            }
+        }
+    });
 });
