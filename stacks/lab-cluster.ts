@@ -6,7 +6,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Stack, UpResult } from "@pulumi/pulumi/automation";
-import { LabHost, LabStatus, s3Keys, sshPrivateKey } from "../lab/lab";
+import { LabHost, LabStatus, REPO_ROOT, s3Keys, sshPrivateKey } from "../lab/lab";
 import { docker, dockerLogin, dtrApi, makeTestImage } from "../lab/docker";
 import { labS3, listKeys } from "../lab/s3";
 import { LAB_ADMIN, labStackConfig } from "./lab-config";
@@ -33,6 +33,11 @@ export function labAdminPassword(status: LabStatus): string {
     return fs.readFileSync(file, "utf8").trim();
 }
 
+/** The backup agent's version, as its package says (the lab builds and pushes that tag). */
+export function agentVersion(): string {
+    return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "backup-agent", "package.json"), "utf8")).version;
+}
+
 export async function labStack(status: LabStatus, stackName = "lab", imageVersion?: string): Promise<LabCluster> {
     const admin = { user: LAB_ADMIN, password: labAdminPassword(status) };
     const stack = await openStack(stackName, { dir: labPulumiDir(status) });
@@ -42,6 +47,7 @@ export async function labStack(status: LabStatus, stackName = "lab", imageVersio
         adminPassword: admin.password,
         sshPrivateKey: sshPrivateKey(status),
         s3: s3Keys(status),
+        agentVersion: agentVersion(),
     });
     await setStackConfig(stack, config, secrets);
     return { stack, status, admin };

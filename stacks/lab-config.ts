@@ -21,6 +21,13 @@ export interface LabStackOptions {
     sshPrivateKey: string;
     s3: { accessKey: string; secretKey: string };
     healthGate?: { timeoutSeconds: number; intervalSeconds: number };
+    /** The backup agent image's version (the lab registry holds `dtr-ha-backup:<version>`). */
+    agentVersion: string;
+    /** age public keys to encrypt backups to (the matching identity goes in `ageIdentity`). */
+    backupRecipients?: string[];
+    ageIdentity?: string;
+    /** Change to take a new backup on the next up. */
+    backupTrigger?: string;
 }
 
 export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackConfig {
@@ -55,6 +62,18 @@ export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackC
                     hostKey: h.hostPublicKey,
                 })),
             },
+            backup: {
+                mode: "s3",
+                bucket: status.s3.buckets.backups,
+                prefix: "dtr/",
+                agentImage: `${status.registry}/dtr-ha-backup:${o.agentVersion}`,
+                recipients: o.backupRecipients ?? [],
+                // GOVERNANCE with one day: real locks in the lab, short enough for a throw-away server.
+                lockMode: "GOVERNANCE",
+                retentionDays: 1,
+                trigger: o.backupTrigger ?? "initial",
+                s3: { region: status.s3.region, endpoint: status.s3.endpoint, forcePathStyle: true },
+            },
             storage: {
                 mode: "s3",
                 s3: {
@@ -71,6 +90,9 @@ export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackC
             sshPrivateKey: o.sshPrivateKey,
             storageAccessKey: o.s3.accessKey,
             storageSecretKey: o.s3.secretKey,
+            backupAccessKey: o.s3.accessKey,
+            backupSecretKey: o.s3.secretKey,
+            ...(o.ageIdentity ? { ageIdentity: o.ageIdentity } : {}),
         },
     };
 }

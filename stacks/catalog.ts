@@ -1,0 +1,106 @@
+/**
+ * The backup catalog as seen from the machine running Pulumi: the backup agent's own `list` and `verify` (the same code
+ * the hosts run), fed with the stack's backup settings. Nothing here is a second implementation of the agent.
+ */
+import { spawn } from "child_process";
+import * as path from "path";
+import { Stack } from "@pulumi/pulumi/automation";
+import { REPO_ROOT } from "../lab/lab";
+
+export interface BackupAccess {
+    bucket: string;
+    prefix: string;
+    cluster: string;
+    /** The agent's environment (S3 endpoint, region, keys). Holds secrets: never print it. */
+    env: Record<string, string>;
+}
+
+export interface CatalogEntry {
+    manifestKey: string;
+    manifest: {
+        createdAt: string;
+        cluster: string;
+        kind: string;
+        sourceStack: string | null;
+        object: { key: string; bytes: number; sha256: string; versionId: string | null };
+        content: { encryption: unknown; entries: number; tarBytes: number };
+        meta: Record<string, string>;
+    };
+}
+
+/** Reads a stack's backup settings (and its backup bucket output in AWS mode). */
+export async function backupAccess(stack: Stack): Promise<BackupAccess> {
+    const all = await stack.getAllConfig();
+    const get = (k: string) => all[`dtr-ha:${k}`]?.value;
+    const backup = get("backup") ? JSON.parse(get("backup")!) : undefined;
+    if (!backup) throw new Error(`stack ${stack.name} has no dtr-ha:backup configuration`);
+    const cluster = JSON.parse(get("cluster") ?? "{}").name;
+    let bucket: string | undefined = backup.bucket;
+    if (!bucket) bucket = (await stack.outputs()).backupBucket?.value;
+    if (!bucket) throw new Error(`stack ${stack.name}: no backup bucket (dtr-ha:backup.bucket, or the backupBucket output after an up)`);
+    const env: Record<string, string> = { AWS_REGION: backup.s3?.region ?? "us-east-1" };
+    if (backup.s3?.endpoint) env.S3_ENDPOINT = backup.s3.endpoint;
+    if (backup.s3?.forcePathStyle !== undefined) env.S3_FORCE_PATH_STYLE = String(backup.s3.forcePathStyle);
+    if (get("backupAccessKey")) env.AWS_ACCESS_KEY_ID = get("backupAccessKey")!;
+    if (get("backupSecretKey")) env.AWS_SECRET_ACCESS_KEY = get("backupSecretKey")!;
+    if (get("ageIdentity")) env.DTR_HA_AGE_IDENTITY = get("ageIdentity")!;
+    return { bucket, prefix: backup.prefix ?? "", cluster, env };
+}
+
+const AGENT = path.join(REPO_ROOT, "backup-agent", "dist", "main.js");
+
+/** Runs the backup agent locally; resolves with stdout, rejects with its stderr. */
+export function agent(args: string[], env: Record<string, string>): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const p = spawn(process.execPath, [AGENT, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        p.stdout.on("data", (d) => (out += d));
+        p.stderr.on("data", (d) => (err += d));
+        p.on("error", reject);
+        p.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`backup agent ${args[0]} failed (exit ${code}): ${err.trim() || out.trim()}`))));
+    });
+}
+
+/** Every valid manifest of the cluster, newest first. */
+export async function listBackups(a: BackupAccess): Promise<CatalogEntry[]> {
+    const out = await agent(["list", "--bucket", a.bucket, ...(a.prefix ? ["--prefix", a.prefix] : []), "--cluster", a.cluster], a.env);
+    return out
+        .split("\n")
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as CatalogEntry);
+}
+
+/** Re-reads the object at its pinned version and checks size and SHA-256 (and the tar, when readable). */
+export async function verifyBackup(a: BackupAccess, manifestKey: string): Promise<{ ok: boolean; verdict: any }> {
+    const identity = a.env.DTR_HA_AGE_IDENTITY ? ["--identity-env", "DTR_HA_AGE_IDENTITY"] : [];
+    try {
+        const out = await agent(["verify", "--bucket", a.bucket, "--manifest-key", manifestKey, ...identity], a.env);
+        return { ok: true, verdict: JSON.parse(out) };
+    } catch (e) {
+        const text = (e as Error).message;
+        const json = text.slice(text.indexOf("{"));
+        let verdict: unknown = text;
+        try {
+            verdict = JSON.parse(json);
+        } catch {
+            /* keep the message */
+        }
+        return { ok: false, verdict };
+    }
+}
+
+/** `latest` or a manifest key, resolved against the catalog. */
+export async function resolveManifest(a: BackupAccess, from: string): Promise<CatalogEntry> {
+    const all = await listBackups(a);
+    const dtr = all.filter((e) => e.manifest.kind === "dtr");
+    const entry = from === "latest" ? dtr[0] : dtr.find((e) => e.manifestKey === from);
+    if (!entry) {
+        throw new Error(
+            from === "latest"
+                ? `no DTR backup of cluster ${a.cluster} in s3://${a.bucket}/${a.prefix}`
+                : `no DTR backup manifest ${from} in s3://${a.bucket}; \`npm run backups -- list\` shows the catalog`,
+        );
+    }
+    return entry;
+}
