@@ -341,8 +341,18 @@ describe("backup agent against MinIO", function () {
                 await putManifest(s3, BUCKET, `cat/manifests/${cluster}/${i}.manifest.json`, m);
             }
         }
+        // A hand-written broken manifest is skipped with a warning, not fatal for the catalog.
+        await s3.send(
+            new PutObjectCommand({
+                Bucket: BUCKET,
+                Key: "cat/manifests/east/broken.manifest.json",
+                Body: "{}",
+                ChecksumAlgorithm: "CRC32",
+            }),
+        );
         const r = await agent(["list", "--bucket", BUCKET, "--prefix", "cat", "--cluster", "east"], { env });
         assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /skipping cat\/manifests\/east\/broken.manifest.json: invalid manifest/);
         const lines = r.stdout
             .toString()
             .trim()
