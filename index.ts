@@ -157,7 +157,7 @@ function dtrStack() {
                       s3: backupS3,
                       triggers: [config.backup!.trigger ?? "initial"],
                   },
-                  { dependsOn: [dtr.healthGate] },
+                  { dependsOn: [dtr.restoreCheck ?? dtr.healthGate] },
               )
             : undefined;
 
@@ -169,6 +169,7 @@ function dtrStack() {
         imageVersion: dtr.imageVersion,
         externalUrl: dtr.externalUrl,
         health: dtr.health,
+        restored: dtr.restored,
         overlayFacts: dtr.overlayFacts,
         lastBackup: backup?.manifestKey,
         backupBucket: backupTarget?.bucket,

@@ -284,3 +284,21 @@ export function parseKeys(argv: string[]): { prefix: string; cluster: string; ki
     if (problem) throw new UsageError(`${cmd}: ${problem}`);
     return { prefix, cluster: cluster(cmd, one(raw, "cluster")!), kind: kind(cmd, one(raw, "kind")!), encrypted: raw.has("encrypted") };
 }
+
+export function parseInventory(argv: string[]): { url: URL; insecure: boolean; lines: boolean } {
+    const cmd = "inventory";
+    const raw = parse(cmd, argv, {
+        "dtr-url": { required: true, help: "https://host:port of a DTR replica" },
+        insecure: { bool: true, help: "" },
+        lines: { bool: true, help: "" },
+    });
+    const text = one(raw, "dtr-url")!;
+    let url: URL;
+    try {
+        url = new URL(text);
+    } catch {
+        throw new UsageError(`${cmd}: --dtr-url '${text}' is not a URL: use https://host:port`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw new UsageError(`${cmd}: --dtr-url '${text}' must be http(s)://host:port`);
+    return { url, insecure: raw.has("insecure"), lines: raw.has("lines") };
+}

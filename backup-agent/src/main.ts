@@ -5,11 +5,12 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { listManifests, putManifest } from "./catalog";
-import { HelpRequested, parseDownload, parseKeys, parseList, parsePutManifest, parseUpload, parseVerify, UsageError } from "./flags";
+import { HelpRequested, parseDownload, parseInventory, parseKeys, parseList, parsePutManifest, parseUpload, parseVerify, UsageError } from "./flags";
 import { backupKeys } from "./keys";
 import { getManifest, readBackup, verifyBackup } from "./read";
 import { makeS3Client, s3SettingsFromEnv } from "./s3";
 import { uploadBackup } from "./upload";
+import { inventoryLines, summarize } from "./inventory";
 
 // The pinned SDK supports Node 20; its "future versions need Node 22" notice would only be noise in backup logs.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -23,6 +24,8 @@ commands:
   download      --bucket B --manifest-key MK [--identity-env NAME]   (tar on stdout; run verify first)
   list          --bucket B [--prefix P] [--cluster C]                (JSON lines, newest first)
   keys          --cluster C --kind K [--prefix P] [--encrypted]      (suggested object and manifest keys)
+  inventory     --dtr-url https://host:port [--insecure] [--lines]   (repositories, tags, team access and their
+                SHA-256 from DTR's API; credentials from env UCP_USERNAME and UCP_PASSWORD)
   version
 env: AWS_REGION, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (else the default chain / instance role),
      S3_ENDPOINT (e.g. http://10.200.0.1:9000), S3_FORCE_PATH_STYLE=true|false`;
@@ -126,6 +129,15 @@ async function run(argv: string[]): Promise<number> {
             out(JSON.stringify(backupKeys({ ...f, createdAt: new Date() })));
             return 0;
         }
+        case "inventory": {
+            const f = parseInventory(rest);
+            const user = process.env.UCP_USERNAME;
+            const password = process.env.UCP_PASSWORD;
+            if (!user || !password) throw new UsageError("inventory: env UCP_USERNAME and UCP_PASSWORD must be set (the DTR admin)");
+            const lines = await inventoryLines(f.url, { user, password }, f.insecure);
+            out(JSON.stringify(f.lines ? { ...summarize(lines), lines } : summarize(lines)));
+            return 0;
+        }
         case "version":
             out(version());
             return 0;
@@ -136,7 +148,7 @@ async function run(argv: string[]): Promise<number> {
             out(USAGE);
             return cmd === undefined ? 2 : 0;
         default:
-            throw new UsageError(`unknown command '${cmd}': use one of upload, put-manifest, verify, download, list, keys, version`);
+            throw new UsageError(`unknown command '${cmd}': use one of upload, put-manifest, verify, download, list, keys, inventory, version`);
     }
 }
 

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { DtrImage, RunOptions, SECRET_ENV, UcpConnection } from "../dtr-cli/commands";
+import { USERNAME_ENV } from "../dtr-cli/api";
 import { DtrHost } from "../hosts/dtr-host";
 import { BackupTarget, MANIFEST_LINE, dtrBackupScript } from "./scripts";
 import { firstHealthy } from "./probe";
@@ -82,7 +83,11 @@ export class DtrBackup extends pulumi.ComponentResource {
             `${name}-dtr`,
             {
                 connection: chosen.apply((i) => args.hosts[i].connection) as pulumi.Output<command.types.input.remote.ConnectionArgs>,
-                environment: { ...agentEnvironment(args.s3), [SECRET_ENV.ucpPassword]: pulumi.secret(args.ucpPassword) },
+                environment: {
+                    ...agentEnvironment(args.s3),
+                    [SECRET_ENV.ucpPassword]: pulumi.secret(args.ucpPassword),
+                    [USERNAME_ENV]: args.ucp.username,
+                },
                 create: script,
                 triggers: args.triggers,
                 // A backup is taken once per trigger; deleting the resource keeps the backup (it is locked anyway).

@@ -55,6 +55,11 @@ function agentRun(image: string, interactive: boolean, noLogs: boolean, extraEnv
     return words;
 }
 
+/** The agent's inventory of the replica on this host (host network, loopback: the admin password never leaves it). */
+export function inventoryCommand(agentImage: string, httpsPort: number): string {
+    return shellJoin(["docker", "run", "--rm", "--network", "host", "-e", "UCP_USERNAME", "-e", "UCP_PASSWORD", agentImage, "inventory", "--dtr-url", `https://127.0.0.1:${httpsPort}`, "--insecure"]);
+}
+
 function validateTarget(t: BackupTarget): void {
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(t.bucket)) throw new Error(`backup.bucket=${JSON.stringify(t.bucket)} is not a valid bucket name`);
     if (t.prefix && (t.prefix.startsWith("/") || !/^[A-Za-z0-9._\-/]*$/.test(t.prefix))) {
@@ -119,6 +124,10 @@ export function dtrBackupScript(a: DtrBackupScriptArgs): string {
         "done",
         '[ -n "$replica" ] || { echo "dtr-ha backup FAILED: no healthy replica to back up from" >&2; exit 1; }',
         'echo "dtr-ha backup: backing up replica $replica" >&2',
+        // The inventory fingerprint (repositories, tags, team access) goes into the manifest, so a restore can prove
+        // it brought everything back. Read from this host's replica; without it the backup is still whole.
+        `inv=$(${inventoryCommand(t.agentImage, port)} 2>"$work/inv.err") || { inv=''; echo "dtr-ha backup: WARNING: no inventory ($(head -c 300 "$work/inv.err")); the manifest will not carry one" >&2; }`,
+        `invmeta=$(printf '%s' "$inv" | sed -n 's/^{"repositories":\\([0-9]*\\),"tags":\\([0-9]*\\),"teamAccess":\\([0-9]*\\),"sha256":"\\([0-9a-f]*\\)".*/--meta inventoryRepositories=\\1 --meta inventoryTags=\\2 --meta inventoryTeamAccess=\\3 --meta inventorySha256=\\4/p')`,
         `keys=$(${keysCmd}) || { echo "dtr-ha backup FAILED: the agent could not name the keys" >&2; exit 1; }`,
         `obj=$(printf '%s' "$keys" | sed -n 's/.*"objectKey":"\\([^"]*\\)".*/\\1/p')`,
         `man=$(printf '%s' "$keys" | sed -n 's/.*"manifestKey":"\\([^"]*\\)".*/\\1/p')`,
@@ -128,7 +137,7 @@ export function dtrBackupScript(a: DtrBackupScriptArgs): string {
         cases,
         "  esac",
         '  echo $? > "$work/rc"',
-        `} | ${shellJoin(upload)} --key "$obj" --meta "replicaId=$replica" > "$work/manifest.json"`,
+        `} | ${shellJoin(upload)} --key "$obj" --meta "replicaId=$replica" $invmeta > "$work/manifest.json"`,
         "up=$?",
         'rc=$(cat "$work/rc" 2>/dev/null || echo missing)',
         'if [ "$rc" != 0 ] || [ "$up" != 0 ]; then',
@@ -242,4 +251,28 @@ export function clearReplicasScript(common: { image: DtrImage; ucp: UcpConnectio
 
 function destroyCommandFor(common: { image: DtrImage; ucp: UcpConnection; run?: RunOptions }, replicaId: string): string {
     return destroyCommand({ ...common, replicaId });
+}
+
+/**
+ * After a restore has passed the health gate: the restored cluster's inventory (repositories, tags, team access) must
+ * have the fingerprint the backup recorded. A backup without one is reported as such, and only health was checked.
+ */
+export function restoreCheckScript(a: { agentImage: string; bucket: string; manifestKey: string; httpsPort?: number }): string {
+    validateTarget({ agentImage: a.agentImage, bucket: a.bucket });
+    const dir = a.manifestKey.replace(/[^/]*$/, "");
+    const list = shellJoin([...agentRun(a.agentImage, false, false), "list", "--bucket", a.bucket, "--prefix", dir]);
+    const field = (name: string, from: string) => `$(printf '%s' "$${from}" | sed -n 's/.*"${name}":"\\{0,1\\}\\([0-9a-f]*\\)"\\{0,1\\}.*/\\1/p')`;
+    return [
+        "set -u",
+        `entry=$(${list} | grep -F ${shellQuote(`"manifestKey":"${a.manifestKey}"`)}) || { echo "dtr-ha restore check: manifest ${a.manifestKey} not found" >&2; exit 1; }`,
+        `want=${field("inventorySha256", "entry")}`,
+        'if [ -z "$want" ]; then echo "dtr-ha restore check: the backup recorded no inventory; only health was checked"; exit 0; fi',
+        `got=$(${inventoryCommand(a.agentImage, a.httpsPort ?? 443)}) || { echo "dtr-ha restore check: could not read the restored inventory" >&2; exit 1; }`,
+        `gotsha=${field("sha256", "got")}`,
+        `summary=$(printf '%s' "$got" | sed -n 's/^{"repositories":\\([0-9]*\\),"tags":\\([0-9]*\\),"teamAccess":\\([0-9]*\\).*/\\1 repositories, \\2 tags, \\3 team grants/p')`,
+        'if [ "$gotsha" != "$want" ]; then',
+        '  echo "dtr-ha restore check FAILED: the restored metadata ($summary, fingerprint $gotsha) differs from the backup (fingerprint $want)" >&2; exit 1',
+        "fi",
+        'echo "dtr-ha restore check: metadata matches the backup: $summary"',
+    ].join("\n");
 }

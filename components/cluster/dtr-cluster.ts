@@ -18,7 +18,15 @@ import { DtrHost } from "../hosts/dtr-host";
 import { OVERLAY_NETWORK_NAME, overlayCheckScript, overlaySubnetProblems } from "../network";
 import { S3Settings, STORAGE_SETTINGS_ENV, applyStorageSettingsScript, dtrStorageSettings } from "../storage/settings";
 import { healthGateScript } from "./health-gate";
-import { AGE_IDENTITY_ENV, BackupTarget, clearReplicasScript, dtrBackupScript, dtrRestoreScript, restoreVerifyScript } from "../backup/scripts";
+import {
+    AGE_IDENTITY_ENV,
+    BackupTarget,
+    clearReplicasScript,
+    dtrBackupScript,
+    dtrRestoreScript,
+    restoreCheckScript,
+    restoreVerifyScript,
+} from "../backup/scripts";
 import { BackupS3Access, agentEnvironment } from "../backup/agent-env";
 import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, TopologyError } from "./topology";
 
@@ -97,12 +105,16 @@ export class DtrCluster extends pulumi.ComponentResource {
     public readonly externalUrl: pulumi.Output<string>;
     /** The health gate's last line (`dtr-ha health: healthy: 3 replicas OK ...`). */
     public readonly health: pulumi.Output<string>;
+    /** Restore mode: the restore check's verdict (`metadata matches the backup: ...`); empty otherwise. */
+    public readonly restored: pulumi.Output<string>;
     /** `dtr-ol` as seen on each replica: `overlay true <subnet>`. */
     public readonly overlayFacts: pulumi.Output<string[]>;
     /** The command resources, for callers that must order work after them (backups, restores). */
     public readonly installCommand: command.remote.Command;
     public readonly joinCommands: command.remote.Command[];
     public readonly healthGate: command.remote.Command;
+    /** Restore mode only: the check that the restored metadata matches the backup's inventory. */
+    public readonly restoreCheck?: command.remote.Command;
 
     constructor(name: string, args: DtrClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dtr-ha:index:DtrCluster", name, {}, opts);
@@ -327,6 +339,20 @@ export class DtrCluster extends pulumi.ComponentResource {
         );
 
         this.ids = ids;
+        // After a restore: the cluster must hold what the backup held (inventory fingerprint from its manifest).
+        if (restore) {
+            this.restoreCheck = new command.remote.Command(
+                `${name}-restore-check`,
+                {
+                    connection: first.connection,
+                    environment: { ...env, ...agentEnvironment(restore.s3) },
+                    create: pulumi.output(restore.bucket).apply((bucket) =>
+                        restoreCheckScript({ agentImage: restore.agentImage, bucket, manifestKey: restore.manifestKey, httpsPort: args.httpsPort }),
+                    ),
+                },
+                child({ dependsOn: [this.healthGate] }),
+            );
+        }
         this.replicaIds = pulumi.output(ids);
         this.replicaCount = pulumi.output(hosts.length);
         this.hostNames = pulumi.output(hosts.map((h) => h.name));
@@ -335,6 +361,7 @@ export class DtrCluster extends pulumi.ComponentResource {
         this.imageVersion = pulumi.output(args.image.version);
         this.externalUrl = pulumi.output(args.externalUrl);
         this.health = this.healthGate.stdout;
+        this.restored = this.restoreCheck ? this.restoreCheck.stdout : pulumi.output("");
         this.overlayFacts = pulumi.all(overlayChecks.map((c) => c.stdout));
         this.registerOutputs({
             replicaIds: this.replicaIds,
@@ -345,6 +372,7 @@ export class DtrCluster extends pulumi.ComponentResource {
             imageVersion: this.imageVersion,
             externalUrl: this.externalUrl,
             health: this.health,
+            restored: this.restored,
             overlayFacts: this.overlayFacts,
             // For the policy pack: production stacks refuse unsafe flags.
             production: args.production ?? false,
