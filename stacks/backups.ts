@@ -10,7 +10,11 @@ const program = new Command()
     .name("npm run backups --")
     .description("List and verify a stack's DTR backups.")
     .option("--stack <name>", "the stack whose backups to read", "lab")
-    .option("--state-dir <dir>", "where the stacks' state lives (file backend)", process.env.DTR_HA_STATE_DIR ?? "/var/tmp/dtr-ha-lab/pulumi")
+    .option(
+        "--state-dir <dir>",
+        "where the stacks' state lives (file backend)",
+        process.env.DTR_HA_STATE_DIR ?? "/var/tmp/dtr-ha-lab/pulumi",
+    )
     .option("--json", "print JSON lines instead of a table", false);
 
 program

@@ -52,13 +52,18 @@ const AGENT = path.join(REPO_ROOT, "backup-agent", "dist", "main.js");
 /** Runs the backup agent locally; resolves with stdout, rejects with its stderr. */
 export function agent(args: string[], env: Record<string, string>): Promise<string> {
     return new Promise((resolve, reject) => {
-        const p = spawn(process.execPath, [AGENT, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        const p = spawn(process.execPath, [AGENT, ...args], {
+            env: { PATH: process.env.PATH ?? "", ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let out = "";
         let err = "";
         p.stdout.on("data", (d) => (out += d));
         p.stderr.on("data", (d) => (err += d));
         p.on("error", reject);
-        p.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`backup agent ${args[0]} failed (exit ${code}): ${err.trim() || out.trim()}`))));
+        p.on("close", (code) =>
+            code === 0 ? resolve(out) : reject(new Error(`backup agent ${args[0]} failed (exit ${code}): ${err.trim() || out.trim()}`)),
+        );
     });
 }
 

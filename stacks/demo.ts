@@ -1,14 +1,28 @@
 /**
- * `npm run demo`: the main job on the local lab. Lab up, `pulumi up` of the project's stack (three replicas over real
- * SSH, Swarm and S3; DTR played by dtr-sim), push an image through one replica and pull it through another, show the
- * cluster's health and where the layers are, then lab down. `--keep` leaves the lab up; `--json` ends with one JSON
- * line for machines.
+ * `npm run demo`: the main job on the local lab, the whole disaster-recovery drill. Lab up, `pulumi up` of the project's
+ * stack (three replicas over real SSH, Swarm and S3; DTR played by dtr-sim), push an image through one replica and
+ * pull it through another; fill the registry (repositories, tags, team access), back up, lose the whole cluster,
+ * rebuild it from the backup into a fresh stack, verify that every repository, tag and grant came back, and report
+ * the measured RTO and RPO. Then lab down. `--keep` leaves the lab up; `--json` ends with one JSON line.
  */
 import * as fs from "fs";
 import { Command } from "commander";
 import { labDown, labStatus, labUp } from "../lab/lab";
 import { Steps } from "./progress";
-import { blobsInBucket, clusterHealth, labPulumiDir, labStack, pullImage, pushImage, up } from "./lab-cluster";
+import {
+    blobsInBucket,
+    clusterHealth,
+    grantTeam,
+    labInventory,
+    labPulumiDir,
+    labStack,
+    loseCluster,
+    pullImage,
+    pushImage,
+    takeBackup,
+    up,
+} from "./lab-cluster";
+import { rebuild, timeline } from "./rebuild";
 
 interface Options {
     keep: boolean;
@@ -20,9 +34,9 @@ async function main(opts: Options): Promise<number> {
     const steps = new Steps();
     const result: Record<string, unknown> = { ok: false };
     try {
-        const before = await labStatus().catch(() => undefined);
+        const labBefore = await labStatus().catch(() => undefined);
         const status = await steps.run("lab up (3 namespace hosts, swarm, registry, S3, dtr-sim images)", () => labUp(opts.verbose));
-        if (before?.state !== "up") {
+        if (labBefore?.state !== "up") {
             // A fresh lab has no cluster: state left by an earlier lab would describe resources that are gone.
             fs.rmSync(`${labPulumiDir(status)}/backend`, { recursive: true, force: true });
         }
@@ -55,25 +69,77 @@ async function main(opts: Options): Promise<number> {
             () => clusterHealth(cluster),
             (h) => `${h.healthy} of ${status.hosts.length} replicas OK`,
         );
+        if (health.healthy !== status.hosts.length) throw new Error(`only ${health.healthy} replicas are OK: ${JSON.stringify(health)}`);
+
+        // The drill: fill, back up, lose everything, rebuild, verify.
+        await steps.run("fill: 3 repositories, 2 tags each, team access", async () => {
+            for (const [i, repo] of ["web", "api", "batch"].entries()) {
+                const via = status.hosts[i % 3];
+                await pushImage(cluster, via, via, repo, "1.0");
+                await pushImage(cluster, via, via, repo, "1.1");
+                await grantTeam(cluster, via, `admin/${repo}`, i === 0 ? "developers" : "ops", i === 0 ? "read-write" : "read-only");
+            }
+        });
+        const before = await steps.run(
+            "inventory before",
+            () => labInventory(cluster, h1),
+            (i) => `${i.repositories.length} repositories, ${i.tags.length} tags, ${i.teamAccess.length} grants`,
+        );
+        const manifestKey = await steps.run(
+            "back up (dtr backup | agent: gzip, SHA-256, S3 with Object Lock; manifest)",
+            () => takeBackup(cluster, `drill-${Date.now()}`),
+            (k) => k,
+        );
+        const disasterAt = new Date();
+        await steps.run("disaster: every DTR container, volume and dtr-ol gone from all hosts", () => loseCluster(status));
+        const report = await steps.run(
+            "rebuild from the backup into stack lab-rebuilt (Automation API)",
+            () =>
+                rebuild({
+                    from: manifestKey,
+                    stack: "lab-rebuilt",
+                    sourceStack: "lab",
+                    stateDir: labPulumiDir(status),
+                    disasterTime: disasterAt,
+                    destroyExisting: false,
+                }),
+            (r) => `RTO ${r.rtoSeconds} s, RPO ${r.rpoSeconds} s`,
+        );
+        const after = await steps.run(
+            "inventory after",
+            () => labInventory(cluster, h2),
+            (i) => `${i.repositories.length} repositories, ${i.tags.length} tags, ${i.teamAccess.length} grants`,
+        );
+        const same = JSON.stringify(before) === JSON.stringify(after);
+        await steps.run(`pull admin/web:1.0 on ${h3.name} from the rebuilt cluster`, () => pullImage(cluster, h3, h1, "admin/web", "1.0"));
         Object.assign(result, {
-            ok: health.healthy === status.hosts.length,
+            ok: report.ok && same,
             replicas: outputs.replicaCount,
             replicaIds: outputs.replicaIds,
             healthy: health.healthy,
-            pings: health.pings,
             gate: outputs.health,
             image: `${pushed.repository}:${pushed.tag}`,
             imageId,
             blobsInS3: blobs.found.length,
+            backup: manifestKey,
+            rtoSeconds: report.rtoSeconds,
+            rpoSeconds: report.rpoSeconds,
+            restoreSteps: report.steps,
+            before: { repositories: before.repositories.length, tags: before.tags.length, teamAccess: before.teamAccess.length },
+            after: { repositories: after.repositories.length, tags: after.tags.length, teamAccess: after.teamAccess.length },
+            inventoryEqual: same,
         });
+        if (!same) result.error = `inventory differs after the rebuild: before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`;
         process.stderr.write(
             [
                 "",
-                `DTR (dtr-sim stand-in) is up on ${status.hosts.map((h) => `https://${h.address}`).join(", ")}`,
-                `  replicas: ${(outputs.replicaIds as string[]).join(", ")} (${health.healthy} OK)`,
-                `  health gate: ${outputs.health}`,
+                `DTR (dtr-sim stand-in) on ${status.hosts.map((h) => `https://${h.address}`).join(", ")}`,
+                `  replicas: ${(outputs.replicaIds as string[]).join(", ")}; health gate: ${outputs.health}`,
                 `  dtr-ol: ${(outputs.overlayFacts as string[])[0]}`,
                 `  pushed ${pushed.repository}:${pushed.tag} via ${h1.address}, pulled on ${h3.name} via ${h2.address}; ${blobs.found.length} blobs in s3://${status.s3.buckets.layers}`,
+                `  before: ${before.repositories.length} repositories, ${before.tags.length} tags, ${before.teamAccess.length} grants; after: ${after.repositories.length}, ${after.tags.length}, ${after.teamAccess.length} (${same ? "identical" : "DIFFERENT"})`,
+                "",
+                timeline(report),
                 "",
             ].join("\n"),
         );
@@ -95,9 +161,11 @@ async function main(opts: Options): Promise<number> {
 
 const program = new Command()
     .name("npm run demo --")
-    .description("Build a three-replica HA DTR on the local lab with the real Pulumi engine, push and pull through it, and tear it down.")
+    .description(
+        "The disaster-recovery drill on the local lab: build a three-replica HA DTR with the real Pulumi engine, push and pull, fill, back up, lose the cluster, rebuild, verify, report RTO and RPO.",
+    )
     .option("--keep", "leave the lab (and the cluster) up afterwards", false)
-    .option("--json", "end with one JSON line: replicas, healthy, timings per step", false)
+    .option("--json", "end with one JSON line: replicas, healthy, RTO, RPO, counts before and after, timings per step", false)
     .option("--verbose", "show the lab's and the engine's own output", false)
     .action(async (opts: Options) => {
         process.exitCode = await main(opts);

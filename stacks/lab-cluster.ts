@@ -131,3 +131,61 @@ export async function clusterHealth(c: LabCluster): Promise<ClusterHealth> {
     replicaHealth ??= {};
     return { replicaHealth, healthy: Object.values(replicaHealth).filter((v) => v === "OK").length, pings };
 }
+
+export interface LabInventory {
+    repositories: string[];
+    /** `ns/repo:tag` */
+    tags: string[];
+    /** `ns/repo team level` */
+    teamAccess: string[];
+}
+
+/** What a user would check after a restore, read through DTR's API on one replica. */
+export async function labInventory(c: LabCluster, via: LabHost): Promise<LabInventory> {
+    const repos = await dtrApi(via.address, "GET", "/api/v0/repositories", c.admin);
+    if (repos.status !== 200) throw new Error(`listing repositories on ${via.name} answered ${repos.status}`);
+    const inv: LabInventory = { repositories: [], tags: [], teamAccess: [] };
+    for (const r of repos.body.repositories as { namespace: string; name: string }[]) {
+        const full = `${r.namespace}/${r.name}`;
+        inv.repositories.push(full);
+        const tags = await dtrApi(via.address, "GET", `/api/v0/repositories/${full}/tags`, c.admin);
+        for (const t of (tags.body ?? []) as { name: string }[]) inv.tags.push(`${full}:${t.name}`);
+        const access = await dtrApi(via.address, "GET", `/api/v0/repositories/${full}/teamAccess`, c.admin);
+        for (const a of (access.body?.teamAccessList ?? []) as { team: { name: string }; accessLevel: string }[]) {
+            inv.teamAccess.push(`${full} ${a.team.name} ${a.accessLevel}`);
+        }
+    }
+    inv.repositories.sort();
+    inv.tags.sort();
+    inv.teamAccess.sort();
+    return inv;
+}
+
+/** Grants a team access to a repository (stored and backed up by DTR). */
+export async function grantTeam(c: LabCluster, via: LabHost, repository: string, team: string, accessLevel: string): Promise<void> {
+    const r = await dtrApi(via.address, "PUT", `/api/v0/repositories/${repository}/teamAccess/${team}`, c.admin, { accessLevel });
+    if (r.status !== 200)
+        throw new Error(`granting ${team} ${accessLevel} on ${repository} answered ${r.status}: ${JSON.stringify(r.body)}`);
+}
+
+/** The disaster: every DTR container, volume and the dtr-ol network gone from every host. Hosts and S3 survive. */
+export async function loseCluster(status: LabStatus): Promise<void> {
+    for (const h of status.hosts) {
+        const names = (await docker(h, ["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
+        if (names.length) await docker(h, ["rm", "-f", ...names]);
+        const volumes = (await docker(h, ["volume", "ls", "--format", "{{.Name}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
+        if (volumes.length) await docker(h, ["volume", "rm", "-f", ...volumes]);
+    }
+    await docker(status.hosts[0], ["network", "rm", "dtr-ol"]).catch(() => undefined);
+}
+
+/** Takes a new backup through the stack (a new `backup.trigger`), returns the manifest key. */
+export async function takeBackup(c: LabCluster, trigger: string): Promise<string> {
+    const all = await c.stack.getAllConfig();
+    const backup = JSON.parse(all["dtr-ha:backup"].value);
+    await c.stack.setConfig("dtr-ha:backup", { value: JSON.stringify({ ...backup, trigger }) });
+    const res = await c.stack.up({ color: "never" });
+    const key = res.outputs.lastBackup?.value;
+    if (!key) throw new Error("the stack reported no lastBackup after the backup");
+    return key;
+}

@@ -61,16 +61,23 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
     const place = { dir: o.stateDir };
     const source: Stack = await steps.run(`open the source stack ${o.sourceStack}`, () => openStack(o.sourceStack, place));
     const access = await backupAccess(source);
-    const entry = await steps.run(`find backup ${o.from}`, () => resolveManifest(access, o.from), (e) => `${e.manifestKey} (${e.manifest.createdAt})`);
+    const entry = await steps.run(
+        `find backup ${o.from}`,
+        () => resolveManifest(access, o.from),
+        (e) => `${e.manifestKey} (${e.manifest.createdAt})`,
+    );
     const verdict = await steps.run("verify it (size and SHA-256 at its pinned version)", () => verifyBackup(access, entry.manifestKey));
-    if (!verdict.ok) throw new Error(`backup ${entry.manifestKey} failed verification; nothing was rebuilt: ${JSON.stringify(verdict.verdict)}`);
+    if (!verdict.ok)
+        throw new Error(`backup ${entry.manifestKey} failed verification; nothing was rebuilt: ${JSON.stringify(verdict.verdict)}`);
 
     const target = await steps.run(`create stack ${o.stack} with ${o.sourceStack}'s configuration`, async () => {
         const s = await openStack(o.stack, place);
         const config = await source.getAllConfig();
         delete config["dtr-ha:restore"];
         await s.setAllConfig(config);
-        await s.setConfig("dtr-ha:restore", { value: JSON.stringify({ manifestKey: entry.manifestKey, destroyExisting: o.destroyExisting }) });
+        await s.setConfig("dtr-ha:restore", {
+            value: JSON.stringify({ manifestKey: entry.manifestKey, destroyExisting: o.destroyExisting }),
+        });
         const backup = JSON.parse(config["dtr-ha:backup"].value);
         await s.setConfig("dtr-ha:backup", { value: JSON.stringify({ ...backup, trigger: `rebuilt-${declaredAt.toISOString()}` }) });
         return s;
@@ -117,7 +124,11 @@ if (require.main === module) {
         .requiredOption("--from <manifest>", 'a backup manifest key, or "latest"')
         .requiredOption("--stack <name>", "the new stack to create")
         .option("--source-stack <name>", "the stack whose configuration and backups to use", "lab")
-        .option("--state-dir <dir>", "where the stacks' state lives (file backend)", process.env.DTR_HA_STATE_DIR ?? "/var/tmp/dtr-ha-lab/pulumi")
+        .option(
+            "--state-dir <dir>",
+            "where the stacks' state lives (file backend)",
+            process.env.DTR_HA_STATE_DIR ?? "/var/tmp/dtr-ha-lab/pulumi",
+        )
         .option("--disaster-time <iso>", "when the cluster was lost (RPO); default: now")
         .option("--destroy-existing", "destroy replicas still found on the hosts instead of refusing", false)
         .option("--json", "end with one JSON line", false)
@@ -125,7 +136,9 @@ if (require.main === module) {
         .action(async (opts) => {
             const steps = new Steps();
             if (opts.disasterTime !== undefined && Number.isNaN(Date.parse(opts.disasterTime))) {
-                throw new Error(`--disaster-time=${JSON.stringify(opts.disasterTime)} is not a date; use ISO 8601, e.g. 2026-11-25T13:00:00Z`);
+                throw new Error(
+                    `--disaster-time=${JSON.stringify(opts.disasterTime)} is not a date; use ISO 8601, e.g. 2026-11-25T13:00:00Z`,
+                );
             }
             try {
                 const report = await rebuild(
