@@ -105,6 +105,8 @@ export class Store {
                 body: s,
                 timeoutMs: PEER_TIMEOUT_MS,
             });
+            // An ack is contact too: without this a just-joined replica counts as unreachable until the next sync.
+            if (r.status === 200) this.peers.set(id, { ...this.peers.get(id), ok: true, at: Date.now(), error: undefined });
             return r.status === 200;
         } catch {
             return false;

@@ -13,6 +13,14 @@ const A = "0a0a0a0a0a01",
     B = "0b0b0b0b0b02",
     C = "0c0c0c0c0c03",
     R = "0d0d0d0d0d04";
+const WRITE_SCRIPT = `
+const b = process.argv[1];
+const auth = "Basic " + Buffer.from("admin:" + process.env.UCP_PASSWORD).toString("base64");
+const r = require("http").request({ host: "127.0.0.1", port: 8080, method: "POST", path: "/internal/write",
+  headers: { authorization: auth, "content-type": "application/json", "content-length": Buffer.byteLength(b) } }, (res) => {
+  let d = ""; res.on("data", (c) => (d += c)); res.on("end", () => { console.error(res.statusCode, d.slice(0, 300)); process.exit(res.statusCode === 200 ? 0 : 1); });
+});
+r.end(b);`;
 const HTTP = Number(process.env.DTR_SIM_TEST_HTTP_PORT ?? 80);
 const HTTPS = Number(process.env.DTR_SIM_TEST_HTTPS_PORT ?? 443);
 
@@ -35,6 +43,11 @@ describe("dtr-sim on the lab's dockerds", function () {
         ] as const)
             await dtr(h, image, ["destroy", "--replica-id", id]);
     };
+    // POST /internal/write on a replica's own API (port 8080 is not published): node in its container.
+    const internalWrite = (h: LabHost, id: string, op: unknown) =>
+        docker(h, ["exec", "-e", "UCP_PASSWORD", `dtr-api-${id}`, "/usr/bin/node", "-e", WRITE_SCRIPT, JSON.stringify(op)], {
+            env: { UCP_PASSWORD: PASSWORD },
+        });
     const ping = (h: LabHost) => call(h.address, HTTPS, "GET", "/_ping", { auth: false });
     const healthy = (h: LabHost) =>
         until(`/_ping 200 on ${h.name}`, 60000, async () => ((await ping(h)).status === 200 ? true : undefined));
@@ -90,47 +103,32 @@ describe("dtr-sim on the lab's dockerds", function () {
         assert.deepEqual((await ping(h1)).body, { Healthy: true });
     });
 
-    it("joins host2 and host3 one at a time; a concurrent join fails", async () => {
-        const t = Date.now();
-        const first = dtr(h2, image, [
+    it("joins host2 and host3 one at a time; a join while another holds the lock fails", async () => {
+        const joinArgs = (h: LabHost, existing: string, id: string) => [
             "join",
             "--ucp-node",
-            h2.ucpNode,
+            h.ucpNode,
             "--existing-replica-id",
-            A,
+            existing,
             "--replica-id",
-            B,
+            id,
             "--replica-http-port",
             String(HTTP),
             "--replica-https-port",
             String(HTTPS),
-        ]);
-        // Start the second join as soon as the first one holds the join lock (visible in cluster_status).
-        await until(
-            "the first join to take the lock",
-            30000,
-            async () => {
-                const s = await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status");
-                return s.body.current_issues.some((i: string) => i.startsWith(`join of replica ${B}`)) ? true : undefined;
-            },
-            100,
+        ];
+        // Hold the join lock as a join in progress would (through replica 1's internal API), so the
+        // refusal does not depend on timing; then release it.
+        ok(
+            await internalWrite(h1, A, { op: "beginJoin", replicaId: "0e0e0e0e0e05", node: h2.ucpNode, now: new Date().toISOString() }),
+            "take lock",
         );
-        const second = await dtr(h3, image, [
-            "join",
-            "--ucp-node",
-            h3.ucpNode,
-            "--existing-replica-id",
-            A,
-            "--replica-id",
-            C,
-            "--replica-http-port",
-            String(HTTP),
-            "--replica-https-port",
-            String(HTTPS),
-        ]);
+        const second = await dtr(h3, image, joinArgs(h3, A, C));
         assert.notEqual(second.code, 0, "a join during another join must fail");
-        assert.match(second.stderr, /another join is in progress \(replica 0b0b0b0b0b02/);
-        ok(await first, "join B");
+        assert.match(second.stderr, /another join is in progress \(replica 0e0e0e0e0e05 on host2/);
+        ok(await internalWrite(h1, A, { op: "abortJoin", replicaId: "0e0e0e0e0e05" }), "release lock");
+        const t = Date.now();
+        ok(await dtr(h2, image, joinArgs(h2, A, B)), "join B");
         console.log(`      join took ${((Date.now() - t) / 1000).toFixed(1)} s`);
         ok(
             await dtr(h3, image, [
@@ -417,5 +415,18 @@ describe("dtr-sim on the lab's dockerds", function () {
             stdin: backup,
         });
         assert.match(r.stderr, new RegExp(`the backup is from DTR ${version} but this image is ${next}`));
+    });
+
+    it("emergency-repair makes the surviving replica a cluster of one after 2 of 3 are lost", async () => {
+        const [maj, min, patch] = version.split(".").map(Number);
+        const newImage = `${lab.registry}/dtr-sim:${maj}.${min}.${patch + 1}`;
+        ok(await docker(h2, ["stop", `dtr-api-${B}`]), "stop B");
+        ok(await docker(h3, ["stop", `dtr-api-${C}`]), "stop C");
+        await until("/_ping 503 on host1", 30000, async () => ((await ping(h1)).status === 503 ? true : undefined));
+        const r = await dtr(h1, newImage, ["emergency-repair", "--existing-replica-id", R]);
+        ok(r, "emergency-repair");
+        assert.match(r.stderr, new RegExp(`Replica set is now ${R}; dropped (${B}, ${C}|${C}, ${B})\\n`));
+        await healthy(h1);
+        assert.equal((await call(h1.address, HTTPS, "POST", "/api/v0/repositories/team", { body: { name: "after-repair" } })).status, 201);
     });
 });
