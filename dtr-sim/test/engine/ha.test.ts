@@ -33,15 +33,25 @@ describe("dtr-sim on the lab's dockerds", function () {
     const ok = (r: { code: number; stderr: string }, what: string) => assert.equal(r.code, 0, `${what} failed:\n${r.stderr}`);
 
     const destroyAll = async () => {
-        for (const [h, id] of [
-            [h1, A],
-            [h2, B],
-            [h3, C],
-            [h1, R],
-            [h2, R],
-            [h3, R],
-        ] as const)
-            await dtr(h, image, ["destroy", "--replica-id", id]);
+        for (const h of [h1, h2, h3]) for (const id of [A, B, C, R]) await dtr(h, image, ["destroy", "--replica-id", id]);
+    };
+    // The lab is shared: another suite's replica would hold ports 80/443 (one replica per node). Never
+    // destroy it from here: fail and name it.
+    const foreignReplicas = async () => {
+        const found: string[] = [];
+        for (const h of [h1, h2, h3]) {
+            const ps = await docker(h, [
+                "ps",
+                "-a",
+                "--filter",
+                "label=org.dtr-ha.dtr-sim.role=api",
+                "--format",
+                '{{.Label "org.dtr-ha.dtr-sim.replica-id"}}',
+            ]);
+            for (const id of ps.stdout.toString().split("\n").filter(Boolean))
+                if (![A, B, C, R].includes(id)) found.push(`${id} on ${h.name}`);
+        }
+        return found;
     };
     // POST /internal/write on a replica's own API (port 8080 is not published): node in its container.
     const internalWrite = (h: LabHost, id: string, op: unknown) =>
@@ -65,6 +75,12 @@ describe("dtr-sim on the lab's dockerds", function () {
         image = process.env.DTR_SIM_TEST_IMAGE ?? `${lab.registry}/dtr-sim:${version}`;
         // A rebuilt tag does not reach hosts that pulled it before (--pull never): refresh it everywhere.
         for (const h of [h1, h2, h3]) ok(await docker(h, ["pull", "-q", image]), `docker pull ${image} on ${h.name}`);
+        const foreign = await foreignReplicas();
+        if (foreign.length) {
+            throw new Error(
+                `the lab runs other DTR replicas (${foreign.join(", ")}): this suite needs the hosts to itself; destroy them or run it on a fresh lab`,
+            );
+        }
         await destroyAll();
     });
     after(async () => {
