@@ -1,7 +1,7 @@
 // End-to-end on the lab's real dockerds: install + joins on three hosts, S3 storage, push/pull,
 // quorum loss, backup, destroy, restore, remove. Needs `bash lab/lab.sh up` (see dtr-sim/README.md).
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -84,6 +84,7 @@ describe("dtr-sim on the lab's dockerds", function () {
         await destroyAll();
     });
     after(async () => {
+        rmSync(cfg, { recursive: true, force: true }); // docker login wrote the test password there
         if (!process.env.DTR_SIM_TEST_KEEP) await destroyAll();
     });
 
