@@ -85,7 +85,7 @@ describe("dtr-sim on the lab's dockerds", function () {
     });
     after(async () => {
         rmSync(cfg, { recursive: true, force: true }); // docker login wrote the test password there
-        if (!process.env.DTR_SIM_TEST_KEEP) await destroyAll();
+        if (image && !process.env.DTR_SIM_TEST_KEEP) await destroyAll(); // only once before() got the lab
     });
 
     it("refuses a --ucp-node that is not the local engine and a mismatched external URL port", async () => {
