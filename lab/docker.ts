@@ -74,6 +74,7 @@ export function dtrApi(
     apiPath: string,
     auth?: { user: string; password: string },
     body?: unknown,
+    headers: Record<string, string> = {},
     port = 443,
 ): Promise<ApiAnswer> {
     return new Promise((resolve, reject) => {
@@ -89,6 +90,7 @@ export function dtrApi(
                 headers: {
                     ...(auth ? { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString("base64")}` } : {}),
                     ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+                    ...headers,
                 },
             },
             (res) => {

@@ -5,7 +5,6 @@
  * rebuild it from the backup into a fresh stack, verify that every repository, tag and grant came back, and report
  * the measured RTO and RPO. Then lab down. `--keep` leaves the lab up; `--json` ends with one JSON line.
  */
-import * as fs from "fs";
 import { Command } from "commander";
 import { labDown, labStatus, labUp } from "../lab/lab";
 import { Steps } from "./progress";
@@ -34,12 +33,9 @@ async function main(opts: Options): Promise<number> {
     const steps = new Steps();
     const result: Record<string, unknown> = { ok: false };
     try {
-        const labBefore = await labStatus().catch(() => undefined);
-        const status = await steps.run("lab up (3 namespace hosts, swarm, registry, S3, dtr-sim images)", () => labUp(opts.verbose));
-        if (labBefore?.state !== "up") {
-            // A fresh lab has no cluster: state left by an earlier lab would describe resources that are gone.
-            fs.rmSync(`${labPulumiDir(status)}/backend`, { recursive: true, force: true });
-        }
+        // A fresh lab every time: a cluster left by an earlier run (or by hand) would make the drill prove nothing.
+        if ((await labStatus().catch(() => undefined))?.state !== "down") await steps.run("lab down (start from a fresh lab)", () => labDown(opts.verbose));
+        const status = await steps.run("lab up (3 namespace hosts, swarm, registry, S3, dtr-sim and agent images)", () => labUp(opts.verbose));
         const cluster = await steps.run("open the lab stack (Automation API, local backend)", () => labStack(status));
         const upResult = await steps.run(
             "pulumi up: install, storage, join, join, overlay checks, health gate",

@@ -78,10 +78,13 @@ export async function pushImage(c: LabCluster, host: LabHost, via: LabHost, repo
     await makeTestImage(host, ref);
     await dockerLogin(host, registry, c.admin.user, c.admin.password);
     await docker(host, ["push", ref]);
-    const manifest = await dtrApi(via.address, "GET", `/v2/${LAB_ADMIN}/${repo}/manifests/${tag}`, c.admin);
+    const manifest = await dtrApi(via.address, "GET", `/v2/${LAB_ADMIN}/${repo}/manifests/${tag}`, c.admin, undefined, {
+        accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+    });
     if (manifest.status !== 200) throw new Error(`manifest of ${ref} answered ${manifest.status}`);
     const m = typeof manifest.body === "string" ? JSON.parse(manifest.body) : manifest.body;
     const blobs = [m.config?.digest, ...(m.layers ?? []).map((l: { digest: string }) => l.digest)].filter(Boolean);
+    if (blobs.length < 2) throw new Error(`the manifest of ${ref} names ${blobs.length} blobs; expected its config and layers: ${JSON.stringify(m).slice(0, 300)}`);
     return { repository: `${LAB_ADMIN}/${repo}`, tag, blobs };
 }
 

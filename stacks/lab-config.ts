@@ -65,7 +65,7 @@ export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackC
             backup: {
                 mode: "s3",
                 bucket: status.s3.buckets.backups,
-                prefix: "dtr/",
+                prefix: "dtr",
                 agentImage: `${status.registry}/dtr-ha-backup:${o.agentVersion}`,
                 recipients: o.backupRecipients ?? [],
                 // GOVERNANCE with one day: real locks in the lab, short enough for a throw-away server.

@@ -60,10 +60,20 @@ export function inventoryCommand(agentImage: string, httpsPort: number): string 
     return shellJoin(["docker", "run", "--rm", "--network", "host", "-e", "UCP_USERNAME", "-e", "UCP_PASSWORD", agentImage, "inventory", "--dtr-url", `https://127.0.0.1:${httpsPort}`, "--insecure"]);
 }
 
+/** A key prefix as the agent takes it: no leading or trailing slash. */
+export const PREFIX = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/** The agent's `--prefix` a manifest key was written under (`<prefix>/manifests/<cluster>/<file>`). */
+export function prefixOfManifestKey(key: string): string[] {
+    const i = key.indexOf("manifests/");
+    const prefix = i > 0 ? key.slice(0, i - 1) : "";
+    return prefix ? ["--prefix", prefix] : [];
+}
+
 function validateTarget(t: BackupTarget): void {
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(t.bucket)) throw new Error(`backup.bucket=${JSON.stringify(t.bucket)} is not a valid bucket name`);
-    if (t.prefix && (t.prefix.startsWith("/") || !/^[A-Za-z0-9._\-/]*$/.test(t.prefix))) {
-        throw new Error(`backup.prefix=${JSON.stringify(t.prefix)}: use letters, digits, . _ - / and no leading slash`);
+    if (t.prefix && !PREFIX.test(t.prefix)) {
+        throw new Error(`backup.prefix=${JSON.stringify(t.prefix)}: use letters, digits, . _ - and inner slashes, e.g. dtr or backups/dtr`);
     }
     for (const r of t.recipients ?? []) {
         if (!/^age1[0-9a-z]{20,}$/.test(r)) throw new Error(`backup.recipients: ${JSON.stringify(r)} is not an age public key (age1...)`);
@@ -198,9 +208,8 @@ export interface RestoreVerifyArgs {
 /** Non-destructive: the backup exists, matches its manifest byte for byte, and is of the configured DTR version. */
 export function restoreVerifyScript(a: RestoreVerifyArgs): string {
     validateTarget({ agentImage: a.agentImage, bucket: a.bucket });
-    const dir = a.manifestKey.replace(/[^/]*$/, "");
     const extraEnv = a.encrypted ? [AGE_IDENTITY_ENV] : [];
-    const list = shellJoin([...agentRun(a.agentImage, false, false), "list", "--bucket", a.bucket, "--prefix", dir]);
+    const list = shellJoin([...agentRun(a.agentImage, false, false), "list", "--bucket", a.bucket, ...prefixOfManifestKey(a.manifestKey)]);
     const verify = shellJoin([
         ...agentRun(a.agentImage, false, false, extraEnv),
         "verify",
@@ -217,7 +226,7 @@ export function restoreVerifyScript(a: RestoreVerifyArgs): string {
         `  echo "dtr-ha restore REFUSED: no valid manifest ${key} in s3://${a.bucket}; nothing was changed" >&2; exit 1; }`,
         `version=$(printf '%s' "$entry" | sed -n 's/.*"dtrVersion":"\\([^"]*\\)".*/\\1/p')`,
         `if [ "$version" != ${shellQuote(a.expectedDtrVersion)} ]; then`,
-        `  echo "dtr-ha restore REFUSED: the backup is of DTR \${version:-unknown}, the configured image is ${a.expectedDtrVersion}; DTR restores only into the same version. Set image.version to \${version:-the backup's version}, restore, then upgrade. Nothing was changed." >&2; exit 1`,
+        `  echo "dtr-ha restore REFUSED: the backup is of DTR \${version:-unknown}, the configured image is ${a.expectedDtrVersion}; DTR restores only into the same version. Set image.version to \${version:-that version}, restore, then upgrade. Nothing was changed." >&2; exit 1`,
         "fi",
         `${verify} || { echo "dtr-ha restore REFUSED: the backup object does not match its manifest (size or SHA-256); nothing was changed" >&2; exit 1; }`,
         `echo "dtr-ha restore: ${key} verified (DTR $version)"`,
@@ -259,8 +268,7 @@ function destroyCommandFor(common: { image: DtrImage; ucp: UcpConnection; run?: 
  */
 export function restoreCheckScript(a: { agentImage: string; bucket: string; manifestKey: string; httpsPort?: number }): string {
     validateTarget({ agentImage: a.agentImage, bucket: a.bucket });
-    const dir = a.manifestKey.replace(/[^/]*$/, "");
-    const list = shellJoin([...agentRun(a.agentImage, false, false), "list", "--bucket", a.bucket, "--prefix", dir]);
+    const list = shellJoin([...agentRun(a.agentImage, false, false), "list", "--bucket", a.bucket, ...prefixOfManifestKey(a.manifestKey)]);
     const field = (name: string, from: string) => `$(printf '%s' "$${from}" | sed -n 's/.*"${name}":"\\{0,1\\}\\([0-9a-f]*\\)"\\{0,1\\}.*/\\1/p')`;
     return [
         "set -u",

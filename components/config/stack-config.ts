@@ -558,7 +558,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         backup = {
             mode: bmode,
             bucket: r.str(b, "bucket", "backup.bucket", "the backup bucket (with Object Lock)", { required: bmode === "s3", pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/ }),
-            prefix: r.str(b, "prefix", "backup.prefix", "a key prefix such as dtr/", { required: false, pattern: /^[A-Za-z0-9._\-/]*\/$/ }) ?? "",
+            prefix: r.str(b, "prefix", "backup.prefix", "a key prefix without leading or trailing slash, such as dtr or backups/dtr", { required: false, pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/ }) ?? "",
             agentImage: r.str(b, "agentImage", "backup.agentImage", "the dtr-ha-backup image the hosts can pull, e.g. registry.example.com/dtr-ha-backup:0.1.0") ?? "",
             recipients,
             lockMode: r.oneOf(b, "lockMode", "backup.lockMode", ["GOVERNANCE", "COMPLIANCE"] as const, "COMPLIANCE") ?? "COMPLIANCE",

@@ -55,6 +55,8 @@ export const ACCEPTED_ENV = [
     "DTR_*",
     "PULUMI_COMMAND_*",
     "AWS_*",
+    "S3_ENDPOINT",
+    "S3_FORCE_PATH_STYLE",
 ];
 
 /** cloud-init user data. Holds no secret: join tokens and passwords arrive later over SSH in the environment. */

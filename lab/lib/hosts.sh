@@ -57,7 +57,7 @@ StrictModes no
 PrintMotd no
 MaxStartups 100:30:200
 MaxSessions 100
-AcceptEnv UCP_PASSWORD DTR_* AWS_* PULUMI_COMMAND_*
+AcceptEnv UCP_USERNAME UCP_PASSWORD DTR_* AWS_* S3_ENDPOINT S3_FORCE_PATH_STYLE SWARM_JOIN_TOKEN PULUMI_COMMAND_*
 Subsystem sftp internal-sftp
 CFG
 }

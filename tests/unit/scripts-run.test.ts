@@ -12,7 +12,8 @@ import { execFileSync, spawn } from "child_process";
 import { AddressInfo } from "net";
 import { healthGateScript, parseHealthLine } from "../../components/cluster/health-gate";
 import { applyStorageSettingsScript } from "../../components/storage/settings";
-import { upgradeScript } from "../../components/cluster/dtr-cluster";
+import { PREVIOUS_VERSION, upgradeScript, withPreviousVersion } from "../../components/cluster/dtr-cluster";
+import * as backup from "../../components/backup/scripts";
 import { overlayCheckScript } from "../../components/network/overlay-check";
 
 const IDS = ["aaaaaaaaaaa1", "aaaaaaaaaaa2", "aaaaaaaaaaa3"];
@@ -216,5 +217,47 @@ describe("generated host scripts, run for real", function () {
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /dtr-ol is missing on .*: DTR install\/join did not create or attach it/);
         fs.rmSync(bin, { recursive: true });
+    });
+});
+
+describe("every generated host script parses in bash and dash", () => {
+    const image = { repository: "reg/dtr", version: "2.9.16" };
+    const ucp = { url: "https://ucp.example.com", username: "admin", insecureTls: true };
+    const target = { agentImage: "reg/dtr-ha-backup:0.1.0", bucket: "dtr-backups", prefix: "dtr", recipients: [], lock: { mode: "GOVERNANCE" as const, days: 1 } };
+    const candidates = IDS.map((id, i) => ({ id, address: `10.0.0.${i + 1}` }));
+    const key = "dtr/manifests/lab/20261125T000000Z-dtr.manifest.json";
+    const scripts: Record<string, string> = {
+        healthGate: healthGateScript({ replicas: candidates, externalUrl: "https://dtr.example.com" }),
+        storage: applyStorageSettingsScript({ externalUrl: "https://dtr.example.com" }),
+        overlay: overlayCheckScript("10.200.64.0/24"),
+        backup: backup.dtrBackupScript({ image, ucp, candidates, cluster: "lab", target }),
+        upgradeWithBackup: upgradeScript("2.9.17", "echo up", withPreviousVersion(backup.dtrBackupScript({ image: { ...image, version: PREVIOUS_VERSION }, ucp, candidates, cluster: "lab", target }))),
+        restoreVerify: backup.restoreVerifyScript({ agentImage: target.agentImage, bucket: "dtr-backups", manifestKey: key, encrypted: true, expectedDtrVersion: "2.9.16" }),
+        restore: backup.dtrRestoreScript({ restore: { image, ucp, replicaId: IDS[0], ucpNode: "n1", externalUrl: "https://dtr.example.com" }, agentImage: target.agentImage, bucket: "dtr-backups", manifestKey: key, encrypted: false }),
+        clear: backup.clearReplicasScript({ image, ucp }, true),
+        clearRefuse: backup.clearReplicasScript({ image, ucp }, false),
+        restoreCheck: backup.restoreCheckScript({ agentImage: target.agentImage, bucket: "dtr-backups", manifestKey: key }),
+    };
+    for (const [name, script] of Object.entries(scripts)) {
+        it(`${name}`, () => {
+            for (const shell of ["bash", "dash"]) {
+                try {
+                    execFileSync(shell, ["-n", "-c", script], { stdio: "pipe" });
+                } catch (e) {
+                    assert.fail(`${name} does not parse in ${shell}: ${(e as { stderr: Buffer }).stderr}`);
+                }
+            }
+        });
+    }
+    it("the upgrade's pre-backup runs with the previous version, never the marker", () => {
+        const s = scripts.upgradeWithBackup;
+        assert.ok(!s.includes(PREVIOUS_VERSION), "marker left in the script");
+        assert.match(s, /reg\/dtr:"\$prev" backup/);
+        assert.match(s, /--meta dtrVersion="\$prev"/);
+    });
+    it("the restore refuses before anything destructive when the backup's version differs", () => {
+        assert.match(scripts.restoreVerify, /restores only into the same version/);
+        assert.ok(scripts.restoreVerify.indexOf("verify --bucket") > scripts.restoreVerify.indexOf("dtrVersion"));
+        assert.doesNotMatch(scripts.restoreVerify, / destroy | restore --/);
     });
 });
