@@ -279,7 +279,9 @@ export class DtrCluster extends pulumi.ComponentResource {
                     `${name}-overlay-${h.name}`,
                     {
                         connection: h.connection,
-                        create: overlayCheckScript(args.overlaySubnet),
+                        // DTR's restore takes no --overlay-subnet (reference/dtr/2.6/cli/restore.md), so after a restore
+                        // dtr-ol gets whatever subnet DTR picks: check driver and attachability, and report the subnet.
+                        create: overlayCheckScript(restore ? undefined : args.overlaySubnet),
                         triggers: [ids[i], args.overlaySubnet],
                     },
                     child({ dependsOn: [replicaCommands[i]] }),
