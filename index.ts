@@ -172,6 +172,7 @@ function dtrStack() {
         restored: dtr.restored,
         overlayFacts: dtr.overlayFacts,
         lastBackup: backup?.manifestKey,
+        lastBackupRanOn: backup?.ranOn,
         backupBucket: backupTarget?.bucket,
         layerBucket: storage?.bucketName ?? (config.storage.mode === "s3" ? config.storage.s3.bucket : undefined),
         loadBalancer,

@@ -50,12 +50,13 @@ export async function backupAccess(stack: Stack): Promise<BackupAccess> {
 const AGENT = path.join(REPO_ROOT, "backup-agent", "dist", "main.js");
 
 /** Runs the backup agent locally; resolves with stdout, rejects with its stderr. */
-export function agent(args: string[], env: Record<string, string>): Promise<string> {
+export function agent(args: string[], env: Record<string, string>, input?: string): Promise<string> {
     return new Promise((resolve, reject) => {
         const p = spawn(process.execPath, [AGENT, ...args], {
             env: { PATH: process.env.PATH ?? "", ...env },
-            stdio: ["ignore", "pipe", "pipe"],
+            stdio: ["pipe", "pipe", "pipe"],
         });
+        p.stdin.end(input ?? "");
         let out = "";
         let err = "";
         p.stdout.on("data", (d) => (out += d));

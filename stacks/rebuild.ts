@@ -21,6 +21,10 @@ export interface RebuildOptions {
     declaredAt?: Date;
     destroyExisting: boolean;
     log?: (line: string) => void;
+    /** Aborts the `up` (for drills that interrupt a restore). */
+    signal?: AbortSignal;
+    /** Sees every engine event of the `up`. */
+    onEvent?: (e: EngineEvent) => void;
 }
 
 export interface RebuildReport {
@@ -82,9 +86,19 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
         await s.setConfig("dtr-ha:backup", { value: JSON.stringify({ ...backup, trigger: `rebuilt-${declaredAt.toISOString()}` }) });
         return s;
     });
+    // A rebuild run again after an interruption: operations left pending by the killed run are dropped first.
+    await steps.run("clear operations an interrupted run left pending", () => target.refresh({ color: "never", clearPendingCreates: true }));
     const clock = new StepClock();
     const up = await steps.run("pulumi up in restore mode: verify, clear, restore, join, join, health gate, new backup", () =>
-        target.up({ color: "never", onEvent: clock.onEvent, onOutput: (l) => o.log?.(l.trimEnd()) }),
+        target.up({
+            color: "never",
+            signal: o.signal,
+            onEvent: (e) => {
+                clock.onEvent(e);
+                o.onEvent?.(e);
+            },
+            onOutput: (l) => o.log?.(l.trimEnd()),
+        }),
     );
     const outputs = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));
     const healthStep = clock.finished.find((f) => f.step.endsWith("-health"));

@@ -181,9 +181,17 @@ export function dtrRestoreScript(a: DtrRestoreScriptArgs): string {
     const verify = shellJoin([...agentRun(a.agentImage, false, false, extraEnv), "verify", "--bucket", a.bucket, "--manifest-key", a.manifestKey, ...identity]);
     const download = shellJoin([...agentRun(a.agentImage, false, true, extraEnv), "download", "--bucket", a.bucket, "--manifest-key", a.manifestKey, ...identity]);
     const restore = restoreCommand({ ...a.restore, storage: a.restore.storage ?? { kind: "default" } });
+    const id = a.restore.replicaId;
+    // Leftovers of this very replica can only come from an interrupted earlier attempt of this restore (the clear
+    // step has already dealt with anything else): destroying them makes a re-run converge.
+    const destroyLeftovers = destroyCommand({ image: a.restore.image, ucp: a.restore.ucp, run: a.restore.run, replicaId: id });
     return [
         "set -u",
         'work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT',
+        `if docker ps -a --format '{{.Names}}' | grep -q -- '-${id}$'; then`,
+        `  echo "dtr-ha restore: removing what an interrupted attempt left of replica ${id}" >&2`,
+        `  ${destroyLeftovers} >&2 || exit 1`,
+        "fi",
         `${verify} >&2 || { echo "dtr-ha restore REFUSED: the backup does not match its manifest; nothing was changed" >&2; exit 1; }`,
         "{",
         `  ${download}`,

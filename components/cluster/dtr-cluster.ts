@@ -150,7 +150,7 @@ export class DtrCluster extends pulumi.ComponentResource {
 
         // Re-running install or join would wreck a live replica, so their `update` only notes that nothing ran;
         // version changes go through the upgrade resource below, and `delete` always holds the current command.
-        const noRerun = (what: string) => `echo "dtr-ha: ${what} is not re-run on change; see the upgrade step"`;
+        const noRerun = (what: string) => `echo "dtr-ha: ${what} is not re-run on change"`;
 
         const first = hosts[0];
         // DTR's destroy leaves dtr-ol behind; remove it as Launchpad does, so the hosts end clean.
@@ -197,6 +197,8 @@ export class DtrCluster extends pulumi.ComponentResource {
                             expectedDtrVersion: args.image.version,
                         }),
                     ),
+                    // One-shot: after the restore, later changes (a new image version) must not re-check an old backup.
+                    update: noRerun("restore verification"),
                 },
                 child({ dependsOn: readyOn(0) }),
             );
@@ -205,7 +207,13 @@ export class DtrCluster extends pulumi.ComponentResource {
                 (h, i) =>
                     new command.remote.Command(
                         `${name}-restore-clear-${h.name}`,
-                        { connection: h.connection, environment: env, create: clearReplicasScript({ ...common }, restore.destroyExisting ?? false) },
+                        {
+                            connection: h.connection,
+                            environment: env,
+                            create: clearReplicasScript({ ...common }, restore.destroyExisting ?? false),
+                            // One-shot: re-running it later would destroy the restored cluster itself.
+                            update: noRerun("clearing the hosts"),
+                        },
                         child({ dependsOn: [verify, ...readyOn(i)] }),
                     ),
             );
@@ -351,6 +359,8 @@ export class DtrCluster extends pulumi.ComponentResource {
                     create: pulumi.output(restore.bucket).apply((bucket) =>
                         restoreCheckScript({ agentImage: restore.agentImage, bucket, manifestKey: restore.manifestKey, httpsPort: args.httpsPort }),
                     ),
+                    // One-shot: the registry may rightly hold more than the backup later on.
+                    update: noRerun("the restore check"),
                 },
                 child({ dependsOn: [this.healthGate] }),
             );
