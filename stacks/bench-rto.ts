@@ -38,7 +38,17 @@ async function main(rounds: number, keep: boolean): Promise<void> {
             const key = await takeBackup(c, `bench-${Date.now()}`);
             const disaster = new Date();
             await loseCluster(status);
-            const report = await rebuild({ from: key, stack: `${name}-rebuilt`, sourceStack: name, stateDir: labPulumiDir(status), disasterTime: disaster, destroyExisting: false }, quiet);
+            const report = await rebuild(
+                {
+                    from: key,
+                    stack: `${name}-rebuilt`,
+                    sourceStack: name,
+                    stateDir: labPulumiDir(status),
+                    disasterTime: disaster,
+                    destroyExisting: false,
+                },
+                quiet,
+            );
             if (!report.ok || report.rtoSeconds === null) throw new Error(`round ${r}: rebuild not healthy: ${JSON.stringify(report)}`);
             rto.push(report.rtoSeconds);
             rpo.push(report.rpoSeconds);
@@ -46,7 +56,9 @@ async function main(rounds: number, keep: boolean): Promise<void> {
                 const step = s.step.replace(`${name}-`, "");
                 perStep.set(step, [...(perStep.get(step) ?? []), s.seconds]);
             }
-            process.stderr.write(`round ${r}/${rounds}: install ${install[r - 1].toFixed(1)} s, RTO ${report.rtoSeconds} s, RPO ${report.rpoSeconds} s\n`);
+            process.stderr.write(
+                `round ${r}/${rounds}: install ${install[r - 1].toFixed(1)} s, RTO ${report.rtoSeconds} s, RPO ${report.rpoSeconds} s\n`,
+            );
             await (await openStack(`${name}-rebuilt`, { dir: labPulumiDir(status) })).destroy({ color: "never" });
             await loseCluster(status);
         }

@@ -34,8 +34,11 @@ async function main(opts: Options): Promise<number> {
     const result: Record<string, unknown> = { ok: false };
     try {
         // A fresh lab every time: a cluster left by an earlier run (or by hand) would make the drill prove nothing.
-        if ((await labStatus().catch(() => undefined))?.state !== "down") await steps.run("lab down (start from a fresh lab)", () => labDown(opts.verbose));
-        const status = await steps.run("lab up (3 namespace hosts, swarm, registry, S3, dtr-sim and agent images)", () => labUp(opts.verbose));
+        if ((await labStatus().catch(() => undefined))?.state !== "down")
+            await steps.run("lab down (start from a fresh lab)", () => labDown(opts.verbose));
+        const status = await steps.run("lab up (3 namespace hosts, swarm, registry, S3, dtr-sim and agent images)", () =>
+            labUp(opts.verbose),
+        );
         const cluster = await steps.run("open the lab stack (Automation API, local backend)", () => labStack(status));
         const upResult = await steps.run(
             "pulumi up: install, storage, join, join, overlay checks, health gate",

@@ -84,7 +84,10 @@ export async function pushImage(c: LabCluster, host: LabHost, via: LabHost, repo
     if (manifest.status !== 200) throw new Error(`manifest of ${ref} answered ${manifest.status}`);
     const m = typeof manifest.body === "string" ? JSON.parse(manifest.body) : manifest.body;
     const blobs = [m.config?.digest, ...(m.layers ?? []).map((l: { digest: string }) => l.digest)].filter(Boolean);
-    if (blobs.length < 2) throw new Error(`the manifest of ${ref} names ${blobs.length} blobs; expected its config and layers: ${JSON.stringify(m).slice(0, 300)}`);
+    if (blobs.length < 2)
+        throw new Error(
+            `the manifest of ${ref} names ${blobs.length} blobs; expected its config and layers: ${JSON.stringify(m).slice(0, 300)}`,
+        );
     return { repository: `${LAB_ADMIN}/${repo}`, tag, blobs };
 }
 

@@ -87,7 +87,9 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
         return s;
     });
     // A rebuild run again after an interruption: operations left pending by the killed run are dropped first.
-    await steps.run("clear operations an interrupted run left pending", () => target.refresh({ color: "never", clearPendingCreates: true }));
+    await steps.run("clear operations an interrupted run left pending", () =>
+        target.refresh({ color: "never", clearPendingCreates: true }),
+    );
     const clock = new StepClock();
     const up = await steps.run("pulumi up in restore mode: verify, clear, restore, join, join, health gate, new backup", () =>
         target.up({

@@ -299,6 +299,7 @@ export function parseInventory(argv: string[]): { url: URL; insecure: boolean; l
     } catch {
         throw new UsageError(`${cmd}: --dtr-url '${text}' is not a URL: use https://host:port`);
     }
-    if (url.protocol !== "https:" && url.protocol !== "http:") throw new UsageError(`${cmd}: --dtr-url '${text}' must be http(s)://host:port`);
+    if (url.protocol !== "https:" && url.protocol !== "http:")
+        throw new UsageError(`${cmd}: --dtr-url '${text}' must be http(s)://host:port`);
     return { url, insecure: raw.has("insecure"), lines: raw.has("lines") };
 }

@@ -24,7 +24,10 @@ function getJson(base: URL, path: string, auth: ApiAuth, insecure: boolean): Pro
         const req = lib.get(
             url,
             {
-                headers: { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString("base64")}`, accept: "application/json" },
+                headers: {
+                    authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString("base64")}`,
+                    accept: "application/json",
+                },
                 rejectUnauthorized: !insecure,
                 timeout: 30_000,
             },
@@ -33,7 +36,8 @@ function getJson(base: URL, path: string, auth: ApiAuth, insecure: boolean): Pro
                 res.on("data", (c: Buffer) => chunks.push(c));
                 res.on("end", () => {
                     const text = Buffer.concat(chunks).toString("utf8");
-                    if (res.statusCode !== 200) return reject(new Error(`GET ${url.pathname} answered ${res.statusCode}: ${text.slice(0, 200)}`));
+                    if (res.statusCode !== 200)
+                        return reject(new Error(`GET ${url.pathname} answered ${res.statusCode}: ${text.slice(0, 200)}`));
                     try {
                         const next = res.headers["x-next-page-start"];
                         resolve({ body: JSON.parse(text), next: typeof next === "string" && next !== "" ? next : null });
@@ -69,13 +73,21 @@ interface Repo {
 
 /** The canonical, sorted inventory lines. */
 export async function inventoryLines(base: URL, auth: ApiAuth, insecure: boolean): Promise<string[]> {
-    const repos = await allPages<Repo>(base, "/api/v0/repositories", auth, insecure, (b) => (b as { repositories?: Repo[] }).repositories ?? []);
+    const repos = await allPages<Repo>(
+        base,
+        "/api/v0/repositories",
+        auth,
+        insecure,
+        (b) => (b as { repositories?: Repo[] }).repositories ?? [],
+    );
     const lines: string[] = [];
     for (const r of repos) {
         const full = `${r.namespace}/${r.name}`;
         const p = `/api/v0/repositories/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}`;
         lines.push(`repo ${full} ${r.visibility ?? "-"}`);
-        const tags = await allPages<{ name: string; digest?: string }>(base, `${p}/tags`, auth, insecure, (b) => (Array.isArray(b) ? b : []));
+        const tags = await allPages<{ name: string; digest?: string }>(base, `${p}/tags`, auth, insecure, (b) =>
+            Array.isArray(b) ? b : [],
+        );
         for (const t of tags) lines.push(`tag ${full}:${t.name} ${t.digest ?? "-"}`);
         const access = await getJson(base, `${p}/teamAccess`, auth, insecure);
         const list = (access.body as { teamAccessList?: { team: { name: string }; accessLevel: string }[] }).teamAccessList ?? [];
@@ -96,5 +108,10 @@ export function summarize(lines: string[]): Inventory {
 
 /** `--meta` pairs for a backup manifest. */
 export function inventoryMeta(i: Inventory): string[] {
-    return [`inventoryRepositories=${i.repositories}`, `inventoryTags=${i.tags}`, `inventoryTeamAccess=${i.teamAccess}`, `inventorySha256=${i.sha256}`];
+    return [
+        `inventoryRepositories=${i.repositories}`,
+        `inventoryTags=${i.tags}`,
+        `inventoryTeamAccess=${i.teamAccess}`,
+        `inventorySha256=${i.sha256}`,
+    ];
 }

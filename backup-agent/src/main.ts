@@ -5,7 +5,17 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { listManifests, putManifest } from "./catalog";
-import { HelpRequested, parseDownload, parseInventory, parseKeys, parseList, parsePutManifest, parseUpload, parseVerify, UsageError } from "./flags";
+import {
+    HelpRequested,
+    parseDownload,
+    parseInventory,
+    parseKeys,
+    parseList,
+    parsePutManifest,
+    parseUpload,
+    parseVerify,
+    UsageError,
+} from "./flags";
 import { backupKeys } from "./keys";
 import { getManifest, readBackup, verifyBackup } from "./read";
 import { makeS3Client, s3SettingsFromEnv } from "./s3";
@@ -148,7 +158,9 @@ async function run(argv: string[]): Promise<number> {
             out(USAGE);
             return cmd === undefined ? 2 : 0;
         default:
-            throw new UsageError(`unknown command '${cmd}': use one of upload, put-manifest, verify, download, list, keys, inventory, version`);
+            throw new UsageError(
+                `unknown command '${cmd}': use one of upload, put-manifest, verify, download, list, keys, inventory, version`,
+            );
     }
 }
 

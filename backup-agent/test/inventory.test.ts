@@ -4,7 +4,11 @@ import { AddressInfo } from "node:net";
 import { inventoryLines, inventoryMeta, summarize } from "../src/inventory";
 
 // A server with DTR's documented API shapes, paging repositories two at a time as DTR does (X-Next-Page-Start).
-function fakeDtr(repos: { namespace: string; name: string; visibility: string }[], tags: Record<string, string[]>, teams: Record<string, [string, string][]>) {
+function fakeDtr(
+    repos: { namespace: string; name: string; visibility: string }[],
+    tags: Record<string, string[]>,
+    teams: Record<string, [string, string][]>,
+) {
     const seen: string[] = [];
     const server = http.createServer((req, res) => {
         seen.push(req.headers.authorization ?? "");

@@ -18,14 +18,23 @@ export interface DtrBackupBucketArgs {
 }
 
 /** Backup actions the hosts need: write new objects and manifests, read them back for verify and restore. */
-export const BACKUP_WRITER_ACTIONS = ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:PutObjectRetention"];
+export const BACKUP_WRITER_ACTIONS = [
+    "s3:PutObject",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:ListBucket",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObjectRetention",
+];
 
 /** Deletes that the bucket policy refuses to everyone: a backup disappears only by expiry after its lock. */
 export const DENIED_DELETE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion"];
 
 export function validateRetention(mode: string, days: number): string[] {
     const problems: string[] = [];
-    if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE") problems.push(`backup.lockMode=${JSON.stringify(mode)}: use "COMPLIANCE" or "GOVERNANCE"`);
+    if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE")
+        problems.push(`backup.lockMode=${JSON.stringify(mode)}: use "COMPLIANCE" or "GOVERNANCE"`);
     if (!Number.isInteger(days) || days < 1 || days > 36500) problems.push(`backup.retentionDays=${days}: give whole days from 1 to 36500`);
     return problems;
 }
@@ -59,7 +68,9 @@ export class DtrBackupBucket extends pulumi.ComponentResource {
         this.kmsKeyArn = key ? key.arn : pulumi.output(args.kmsKeyArn!);
         // Object Lock must be enabled when the bucket is created; it cannot be added later.
         this.bucket = new aws.s3.Bucket(`${name}-backups`, { objectLockEnabled: true, forceDestroy: false, tags }, parent);
-        const guarded = secureBucket(`${name}-backups-base`, this.bucket, this.kmsKeyArn, parent, (arn) => tlsOnlyPolicy(arn, [denyDeletes(arn)]));
+        const guarded = secureBucket(`${name}-backups-base`, this.bucket, this.kmsKeyArn, parent, (arn) =>
+            tlsOnlyPolicy(arn, [denyDeletes(arn)]),
+        );
         new aws.s3.BucketObjectLockConfiguration(
             `${name}-backups`,
             { bucket: this.bucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode, days } } },
@@ -71,8 +82,19 @@ export class DtrBackupBucket extends pulumi.ComponentResource {
                 bucket: this.bucket.id,
                 rules: [
                     // A day past the lock, so expiry never races it.
-                    { id: "expire-after-retention", status: "Enabled", filter: {}, expiration: { days: days + 1 }, noncurrentVersionExpiration: { noncurrentDays: days + 1 } },
-                    { id: "abort-incomplete-multipart", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 2 } },
+                    {
+                        id: "expire-after-retention",
+                        status: "Enabled",
+                        filter: {},
+                        expiration: { days: days + 1 },
+                        noncurrentVersionExpiration: { noncurrentDays: days + 1 },
+                    },
+                    {
+                        id: "abort-incomplete-multipart",
+                        status: "Enabled",
+                        filter: {},
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 2 },
+                    },
                 ],
             },
             { parent: this, dependsOn: [guarded.versioning] },
@@ -98,7 +120,12 @@ export class DtrBackupBucket extends pulumi.ComponentResource {
         this.bucketName = this.bucket.bucket;
         this.retentionDays = pulumi.output(days);
         this.lockMode = pulumi.output(mode);
-        this.registerOutputs({ bucketName: this.bucketName, kmsKeyArn: this.kmsKeyArn, retentionDays: this.retentionDays, lockMode: this.lockMode });
+        this.registerOutputs({
+            bucketName: this.bucketName,
+            kmsKeyArn: this.kmsKeyArn,
+            retentionDays: this.retentionDays,
+            lockMode: this.lockMode,
+        });
     }
 }
 

@@ -35,7 +35,14 @@ export interface BackupManifest {
     sourceStack: string | null;
     createdAt: string;
     object: { bucket: string; key: string; versionId: string | null; bytes: number; sha256: string };
-    content: { compression: string; encryption: null | { scheme: string; recipients: string[] }; tarBytes: number; tarSha256: string; entries: number; files: string[] };
+    content: {
+        compression: string;
+        encryption: null | { scheme: string; recipients: string[] };
+        tarBytes: number;
+        tarSha256: string;
+        entries: number;
+        files: string[];
+    };
     meta: Record<string, string>;
 }
 
@@ -61,12 +68,19 @@ export class DtrBackup extends pulumi.ComponentResource {
     constructor(name: string, args: DtrBackupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dtr-ha:index:DtrBackup", name, {}, opts);
         if (args.hosts.length !== args.replicaIds.length) throw new Error("DtrBackup: hosts and replicaIds must pair up");
-        const candidates = pulumi.all(args.hosts.map((h) => h.privateAddress)).apply((addresses) => args.replicaIds.map((id, i) => ({ id, address: addresses[i] })));
+        const candidates = pulumi
+            .all(args.hosts.map((h) => h.privateAddress))
+            .apply((addresses) => args.replicaIds.map((id, i) => ({ id, address: addresses[i] })));
         // Which host runs it: the first whose replica answers /_ping, checked from here at deployment time (a host
         // whose engine is down cannot run `docker` at all). In previews, or when nothing answers, the first host.
-        const chosen = pulumi
-            .all([candidates, pulumi.output(args.triggers)])
-            .apply(async ([c]) => (args.probe === false || pulumi.runtime.isDryRun() ? 0 : await firstHealthy(c.map((x) => x.address), args.httpsPort ?? 443)));
+        const chosen = pulumi.all([candidates, pulumi.output(args.triggers)]).apply(async ([c]) =>
+            args.probe === false || pulumi.runtime.isDryRun()
+                ? 0
+                : await firstHealthy(
+                      c.map((x) => x.address),
+                      args.httpsPort ?? 443,
+                  ),
+        );
         const script = pulumi.all([candidates, pulumi.output(args.target) as pulumi.Output<BackupTarget>]).apply(([c, target]) =>
             dtrBackupScript({
                 image: args.image,

@@ -4,11 +4,28 @@
  * sides of the pipe succeeded, so a manifest always means a whole backup. Nothing touches the host's disk but the
  * small manifest. Secrets travel in the environment only.
  */
-import { BackupArgs, DtrImage, RestoreArgs, UcpConnection, assertReplicaId, backupCommand, destroyCommand, restoreCommand, RunOptions } from "../dtr-cli/commands";
+import {
+    BackupArgs,
+    DtrImage,
+    RestoreArgs,
+    UcpConnection,
+    assertReplicaId,
+    backupCommand,
+    destroyCommand,
+    restoreCommand,
+    RunOptions,
+} from "../dtr-cli/commands";
 import { shellJoin, shellQuote } from "../dtr-cli/shell";
 
 /** Environment variables the agent reads (values come from the remote shell's environment, never argv). */
-export const AGENT_ENV = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "S3_ENDPOINT", "S3_FORCE_PATH_STYLE"];
+export const AGENT_ENV = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "S3_ENDPOINT",
+    "S3_FORCE_PATH_STYLE",
+];
 /** The age secret key for decrypting encrypted backups at restore time. */
 export const AGE_IDENTITY_ENV = "DTR_HA_AGE_IDENTITY";
 
@@ -57,7 +74,22 @@ function agentRun(image: string, interactive: boolean, noLogs: boolean, extraEnv
 
 /** The agent's inventory of the replica on this host (host network, loopback: the admin password never leaves it). */
 export function inventoryCommand(agentImage: string, httpsPort: number): string {
-    return shellJoin(["docker", "run", "--rm", "--network", "host", "-e", "UCP_USERNAME", "-e", "UCP_PASSWORD", agentImage, "inventory", "--dtr-url", `https://127.0.0.1:${httpsPort}`, "--insecure"]);
+    return shellJoin([
+        "docker",
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-e",
+        "UCP_USERNAME",
+        "-e",
+        "UCP_PASSWORD",
+        agentImage,
+        "inventory",
+        "--dtr-url",
+        `https://127.0.0.1:${httpsPort}`,
+        "--insecure",
+    ]);
 }
 
 /** A key prefix as the agent takes it: no leading or trailing slash. */
@@ -71,7 +103,8 @@ export function prefixOfManifestKey(key: string): string[] {
 }
 
 function validateTarget(t: BackupTarget): void {
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(t.bucket)) throw new Error(`backup.bucket=${JSON.stringify(t.bucket)} is not a valid bucket name`);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(t.bucket))
+        throw new Error(`backup.bucket=${JSON.stringify(t.bucket)} is not a valid bucket name`);
     if (t.prefix && !PREFIX.test(t.prefix)) {
         throw new Error(`backup.prefix=${JSON.stringify(t.prefix)}: use letters, digits, . _ - and inner slashes, e.g. dtr or backups/dtr`);
     }
@@ -124,7 +157,7 @@ export function dtrBackupScript(a: DtrBackupScriptArgs): string {
     const pairs = a.candidates.map((c) => shellQuote(`${c.id} ${c.address}`)).join(" ");
     return [
         "set -u",
-        'work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT',
+        "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
         "replica=''",
         `for pair in ${pairs}; do`,
         "  set -- $pair",
@@ -175,11 +208,28 @@ export interface DtrRestoreScriptArgs {
  */
 export function dtrRestoreScript(a: DtrRestoreScriptArgs): string {
     validateTarget({ agentImage: a.agentImage, bucket: a.bucket });
-    if (!/\.manifest\.json$/.test(a.manifestKey)) throw new Error(`restore.manifestKey=${JSON.stringify(a.manifestKey)} must name a *.manifest.json object`);
+    if (!/\.manifest\.json$/.test(a.manifestKey))
+        throw new Error(`restore.manifestKey=${JSON.stringify(a.manifestKey)} must name a *.manifest.json object`);
     const identity = a.encrypted ? ["--identity-env", AGE_IDENTITY_ENV] : [];
     const extraEnv = a.encrypted ? [AGE_IDENTITY_ENV] : [];
-    const verify = shellJoin([...agentRun(a.agentImage, false, false, extraEnv), "verify", "--bucket", a.bucket, "--manifest-key", a.manifestKey, ...identity]);
-    const download = shellJoin([...agentRun(a.agentImage, false, true, extraEnv), "download", "--bucket", a.bucket, "--manifest-key", a.manifestKey, ...identity]);
+    const verify = shellJoin([
+        ...agentRun(a.agentImage, false, false, extraEnv),
+        "verify",
+        "--bucket",
+        a.bucket,
+        "--manifest-key",
+        a.manifestKey,
+        ...identity,
+    ]);
+    const download = shellJoin([
+        ...agentRun(a.agentImage, false, true, extraEnv),
+        "download",
+        "--bucket",
+        a.bucket,
+        "--manifest-key",
+        a.manifestKey,
+        ...identity,
+    ]);
     const restore = restoreCommand({ ...a.restore, storage: a.restore.storage ?? { kind: "default" } });
     const id = a.restore.replicaId;
     // Leftovers of this very replica can only come from an interrupted earlier attempt of this restore (the clear
@@ -187,7 +237,7 @@ export function dtrRestoreScript(a: DtrRestoreScriptArgs): string {
     const destroyLeftovers = destroyCommand({ image: a.restore.image, ucp: a.restore.ucp, run: a.restore.run, replicaId: id });
     return [
         "set -u",
-        'work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT',
+        "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
         `if docker ps -a --format '{{.Names}}' | grep -q -- '-${id}$'; then`,
         `  echo "dtr-ha restore: removing what an interrupted attempt left of replica ${id}" >&2`,
         `  ${destroyLeftovers} >&2 || exit 1`,
@@ -277,7 +327,8 @@ function destroyCommandFor(common: { image: DtrImage; ucp: UcpConnection; run?: 
 export function restoreCheckScript(a: { agentImage: string; bucket: string; manifestKey: string; httpsPort?: number }): string {
     validateTarget({ agentImage: a.agentImage, bucket: a.bucket });
     const list = shellJoin([...agentRun(a.agentImage, false, false), "list", "--bucket", a.bucket, ...prefixOfManifestKey(a.manifestKey)]);
-    const field = (name: string, from: string) => `$(printf '%s' "$${from}" | sed -n 's/.*"${name}":"\\{0,1\\}\\([0-9a-f]*\\)"\\{0,1\\}.*/\\1/p')`;
+    const field = (name: string, from: string) =>
+        `$(printf '%s' "$${from}" | sed -n 's/.*"${name}":"\\{0,1\\}\\([0-9a-f]*\\)"\\{0,1\\}.*/\\1/p')`;
     return [
         "set -u",
         `entry=$(${list} | grep -F ${shellQuote(`"manifestKey":"${a.manifestKey}"`)}) || { echo "dtr-ha restore check: manifest ${a.manifestKey} not found" >&2; exit 1; }`,

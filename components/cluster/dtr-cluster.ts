@@ -305,25 +305,27 @@ export class DtrCluster extends pulumi.ComponentResource {
                 connection: first.connection,
                 environment: preUpgrade ? { ...env, ...agentEnvironment(preUpgrade.s3) } : env,
                 create: `echo "dtr-version: ${args.image.version}"`,
-                update: pulumi.all([pulumi.all(hosts.map((h) => h.privateAddress)), pulumi.output(preUpgrade?.target)]).apply(([addresses, target]) =>
-                    upgradeScript(
-                        args.image.version,
-                        upgradeCommand({ ...common, existingReplicaId: ids[0] }),
-                        target
-                            ? withPreviousVersion(
-                                  dtrBackupScript({
-                                      image: { repository: args.image.repository, version: PREVIOUS_VERSION },
-                                      ucp: args.ucp,
-                                      run: args.run,
-                                      candidates: ids.map((id, i) => ({ id, address: addresses[i] })),
-                                      httpsPort: args.httpsPort,
-                                      cluster: args.clusterName,
-                                      target: target as BackupTarget,
-                                  }),
-                              )
-                            : undefined,
+                update: pulumi
+                    .all([pulumi.all(hosts.map((h) => h.privateAddress)), pulumi.output(preUpgrade?.target)])
+                    .apply(([addresses, target]) =>
+                        upgradeScript(
+                            args.image.version,
+                            upgradeCommand({ ...common, existingReplicaId: ids[0] }),
+                            target
+                                ? withPreviousVersion(
+                                      dtrBackupScript({
+                                          image: { repository: args.image.repository, version: PREVIOUS_VERSION },
+                                          ucp: args.ucp,
+                                          run: args.run,
+                                          candidates: ids.map((id, i) => ({ id, address: addresses[i] })),
+                                          httpsPort: args.httpsPort,
+                                          cluster: args.clusterName,
+                                          target: target as BackupTarget,
+                                      }),
+                                  )
+                                : undefined,
+                        ),
                     ),
-                ),
                 triggers: [args.image.repository, args.image.version],
             },
             child({ dependsOn: [previous, ...overlayChecks] }),
@@ -356,9 +358,16 @@ export class DtrCluster extends pulumi.ComponentResource {
                 {
                     connection: first.connection,
                     environment: { ...env, ...agentEnvironment(restore.s3) },
-                    create: pulumi.output(restore.bucket).apply((bucket) =>
-                        restoreCheckScript({ agentImage: restore.agentImage, bucket, manifestKey: restore.manifestKey, httpsPort: args.httpsPort }),
-                    ),
+                    create: pulumi
+                        .output(restore.bucket)
+                        .apply((bucket) =>
+                            restoreCheckScript({
+                                agentImage: restore.agentImage,
+                                bucket,
+                                manifestKey: restore.manifestKey,
+                                httpsPort: args.httpsPort,
+                            }),
+                        ),
                     // One-shot: the registry may rightly hold more than the backup later on.
                     update: noRerun("the restore check"),
                 },

@@ -557,9 +557,22 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         }) as string[];
         backup = {
             mode: bmode,
-            bucket: r.str(b, "bucket", "backup.bucket", "the backup bucket (with Object Lock)", { required: bmode === "s3", pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/ }),
-            prefix: r.str(b, "prefix", "backup.prefix", "a key prefix without leading or trailing slash, such as dtr or backups/dtr", { required: false, pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/ }) ?? "",
-            agentImage: r.str(b, "agentImage", "backup.agentImage", "the dtr-ha-backup image the hosts can pull, e.g. registry.example.com/dtr-ha-backup:0.1.0") ?? "",
+            bucket: r.str(b, "bucket", "backup.bucket", "the backup bucket (with Object Lock)", {
+                required: bmode === "s3",
+                pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+            }),
+            prefix:
+                r.str(b, "prefix", "backup.prefix", "a key prefix without leading or trailing slash, such as dtr or backups/dtr", {
+                    required: false,
+                    pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
+                }) ?? "",
+            agentImage:
+                r.str(
+                    b,
+                    "agentImage",
+                    "backup.agentImage",
+                    "the dtr-ha-backup image the hosts can pull, e.g. registry.example.com/dtr-ha-backup:0.1.0",
+                ) ?? "",
             recipients,
             lockMode: r.oneOf(b, "lockMode", "backup.lockMode", ["GOVERNANCE", "COMPLIANCE"] as const, "COMPLIANCE") ?? "COMPLIANCE",
             retentionDays: r.int(b, "retentionDays", "backup.retentionDays", 35, 1, 36500) ?? 35,
@@ -568,19 +581,30 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         if (bmode === "s3") {
             const o = r.obj(b, "s3", "backup.s3");
             r.known(o, "backup.s3", ["region", "endpoint", "forcePathStyle"]);
-            const endpoint = r.str(o, "endpoint", "backup.s3.endpoint", "http(s)://host:port of the S3-compatible server", { required: false, pattern: /^https?:\/\/[^\s/]+\/?$/ });
+            const endpoint = r.str(o, "endpoint", "backup.s3.endpoint", "http(s)://host:port of the S3-compatible server", {
+                required: false,
+                pattern: /^https?:\/\/[^\s/]+\/?$/,
+            });
             backup.s3 = {
                 region: r.str(o, "region", "backup.s3.region", 'e.g. "us-east-1"') ?? "",
                 endpoint,
                 forcePathStyle: r.bool(o, "forcePathStyle", "backup.s3.forcePathStyle", endpoint !== undefined),
             };
             if (endpoint?.startsWith("http://") && cluster.production) {
-                r.problem("backup.s3.endpoint", endpoint, "sends backups and keys in clear text; refused for a production cluster (use https)");
+                r.problem(
+                    "backup.s3.endpoint",
+                    endpoint,
+                    "sends backups and keys in clear text; refused for a production cluster (use https)",
+                );
             }
             needSecret("backupAccessKey", "the S3 access key for backup.mode s3");
             needSecret("backupSecretKey", "the S3 secret key for backup.mode s3");
         } else if (hosts.mode !== "aws") {
-            r.problem("backup.mode", "aws", "a backup bucket created here is reached through the AWS hosts' instance role; with existing hosts use backup.mode s3");
+            r.problem(
+                "backup.mode",
+                "aws",
+                "a backup bucket created here is reached through the AWS hosts' instance role; with existing hosts use backup.mode s3",
+            );
         }
     }
 
@@ -590,7 +614,10 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
     if (rs) {
         r.known(rs, "restore", ["manifestKey", "destroyExisting"]);
         restore = {
-            manifestKey: r.str(rs, "manifestKey", "restore.manifestKey", "the backup's manifest key (`npm run backups -- list`)", { pattern: /\.manifest\.json$/ }) ?? "",
+            manifestKey:
+                r.str(rs, "manifestKey", "restore.manifestKey", "the backup's manifest key (`npm run backups -- list`)", {
+                    pattern: /\.manifest\.json$/,
+                }) ?? "",
             destroyExisting: r.bool(rs, "destroyExisting", "restore.destroyExisting", false),
         };
         if (!backup) r.problem("restore", rs, "needs the backup section (bucket, agent image, S3 access) to read the backup from");

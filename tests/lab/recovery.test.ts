@@ -62,7 +62,12 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
         status = await labUp(false);
         // A second dtr-sim version for the upgrade and version-mismatch cases.
         execFileSync("bash", [path.join(REPO_ROOT, "dtr-sim", "build-image.sh")], {
-            env: { ...process.env, DTR_SIM_VERSION: "2.9.17", DOCKER_HOST: `unix://${status.hosts[0].dockerSocket}`, REGISTRY: status.registry },
+            env: {
+                ...process.env,
+                DTR_SIM_VERSION: "2.9.17",
+                DOCKER_HOST: `unix://${status.hosts[0].dockerSocket}`,
+                REGISTRY: status.registry,
+            },
             stdio: "ignore",
         });
         cluster = await labStack(status, STACK);
@@ -109,7 +114,14 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
         const disasterAt = new Date();
         await loseCluster(status);
         assert.notStrictEqual((await clusterHealth(cluster)).healthy, 3, "the cluster is really gone");
-        const report = await rebuild({ from: key, stack: "rtest-rebuilt", sourceStack: STACK, stateDir: labPulumiDir(status), disasterTime: disasterAt, destroyExisting: false });
+        const report = await rebuild({
+            from: key,
+            stack: "rtest-rebuilt",
+            sourceStack: STACK,
+            stateDir: labPulumiDir(status),
+            disasterTime: disasterAt,
+            destroyExisting: false,
+        });
         assert.ok(report.ok, JSON.stringify(report));
         assert.ok(report.rtoSeconds !== null && report.rtoSeconds > 0);
         assert.ok(report.rpoSeconds >= 0 && report.rpoSeconds < 120, `RPO ${report.rpoSeconds}`);
@@ -146,7 +158,9 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
 
     it("a backup of another DTR version is refused before anything is destroyed", async () => {
         const access = await backupAccess(live.stack);
-        const key = (await listBackups(access)).find((e) => e.manifest.kind === "dtr" && e.manifest.meta.dtrVersion === "2.9.16")!.manifestKey;
+        const key = (await listBackups(access)).find(
+            (e) => e.manifest.kind === "dtr" && e.manifest.meta.dtrVersion === "2.9.16",
+        )!.manifestKey;
         const c = await restoreStack(status, "rtest-mismatch", key, "2.9.17");
         await assert.rejects(c.stack.up({ color: "never" }), /the backup is of DTR 2\.9\.16, the configured image is 2\.9\.17/);
         await c.stack.destroy({ color: "never" }).catch(() => undefined);
@@ -165,7 +179,9 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
         assert.deepStrictEqual(Object.keys(status2.body.replica_health).sort(), [...ids].sort(), "same replicas, not a reinstall");
         const after = await listBackups(access);
         assert.ok(after.length > backupsBefore, "a backup was taken before the upgrade");
-        const pre = after.find((e) => e.manifest.meta.dtrVersion === "2.9.16" && Date.parse(e.manifest.createdAt) > Date.now() - 10 * 60_000)!;
+        const pre = after.find(
+            (e) => e.manifest.meta.dtrVersion === "2.9.16" && Date.parse(e.manifest.createdAt) > Date.now() - 10 * 60_000,
+        )!;
         assert.ok(pre, "the pre-upgrade backup is of the old version");
         assert.deepStrictEqual(await labInventory(cluster, status.hosts[1]), before);
     });
@@ -179,12 +195,26 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
             if (e.resourcePreEvent?.metadata.urn.endsWith("::rtest-restore")) setTimeout(() => abort.abort(), 2500);
         };
         await assert.rejects(
-            rebuild({ from: key, stack: "rtest-interrupted", sourceStack: "rtest-rebuilt", stateDir: labPulumiDir(status), destroyExisting: false, signal: abort.signal, onEvent }),
+            rebuild({
+                from: key,
+                stack: "rtest-interrupted",
+                sourceStack: "rtest-rebuilt",
+                stateDir: labPulumiDir(status),
+                destroyExisting: false,
+                signal: abort.signal,
+                onEvent,
+            }),
         );
         assert.ok(abort.signal.aborted, "the run was interrupted during the restore step");
         // The killed engine's remote command may still be finishing on host1: let it end before the second run.
         await new Promise((r) => setTimeout(r, 15_000));
-        const report = await rebuild({ from: key, stack: "rtest-interrupted", sourceStack: "rtest-rebuilt", stateDir: labPulumiDir(status), destroyExisting: false });
+        const report = await rebuild({
+            from: key,
+            stack: "rtest-interrupted",
+            sourceStack: "rtest-rebuilt",
+            stateDir: labPulumiDir(status),
+            destroyExisting: false,
+        });
         assert.ok(report.ok, JSON.stringify(report));
         live = { ...cluster, stack: await openStack("rtest-interrupted", { dir: labPulumiDir(status) }) };
         assert.match((await live.stack.outputs()).restored.value, /metadata matches the backup/);

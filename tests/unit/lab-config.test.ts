@@ -20,12 +20,23 @@ const status: LabStatus = {
     })),
     swarm: { defaultAddrPool: "10.200.128.0/17", reservedForDtrOl: "10.200.64.0/24", managers: 3, ready: 3 },
     registry: "10.200.0.1:5000",
-    s3: { endpoint: "http://10.200.0.1:9000", region: "us-east-1", accessKeyPath: "/a", secretKeyPath: "/s", buckets: { layers: "dtr-layers", backups: "dtr-backups" } },
+    s3: {
+        endpoint: "http://10.200.0.1:9000",
+        region: "us-east-1",
+        accessKeyPath: "/a",
+        secretKeyPath: "/s",
+        buckets: { layers: "dtr-layers", backups: "dtr-backups" },
+    },
 };
 
 describe("the lab stack configuration (from lab.sh status)", () => {
     it("is a valid stack configuration: three pinned hosts, MinIO storage and backups, dtr-sim, not production", () => {
-        const { config, secrets } = labStackConfig(status, { adminPassword: "pw", sshPrivateKey: "key", s3: { accessKey: "a", secretKey: "s" }, agentVersion: "0.1.0" });
+        const { config, secrets } = labStackConfig(status, {
+            adminPassword: "pw",
+            sshPrivateKey: "key",
+            s3: { accessKey: "a", secretKey: "s" },
+            agentVersion: "0.1.0",
+        });
         const parsed = parseStackConfig(JSON.parse(JSON.stringify(config)), new Set(Object.keys(secrets) as SecretKey[]));
         assert.strictEqual(parsed.cluster.production, false);
         assert.strictEqual(parsed.cluster.overlaySubnet, "10.200.64.0/24");
@@ -34,11 +45,22 @@ describe("the lab stack configuration (from lab.sh status)", () => {
         assert.strictEqual(parsed.backup?.agentImage, "10.200.0.1:5000/dtr-ha-backup:0.1.0");
         assert.strictEqual(parsed.backup?.bucket, "dtr-backups");
         assert.strictEqual(parsed.storage.mode === "s3" && parsed.storage.s3.secure, false);
-        assert.deepStrictEqual(Object.keys(secrets).sort(), ["backupAccessKey", "backupSecretKey", "sshPrivateKey", "storageAccessKey", "storageSecretKey", "ucpPassword"]);
+        assert.deepStrictEqual(Object.keys(secrets).sort(), [
+            "backupAccessKey",
+            "backupSecretKey",
+            "sshPrivateKey",
+            "storageAccessKey",
+            "storageSecretKey",
+            "ucpPassword",
+        ]);
     });
     it("refuses a lab of another size", () => {
         assert.throws(
-            () => labStackConfig({ ...status, hosts: status.hosts.slice(0, 2) }, { adminPassword: "pw", sshPrivateKey: "k", s3: { accessKey: "a", secretKey: "s" }, agentVersion: "0.1.0" }),
+            () =>
+                labStackConfig(
+                    { ...status, hosts: status.hosts.slice(0, 2) },
+                    { adminPassword: "pw", sshPrivateKey: "k", s3: { accessKey: "a", secretKey: "s" }, agentVersion: "0.1.0" },
+                ),
             /the lab has 2 hosts; the lab stack needs 3/,
         );
     });

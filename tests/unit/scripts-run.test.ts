@@ -223,7 +223,13 @@ describe("generated host scripts, run for real", function () {
 describe("every generated host script parses in bash and dash", () => {
     const image = { repository: "reg/dtr", version: "2.9.16" };
     const ucp = { url: "https://ucp.example.com", username: "admin", insecureTls: true };
-    const target = { agentImage: "reg/dtr-ha-backup:0.1.0", bucket: "dtr-backups", prefix: "dtr", recipients: [], lock: { mode: "GOVERNANCE" as const, days: 1 } };
+    const target = {
+        agentImage: "reg/dtr-ha-backup:0.1.0",
+        bucket: "dtr-backups",
+        prefix: "dtr",
+        recipients: [],
+        lock: { mode: "GOVERNANCE" as const, days: 1 },
+    };
     const candidates = IDS.map((id, i) => ({ id, address: `10.0.0.${i + 1}` }));
     const key = "dtr/manifests/lab/20261125T000000Z-dtr.manifest.json";
     const scripts: Record<string, string> = {
@@ -231,9 +237,27 @@ describe("every generated host script parses in bash and dash", () => {
         storage: applyStorageSettingsScript({ externalUrl: "https://dtr.example.com" }),
         overlay: overlayCheckScript("10.200.64.0/24"),
         backup: backup.dtrBackupScript({ image, ucp, candidates, cluster: "lab", target }),
-        upgradeWithBackup: upgradeScript("2.9.17", "echo up", withPreviousVersion(backup.dtrBackupScript({ image: { ...image, version: PREVIOUS_VERSION }, ucp, candidates, cluster: "lab", target }))),
-        restoreVerify: backup.restoreVerifyScript({ agentImage: target.agentImage, bucket: "dtr-backups", manifestKey: key, encrypted: true, expectedDtrVersion: "2.9.16" }),
-        restore: backup.dtrRestoreScript({ restore: { image, ucp, replicaId: IDS[0], ucpNode: "n1", externalUrl: "https://dtr.example.com" }, agentImage: target.agentImage, bucket: "dtr-backups", manifestKey: key, encrypted: false }),
+        upgradeWithBackup: upgradeScript(
+            "2.9.17",
+            "echo up",
+            withPreviousVersion(
+                backup.dtrBackupScript({ image: { ...image, version: PREVIOUS_VERSION }, ucp, candidates, cluster: "lab", target }),
+            ),
+        ),
+        restoreVerify: backup.restoreVerifyScript({
+            agentImage: target.agentImage,
+            bucket: "dtr-backups",
+            manifestKey: key,
+            encrypted: true,
+            expectedDtrVersion: "2.9.16",
+        }),
+        restore: backup.dtrRestoreScript({
+            restore: { image, ucp, replicaId: IDS[0], ucpNode: "n1", externalUrl: "https://dtr.example.com" },
+            agentImage: target.agentImage,
+            bucket: "dtr-backups",
+            manifestKey: key,
+            encrypted: false,
+        }),
         clear: backup.clearReplicasScript({ image, ucp }, true),
         clearRefuse: backup.clearReplicasScript({ image, ucp }, false),
         restoreCheck: backup.restoreCheckScript({ agentImage: target.agentImage, bucket: "dtr-backups", manifestKey: key }),
