@@ -45,6 +45,8 @@ suite lint bash -c 'npm run lint --silent && actionlint .github/workflows/*.yml'
 suite unit npx mocha 'bin/tests/unit/**/*.test.js'
 suite policy bash -c 'npm --prefix policy ci --no-audit --no-fund --silent && npm --prefix policy test --silent'
 suite policy-engine bash policy/run-preview.sh check
+# The pack on the project's own stack program (needs the pack built above and its analyzer script on PATH).
+suite policy-engine env PATH="$REPO/policy/plugin:$PATH" npx mocha --timeout 300000 'bin/tests/engine/**/*.test.js'
 suite provider bash -c 'cd tools/command-provider && GOTOOLCHAIN=local go test -count=1 -v ./... | grep -E "^(=== RUN|--- (PASS|FAIL)|PASS|FAIL|ok|panic)"'
 suite dtr-sim bash -c 'node_modules/.bin/tsc -p dtr-sim && npx mocha "dtr-sim/dist/test/unit/**/*.test.js"'
 if [[ -f backup-agent/package.json ]]; then

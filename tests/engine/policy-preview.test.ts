@@ -1,0 +1,87 @@
+/**
+ * `pulumi preview` with the policy pack, through the real engine, on the project's own stack program (index.ts) with
+ * the lab's configuration: the lab stack passes; the same configuration under a production stack name is stopped with
+ * the rule's message. No resource is created (a preview runs no command), so no lab is needed.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { labStackConfig } from "../../stacks/lab-config";
+import { openStack, setStackConfig } from "../../stacks/workspace";
+import { REPO_ROOT } from "../../lab/lab";
+import type { LabStatus } from "../../lab/lab";
+import { execFileSync } from "child_process";
+
+// Real key material: the command provider checks keys even in a preview.
+const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-policy-key-"));
+execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(keyDir, "id")]);
+const PRIVATE_KEY = fs.readFileSync(path.join(keyDir, "id"), "utf8");
+const HOST_KEY = fs.readFileSync(path.join(keyDir, "id.pub"), "utf8").trim();
+fs.rmSync(keyDir, { recursive: true });
+
+const status: LabStatus = {
+    state: "up",
+    stateDir: "/nonexistent",
+    hosts: [1, 2, 3].map((i) => ({
+        name: `host${i}`,
+        address: `10.200.0.1${i}`,
+        sshPort: 22,
+        user: "root",
+        privateKeyPath: "/nonexistent",
+        hostPublicKey: HOST_KEY,
+        ucpNode: `host${i}`,
+        dockerSocket: "/nonexistent",
+        dockerdPid: null,
+        healthy: true,
+    })),
+    swarm: { defaultAddrPool: "10.200.128.0/17", reservedForDtrOl: "10.200.64.0/24", managers: 3, ready: 3 },
+    registry: "10.200.0.1:5000",
+    s3: {
+        endpoint: "http://10.200.0.1:9000",
+        region: "us-east-1",
+        accessKeyPath: "",
+        secretKeyPath: "",
+        buckets: { layers: "dtr-layers", backups: "dtr-backups" },
+    },
+};
+
+const POLICY = path.join(REPO_ROOT, "policy");
+
+async function preview(stackName: string): Promise<{ passed: boolean; output: string }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-policy-"));
+    const stack = await openStack(stackName, { dir });
+    const { config, secrets } = labStackConfig(status, {
+        adminPassword: "pw",
+        sshPrivateKey: PRIVATE_KEY,
+        s3: { accessKey: "a", secretKey: "s" },
+        agentVersion: "0.1.0",
+    });
+    await setStackConfig(stack, config, secrets);
+    let output = "";
+    try {
+        await stack.preview({ policyPacks: [POLICY], color: "never", onOutput: (o) => (output += o) });
+        return { passed: true, output };
+    } catch (e) {
+        return { passed: false, output: output + String((e as Error).message) };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+describe("the policy pack on the project's stack program (real engine, preview)", function () {
+    this.timeout(180_000);
+
+    it("passes the lab configuration in the lab stack", async () => {
+        const r = await preview("lab");
+        assert.strictEqual(r.passed, true, r.output.slice(-3000));
+        assert.match(r.output, /dtr-ha@v0\.1\.0/);
+    });
+
+    it("stops the same configuration in a production stack, naming the command and the rule", async () => {
+        const r = await preview("prod");
+        assert.strictEqual(r.passed, false, r.output.slice(-3000));
+        assert.match(r.output, /dtr-no-unsafe-flags-in-production/);
+        assert.match(r.output, /Command "lab-install" \(urn:pulumi:prod::dtr-ha::.*\) passes --ucp-insecure-tls/);
+    });
+});
