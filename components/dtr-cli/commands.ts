@@ -316,14 +316,7 @@ export function joinCommand(a: JoinArgs): string {
         ["--replica-id", a.replicaId],
         ...portFlags(a),
     ];
-    return dockerRun({
-        image: a.image,
-        run: a.run,
-        subcommand: "join",
-        flags,
-        env: [SECRET_ENV.ucpPassword],
-        interactive: false,
-    });
+    return adminRun(a, "join", flags);
 }
 
 export function backupCommand(a: BackupArgs): string {
@@ -381,14 +374,7 @@ export function restoreCommand(a: RestoreArgs): string {
 export function destroyCommand(a: DestroyArgs): string {
     assertReplicaId("--replica-id", a.replicaId);
     const flags: Flag[] = [...ucpFlags(a.ucp), ["--replica-id", a.replicaId]];
-    return dockerRun({
-        image: a.image,
-        run: a.run,
-        subcommand: "destroy",
-        flags,
-        env: [SECRET_ENV.ucpPassword],
-        interactive: false,
-    });
+    return adminRun(a, "destroy", flags);
 }
 
 export function removeCommand(a: RemoveArgs): string {
@@ -405,41 +391,25 @@ export function removeCommand(a: RemoveArgs): string {
         );
     }
     const flags: Flag[] = [...ucpFlags(a.ucp), ["--existing-replica-id", a.existingReplicaId], ["--replica-ids", a.replicaIds.join(",")]];
-    return dockerRun({
-        image: a.image,
-        run: a.run,
-        subcommand: "remove",
-        flags,
-        env: [SECRET_ENV.ucpPassword],
-        interactive: false,
-    });
+    return adminRun(a, "remove", flags);
 }
 
 export function upgradeCommand(a: UpgradeArgs): string {
     assertReplicaId("--existing-replica-id", a.existingReplicaId);
     const flags: Flag[] = [...ucpFlags(a.ucp), ["--existing-replica-id", a.existingReplicaId]];
-    return dockerRun({
-        image: a.image,
-        run: a.run,
-        subcommand: "upgrade",
-        flags,
-        env: [SECRET_ENV.ucpPassword],
-        interactive: false,
-    });
+    return adminRun(a, "upgrade", flags);
 }
 
 export function emergencyRepairCommand(a: EmergencyRepairArgs): string {
     assertReplicaId("--existing-replica-id", a.existingReplicaId);
     const flags: Flag[] = [...ucpFlags(a.ucp), ["--existing-replica-id", a.existingReplicaId]];
     if (a.overlaySubnet) flags.push(["--overlay-subnet", a.overlaySubnet]);
-    return dockerRun({
-        image: a.image,
-        run: a.run,
-        subcommand: "emergency-repair",
-        flags,
-        env: [SECRET_ENV.ucpPassword],
-        interactive: false,
-    });
+    return adminRun(a, "emergency-repair", flags);
+}
+
+/** The commands that only need UCP's admin (password from the environment) and read no stdin. */
+function adminRun(a: CommonArgs, subcommand: string, flags: Flag[]): string {
+    return dockerRun({ image: a.image, run: a.run, subcommand, flags, env: [SECRET_ENV.ucpPassword], interactive: false });
 }
 
 function requireNode(node: string): void {
