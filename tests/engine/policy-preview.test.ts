@@ -10,7 +10,7 @@ import * as path from "path";
 import { labStackConfig } from "../../stacks/lab-config";
 import { openStack, setStackConfig } from "../../stacks/workspace";
 import { REPO_ROOT } from "../../lab/lab";
-import type { LabStatus } from "../../lab/lab";
+import { fakeLabStatus } from "../fake-lab-status";
 import { execFileSync } from "child_process";
 
 // Real key material: the command provider checks keys even in a preview.
@@ -20,31 +20,7 @@ const PRIVATE_KEY = fs.readFileSync(path.join(keyDir, "id"), "utf8");
 const HOST_KEY = fs.readFileSync(path.join(keyDir, "id.pub"), "utf8").trim();
 fs.rmSync(keyDir, { recursive: true });
 
-const status: LabStatus = {
-    state: "up",
-    stateDir: "/nonexistent",
-    hosts: [1, 2, 3].map((i) => ({
-        name: `host${i}`,
-        address: `10.200.0.1${i}`,
-        sshPort: 22,
-        user: "root",
-        privateKeyPath: "/nonexistent",
-        hostPublicKey: HOST_KEY,
-        ucpNode: `host${i}`,
-        dockerSocket: "/nonexistent",
-        dockerdPid: null,
-        healthy: true,
-    })),
-    swarm: { defaultAddrPool: "10.200.128.0/17", reservedForDtrOl: "10.200.64.0/24", managers: 3, ready: 3 },
-    registry: "10.200.0.1:5000",
-    s3: {
-        endpoint: "http://10.200.0.1:9000",
-        region: "us-east-1",
-        accessKeyPath: "",
-        secretKeyPath: "",
-        buckets: { layers: "dtr-layers", backups: "dtr-backups" },
-    },
-};
+const status = fakeLabStatus(() => HOST_KEY);
 
 const POLICY = path.join(REPO_ROOT, "policy");
 

@@ -1,33 +1,9 @@
 import * as assert from "assert";
 import { labStackConfig } from "../../stacks/lab-config";
 import { SecretKey, parseStackConfig } from "../../components/config/stack-config";
-import type { LabStatus } from "../../lab/lab";
+import { fakeLabStatus } from "../fake-lab-status";
 
-const status: LabStatus = {
-    state: "up",
-    stateDir: "/var/tmp/dtr-ha-lab",
-    hosts: [1, 2, 3].map((i) => ({
-        name: `host${i}`,
-        address: `10.200.0.1${i}`,
-        sshPort: 22,
-        user: "root",
-        privateKeyPath: "/x/id",
-        hostPublicKey: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${i}`,
-        ucpNode: `host${i}`,
-        dockerSocket: `/x/host${i}.sock`,
-        dockerdPid: 1,
-        healthy: true,
-    })),
-    swarm: { defaultAddrPool: "10.200.128.0/17", reservedForDtrOl: "10.200.64.0/24", managers: 3, ready: 3 },
-    registry: "10.200.0.1:5000",
-    s3: {
-        endpoint: "http://10.200.0.1:9000",
-        region: "us-east-1",
-        accessKeyPath: "/a",
-        secretKeyPath: "/s",
-        buckets: { layers: "dtr-layers", backups: "dtr-backups" },
-    },
-};
+const status = fakeLabStatus((i) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${i}`);
 
 describe("the lab stack configuration (from lab.sh status)", () => {
     it("is a valid stack configuration: three pinned hosts, MinIO storage and backups, dtr-sim, not production", () => {
