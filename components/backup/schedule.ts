@@ -1,0 +1,602 @@
+/**
+ * Scheduled DTR backups on the replica hosts: every host gets a systemd timer (or a cron.d entry where systemd does not
+ * run) that runs the very pipeline `dtrBackupScript` builds. A run backs up only on the host whose replica is the first
+ * healthy one in preference order, so exactly one host takes each scheduled backup and another takes over when it is
+ * down. Secrets reach the host through SSH's environment and are kept in a root-only env file, never in command text.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { DtrImage, RunOptions, SECRET_ENV, UcpConnection } from "../dtr-cli/commands";
+import { USERNAME_ENV } from "../dtr-cli/api";
+import { shellQuote } from "../dtr-cli/shell";
+import { DtrHost } from "../hosts/dtr-host";
+import { AGENT_ENV, BackupTarget, dtrBackupScript } from "./scripts";
+import { BackupS3Access, agentEnvironment } from "./agent-env";
+
+/** Config shape: exactly one of the two. */
+export interface ScheduleSpec {
+    /** A systemd calendar expression: `daily`, `hourly`, `*-*-* 02:30:00`, `Mon..Fri *-*-* 01:00`. */
+    onCalendar?: string;
+    /** A five-field cron expression: `30 2 * * *`. */
+    cron?: string;
+}
+
+/** Both forms, where one converts to the other (a host uses the one its scheduler reads). */
+export interface ResolvedSchedule {
+    onCalendar?: string;
+    cron?: string;
+}
+
+const SHORTHANDS: Record<string, string> = {
+    minutely: "* * * * *",
+    hourly: "0 * * * *",
+    daily: "0 0 * * *",
+    weekly: "0 0 * * 1",
+    monthly: "0 0 1 * *",
+    yearly: "0 0 1 1 *",
+    annually: "0 0 1 1 *",
+    quarterly: "0 0 1 1,4,7,10 *",
+    semiannually: "0 0 1 1,7 *",
+};
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const DAY_RE = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*";
+const WEEKDAYS = new RegExp(`^${DAY_RE}(?:(?:\\.\\.|-)${DAY_RE})?(?:,${DAY_RE}(?:(?:\\.\\.|-)${DAY_RE})?)*$`, "i");
+
+/** One systemd calendar component: `*`, `5`, `1,15`, `1..5`, `0/15`, `*\/2`, with values in [lo, hi]. */
+function calendarField(v: string, lo: number, hi: number): boolean {
+    return v.split(",").every((part) => {
+        const m = /^(\*|\d+)(?:\.\.(\d+))?(?:\/(\d+))?$/.exec(part);
+        if (!m) return false;
+        const nums = [m[1], m[2]].filter((x) => x !== undefined && x !== "*").map(Number);
+        if (nums.some((n) => n < lo || n > hi)) return false;
+        if (m[2] !== undefined && m[1] !== "*" && Number(m[2]) < Number(m[1])) return false;
+        return m[3] === undefined || Number(m[3]) > 0;
+    });
+}
+
+function calendarError(key: string, value: string, why: string): Error {
+    return new Error(
+        `${key}=${JSON.stringify(value)} is not a systemd calendar expression (${why}); use a shorthand (daily, hourly, weekly) ` +
+            `or "[weekdays] *-*-* HH:MM[:SS]", e.g. "*-*-* 02:30:00" or "Mon..Fri *-*-* 01:00"`,
+    );
+}
+
+/** Validates a systemd OnCalendar value (the subset systemd documents for timers); returns it trimmed. */
+export function validateOnCalendar(value: string, key = "backup.schedule.onCalendar"): string {
+    const v = value.trim().replace(/\s+/g, " ");
+    if (!v) throw calendarError(key, value, "it is empty");
+    if (/[\n;`$&|<>"'\\]/.test(v)) throw calendarError(key, value, "it holds characters no calendar expression has");
+    if (SHORTHANDS[v.toLowerCase()]) return v.toLowerCase();
+    const words = v.split(" ");
+    if (words.length > 0 && /^[A-Za-z]/.test(words[0]) && !/^(UTC|[A-Z][A-Za-z_]+\/[A-Za-z_]+)$/.test(words[0])) {
+        if (!WEEKDAYS.test(words[0])) throw calendarError(key, value, `${JSON.stringify(words[0])} is not a weekday list such as Mon..Fri`);
+        words.shift();
+    }
+    if (words.length > 0 && /^(UTC|[A-Z][A-Za-z_]+\/[A-Za-z_]+)$/.test(words[words.length - 1])) words.pop();
+    if (words.length === 0 || words.length > 2) throw calendarError(key, value, "expected a date and/or a time");
+    let date: string | undefined;
+    let time: string | undefined;
+    for (const w of words) {
+        if (w.includes(":")) {
+            if (time) throw calendarError(key, value, "two times");
+            time = w;
+        } else {
+            if (date || time) throw calendarError(key, value, "the date must come before the time, once");
+            date = w;
+        }
+    }
+    if (date) {
+        const d = date.split("-");
+        if (d.length === 2) d.unshift("*");
+        if (d.length !== 3) throw calendarError(key, value, `date ${JSON.stringify(date)} is not [YYYY-]MM-DD`);
+        if (!calendarField(d[0], 1970, 2199) || !calendarField(d[1], 1, 12) || !calendarField(d[2], 1, 31)) {
+            throw calendarError(key, value, `date ${JSON.stringify(date)} has a field out of range`);
+        }
+    }
+    if (time) {
+        const t = time.split(":");
+        if (t.length < 2 || t.length > 3) throw calendarError(key, value, `time ${JSON.stringify(time)} is not HH:MM[:SS]`);
+        if (
+            !calendarField(t[0], 0, 23) ||
+            !calendarField(t[1], 0, 59) ||
+            (t[2] !== undefined && !calendarField(t[2].replace(/\.\d+$/, ""), 0, 59))
+        ) {
+            throw calendarError(key, value, `time ${JSON.stringify(time)} has a field out of range`);
+        }
+    }
+    return v;
+}
+
+const CRON_FIELDS: { name: string; lo: number; hi: number; names?: string[] }[] = [
+    { name: "minute", lo: 0, hi: 59 },
+    { name: "hour", lo: 0, hi: 23 },
+    { name: "day of month", lo: 1, hi: 31 },
+    { name: "month", lo: 1, hi: 12, names: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"] },
+    { name: "day of week", lo: 0, hi: 7, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
+];
+
+function cronValue(s: string, f: (typeof CRON_FIELDS)[number]): number | undefined {
+    if (/^\d+$/.test(s)) return Number(s);
+    const i = f.names?.indexOf(s.toLowerCase()) ?? -1;
+    return i < 0 ? undefined : f.names === CRON_FIELDS[3].names ? i + 1 : i;
+}
+
+/** Validates a five-field cron expression (numbers, names, `*`, ranges, lists, steps); returns it normalized. */
+export function validateCron(value: string, key = "backup.schedule.cron"): string {
+    const v = value.trim().replace(/\s+/g, " ");
+    const fix = 'use five fields "minute hour day-of-month month day-of-week", e.g. "30 2 * * *" (02:30 every day)';
+    const fields = v.split(" ");
+    if (fields.length !== 5) throw new Error(`${key}=${JSON.stringify(value)} has ${v ? fields.length : 0} fields; ${fix}`);
+    fields.forEach((field, i) => {
+        const f = CRON_FIELDS[i];
+        for (const part of field.split(",")) {
+            const m = /^(\*|[A-Za-z0-9]+)(?:-([A-Za-z0-9]+))?(?:\/(\d+))?$/.exec(part);
+            const a = m && m[1] !== "*" ? cronValue(m[1], f) : f.lo;
+            const b = m && m[2] !== undefined ? cronValue(m[2], f) : a;
+            const ok =
+                m &&
+                a !== undefined &&
+                b !== undefined &&
+                a >= f.lo &&
+                b <= f.hi &&
+                a <= b &&
+                !(m[1] === "*" && m[2]) &&
+                (m[3] === undefined || Number(m[3]) > 0);
+            if (!ok)
+                throw new Error(
+                    `${key}=${JSON.stringify(value)}: ${f.name} field ${JSON.stringify(field)} is not valid (${f.lo}-${f.hi}, *, a-b, lists, /step); ${fix}`,
+                );
+        }
+    });
+    return v;
+}
+
+/** A cron field as a systemd calendar component (`*\/15` -> `0/15`, `1-5` -> `1..5`); undefined when it has no equivalent. */
+function cronFieldToCalendar(field: string, f: (typeof CRON_FIELDS)[number]): string | undefined {
+    const parts = field.split(",").map((part) => {
+        const m = /^(\*|[A-Za-z0-9]+)(?:-([A-Za-z0-9]+))?(?:\/(\d+))?$/.exec(part)!;
+        const a = m[1] === "*" ? undefined : cronValue(m[1], f)!;
+        const b = m[2] === undefined ? undefined : cronValue(m[2], f)!;
+        if (m[3] !== undefined) return b === undefined ? `${a ?? f.lo}/${m[3]}` : undefined; // systemd has no stepped range
+        if (a === undefined) return "*";
+        return b === undefined ? String(a) : `${a}..${b}`;
+    });
+    return parts.some((p) => p === undefined) ? undefined : parts.join(",");
+}
+
+/** cron -> OnCalendar, or undefined when systemd cannot say the same (cron ORs day-of-month and day-of-week). */
+export function cronToOnCalendar(cron: string): string | undefined {
+    const [min, hour, dom, mon, dow] = cron.split(" ");
+    if (dom !== "*" && dow !== "*") return undefined;
+    const conv = [min, hour, dom, mon].map((x, i) => cronFieldToCalendar(x, CRON_FIELDS[i]));
+    if (conv.some((x) => x === undefined)) return undefined;
+    let days = "";
+    if (dow !== "*") {
+        const out: string[] = [];
+        for (const part of dow.split(",")) {
+            const m = /^([A-Za-z0-9]+)(?:-([A-Za-z0-9]+))?$/.exec(part);
+            if (!m) return undefined;
+            const a = cronValue(m[1], CRON_FIELDS[4])! % 7;
+            const b = m[2] === undefined ? undefined : cronValue(m[2], CRON_FIELDS[4])!;
+            if (b === undefined) out.push(DAYS[a]);
+            else if (b === 7 && a === 0) out.push("Sun..Sat");
+            else if (b === 7) out.push(`${DAYS[a]}..Sat`, "Sun");
+            else out.push(`${DAYS[a]}..${DAYS[b]}`);
+        }
+        days = out.join(",") + " ";
+    }
+    return `${days}*-${conv[3]}-${conv[2]} ${conv[1]}:${conv[0]}:00`;
+}
+
+function calendarFieldToCron(v: string, f: (typeof CRON_FIELDS)[number]): string | undefined {
+    const parts = v.split(",").map((part) => {
+        const m = /^(\*|\d+)(?:\.\.(\d+))?(?:\/(\d+))?$/.exec(part);
+        if (!m) return undefined;
+        const a = m[1] === "*" ? undefined : Number(m[1]);
+        if (m[3] !== undefined) {
+            if (m[2] !== undefined) return undefined;
+            return a === undefined || a === f.lo ? `*/${m[3]}` : `${a}-${f.hi}/${m[3]}`;
+        }
+        if (a === undefined) return "*";
+        return m[2] === undefined ? String(a) : `${a}-${m[2]}`;
+    });
+    return parts.some((p) => p === undefined) ? undefined : parts.join(",");
+}
+
+/** OnCalendar -> cron for what cron can say (shorthands, any year, whole minutes); undefined otherwise. */
+export function onCalendarToCron(onCalendar: string): string | undefined {
+    if (SHORTHANDS[onCalendar]) return SHORTHANDS[onCalendar];
+    const words = onCalendar.split(" ").filter((w) => !/^(UTC|[A-Z][A-Za-z_]+\/[A-Za-z_]+)$/.test(w) || WEEKDAYS.test(w));
+    let dow = "*";
+    if (/^[A-Za-z]/.test(words[0])) {
+        const map = (d: string) => DAYS.findIndex((x) => d.toLowerCase().startsWith(x.toLowerCase()));
+        dow = words
+            .shift()!
+            .split(",")
+            .map((p) =>
+                p
+                    .split(/\.\.|-/)
+                    .map(map)
+                    .join("-"),
+            )
+            .join(",");
+    }
+    let date = "*-*-*";
+    let time = "00:00:00";
+    for (const w of words) {
+        if (w.includes(":")) time = w;
+        else date = w;
+    }
+    const d = date.split("-");
+    if (d.length === 2) d.unshift("*");
+    const t = time.split(":");
+    if (d[0] !== "*" || (t[2] !== undefined && !/^0+$/.test(t[2]))) return undefined;
+    const fields = [
+        calendarFieldToCron(t[1], CRON_FIELDS[0]),
+        calendarFieldToCron(t[0], CRON_FIELDS[1]),
+        calendarFieldToCron(d[2], CRON_FIELDS[2]),
+        calendarFieldToCron(d[1], CRON_FIELDS[3]),
+    ];
+    if (fields.some((x) => x === undefined)) return undefined;
+    if (dow !== "*" && fields[2] !== "*") return undefined; // cron would OR them
+    return [...fields, dow].join(" ");
+}
+
+/** Validates `backup.schedule` (exactly one of onCalendar, cron) and yields both forms where they convert. */
+export function resolveSchedule(spec: ScheduleSpec | undefined, key = "backup.schedule"): ResolvedSchedule {
+    const has = (x: unknown) => x !== undefined && x !== null && x !== "";
+    if (!spec || has(spec.onCalendar) === has(spec.cron)) {
+        throw new Error(
+            `${key}=${JSON.stringify(spec ?? null)}: set exactly one of onCalendar (systemd, e.g. "*-*-* 02:30:00") or cron (e.g. "30 2 * * *")`,
+        );
+    }
+    if (has(spec.onCalendar)) {
+        const onCalendar = validateOnCalendar(String(spec.onCalendar), `${key}.onCalendar`);
+        return { onCalendar, cron: onCalendarToCron(onCalendar) };
+    }
+    const cron = validateCron(String(spec.cron), `${key}.cron`);
+    return { cron, onCalendar: cronToOnCalendar(cron) };
+}
+
+/** Where things go on a host. `{host}` in any path is replaced by the host's name (the lab's hosts share one disk). */
+export interface SchedulePaths {
+    installDir: string;
+    unitDir: string;
+    cronDir: string;
+    envDir: string;
+    logFile: string;
+}
+
+export const DEFAULT_PATHS: SchedulePaths = {
+    installDir: "/usr/local/sbin",
+    unitDir: "/etc/systemd/system",
+    cronDir: "/etc/cron.d",
+    envDir: "/etc/dtr-ha",
+    logFile: "/var/log/dtr-ha-backup.log",
+};
+
+export function resolvePaths(host: string, paths: Partial<SchedulePaths> = {}, key = "backup.schedulePaths"): SchedulePaths {
+    const out = { ...DEFAULT_PATHS };
+    for (const k of Object.keys(DEFAULT_PATHS) as (keyof SchedulePaths)[]) {
+        const v = paths[k] ?? DEFAULT_PATHS[k];
+        if (!/^\/[A-Za-z0-9._/{}-]*$/.test(v) || v.includes("..")) {
+            throw new Error(
+                `${key}.${k}=${JSON.stringify(v)} must be an absolute path of letters, digits, . _ - / (and {host}), e.g. ${DEFAULT_PATHS[k]}`,
+            );
+        }
+        out[k] = v.replace(/\{host\}/g, host).replace(/\/+$/, "") || "/";
+    }
+    return out;
+}
+
+/** The environment the runs need, written to the root-only env file at install time. */
+export const SCHEDULE_ENV = [USERNAME_ENV, SECRET_ENV.ucpPassword, ...AGENT_ENV];
+
+export interface ScheduleHost {
+    name: string;
+    /** Address the `/_ping` check reaches this host's replica on. */
+    address: string;
+    replicaId: string;
+}
+
+export interface ScheduleScriptArgs {
+    /** Unit, cron and file names: `dtr-ha-backup-<unitName>`. */
+    unitName: string;
+    /** This host. */
+    self: string;
+    /** Every replica host, in order of preference. */
+    hosts: ScheduleHost[];
+    httpsPort?: number;
+    paths: SchedulePaths;
+    schedule: ResolvedSchedule;
+    /** `auto`: systemd when it runs on the host (`/run/systemd/system`), else cron. */
+    scheduler?: "auto" | "systemd" | "cron";
+    /** The pipeline, exactly as `dtrBackupScript` builds it. */
+    pipeline: string;
+}
+
+export function fileNames(a: { unitName: string; paths: SchedulePaths }) {
+    const base = `dtr-ha-backup-${a.unitName}`;
+    return {
+        base,
+        runner: `${a.paths.installDir}/${base}`,
+        pipeline: `${a.paths.installDir}/${base}-pipeline`,
+        env: `${a.paths.envDir}/${base}.env`,
+        service: `${a.paths.unitDir}/${base}.service`,
+        timer: `${a.paths.unitDir}/${base}.timer`,
+        cron: `${a.paths.cronDir}/${base}`,
+    };
+}
+
+function assertUnitName(n: string): void {
+    // cron.d ignores file names with dots; systemd unit names must be plain.
+    if (!/^[A-Za-z0-9_-]{1,60}$/.test(n))
+        throw new Error(`schedule unit name ${JSON.stringify(n)}: use letters, digits, _ and - (it names the timer and the cron.d file)`);
+}
+
+/** What the timer runs: the turn check, the pipeline, one log line. */
+export function runnerScript(a: ScheduleScriptArgs): string {
+    assertUnitName(a.unitName);
+    if (!a.hosts.some((h) => h.name === a.self)) throw new Error(`schedule: host ${a.self} is not among the replica hosts`);
+    const f = fileNames(a);
+    const port = a.httpsPort ?? 443;
+    const entries = a.hosts.map((h) => shellQuote(`${h.name} ${h.address}`)).join(" ");
+    return [
+        "#!/bin/sh",
+        `# dtr-ha scheduled DTR backup (${f.base}) on ${a.self}. Installed by Pulumi: local edits are overwritten.`,
+        "set -u",
+        "umask 077",
+        `log=${shellQuote(a.paths.logFile)}`,
+        `envfile=${shellQuote(f.env)}`,
+        `pipeline=${shellQuote(f.pipeline)}`,
+        `self=${shellQuote(a.self)}`,
+        // One line per run, in the log file and (where present) syslog.
+        'note() { line="dtr-ha-backup $(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; echo "$line" >> "$log"; echo "$line" >&2; if command -v logger >/dev/null 2>&1; then logger -t dtr-ha-backup -- "$line" || true; fi; }',
+        '[ -r "$envfile" ] || { note "FAILED the environment file $envfile is missing (run pulumi up to reinstall)"; exit 1; }',
+        'set -a; . "$envfile"; set +a',
+        // The first healthy replica in preference order takes the backup; every host decides the same way.
+        "taker=''",
+        `for entry in ${entries}; do`,
+        "  set -- $entry",
+        `  code=$(curl -sS --insecure --max-time 10 -o /dev/null -w '%{http_code}' "https://$2:${port}/_ping" 2>/dev/null) || code=unreachable`,
+        '  if [ "$code" = 200 ]; then taker=$1; break; fi',
+        '  echo "dtr-ha-backup: replica on $1 ($2) is not healthy (/_ping: $code)" >&2',
+        "done",
+        'if [ -z "$taker" ]; then note "FAILED no healthy replica to back up from"; exit 1; fi',
+        'if [ "$taker" != "$self" ]; then note "SKIPPED not my turn: $taker is healthy"; exit 0; fi',
+        "errf=$(mktemp); trap 'rm -f \"$errf\"' EXIT",
+        'out=$(sh "$pipeline" 2>"$errf"); rc=$?',
+        'cat "$errf" >&2',
+        `key=$(printf '%s\\n' "$out" | sed -n 's/^{"manifestKey":"\\([^"]*\\)".*/\\1/p' | tail -n 1)`,
+        'if [ "$rc" = 0 ] && [ -n "$key" ]; then note "OK $key"; exit 0; fi',
+        `reason=$(grep FAILED "$errf" | tail -n 1 | sed 's/^.*FAILED:\\{0,1\\} *//')`,
+        'note "FAILED ${reason:-the backup pipeline printed no manifest} (exit $rc)"',
+        "exit 1",
+    ].join("\n");
+}
+
+export function serviceUnit(a: ScheduleScriptArgs): string {
+    const f = fileNames(a);
+    return [
+        "[Unit]",
+        `Description=dtr-ha DTR backup ${a.unitName} (runs on the first healthy replica's host)`,
+        "Wants=network-online.target",
+        "After=network-online.target docker.service",
+        "",
+        "[Service]",
+        "Type=oneshot",
+        `ExecStart=${f.runner}`,
+        "",
+    ].join("\n");
+}
+
+export function timerUnit(a: ScheduleScriptArgs): string {
+    if (!a.schedule.onCalendar) throw new Error(`schedule ${a.unitName}: no OnCalendar form of cron ${JSON.stringify(a.schedule.cron)}`);
+    return [
+        "[Unit]",
+        `Description=dtr-ha DTR backup ${a.unitName} schedule`,
+        "",
+        "[Timer]",
+        `OnCalendar=${a.schedule.onCalendar}`,
+        // A run missed while the host was off happens at boot.
+        "Persistent=true",
+        "",
+        "[Install]",
+        "WantedBy=timers.target",
+        "",
+    ].join("\n");
+}
+
+export function cronFile(a: ScheduleScriptArgs): string {
+    if (!a.schedule.cron) throw new Error(`schedule ${a.unitName}: no cron form of OnCalendar ${JSON.stringify(a.schedule.onCalendar)}`);
+    const f = fileNames(a);
+    return [
+        `# dtr-ha scheduled DTR backup ${a.unitName}. Installed by Pulumi: local edits are overwritten.`,
+        "SHELL=/bin/sh",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        // The one-line outcome is in the log file; the pipeline's detail goes beside it.
+        `${a.schedule.cron} root ${f.runner} >/dev/null 2>>${a.paths.logFile}.detail`,
+        "",
+    ].join("\n");
+}
+
+const EOF = "DTR_HA_SCHEDULE_EOF";
+
+function writeFile(path: string, text: string, mode: string): string[] {
+    if (text.split("\n").includes(EOF)) throw new Error(`internal: ${path} contains the here-document delimiter`);
+    // The here-document adds the final newline itself.
+    return [
+        `cat > ${shellQuote(path + ".tmp")} <<'${EOF}'`,
+        text.replace(/\n$/, ""),
+        EOF,
+        `chmod ${mode} ${shellQuote(path + ".tmp")} && mv -f ${shellQuote(path + ".tmp")} ${shellQuote(path)} || exit 1`,
+    ];
+}
+
+/**
+ * Installs the env file (from this shell's environment), the pipeline, the runner, and a timer or a cron entry.
+ * Secrets are read from the environment by the shell itself (builtins), never put in any argv.
+ */
+export function installScript(a: ScheduleScriptArgs): string {
+    const f = fileNames(a);
+    const scheduler = a.scheduler ?? "auto";
+    const useSystemd = scheduler === "systemd" ? "true" : scheduler === "cron" ? "false" : "[ -d /run/systemd/system ]";
+    const d = a.paths;
+    const systemdDefault = d.unitDir === DEFAULT_PATHS.unitDir;
+    const unitRefs = systemdDefault ? `${f.base}.timer` : shellQuote(f.timer);
+    return [
+        "set -u",
+        "umask 077",
+        `for v in ${USERNAME_ENV} ${SECRET_ENV.ucpPassword} AWS_REGION; do`,
+        '  eval "isset=\\${$v+x}"',
+        '  [ -n "$isset" ] || { echo "dtr-ha schedule FAILED: $v is not in the environment (does sshd AcceptEnv it?); nothing installed" >&2; exit 1; }',
+        "done",
+        `mkdir -p ${[d.installDir, d.envDir, d.logFile.replace(/\/[^/]*$/, "") || "/"].map(shellQuote).join(" ")} || exit 1`,
+        `tmp=${shellQuote(f.env + ".tmp")}`,
+        ': > "$tmp" || exit 1',
+        `for v in ${SCHEDULE_ENV.join(" ")}; do`,
+        '  eval "isset=\\${$v+x}"',
+        '  [ -n "$isset" ] || continue',
+        '  eval "val=\\$$v"',
+        // printf is a builtin in every shell we target: the value never becomes a process argument.
+        `  printf "%s='%s'\\n" "$v" "$(printf '%s' "$val" | sed "s/'/'\\\\\\\\''/g")" >> "$tmp" || exit 1`,
+        "done",
+        `chmod 600 "$tmp" && mv -f "$tmp" ${shellQuote(f.env)} || exit 1`,
+        ...writeFile(f.pipeline, a.pipeline, "700"),
+        ...writeFile(f.runner, runnerScript(a), "700"),
+        `if ${useSystemd}; then`,
+        ...(a.schedule.onCalendar
+            ? [
+                  `  mkdir -p ${shellQuote(d.unitDir)} || exit 1`,
+                  ...writeFile(f.service, serviceUnit(a), "644"),
+                  ...writeFile(f.timer, timerUnit(a), "644"),
+                  `  rm -f ${shellQuote(f.cron)}`,
+                  ...(systemdDefault ? [] : [`  systemctl link ${shellQuote(f.service)} ${shellQuote(f.timer)} >/dev/null || exit 1`]),
+                  "  systemctl daemon-reload || exit 1",
+                  `  systemctl enable --now ${unitRefs} || exit 1`,
+                  `  echo "dtr-ha schedule: systemd timer ${f.base}.timer installed on $(hostname) (OnCalendar=${a.schedule.onCalendar})"`,
+              ]
+            : [
+                  `  echo "dtr-ha schedule FAILED: cron ${a.schedule.cron} has no systemd OnCalendar equivalent; set backup.schedule.onCalendar instead" >&2; exit 1`,
+              ]),
+        "else",
+        ...(a.schedule.cron
+            ? [
+                  `  mkdir -p ${shellQuote(d.cronDir)} || exit 1`,
+                  ...writeFile(f.cron, cronFile(a), "644"),
+                  `  rm -f ${shellQuote(f.service)} ${shellQuote(f.timer)}`,
+                  `  echo "dtr-ha schedule: cron entry ${f.cron} installed on $(hostname) (${a.schedule.cron})"`,
+              ]
+            : [
+                  `  echo "dtr-ha schedule FAILED: OnCalendar=${a.schedule.onCalendar} has no cron equivalent and systemd does not run on $(hostname); set backup.schedule.cron instead" >&2; exit 1`,
+              ]),
+        "fi",
+    ].join("\n");
+}
+
+/** Removes the timer or cron entry, the scripts and the env file (the log file stays: it is the history). */
+export function uninstallScript(a: Pick<ScheduleScriptArgs, "unitName" | "paths">): string {
+    assertUnitName(a.unitName);
+    const f = fileNames(a);
+    return [
+        "set -u",
+        `if [ -e ${shellQuote(f.timer)} ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then`,
+        `  systemctl disable --now ${f.base}.timer >/dev/null 2>&1 || true`,
+        "fi",
+        `rm -f ${[f.timer, f.service, f.cron, f.runner, f.pipeline, f.env, f.env + ".tmp"].map(shellQuote).join(" ")} || exit 1`,
+        `if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload || true; fi`,
+        `echo "dtr-ha schedule: ${f.base} removed from $(hostname)"`,
+    ].join("\n");
+}
+
+export interface BackupScheduleArgs {
+    clusterName: string;
+    sourceStack?: string;
+    /** The replica hosts, in order of preference (the first healthy one takes each run). */
+    hosts: DtrHost[];
+    /** Their replica ids, in the same order. */
+    replicaIds: pulumi.Input<pulumi.Input<string>[]>;
+    image: DtrImage;
+    ucp: UcpConnection;
+    ucpPassword: pulumi.Input<string>;
+    run?: RunOptions;
+    httpsPort?: number;
+    target: pulumi.Input<BackupTarget>;
+    s3: BackupS3Access;
+    schedule: ScheduleSpec;
+    /** How long scheduled backups are kept (Object Lock days); the policy pack checks the bucket against it. */
+    retentionDays: number;
+    paths?: Partial<SchedulePaths>;
+    scheduler?: "auto" | "systemd" | "cron";
+}
+
+/** A backup timer on every replica host, running the same pipeline as `DtrBackup`. */
+export class BackupSchedule extends pulumi.ComponentResource {
+    public readonly schedule: ResolvedSchedule;
+    public readonly retentionDays: number;
+    public readonly hosts: string[];
+    public readonly commands: command.remote.Command[];
+
+    constructor(name: string, args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
+        const schedule = resolveSchedule(args.schedule);
+        if (!Number.isInteger(args.retentionDays) || args.retentionDays < 1) {
+            throw new Error(`backup.retentionDays=${JSON.stringify(args.retentionDays)} must be a whole number of days >= 1`);
+        }
+        assertUnitName(args.clusterName);
+        const hostNames = args.hosts.map((h) => h.name);
+        super("dtr-ha:index:DtrBackupSchedule", name, { retentionDays: args.retentionDays, schedule, hosts: hostNames }, opts);
+        const paths = args.hosts.map((h) => resolvePaths(h.name, args.paths));
+        const entries = pulumi
+            .all([pulumi.output(args.replicaIds), pulumi.all(args.hosts.map((h) => h.privateAddress))])
+            .apply(([ids, addresses]) => {
+                if (ids.length !== args.hosts.length) throw new Error("BackupSchedule: hosts and replicaIds must pair up");
+                return args.hosts.map((h, i) => ({ name: h.name, address: addresses[i], replicaId: ids[i] }));
+            });
+        const pipeline = pulumi.all([entries, pulumi.output(args.target) as pulumi.Output<BackupTarget>]).apply(([e, target]) =>
+            dtrBackupScript({
+                image: args.image,
+                ucp: args.ucp,
+                run: args.run,
+                candidates: e.map((x) => ({ id: x.replicaId, address: x.address })),
+                httpsPort: args.httpsPort,
+                cluster: args.clusterName,
+                sourceStack: args.sourceStack,
+                target,
+            }),
+        );
+        const environment = {
+            ...agentEnvironment(args.s3),
+            [SECRET_ENV.ucpPassword]: pulumi.secret(args.ucpPassword),
+            [USERNAME_ENV]: args.ucp.username,
+        };
+        this.commands = args.hosts.map((h, i) => {
+            const scriptArgs = pulumi.all([entries, pipeline]).apply(([e, p]) => ({
+                unitName: args.clusterName,
+                self: h.name,
+                hosts: e,
+                httpsPort: args.httpsPort,
+                paths: paths[i],
+                schedule,
+                scheduler: args.scheduler,
+                pipeline: p,
+            }));
+            return new command.remote.Command(
+                `${name}-${h.name}`,
+                {
+                    connection: h.connection,
+                    environment,
+                    create: scriptArgs.apply(installScript),
+                    // Any change to what is installed reinstalls it (create runs again on update).
+                    update: scriptArgs.apply(installScript),
+                    delete: uninstallScript({ unitName: args.clusterName, paths: paths[i] }),
+                    addPreviousOutputInEnv: false,
+                },
+                { parent: this, dependsOn: h.ready },
+            );
+        });
+        this.schedule = schedule;
+        this.retentionDays = args.retentionDays;
+        this.hosts = hostNames;
+        this.registerOutputs({ retentionDays: this.retentionDays, schedule: this.schedule, hosts: this.hosts });
+    }
+}

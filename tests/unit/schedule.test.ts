@@ -1,0 +1,381 @@
+/**
+ * Scheduled backups: calendar/cron validation (cross-checked with systemd's own parser), the install/run/uninstall
+ * scripts run for real by dash in a temporary root (fake systemctl, real HTTPS /_ping servers on loopback), and the
+ * component's resource graph under Pulumi mocks.
+ */
+import * as assert from "assert";
+import { execFileSync, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as https from "https";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { Declared, captureDeclarations, settle, valueOf } from "./mocks";
+import {
+    BackupSchedule,
+    ScheduleScriptArgs,
+    cronFile,
+    cronToOnCalendar,
+    fileNames,
+    installScript,
+    onCalendarToCron,
+    resolvePaths,
+    resolveSchedule,
+    runnerScript,
+    serviceUnit,
+    timerUnit,
+    uninstallScript,
+    validateCron,
+    validateOnCalendar,
+} from "../../components/backup/schedule";
+
+const PASS = "pa$$ 'w\"ord`x`";
+const AWS_SECRET = "s3cr3t/'key$HOME";
+
+/** systemd's own parser: exit 0 for a valid calendar expression. */
+function systemdAccepts(expr: string): boolean {
+    return spawnSync("systemd-analyze", ["calendar", expr], { stdio: "ignore" }).status === 0;
+}
+
+describe("backup schedule: calendar and cron validation", () => {
+    const good = [
+        "daily",
+        "hourly",
+        "weekly",
+        "*-*-* 02:30:00",
+        "*-*-* 02:30",
+        "Mon..Fri *-*-* 01:00",
+        "Sat,Sun 03:15",
+        "*-*-01 04:00:00",
+        "*:0/15",
+        "02:30",
+        "*-*-* 00/6:00:00",
+        "2026-12-24 23:00 UTC",
+    ];
+    for (const g of good) {
+        it(`accepts ${JSON.stringify(g)}, as systemd does`, () => {
+            assert.ok(validateOnCalendar(g));
+            assert.ok(systemdAccepts(g), `systemd-analyze accepts ${g}`);
+        });
+    }
+    const bad = ["", "every night", "*-*-* 25:00", "*-13-* 01:00", "daily; rm -rf /", "Funday 01:00", "01:00 *-*-*", "*-*-* 1:2:3:4"];
+    for (const b of bad) {
+        it(`refuses ${JSON.stringify(b)} naming the key, the value and the fix`, () => {
+            assert.throws(
+                () => validateOnCalendar(b, "backup.schedule.onCalendar"),
+                (e: Error) =>
+                    e.message.includes("backup.schedule.onCalendar=") &&
+                    e.message.includes(JSON.stringify(b)) &&
+                    /e\.g\. "\*-\*-\* 02:30:00"/.test(e.message),
+            );
+            if (b && !b.includes(";")) assert.ok(!systemdAccepts(b), `systemd-analyze refuses ${b} too`);
+        });
+    }
+
+    it("validates cron and refuses bad fields with the fix", () => {
+        assert.strictEqual(validateCron(" 30  2 * * * "), "30 2 * * *");
+        assert.strictEqual(validateCron("*/15 0-6 1,15 jan-jun mon-fri"), "*/15 0-6 1,15 jan-jun mon-fri");
+        for (const b of ["30 2 * *", "60 2 * * *", "30 24 * * *", "* * 0 * *", "5-1 * * * *", "*/0 * * * *", "x * * * *"]) {
+            assert.throws(
+                () => validateCron(b, "backup.schedule.cron"),
+                (e: Error) => e.message.startsWith(`backup.schedule.cron=${JSON.stringify(b)}`) && e.message.includes('"30 2 * * *"'),
+            );
+        }
+    });
+
+    it("converts between the forms, and systemd accepts every converted expression", () => {
+        const pairs: [string, string][] = [
+            ["30 2 * * *", "*-*-* 2:30:00"],
+            ["*/15 * * * *", "*-*-* *:0/15:00"],
+            ["0 1 * * 1-5", "Mon..Fri *-*-* 1:0:00"],
+            ["0 3 1 * *", "*-*-1 3:0:00"],
+        ];
+        for (const [cron, cal] of pairs) {
+            assert.strictEqual(cronToOnCalendar(cron), cal);
+            assert.ok(systemdAccepts(cal), cal);
+            assert.strictEqual(onCalendarToCron(validateOnCalendar(cal)), cron.replace("*/15", "*/15"));
+        }
+        assert.strictEqual(onCalendarToCron("daily"), "0 0 * * *");
+        assert.strictEqual(onCalendarToCron("*-*-* 02:30:00"), "30 2 * * *");
+        assert.strictEqual(cronToOnCalendar("0 0 1 * 1"), undefined, "cron ORs day-of-month and day-of-week; systemd cannot");
+        assert.strictEqual(onCalendarToCron("*-*-* 02:30:10"), undefined, "cron has no seconds");
+    });
+
+    it("takes exactly one of onCalendar and cron", () => {
+        assert.deepStrictEqual(resolveSchedule({ onCalendar: "daily" }), { onCalendar: "daily", cron: "0 0 * * *" });
+        assert.deepStrictEqual(resolveSchedule({ cron: "30 2 * * *" }), { cron: "30 2 * * *", onCalendar: "*-*-* 2:30:00" });
+        for (const s of [{}, { onCalendar: "daily", cron: "0 0 * * *" }, undefined]) {
+            assert.throws(() => resolveSchedule(s as never), /backup\.schedule=.*set exactly one of onCalendar .* or cron/);
+        }
+    });
+
+    it("paths: {host} per host, absolute only", () => {
+        assert.strictEqual(
+            resolvePaths("host2", { envDir: "/var/tmp/lab/hosts/{host}/etc/dtr-ha" }).envDir,
+            "/var/tmp/lab/hosts/host2/etc/dtr-ha",
+        );
+        assert.throws(
+            () => resolvePaths("h", { cronDir: "etc/cron.d" }),
+            /backup\.schedulePaths\.cronDir="etc\/cron\.d" must be an absolute path/,
+        );
+        assert.throws(() => resolvePaths("h", { installDir: "/a/../etc" }), /installDir/);
+    });
+});
+
+function tlsPair(): { key: string; cert: string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-cert-"));
+    execFileSync(
+        "openssl",
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=t", "-keyout", `${dir}/k`, "-out", `${dir}/c`],
+        { stdio: "ignore" },
+    );
+    const out = { key: fs.readFileSync(`${dir}/k`, "utf8"), cert: fs.readFileSync(`${dir}/c`, "utf8") };
+    fs.rmSync(dir, { recursive: true });
+    return out;
+}
+
+describe("backup schedule: scripts run for real (dash, temporary root)", function () {
+    this.timeout(60_000);
+    const healthy = [true, true, true];
+    const servers: https.Server[] = [];
+    let port = 0;
+    let root: string;
+    let bin: string;
+    const HOSTS = ["host1", "host2", "host3"].map((name, i) => ({ name, address: `127.0.0.${i + 1}`, replicaId: `aaaaaaaaaaa${i + 1}` }));
+
+    before(async () => {
+        const tls = tlsPair();
+        for (let i = 0; i < 3; i++) {
+            const s = https.createServer(tls, (req, res) => {
+                res.writeHead(healthy[i] ? 200 : 503);
+                res.end(healthy[i] ? '{"Healthy":true}' : '{"Healthy":false}');
+            });
+            await new Promise<void>((r) => s.listen(port, `127.0.0.${i + 1}`, () => r()));
+            port = (s.address() as { port: number }).port;
+            servers.push(s);
+        }
+        root = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-sched-"));
+        // Wrappers that record every external command's argv, so a secret reaching one would show.
+        bin = path.join(root, "bin");
+        fs.mkdirSync(bin);
+        for (const c of ["sed", "mv", "chmod", "cat", "mkdir", "rm", "hostname", "curl", "grep", "tail", "date", "mktemp", "logger"]) {
+            const real = execFileSync("sh", ["-c", `command -v ${c}`])
+                .toString()
+                .trim();
+            fs.writeFileSync(path.join(bin, c), `#!/bin/sh\nprintf '%s\\n' "$0 $*" >> ${root}/argv.log\nexec ${real} "$@"\n`, {
+                mode: 0o755,
+            });
+        }
+        fs.writeFileSync(path.join(bin, "systemctl"), `#!/bin/sh\nprintf '%s\\n' "systemctl $*" >> ${root}/systemctl.log\n`, {
+            mode: 0o755,
+        });
+    });
+    after(() => {
+        servers.forEach((s) => s.close());
+        fs.rmSync(root, { recursive: true, force: true });
+    });
+
+    function args(self: string, over: Partial<ScheduleScriptArgs> = {}): ScheduleScriptArgs {
+        return {
+            unitName: "lab",
+            self,
+            hosts: HOSTS,
+            httpsPort: port,
+            paths: resolvePaths(self, {
+                installDir: `${root}/hosts/{host}/sbin`,
+                unitDir: `${root}/hosts/{host}/systemd`,
+                cronDir: `${root}/hosts/{host}/cron.d`,
+                envDir: `${root}/hosts/{host}/etc/dtr-ha`,
+                logFile: `${root}/hosts/{host}/log/dtr-ha-backup.log`,
+            }),
+            schedule: resolveSchedule({ onCalendar: "*-*-* 02:30:00" }),
+            scheduler: "cron",
+            // The runner's pipeline stand-in: the real pipeline needs docker and is run by the lab test.
+            pipeline:
+                'if [ "$AWS_SECRET_ACCESS_KEY" = "$WANT" ]; then echo "dtr-ha backup: fine" >&2; echo \'{"manifestKey":"dtr/manifests/lab/k1.manifest.json","manifest":{}}\'; else echo "dtr-ha backup FAILED: upload exit 1; no manifest written" >&2; exit 1; fi',
+            ...over,
+        };
+    }
+    const env = {
+        UCP_USERNAME: "admin",
+        UCP_PASSWORD: PASS,
+        AWS_REGION: "us-east-1",
+        AWS_ACCESS_KEY_ID: "AK",
+        AWS_SECRET_ACCESS_KEY: AWS_SECRET,
+        S3_ENDPOINT: "http://127.0.0.1:9000",
+    };
+    // Async: the /_ping servers live in this process, so a blocking spawn would leave them unable to answer.
+    function dash(script: string, extra: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+        return new Promise((resolve) => {
+            const p = spawn("dash", ["-c", script], { env: { PATH: `${bin}:${process.env.PATH}`, ...extra } });
+            let stdout = "";
+            let stderr = "";
+            p.stdout.on("data", (d) => (stdout += d));
+            p.stderr.on("data", (d) => (stderr += d));
+            p.on("close", (status) => resolve({ status, stdout, stderr }));
+        });
+    }
+
+    it("every generated script parses in bash -n and dash -n, and no command text holds a secret", () => {
+        const a = args("host1");
+        for (const s of [
+            installScript(a),
+            installScript({ ...a, scheduler: "auto" }),
+            installScript({ ...a, scheduler: "systemd" }),
+            runnerScript(a),
+            uninstallScript(a),
+        ]) {
+            for (const sh of ["bash", "dash"]) assert.strictEqual(spawnSync(sh, ["-n"], { input: s }).status, 0, `${sh} -n`);
+            assert.ok(!s.includes(PASS) && !s.includes(AWS_SECRET));
+        }
+    });
+
+    it("cron mode: installs root-only files and the cron entry; the env file round-trips every secret; argv never holds one", async () => {
+        const a = args("host1");
+        const r = await dash(installScript(a), env);
+        assert.strictEqual(r.status, 0, r.stderr);
+        const f = fileNames(a);
+        assert.strictEqual(fs.statSync(f.env).mode & 0o777, 0o600);
+        assert.strictEqual(fs.statSync(f.runner).mode & 0o777, 0o700);
+        assert.strictEqual(fs.statSync(f.pipeline).mode & 0o777, 0o700);
+        assert.strictEqual(fs.readFileSync(f.pipeline, "utf8").trim(), a.pipeline, "the pipeline is installed verbatim");
+        assert.strictEqual(fs.readFileSync(f.cron, "utf8"), cronFile(a));
+        assert.match(cronFile(a), new RegExp(`^30 2 \\* \\* \\* root ${f.runner} `, "m"));
+        assert.ok(!fs.existsSync(f.timer));
+        const back = await dash(`set -a; . ${f.env}; printf '%s|%s|%s' "$UCP_PASSWORD" "$AWS_SECRET_ACCESS_KEY" "$UCP_USERNAME"`);
+        assert.strictEqual(back.stdout, `${PASS}|${AWS_SECRET}|admin`);
+        const argv = fs.readFileSync(path.join(root, "argv.log"), "utf8");
+        assert.ok(argv.includes("chmod 600"), "the wrappers did see the install's commands");
+        assert.ok(!argv.includes("pa$$") && !argv.includes("s3cr3t"), "no secret in any argv");
+    });
+
+    it("refuses to install without the secrets in its environment", async () => {
+        const r = await dash(installScript(args("host2")), { AWS_REGION: "x", UCP_USERNAME: "admin" });
+        assert.strictEqual(r.status, 1);
+        assert.match(r.stderr, /UCP_PASSWORD is not in the environment/);
+    });
+
+    it("systemd mode: writes service and timer, links and enables them through systemctl", async () => {
+        const a = args("host2", { scheduler: "systemd" });
+        fs.rmSync(path.join(root, "systemctl.log"), { force: true });
+        const r = await dash(installScript(a), env);
+        assert.strictEqual(r.status, 0, r.stderr);
+        const f = fileNames(a);
+        assert.strictEqual(fs.readFileSync(f.timer, "utf8"), timerUnit(a));
+        assert.match(timerUnit(a), /^OnCalendar=\*-\*-\* 02:30:00$/m);
+        assert.match(serviceUnit(a), new RegExp(`^ExecStart=${f.runner}$`, "m"));
+        const calls = fs.readFileSync(path.join(root, "systemctl.log"), "utf8").trim().split("\n");
+        assert.deepStrictEqual(calls, [
+            `systemctl link ${f.service} ${f.timer}`,
+            "systemctl daemon-reload",
+            `systemctl enable --now ${f.timer}`,
+        ]);
+        const d = await dash(uninstallScript(a));
+        assert.strictEqual(d.status, 0, d.stderr);
+        for (const p of [f.timer, f.service, f.runner, f.pipeline, f.env]) assert.ok(!fs.existsSync(p), `${p} removed`);
+    });
+
+    it("runs: the first healthy host backs up (OK line), the others skip, a failure logs FAILED and exits 1", async () => {
+        for (const h of HOSTS) assert.strictEqual((await dash(installScript(args(h.name)), env)).status, 0);
+        const run = (h: string, extra: Record<string, string> = {}) => dash(fileNames(args(h)).runner, { WANT: AWS_SECRET, ...extra });
+        const lastLog = (h: string) => fs.readFileSync(args(h).paths.logFile, "utf8").trim().split("\n").pop()!;
+        healthy.splice(0, 3, true, true, true);
+        let r = await run("host1");
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(lastLog("host1"), /^dtr-ha-backup \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ OK dtr\/manifests\/lab\/k1\.manifest\.json$/);
+        r = await run("host2");
+        assert.strictEqual(r.status, 0);
+        assert.match(lastLog("host2"), /SKIPPED not my turn: host1 is healthy$/);
+        // host1's replica is down: host2 takes over, host3 still skips.
+        healthy[0] = false;
+        assert.strictEqual((await run("host2")).status, 0);
+        assert.match(lastLog("host2"), / OK dtr\//);
+        assert.strictEqual((await run("host3")).status, 0);
+        assert.match(lastLog("host3"), /not my turn: host2 is healthy$/);
+        healthy[0] = true;
+        // Wrong secret in the env file: the pipeline fails; visible in exit status and log.
+        r = await run("host1", { WANT: "something else" });
+        assert.strictEqual(r.status, 1);
+        assert.match(lastLog("host1"), / FAILED upload exit 1; no manifest written \(exit 1\)$/);
+        // Nothing healthy: every host fails visibly.
+        healthy.splice(0, 3, false, false, false);
+        assert.strictEqual((await run("host3")).status, 1);
+        assert.match(lastLog("host3"), / FAILED no healthy replica to back up from$/);
+        healthy.splice(0, 3, true, true, true);
+    });
+});
+
+describe("backup schedule: the component (Pulumi mocks)", function () {
+    this.timeout(20_000);
+    it("one install command per host, secrets only in the environment, outputs for the policy pack", async () => {
+        const declared: Declared[] = [];
+        const hosts = ["host1", "host2", "host3"].map((name, i) => ({
+            name,
+            ucpNode: name,
+            privateAddress: `10.0.0.${i + 1}`,
+            zone: `z${i}`,
+            connection: { host: `10.0.0.${i + 1}`, user: "root", privateKey: pulumi.secret("PRIVATE-SSH-MATERIAL") },
+        }));
+        const s = new BackupSchedule(
+            "nightly",
+            {
+                clusterName: "prod",
+                hosts,
+                replicaIds: ["aaaaaaaaaaa1", "aaaaaaaaaaa2", "aaaaaaaaaaa3"],
+                image: { repository: "mirantis/dtr", version: "2.9.16" },
+                ucp: {
+                    url: "https://ucp.example.com",
+                    username: "admin",
+                    caPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+                },
+                ucpPassword: pulumi.secret(PASS),
+                target: { agentImage: "reg/dtr-ha-backup:0.1.0", bucket: "backups-bucket", prefix: "dtr" },
+                s3: { region: "eu-west-1", accessKey: pulumi.secret("AK"), secretKey: pulumi.secret(AWS_SECRET) },
+                schedule: { cron: "30 2 * * *" },
+                retentionDays: 35,
+            },
+            { transformations: [captureDeclarations(declared)] },
+        );
+        await settle();
+        const cmds = declared.filter((d) => d.type === "command:remote:Command");
+        assert.deepStrictEqual(
+            cmds.map((c) => c.name),
+            ["nightly-host1", "nightly-host2", "nightly-host3"],
+        );
+        assert.strictEqual(declared.find((d) => d.name === "nightly")?.type, "dtr-ha:index:DtrBackupSchedule");
+        for (const c of cmds) {
+            const texts = await Promise.all([
+                valueOf<string>(c.props.create),
+                valueOf<string>(c.props.update),
+                valueOf<string>(c.props.delete),
+            ]);
+            for (const t of texts)
+                assert.ok(!t.includes(PASS) && !t.includes(AWS_SECRET) && !t.includes("PRIVATE-SSH-MATERIAL"), "no secret in command text");
+            assert.match(texts[0], new RegExp(`self=${c.name.replace("nightly-", "")}`));
+            const envOut = pulumi.output(c.props.environment);
+            assert.ok(await (envOut as any).isSecret, "the environment is secret");
+            const e = await valueOf<Record<string, string>>(envOut);
+            assert.strictEqual(e.UCP_PASSWORD, PASS);
+            assert.strictEqual(e.AWS_SECRET_ACCESS_KEY, AWS_SECRET);
+        }
+        assert.strictEqual(s.retentionDays, 35);
+        assert.deepStrictEqual(s.hosts, ["host1", "host2", "host3"]);
+        assert.deepStrictEqual(s.schedule, { cron: "30 2 * * *", onCalendar: "*-*-* 2:30:00" });
+        assert.throws(
+            () =>
+                new BackupSchedule("bad", {
+                    clusterName: "prod",
+                    hosts,
+                    replicaIds: [],
+                    image: { repository: "r", version: "1" },
+                    ucp: { url: "https://u", username: "a" },
+                    ucpPassword: "x",
+                    target: { agentImage: "a", bucket: "bbb" },
+                    s3: { region: "r" },
+                    schedule: { onCalendar: "sometimes" },
+                    retentionDays: 1,
+                }),
+            /backup\.schedule\.onCalendar="sometimes"/,
+        );
+    });
+});
