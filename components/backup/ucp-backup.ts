@@ -184,16 +184,14 @@ export class UcpBackup extends pulumi.ComponentResource {
     constructor(name: string, args: UcpBackupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dtr-ha:index:UcpBackup", name, {}, opts);
         const passphraseEnv = args.passphrase !== undefined ? UCP_PASSPHRASE_ENV : undefined;
-        const script = pulumi
-            .output(args.target as pulumi.Input<BackupTarget>)
-            .apply((t) =>
-                ucpBackupScript({
-                    ...t,
-                    cluster: args.clusterName,
-                    sourceStack: args.sourceStack,
-                    ucp: { image: args.image, passphraseEnv, includeLogs: args.includeLogs },
-                }),
-            );
+        const script = pulumi.output(args.target as pulumi.Input<BackupTarget>).apply((t) =>
+            ucpBackupScript({
+                ...t,
+                cluster: args.clusterName,
+                sourceStack: args.sourceStack,
+                ucp: { image: args.image, passphraseEnv, includeLogs: args.includeLogs },
+            }),
+        );
         const environment: Record<string, pulumi.Input<string>> = { ...agentEnvironment(args.s3) };
         if (args.passphrase !== undefined) environment[UCP_PASSPHRASE_ENV] = pulumi.secret(args.passphrase);
         this.command = new command.remote.Command(

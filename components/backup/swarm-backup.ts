@@ -1,0 +1,339 @@
+/**
+ * Swarm backups (docker/docs ee/admin/backup/back-up-swarm.md): on a manager that is not the leader, stop the engine,
+ * archive /var/lib/docker/swarm (raft log, node certificates and keys), start the engine, and once the node is a Ready
+ * manager again stream the archive through the backup agent into S3 with a manifest. The archive sits in a tmpfs file
+ * meanwhile (the agent is a container, and there is no engine while the directory is read). The restore puts one
+ * manager's own swarm directory back so it rejoins the managers that kept quorum with its own identity.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { AGE_IDENTITY_ENV, AGENT_ENV, BackupTarget, PREFIX } from "./scripts";
+import { BackupManifest, parseBackupStdout } from "./dtr-backup";
+import { BackupS3Access, agentEnvironment } from "./agent-env";
+import { shellJoin, shellQuote } from "../dtr-cli/shell";
+
+/** How the script stops and starts the host's engine (shell commands run on the host). */
+export interface EngineControl {
+    stop: string;
+    start: string;
+}
+
+export const SYSTEMD_ENGINE: EngineControl = { stop: "systemctl stop docker", start: "systemctl start docker" };
+/** The swarm unlock key, needed only when autolock is on (the engine comes back locked). */
+export const SWARM_UNLOCK_KEY_ENV = "DTR_HA_SWARM_UNLOCK_KEY";
+
+export interface SwarmBackupScriptArgs extends BackupTarget {
+    cluster: string;
+    sourceStack?: string;
+    /** Default: systemd's docker unit. */
+    engine?: EngineControl;
+    /** The engine's data root (default /var/lib/docker); the swarm state is its `swarm` directory. */
+    dataRoot?: string;
+    /** Seconds to wait for the node to be a Ready, reachable manager again (default 120). */
+    readyTimeout?: number;
+}
+
+export interface SwarmRestoreScriptArgs {
+    agentImage: string;
+    bucket: string;
+    manifestKey: string;
+    engine?: EngineControl;
+    dataRoot?: string;
+    readyTimeout?: number;
+    /** Decrypt with the age identity in `DTR_HA_AGE_IDENTITY`. */
+    encrypted?: boolean;
+}
+
+function agentRun(image: string, interactive: boolean, noLogs: boolean, extraEnv: string[] = []): string[] {
+    const words = ["docker", "run", "--rm"];
+    if (interactive) words.push("-i");
+    if (noLogs) words.push("--log-driver", "none");
+    for (const e of [...AGENT_ENV, ...extraEnv]) words.push("-e", e);
+    words.push(image);
+    return words;
+}
+
+function check(
+    a: { bucket: string; prefix?: string; recipients?: string[]; dataRoot?: string; readyTimeout?: number; engine?: EngineControl },
+    what: string,
+): void {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(a.bucket))
+        throw new Error(`${what}.bucket=${JSON.stringify(a.bucket)} is not a valid bucket name`);
+    if (a.prefix && !PREFIX.test(a.prefix))
+        throw new Error(`${what}.prefix=${JSON.stringify(a.prefix)}: use letters, digits, . _ - and inner slashes, e.g. swarm`);
+    for (const r of a.recipients ?? []) {
+        if (!/^age1[0-9a-z]{20,}$/.test(r)) throw new Error(`${what}.recipients: ${JSON.stringify(r)} is not an age public key (age1...)`);
+    }
+    if (a.dataRoot !== undefined && !/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/.test(a.dataRoot)) {
+        throw new Error(
+            `${what}.dataRoot=${JSON.stringify(a.dataRoot)}: give the engine's absolute data root without a trailing slash, e.g. /var/lib/docker`,
+        );
+    }
+    if (a.readyTimeout !== undefined && !(Number.isInteger(a.readyTimeout) && a.readyTimeout >= 10 && a.readyTimeout <= 3600)) {
+        throw new Error(`${what}.readyTimeout=${a.readyTimeout}: give whole seconds between 10 and 3600 (default 120)`);
+    }
+    for (const k of ["stop", "start"] as const) {
+        const c = a.engine?.[k];
+        if (c !== undefined && (!c.trim() || /[\n\r]/.test(c)))
+            throw new Error(`${what}.engine.${k}=${JSON.stringify(c)}: give one non-empty command line, e.g. "systemctl ${k} docker"`);
+    }
+}
+
+/** Shell functions both scripts share: engine up/down checks and the bounded wait for a Ready manager. */
+function engineFunctions(engine: EngineControl, timeout: number, tag: string): string[] {
+    return [
+        "engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }",
+        "stop_engine() {",
+        `  ${engine.stop} >&2 || { echo "${tag} FAILED: the engine stop command failed: ${engine.stop.replace(/["$`\\]/g, "\\$&")}" >&2; return 1; }`,
+        '  i=0; while engine_up; do i=$((i + 1)); [ $i -le 60 ] || { echo "' +
+            tag +
+            ' FAILED: the engine still answers 60 s after the stop command" >&2; return 1; }; sleep 1; done',
+        "}",
+        "start_engine() {",
+        `  ${engine.start} >&2 || { echo "${tag} FAILED: the engine start command failed: ${engine.start.replace(/["$`\\]/g, "\\$&")}" >&2; return 1; }`,
+        `  i=0; while ! engine_up; do i=$((i + 1)); [ $i -le ${timeout} ] || { echo "${tag} FAILED: the engine did not answer within ${timeout} s of starting" >&2; return 1; }; sleep 1; done`,
+        "}",
+        // Locked after a restart when autolock is on: unlock with the key from the environment (stdin, never argv).
+        "unlock_if_locked() {",
+        `  [ "$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = locked ] || return 0`,
+        `  [ -n "\${${SWARM_UNLOCK_KEY_ENV}:-}" ] || { echo "${tag} FAILED: the swarm is locked (autolock) and ${SWARM_UNLOCK_KEY_ENV} is not set; unlock with: docker swarm unlock" >&2; return 1; }`,
+        `  printf '%s\\n' "$${SWARM_UNLOCK_KEY_ENV}" | docker swarm unlock >&2`,
+        "}",
+        // Ready and reachable as seen by the managers: the node's own view plus the cluster's.
+        "wait_manager() {",
+        "  i=0",
+        "  while :; do",
+        `    st=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null)`,
+        `    [ "$st" = "active true" ] && ns=$(docker node inspect self --format '{{.Status.State}} {{.ManagerStatus.Reachability}}' 2>/dev/null) && [ "$ns" = "ready reachable" ] && return 0`,
+        `    i=$((i + 2)); [ $i -le ${timeout} ] || { echo "${tag} FAILED: $(hostname) is not a Ready, reachable manager within ${timeout} s (state: $st \${ns:-})" >&2; return 1; }`,
+        "    sleep 2",
+        "  done",
+        "}",
+    ];
+}
+
+/** A tmpfs directory for the archive (swarm keys must not touch a disk): /dev/shm, else /run. */
+const PICK_TMPFS = [
+    "shm=''",
+    'for d in /dev/shm /run; do [ "$(stat -f -c %T "$d" 2>/dev/null)" = tmpfs ] && [ -w "$d" ] && { shm=$d; break; }; done',
+];
+
+/**
+ * Backs up this node's swarm state. Refuses (exit 1, nothing changed) unless this node is a manager, not the leader,
+ * and the other managers keep quorum while it is down. Last stdout line: the catalog entry, as for DTR backups.
+ */
+export function swarmBackupScript(a: SwarmBackupScriptArgs): string {
+    check(a, "swarmBackup");
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(a.cluster))
+        throw new Error(`swarmBackup.cluster=${JSON.stringify(a.cluster)}: use letters, digits, . _ -`);
+    const engine = a.engine ?? SYSTEMD_ENGINE;
+    const root = a.dataRoot ?? "/var/lib/docker";
+    const tag = "dtr-ha swarm backup";
+    const keys = shellJoin([
+        ...agentRun(a.agentImage, false, false),
+        "keys",
+        "--cluster",
+        a.cluster,
+        "--kind",
+        "swarm",
+        ...(a.prefix ? ["--prefix", a.prefix] : []),
+        ...(a.recipients?.length ? ["--encrypted"] : []),
+    ]);
+    const upload = shellJoin([
+        ...agentRun(a.agentImage, true, true),
+        "upload",
+        "--bucket",
+        a.bucket,
+        "--kind",
+        "swarm",
+        "--cluster",
+        a.cluster,
+        ...(a.sourceStack ? ["--source-stack", a.sourceStack] : []),
+        ...(a.recipients ?? []).flatMap((r) => ["--recipient", r]),
+        ...(a.lock ? ["--lock-mode", a.lock.mode, "--retain-days", String(a.lock.days)] : []),
+    ]);
+    const putManifest = shellJoin([...agentRun(a.agentImage, true, false), "put-manifest", "--bucket", a.bucket]);
+    return [
+        "set -u",
+        "umask 077",
+        ...engineFunctions(engine, a.readyTimeout ?? 120, tag),
+        "stopped=''; archive=''; work=''",
+        // Whatever happens, the archive goes and an engine this script stopped is started again.
+        `cleanup() { [ -n "$archive" ] && rm -f "$archive"; [ -n "$work" ] && rm -rf "$work"; if [ -n "$stopped" ]; then echo "${tag}: starting the engine again after a failure" >&2; start_engine; fi; }`,
+        "trap cleanup EXIT",
+        "trap 'exit 1' INT TERM HUP",
+        `engine_up || { echo "${tag} REFUSED: the engine on $(hostname) does not answer; nothing was changed" >&2; exit 1; }`,
+        `[ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] || { echo "${tag} REFUSED: $(hostname) is not a swarm manager; run it on a manager that is not the leader. Nothing was changed." >&2; exit 1; }`,
+        `leader=$(docker node inspect self --format '{{.ManagerStatus.Leader}}') || { echo "${tag} REFUSED: cannot inspect this node; nothing was changed" >&2; exit 1; }`,
+        `[ "$leader" = false ] || { echo "${tag} REFUSED: $(hostname) is the swarm leader; stopping it would force an election. Run it on another manager. Nothing was changed." >&2; exit 1; }`,
+        `managers=$(docker node ls --filter role=manager --format '{{.ManagerStatus}}')`,
+        `total=$(printf '%s\\n' "$managers" | grep -c .)`,
+        `up=$(printf '%s\\n' "$managers" | grep -c -x -e Reachable -e Leader)`,
+        // With this node down, the others that are reachable must still be a majority of all managers.
+        `[ $((2 * (up - 1))) -gt "$total" ] || { echo "${tag} REFUSED: $up of $total managers are reachable; without $(hostname) the swarm would lose quorum. Nothing was changed." >&2; exit 1; }`,
+        `node=$(docker info --format '{{.Swarm.NodeID}}')`,
+        `autolock=$(docker info --format '{{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}' 2>/dev/null)`,
+        `[ "$autolock" = true ] || autolock=false`,
+        `if [ "$autolock" = true ] && [ -z "\${${SWARM_UNLOCK_KEY_ENV}:-}" ]; then echo "${tag} REFUSED: autolock is on and ${SWARM_UNLOCK_KEY_ENV} is not set: the engine would come back locked. Nothing was changed." >&2; exit 1; fi`,
+        `engineVersion=$(docker version --format '{{.Server.Version}}')`,
+        `addr=$(docker info --format '{{.Swarm.NodeAddr}}')`,
+        // Key names before the engine stops (the agent is a container).
+        `keys=$(${keys}) || { echo "${tag} FAILED: the agent could not name the keys; nothing was changed" >&2; exit 1; }`,
+        `obj=$(printf '%s' "$keys" | sed -n 's/.*"objectKey":"\\([^"]*\\)".*/\\1/p')`,
+        `man=$(printf '%s' "$keys" | sed -n 's/.*"manifestKey":"\\([^"]*\\)".*/\\1/p')`,
+        ...PICK_TMPFS,
+        `[ -n "$shm" ] || { echo "${tag} REFUSED: neither /dev/shm nor /run is a writable tmpfs; the swarm keys would be written to disk. Nothing was changed." >&2; exit 1; }`,
+        `need=$(du -sk ${shellQuote(root + "/swarm")} | cut -f1); free=$(df -Pk "$shm" | awk 'NR==2 {print $4}')`,
+        `[ "$need" -lt "$free" ] || { echo "${tag} REFUSED: the swarm directory (\${need} KiB) does not fit in $shm (\${free} KiB free); nothing was changed" >&2; exit 1; }`,
+        `archive=$(mktemp "$shm/dtr-ha-swarm.XXXXXX") || exit 1`,
+        `work=$(mktemp -d) || exit 1`,
+        `echo "${tag}: node $node on $(hostname) ($addr, engine $engineVersion, autolock $autolock): stopping the engine" >&2`,
+        "stopped=1",
+        "stop_engine || exit 1",
+        `tar -C ${shellQuote(root)} -cf "$archive" swarm || { echo "${tag} FAILED: tar of ${root}/swarm failed" >&2; exit 1; }`,
+        "stopped=''",
+        "start_engine || exit 1",
+        "unlock_if_locked || exit 1",
+        "wait_manager || exit 1",
+        `echo "${tag}: $(hostname) is a Ready manager again; uploading $(wc -c < "$archive") bytes" >&2`,
+        `${upload} --key "$obj" --meta "nodeId=$node" --meta "engineVersion=$engineVersion" --meta "nodeAddr=$addr" --meta "autolock=$autolock" --meta "hostname=$(hostname)" < "$archive" > "$work/manifest.json" || {`,
+        `  echo "${tag} FAILED: upload failed; no manifest written" >&2; exit 1; }`,
+        `${putManifest} --key "$man" < "$work/manifest.json" >&2 || { echo "${tag} FAILED: the manifest could not be stored" >&2; exit 1; }`,
+        `echo "${tag}: stored s3://${a.bucket}/$obj, manifest $man" >&2`,
+        `printf '{"manifestKey":"%s","manifest":' "$man"; tr -d '\\n' < "$work/manifest.json"; echo '}'`,
+    ].join("\n");
+}
+
+/**
+ * Restores this manager's swarm directory from a backup of the SAME node (same address and engine version): verify,
+ * download into tmpfs, stop the engine, set the current directory aside, extract, start, wait for a Ready manager.
+ * No --force-new-cluster: the other managers kept quorum and this one rejoins them with its own identity. Any failure
+ * after the engine stopped puts the previous directory back and starts the engine.
+ */
+export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
+    check(a, "swarmRestore");
+    if (!/\.manifest\.json$/.test(a.manifestKey) || /[^A-Za-z0-9._/-]/.test(a.manifestKey)) {
+        throw new Error(`swarmRestore.manifestKey=${JSON.stringify(a.manifestKey)} must name a *.manifest.json object`);
+    }
+    const engine = a.engine ?? SYSTEMD_ENGINE;
+    const root = a.dataRoot ?? "/var/lib/docker";
+    const tag = "dtr-ha swarm restore";
+    const extraEnv = a.encrypted ? [AGE_IDENTITY_ENV] : [];
+    const identity = a.encrypted ? ["--identity-env", AGE_IDENTITY_ENV] : [];
+    const verify = shellJoin([
+        ...agentRun(a.agentImage, false, false, extraEnv),
+        "verify",
+        "--bucket",
+        a.bucket,
+        "--manifest-key",
+        a.manifestKey,
+        ...identity,
+    ]);
+    const download = shellJoin([
+        ...agentRun(a.agentImage, false, true, extraEnv),
+        "download",
+        "--bucket",
+        a.bucket,
+        "--manifest-key",
+        a.manifestKey,
+        ...identity,
+    ]);
+    const sw = shellQuote(`${root}/swarm`);
+    return [
+        "set -u",
+        "umask 077",
+        ...engineFunctions(engine, a.readyTimeout ?? 120, tag),
+        "stopped=''; archive=''; aside=''; done_=''",
+        // On failure after the stop: the directory that was there goes back, and the engine is started.
+        "cleanup() {",
+        '  [ -n "$archive" ] && rm -f "$archive"',
+        `  if [ -z "$done_" ] && [ -n "$aside" ] && [ -d "$aside" ]; then engine_up && stop_engine; rm -rf ${sw}; mv "$aside" ${sw} && echo "${tag}: put the previous swarm directory back" >&2; stopped=1; fi`,
+        `  if [ -n "$stopped" ]; then start_engine; fi`,
+        "}",
+        "trap cleanup EXIT",
+        "trap 'exit 1' INT TERM HUP",
+        // The agent is a container: it needs an engine (a node whose engine was stopped, or whose swarm is wiped, too).
+        `engine_up || { echo "${tag}: the engine does not answer; starting it to run the agent" >&2; start_engine || exit 1; }`,
+        `${verify} >&2 || { echo "${tag} REFUSED: the backup does not match its manifest; nothing was changed" >&2; exit 1; }`,
+        ...PICK_TMPFS,
+        `[ -n "$shm" ] || { echo "${tag} REFUSED: neither /dev/shm nor /run is a writable tmpfs; nothing was changed" >&2; exit 1; }`,
+        `archive=$(mktemp "$shm/dtr-ha-swarm.XXXXXX") || exit 1`,
+        `${download} > "$archive" || { echo "${tag} FAILED: download failed; nothing was changed" >&2; exit 1; }`,
+        `tar -tf "$archive" | grep -qx 'swarm/raft/\\{0,1\\}' || { echo "${tag} REFUSED: the backup holds no swarm/raft directory; it is not a Swarm backup. Nothing was changed." >&2; exit 1; }`,
+        `echo "${tag}: backup verified and downloaded; stopping the engine on $(hostname)" >&2`,
+        "stopped=1",
+        "stop_engine || exit 1",
+        `if [ -e ${sw} ]; then aside=${shellQuote(`${root}/swarm.before-restore`)}.$(date +%Y%m%dT%H%M%S); mv ${sw} "$aside" || exit 1; echo "${tag}: previous swarm directory kept in $aside" >&2; fi`,
+        `tar -C ${shellQuote(root)} -xpf "$archive" || { echo "${tag} FAILED: extracting the backup failed" >&2; exit 1; }`,
+        "stopped=''",
+        "start_engine || { stopped=1; exit 1; }",
+        "unlock_if_locked || exit 1",
+        "wait_manager || exit 1",
+        "done_=1",
+        `echo "${tag}: $(hostname) is a Ready manager again as node $(docker info --format '{{.Swarm.NodeID}}') (restored from ${a.manifestKey})"`,
+    ].join("\n");
+}
+
+export interface SwarmBackupArgs {
+    clusterName: string;
+    /** The stack the backup comes from (recorded in the manifest). */
+    sourceStack?: string;
+    /** SSH connection to the manager that runs the backup: a manager that is not the leader (the script refuses otherwise). */
+    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    target: pulumi.Input<BackupTarget>;
+    s3: BackupS3Access;
+    /** How to stop and start the engine on that host (default systemd's docker unit). */
+    engine?: EngineControl;
+    /** The engine's data root (default /var/lib/docker). */
+    dataRoot?: string;
+    /** Seconds to wait for the node to be a Ready manager again (default 120). */
+    readyTimeout?: number;
+    /** The swarm unlock key, when autolock is on (a secret; reaches the host through SSH's environment only). */
+    unlockKey?: pulumi.Input<string>;
+    /** Any change takes a new backup. */
+    triggers: pulumi.Input<unknown>[];
+}
+
+/**
+ * One Swarm backup of a non-leader manager, into the backup bucket with a manifest. Its output is the manifest. Order
+ * Swarm, then UCP, then DTR by passing `command` to the next backup's `dependsOn`.
+ */
+export class SwarmBackup extends pulumi.ComponentResource {
+    public readonly manifest: pulumi.Output<BackupManifest>;
+    public readonly manifestKey: pulumi.Output<string>;
+    public readonly command: command.remote.Command;
+
+    constructor(name: string, args: SwarmBackupArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dtr-ha:index:SwarmBackup", name, {}, opts);
+        const script = pulumi
+            .output(args.target as pulumi.Input<BackupTarget>)
+            .apply((t) =>
+                swarmBackupScript({
+                    ...t,
+                    cluster: args.clusterName,
+                    sourceStack: args.sourceStack,
+                    engine: args.engine,
+                    dataRoot: args.dataRoot,
+                    readyTimeout: args.readyTimeout,
+                }),
+            );
+        const environment: Record<string, pulumi.Input<string>> = { ...agentEnvironment(args.s3) };
+        if (args.unlockKey !== undefined) environment[SWARM_UNLOCK_KEY_ENV] = pulumi.secret(args.unlockKey);
+        this.command = new command.remote.Command(
+            `${name}-swarm`,
+            {
+                connection: args.connection,
+                environment,
+                create: script,
+                triggers: args.triggers,
+                // Deleting the resource keeps the backup (it is locked in the bucket anyway).
+                delete: "true",
+            },
+            { parent: this },
+        );
+        const entry = this.command.stdout.apply(parseBackupStdout);
+        this.manifest = entry.manifest;
+        this.manifestKey = entry.manifestKey;
+        this.registerOutputs({ manifest: this.manifest, manifestKey: this.manifestKey });
+    }
+}

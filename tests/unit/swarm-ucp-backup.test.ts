@@ -1,0 +1,354 @@
+/**
+ * Swarm and UCP backups: the generated scripts parse in bash and dash, the Swarm backup's refusals and its
+ * engine-restart-on-failure run for real in dash against a scripted `docker` CLI (so the protections are exercised, not
+ * just grepped), bad input is refused by name, and the components' resource graphs under Pulumi mocks keep secrets in
+ * the (secret) environment only. The real Swarm backup and restore run in tests/lab/swarm.test.ts.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { Declared, captureDeclarations, settle, valueOf } from "./mocks";
+import { SWARM_UNLOCK_KEY_ENV, SwarmBackup, swarmBackupScript, swarmRestoreScript } from "../../components/backup/swarm-backup";
+import { UCP_PASSPHRASE_ENV, UcpBackup, ucpBackupCommand, ucpBackupScript } from "../../components/backup/ucp-backup";
+
+const AGENT = "10.200.0.1:5000/dtr-ha-backup:0.1.0";
+const RECIPIENT = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+const KEY = "swarm/manifests/prod/20260131T120000Z-swarm.manifest.json";
+const ENGINE = { stop: "engine-stop", start: "engine-start" };
+
+function parses(script: string): void {
+    for (const sh of ["bash", "dash"]) {
+        const r = spawnSync(sh, ["-n"], { input: script, encoding: "utf8" });
+        assert.strictEqual(r.status, 0, `${sh} -n: ${r.stderr}`);
+    }
+}
+
+describe("swarm and UCP backup scripts", () => {
+    it("every variant parses in bash -n and dash -n", () => {
+        const scripts = [
+            swarmBackupScript({ agentImage: AGENT, bucket: "dtr-backups", cluster: "prod" }),
+            swarmBackupScript({
+                agentImage: AGENT,
+                bucket: "dtr-backups",
+                prefix: "swarm",
+                cluster: "prod",
+                engine: ENGINE,
+                recipients: [RECIPIENT],
+                lock: { mode: "COMPLIANCE", days: 30 },
+                dataRoot: "/srv/docker",
+                readyTimeout: 60,
+                sourceStack: "prod",
+            }),
+            swarmRestoreScript({ agentImage: AGENT, bucket: "dtr-backups", manifestKey: KEY }),
+            swarmRestoreScript({
+                agentImage: AGENT,
+                bucket: "dtr-backups",
+                manifestKey: KEY,
+                engine: ENGINE,
+                encrypted: true,
+                dataRoot: "/srv/docker",
+            }),
+            ucpBackupScript({
+                agentImage: AGENT,
+                bucket: "dtr-backups",
+                cluster: "prod",
+                recipients: [RECIPIENT],
+                ucp: { image: { repository: "docker/ucp", version: "3.2.6" } },
+            }),
+            ucpBackupScript({
+                agentImage: AGENT,
+                bucket: "dtr-backups",
+                cluster: "prod",
+                ucp: { image: { repository: "docker/ucp", version: "3.2.6" }, passphraseEnv: UCP_PASSPHRASE_ENV, includeLogs: true },
+            }),
+        ];
+        scripts.forEach(parses);
+    });
+
+    it("the swarm backup defaults to systemd, tars <dataRoot>/swarm into tmpfs and uploads it as kind swarm", () => {
+        const s = swarmBackupScript({ agentImage: AGENT, bucket: "dtr-backups", cluster: "prod" });
+        assert.match(s, /systemctl stop docker/);
+        assert.match(s, /systemctl start docker/);
+        assert.match(s, /tar -C \/var\/lib\/docker -cf "\$archive" swarm/);
+        assert.match(s, /for d in \/dev\/shm \/run/);
+        assert.match(s, /umask 077/);
+        assert.match(s, /upload --bucket dtr-backups --kind swarm --cluster prod/);
+        assert.match(s, /--meta "nodeId=\$node"/);
+        assert.ok(
+            !/force-new-cluster/.test(s + swarmRestoreScript({ agentImage: AGENT, bucket: "dtr-backups", manifestKey: KEY })),
+            "never --force-new-cluster",
+        );
+    });
+
+    it("the swarm restore verifies before it stops the engine, and keeps the previous directory aside", () => {
+        const s = swarmRestoreScript({ agentImage: AGENT, bucket: "dtr-backups", manifestKey: KEY, engine: ENGINE });
+        const verify = s.indexOf(" verify --bucket");
+        const stop = s.indexOf("stop_engine || exit 1");
+        assert.ok(verify > 0 && stop > verify, "verify comes before the stop");
+        assert.ok(s.indexOf(" download --bucket") < stop, "download comes before the stop (the agent needs the engine)");
+        assert.match(s, /swarm\.before-restore/);
+        assert.match(s, /REFUSED: the backup holds no swarm\/raft directory/);
+    });
+
+    it("bad input is refused by name", () => {
+        const base = { agentImage: AGENT, bucket: "dtr-backups", cluster: "prod" };
+        assert.throws(() => swarmBackupScript({ ...base, bucket: "Bad_Bucket" }), /swarmBackup\.bucket="Bad_Bucket"/);
+        assert.throws(() => swarmBackupScript({ ...base, prefix: "/abs/" }), /swarmBackup\.prefix="\/abs\/"/);
+        assert.throws(
+            () => swarmBackupScript({ ...base, dataRoot: "var/lib/docker" }),
+            /swarmBackup\.dataRoot="var\/lib\/docker".*absolute/,
+        );
+        assert.throws(() => swarmBackupScript({ ...base, readyTimeout: 5 }), /swarmBackup\.readyTimeout=5/);
+        assert.throws(() => swarmBackupScript({ ...base, engine: { stop: "a\nb", start: "x" } }), /swarmBackup\.engine\.stop/);
+        assert.throws(() => swarmBackupScript({ ...base, cluster: "a b" }), /swarmBackup\.cluster="a b"/);
+        assert.throws(
+            () => swarmRestoreScript({ agentImage: AGENT, bucket: "dtr-backups", manifestKey: "x.tar.gz" }),
+            /swarmRestore\.manifestKey="x\.tar\.gz"/,
+        );
+        assert.throws(() => ucpBackupCommand({ image: { repository: "docker/ucp", version: "latest" } }), /ucp\.image\.version="latest"/);
+        assert.throws(
+            () => ucpBackupCommand({ image: { repository: "docker/ucp", version: "3.2.6" }, passphraseEnv: "bad name" }),
+            /environment variable name "bad name"/,
+        );
+        assert.throws(
+            () => ucpBackupScript({ ...base, ucp: { image: { repository: "docker/ucp", version: "3.2.6" } } }),
+            /holds private keys: set target\.recipients .* or a passphrase/,
+        );
+    });
+
+    it("the UCP command keeps the passphrase out of the script text and defaults to --no-passphrase", () => {
+        assert.strictEqual(
+            ucpBackupCommand({ image: { repository: "docker/ucp", version: "3.2.6" } }),
+            "docker container run --rm -i --log-driver none --name ucp-backup -v /var/run/docker.sock:/var/run/docker.sock docker/ucp:3.2.6 backup --no-passphrase",
+        );
+        const withPass = ucpBackupCommand({ image: { repository: "docker/ucp", version: "3.2.6" }, passphraseEnv: UCP_PASSPHRASE_ENV });
+        assert.ok(withPass.endsWith(`backup --passphrase "$${UCP_PASSPHRASE_ENV}"`), withPass);
+        const s = ucpBackupScript({
+            agentImage: AGENT,
+            bucket: "dtr-backups",
+            cluster: "prod",
+            ucp: { image: { repository: "docker/ucp", version: "3.2.6" }, passphraseEnv: UCP_PASSPHRASE_ENV },
+        });
+        assert.match(s, /--kind ucp/);
+        assert.match(s, /--meta ucpVersion=3\.2\.6/);
+        assert.match(s, /REFUSED: DTR_HA_UCP_BACKUP_PASSPHRASE is empty/);
+    });
+});
+
+/**
+ * A scripted `docker` CLI and engine controls: what the node answers comes from files, every call is logged, so the
+ * swarm backup script runs for real in dash and its decisions can be checked.
+ */
+describe("swarm backup script, run in dash against a scripted node", function () {
+    this.timeout(30000);
+    let dir: string;
+    const fake = (name: string, body: string) => fs.writeFileSync(path.join(dir, "bin", name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+
+    function node(o: { leader?: string; control?: string; managers?: string[]; autolock?: string }) {
+        fs.writeFileSync(path.join(dir, "leader"), o.leader ?? "false");
+        fs.writeFileSync(path.join(dir, "control"), o.control ?? "true");
+        fs.writeFileSync(path.join(dir, "managers"), (o.managers ?? ["Leader", "Reachable", "Reachable"]).join("\n") + "\n");
+        fs.writeFileSync(path.join(dir, "autolock"), o.autolock ?? "false");
+    }
+
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarm-backup-"));
+        fs.mkdirSync(path.join(dir, "bin"));
+        fs.mkdirSync(path.join(dir, "root", "swarm", "raft"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "root", "swarm", "state.json"), "[]");
+        fs.writeFileSync(path.join(dir, "up"), "");
+        const d = dir;
+        // The engine answers while the file `up` exists; stop/start remove/create it and log.
+        fake("engine-stop", `echo stop >> ${d}/calls; rm -f ${d}/up`);
+        fake("engine-start", `echo start >> ${d}/calls; touch ${d}/up`);
+        fake(
+            "docker",
+            `echo "docker $*" >> ${d}/calls
+[ -e ${d}/up ] || exit 1
+case "$*" in
+  "version --format {{.Server.Version}}") echo 20.10.24 ;;
+  "info --format {{.Swarm.ControlAvailable}}") cat ${d}/control ;;
+  "node inspect self --format {{.ManagerStatus.Leader}}") cat ${d}/leader ;;
+  "node ls --filter role=manager --format {{.ManagerStatus}}") cat ${d}/managers ;;
+  "info --format {{.Swarm.NodeID}}") echo node2id ;;
+  "info --format {{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}") cat ${d}/autolock ;;
+  "info --format {{.Swarm.NodeAddr}}") echo 10.0.0.2 ;;
+  "info --format {{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}") echo "active true" ;;
+  "info --format {{.Swarm.LocalNodeState}}") echo active ;;
+  "node inspect self --format {{.Status.State}} {{.ManagerStatus.Reachability}}") echo "ready reachable" ;;
+  *" keys "*) echo '{"objectKey":"swarm/objects/prod/swarm/T.tar.gz","manifestKey":"swarm/manifests/prod/T-swarm.manifest.json"}' ;;
+  *" upload "*) [ -e ${d}/upload-fails ] && exit 1; cat > ${d}/uploaded.tar; echo '{"format":"dtr-ha-backup/1","kind":"swarm"}' ;;
+  *" put-manifest "*) cat > ${d}/stored-manifest; echo stored ;;
+  *) echo "unexpected docker $*" >&2; exit 9 ;;
+esac`,
+        );
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    function run(extraEnv: Record<string, string> = {}) {
+        const script = swarmBackupScript({
+            agentImage: AGENT,
+            bucket: "dtr-backups",
+            prefix: "swarm",
+            cluster: "prod",
+            engine: ENGINE,
+            dataRoot: path.join(dir, "root"),
+            readyTimeout: 10,
+        });
+        const r = spawnSync("dash", ["-c", script], {
+            env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, ...extraEnv },
+            encoding: "utf8",
+        });
+        const calls = fs.existsSync(path.join(dir, "calls"))
+            ? fs.readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter(Boolean)
+            : [];
+        return { ...r, calls, engineCalls: calls.filter((c) => c === "stop" || c === "start") };
+    }
+
+    it("a whole run: stop, tar, start, Ready manager, upload, manifest stored, catalog line last; no archive left", () => {
+        node({});
+        const shm = () => fs.readdirSync("/dev/shm").filter((f) => f.startsWith("dtr-ha-swarm."));
+        const before = shm();
+        const r = run();
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.deepStrictEqual(r.engineCalls, ["stop", "start"]);
+        const last = r.stdout.trim().split("\n").pop()!;
+        assert.deepStrictEqual(JSON.parse(last), {
+            manifestKey: "swarm/manifests/prod/T-swarm.manifest.json",
+            manifest: { format: "dtr-ha-backup/1", kind: "swarm" },
+        });
+        const list = spawnSync("tar", ["-tf", path.join(dir, "uploaded.tar")], { encoding: "utf8" }).stdout;
+        assert.match(list, /^swarm\/state\.json$/m);
+        assert.ok(fs.existsSync(path.join(dir, "stored-manifest")));
+        assert.deepStrictEqual(shm(), before, "the tmpfs archive is removed");
+        assert.match(r.stderr, /uploading \d+ bytes/);
+    });
+
+    for (const [what, o, msg] of [
+        ["the leader", { leader: "true" }, /is the swarm leader/],
+        ["a worker", { control: "false" }, /is not a swarm manager/],
+        [
+            "a node whose peers lack quorum without it",
+            { managers: ["Leader", "Reachable", "Unreachable"] },
+            /2 of 3 managers are reachable/,
+        ],
+        ["an autolocked node without the unlock key", { autolock: "true" }, /autolock is on and DTR_HA_SWARM_UNLOCK_KEY is not set/],
+    ] as [string, Parameters<typeof node>[0], RegExp][]) {
+        it(`refuses on ${what} and never stops the engine`, () => {
+            node(o);
+            const r = run();
+            assert.strictEqual(r.status, 1);
+            assert.match(r.stderr, /REFUSED/);
+            assert.match(r.stderr, msg);
+            assert.deepStrictEqual(r.engineCalls, []);
+            assert.ok(!fs.existsSync(path.join(dir, "stored-manifest")));
+        });
+    }
+
+    it("a failure while the engine is down (tar fails) starts the engine again and stores no manifest", () => {
+        node({});
+        // tar fails after the engine stopped (e.g. a read error).
+        fs.writeFileSync(path.join(dir, "bin", "tar"), "#!/bin/sh\necho 'tar: simulated read error' >&2; exit 2\n", { mode: 0o755 });
+        const r = run();
+        assert.strictEqual(r.status, 1);
+        assert.match(r.stderr, /FAILED: tar of .*\/swarm failed/);
+        assert.deepStrictEqual(r.engineCalls, ["stop", "start"], "the engine is started again");
+        assert.ok(!fs.existsSync(path.join(dir, "stored-manifest")));
+    });
+
+    it("a failed upload stores no manifest (the engine is already back)", () => {
+        node({});
+        fs.writeFileSync(path.join(dir, "upload-fails"), "");
+        const r = run();
+        assert.strictEqual(r.status, 1);
+        assert.match(r.stderr, /FAILED: upload failed; no manifest written/);
+        assert.deepStrictEqual(r.engineCalls, ["stop", "start"]);
+        assert.ok(!fs.existsSync(path.join(dir, "stored-manifest")));
+    });
+
+    it("with autolock and the key, the run passes (the key is read from the environment)", () => {
+        node({ autolock: "true" });
+        const r = run({ [SWARM_UNLOCK_KEY_ENV]: "SWMKEY-1-secret" });
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.ok(!r.calls.some((c) => c.includes("SWMKEY")), "the unlock key never reaches argv");
+    });
+});
+
+describe("SwarmBackup and UcpBackup components (Pulumi mocks)", () => {
+    const S3_SECRET = "s3-secret-value";
+    const PASSPHRASE = "ucp-pgp-passphrase";
+    const UNLOCK = "SWMKEY-1-unlock";
+    const connection = { host: "10.0.0.2", user: "root", privateKey: pulumi.secret("PRIVATE-KEY") };
+    const s3 = { region: "eu-west-1", accessKey: pulumi.secret("AK"), secretKey: pulumi.secret(S3_SECRET) };
+
+    async function commandOf(declared: Declared[], name: string) {
+        const c = declared.find((d) => d.type === "command:remote:Command" && d.name === name);
+        assert.ok(c, `${name} declared (have ${declared.map((d) => d.name).join(", ")})`);
+        const env = pulumi.output(c.props.environment);
+        return {
+            c,
+            create: await valueOf<string>(c.props.create),
+            env: await valueOf<Record<string, string>>(env),
+            envSecret: await (env as any).isSecret,
+        };
+    }
+
+    it("SwarmBackup: one remote command under the component, secrets only in the secret environment", async () => {
+        const declared: Declared[] = [];
+        const b = new SwarmBackup(
+            "swarm",
+            {
+                clusterName: "prod",
+                connection,
+                target: { agentImage: AGENT, bucket: "backups-bucket", prefix: "swarm", recipients: [RECIPIENT] },
+                s3,
+                unlockKey: pulumi.secret(UNLOCK),
+                engine: ENGINE,
+                triggers: ["2026-01-31"],
+            },
+            { transformations: [captureDeclarations(declared)] },
+        );
+        await settle();
+        assert.strictEqual(declared.find((d) => d.name === "swarm")?.type, "dtr-ha:index:SwarmBackup");
+        const { c, create, env, envSecret } = await commandOf(declared, "swarm-swarm");
+        parses(create);
+        for (const s of [S3_SECRET, UNLOCK, "PRIVATE-KEY"]) assert.ok(!create.includes(s), "no secret in the script");
+        assert.ok(envSecret, "the environment is secret");
+        assert.strictEqual(env.AWS_SECRET_ACCESS_KEY, S3_SECRET);
+        assert.strictEqual(env[SWARM_UNLOCK_KEY_ENV], UNLOCK);
+        assert.match(create, /is the swarm leader/);
+        assert.match(create, /--recipient age1/);
+        assert.strictEqual(await valueOf(c.props.delete), "true");
+        assert.deepStrictEqual(await valueOf(c.props.triggers), ["2026-01-31"]);
+        assert.ok(b.command instanceof pulumi.CustomResource, "a resource callers can put in dependsOn");
+    });
+
+    it("UcpBackup: the passphrase travels in the secret environment, the script names only its variable", async () => {
+        const declared: Declared[] = [];
+        const u = new UcpBackup(
+            "ucp",
+            {
+                clusterName: "prod",
+                connection,
+                image: { repository: "docker/ucp", version: "3.2.6" },
+                passphrase: pulumi.secret(PASSPHRASE),
+                target: { agentImage: AGENT, bucket: "backups-bucket", prefix: "ucp" },
+                s3,
+                triggers: [1],
+            },
+            { transformations: [captureDeclarations(declared)] },
+        );
+        await settle();
+        assert.strictEqual(declared.find((d) => d.name === "ucp")?.type, "dtr-ha:index:UcpBackup");
+        const { create, env, envSecret } = await commandOf(declared, "ucp-ucp");
+        parses(create);
+        assert.ok(!create.includes(PASSPHRASE) && !create.includes(S3_SECRET));
+        assert.match(create, new RegExp(`--passphrase "\\$${UCP_PASSPHRASE_ENV}"`));
+        assert.ok(envSecret);
+        assert.strictEqual(env[UCP_PASSPHRASE_ENV], PASSPHRASE);
+        assert.ok(u.command instanceof pulumi.CustomResource);
+    });
+});
