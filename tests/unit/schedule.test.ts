@@ -28,7 +28,9 @@ import {
     validateCron,
     validateOnCalendar,
 } from "../../components/backup/schedule";
+import { dtrBackupScript } from "../../components/backup/scripts";
 
+const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
 const PASS = "pa$$ 'w\"ord`x`";
 const AWS_SECRET = "s3cr3t/'key$HOME";
 
@@ -326,7 +328,7 @@ describe("backup schedule: the component (Pulumi mocks)", function () {
                 ucp: {
                     url: "https://ucp.example.com",
                     username: "admin",
-                    caPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+                    caPem: CA,
                 },
                 ucpPassword: pulumi.secret(PASS),
                 target: { agentImage: "reg/dtr-ha-backup:0.1.0", bucket: "backups-bucket", prefix: "dtr" },
@@ -337,6 +339,13 @@ describe("backup schedule: the component (Pulumi mocks)", function () {
             { transformations: [captureDeclarations(declared)] },
         );
         await settle();
+        const pipeline = dtrBackupScript({
+            image: { repository: "mirantis/dtr", version: "2.9.16" },
+            ucp: { url: "https://ucp.example.com", username: "admin", caPem: CA },
+            candidates: ["aaaaaaaaaaa1", "aaaaaaaaaaa2", "aaaaaaaaaaa3"].map((id, i) => ({ id, address: `10.0.0.${i + 1}` })),
+            cluster: "prod",
+            target: { agentImage: "reg/dtr-ha-backup:0.1.0", bucket: "backups-bucket", prefix: "dtr" },
+        });
         const cmds = declared.filter((d) => d.type === "command:remote:Command");
         assert.deepStrictEqual(
             cmds.map((c) => c.name),
@@ -351,6 +360,7 @@ describe("backup schedule: the component (Pulumi mocks)", function () {
             ]);
             for (const t of texts)
                 assert.ok(!t.includes(PASS) && !t.includes(AWS_SECRET) && !t.includes("PRIVATE-SSH-MATERIAL"), "no secret in command text");
+            assert.ok(texts[0].includes(pipeline), "installs dtrBackupScript's pipeline verbatim");
             assert.match(texts[0], new RegExp(`self=${c.name.replace("nightly-", "")}`));
             const envOut = pulumi.output(c.props.environment);
             assert.ok(await (envOut as any).isSecret, "the environment is secret");
