@@ -272,6 +272,9 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
             "systemctl daemon-reload",
             `systemctl enable --now ${f.timer}`,
         ]);
+        // systemd's own checker loads both units (the runner they start exists now).
+        const verify = spawnSync("systemd-analyze", ["verify", f.timer, f.service], { encoding: "utf8" });
+        assert.strictEqual(verify.status, 0, verify.stderr);
         const d = await dash(uninstallScript(a));
         assert.strictEqual(d.status, 0, d.stderr);
         for (const p of [f.timer, f.service, f.runner, f.pipeline, f.env]) assert.ok(!fs.existsSync(p), `${p} removed`);
