@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { AGE_IDENTITY_ENV, AGENT_ENV, BackupTarget, PREFIX } from "./scripts";
+import { AGE_IDENTITY_ENV, AGENT_ENV, BackupTarget, PREFIX, prefixOfManifestKey } from "./scripts";
 import { BackupManifest, parseBackupStdout } from "./dtr-backup";
 import { BackupS3Access, agentEnvironment } from "./agent-env";
 import { shellJoin, shellQuote } from "../dtr-cli/shell";
@@ -42,6 +42,8 @@ export interface SwarmRestoreScriptArgs {
     readyTimeout?: number;
     /** Decrypt with the age identity in `DTR_HA_AGE_IDENTITY`. */
     encrypted?: boolean;
+    /** `rejoin` (default: the other managers kept quorum) or `force-new-cluster` (the whole swarm was lost). */
+    mode?: "rejoin" | "force-new-cluster";
 }
 
 function agentRun(image: string, interactive: boolean, noLogs: boolean, extraEnv: string[] = []): string[] {
@@ -205,21 +207,33 @@ export function swarmBackupScript(a: SwarmBackupScriptArgs): string {
 }
 
 /**
- * Restores this manager's swarm directory from a backup of the SAME node (same address and engine version): verify,
- * download into tmpfs, stop the engine, set the current directory aside, extract, start, wait for a Ready manager.
- * No --force-new-cluster: the other managers kept quorum and this one rejoins them with its own identity. Any failure
- * after the engine stopped puts the previous directory back and starts the engine.
+ * Restores this node's swarm directory from a backup of the SAME node (same address and engine version). Verify,
+ * download into tmpfs, stop the engine, set the current directory aside, extract, start. Any failure after the stop
+ * puts the previous directory back and starts the engine.
+ *
+ * - `rejoin` (default): one manager is lost while the others keep quorum. A stale raft log cannot rejoin a live raft
+ *   group as the same member: the leader remembers a higher match index and etcd raft panics ("tocommit(N) is out of
+ *   range [lastIndex(M)]", seen in the lab). So only the node's identity is restored (certificates, keys, state), not
+ *   `swarm/raft`: the node comes back as itself (same node id) and re-enters raft when promoted. Run
+ *   `swarmPeerScript("demote", id)` on a healthy manager first and `swarmPeerScript("promote", id)` after.
+ * - `force-new-cluster`: the whole swarm is lost (docker/docs back-up-swarm.md): restore everything on one manager and
+ *   `docker swarm init --force-new-cluster`; the other nodes join it again afterwards.
  */
 export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
     check(a, "swarmRestore");
     if (!/\.manifest\.json$/.test(a.manifestKey) || /[^A-Za-z0-9._/-]/.test(a.manifestKey)) {
         throw new Error(`swarmRestore.manifestKey=${JSON.stringify(a.manifestKey)} must name a *.manifest.json object`);
     }
+    const mode = a.mode ?? "rejoin";
+    if (mode !== "rejoin" && mode !== "force-new-cluster")
+        throw new Error(`swarmRestore.mode=${JSON.stringify(mode)}: use rejoin or force-new-cluster`);
     const engine = a.engine ?? SYSTEMD_ENGINE;
     const root = a.dataRoot ?? "/var/lib/docker";
+    const timeout = a.readyTimeout ?? 120;
     const tag = "dtr-ha swarm restore";
     const extraEnv = a.encrypted ? [AGE_IDENTITY_ENV] : [];
     const identity = a.encrypted ? ["--identity-env", AGE_IDENTITY_ENV] : [];
+    const list = shellJoin([...agentRun(a.agentImage, false, false), "list", "--bucket", a.bucket, ...prefixOfManifestKey(a.manifestKey)]);
     const verify = shellJoin([
         ...agentRun(a.agentImage, false, false, extraEnv),
         "verify",
@@ -239,10 +253,11 @@ export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
         ...identity,
     ]);
     const sw = shellQuote(`${root}/swarm`);
+    const meta = (k: string) => `$(printf '%s' "$entry" | sed -n 's/.*"${k}":"\\([^"]*\\)".*/\\1/p')`;
     return [
         "set -u",
         "umask 077",
-        ...engineFunctions(engine, a.readyTimeout ?? 120, tag),
+        ...engineFunctions(engine, timeout, tag),
         "stopped=''; archive=''; aside=''; done_=''",
         // On failure after the stop: the directory that was there goes back, and the engine is started.
         "cleanup() {",
@@ -254,23 +269,79 @@ export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
         "trap 'exit 1' INT TERM HUP",
         // The agent is a container: it needs an engine (a node whose engine was stopped, or whose swarm is wiped, too).
         `engine_up || { echo "${tag}: the engine does not answer; starting it to run the agent" >&2; start_engine || exit 1; }`,
+        `entry=$(${list} | grep -F ${shellQuote(`"manifestKey":"${a.manifestKey}"`)}) || { echo "${tag} REFUSED: no valid manifest ${a.manifestKey} in s3://${a.bucket}; nothing was changed" >&2; exit 1; }`,
+        `kind=${meta("kind")}; node=${meta("nodeId")}; addr=${meta("nodeAddr")}; version=${meta("engineVersion")}`,
+        `[ "$kind" = swarm ] && [ -n "$node" ] || { echo "${tag} REFUSED: ${a.manifestKey} is not a Swarm backup (kind \${kind:-unknown}); nothing was changed" >&2; exit 1; }`,
+        // Same address and engine version as the backup (back-up-swarm.md).
+        `here=$(docker version --format '{{.Server.Version}}')`,
+        `[ "$here" = "$version" ] || { echo "${tag} REFUSED: the backup is of engine $version, this engine is $here; restore onto the same engine version. Nothing was changed." >&2; exit 1; }`,
+        `if command -v ip >/dev/null; then ip -o addr show | grep -q " inet \${addr%:*}/" || { echo "${tag} REFUSED: the backup's node address \${addr%:*} is not an address of $(hostname); restore onto the same IP. Nothing was changed." >&2; exit 1; }; fi`,
         `${verify} >&2 || { echo "${tag} REFUSED: the backup does not match its manifest; nothing was changed" >&2; exit 1; }`,
         ...PICK_TMPFS,
         `[ -n "$shm" ] || { echo "${tag} REFUSED: neither /dev/shm nor /run is a writable tmpfs; nothing was changed" >&2; exit 1; }`,
         `archive=$(mktemp "$shm/dtr-ha-swarm.XXXXXX") || exit 1`,
         `${download} > "$archive" || { echo "${tag} FAILED: download failed; nothing was changed" >&2; exit 1; }`,
-        `tar -tf "$archive" | grep -qx 'swarm/raft/\\{0,1\\}' || { echo "${tag} REFUSED: the backup holds no swarm/raft directory; it is not a Swarm backup. Nothing was changed." >&2; exit 1; }`,
-        `echo "${tag}: backup verified and downloaded; stopping the engine on $(hostname)" >&2`,
+        `tar -tf "$archive" | grep -qx 'swarm/certificates/swarm-node.key' || { echo "${tag} REFUSED: the backup holds no swarm/certificates/swarm-node.key; it is not a Swarm backup. Nothing was changed." >&2; exit 1; }`,
+        `echo "${tag}: backup of node $node verified and downloaded; stopping the engine on $(hostname) (mode ${mode})" >&2`,
         "stopped=1",
         "stop_engine || exit 1",
         `if [ -e ${sw} ]; then aside=${shellQuote(`${root}/swarm.before-restore`)}.$(date +%Y%m%dT%H%M%S); mv ${sw} "$aside" || exit 1; echo "${tag}: previous swarm directory kept in $aside" >&2; fi`,
-        `tar -C ${shellQuote(root)} -xpf "$archive" || { echo "${tag} FAILED: extracting the backup failed" >&2; exit 1; }`,
+        `tar -C ${shellQuote(root)} -xpf "$archive"${mode === "rejoin" ? " --exclude=swarm/raft" : ""} || { echo "${tag} FAILED: extracting the backup failed" >&2; exit 1; }`,
         "stopped=''",
         "start_engine || { stopped=1; exit 1; }",
         "unlock_if_locked || exit 1",
-        "wait_manager || exit 1",
+        ...(mode === "force-new-cluster"
+            ? [
+                  `docker swarm init --force-new-cluster >&2 || { echo "${tag} FAILED: docker swarm init --force-new-cluster failed" >&2; exit 1; }`,
+                  "wait_manager || exit 1",
+              ]
+            : [
+                  "i=0",
+                  `until [ "$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}}' 2>/dev/null)" = "active $node" ]; do`,
+                  `  i=$((i + 2)); [ $i -le ${timeout} ] || { echo "${tag} FAILED: $(hostname) did not rejoin the swarm as node $node within ${timeout} s; is it demoted on the managers (swarmPeerScript demote)?" >&2; exit 1; }`,
+                  "  sleep 2",
+                  "done",
+              ]),
         "done_=1",
-        `echo "${tag}: $(hostname) is a Ready manager again as node $(docker info --format '{{.Swarm.NodeID}}') (restored from ${a.manifestKey})"`,
+        `echo "${tag}: $(hostname) is back in the swarm as node $node (restored from ${a.manifestKey}, mode ${mode})"`,
+    ].join("\n");
+}
+
+/**
+ * Run on a healthy manager around a `rejoin` restore of node `nodeId`: `demote` before (removes its stale raft
+ * membership; refused while that node is still Ready, or when the remaining managers would not keep quorum), `promote`
+ * after (and waits until it is a Reachable manager again).
+ */
+export function swarmPeerScript(action: "demote" | "promote", nodeId: string, readyTimeout = 120): string {
+    if (!/^[a-z0-9]{25}$/.test(nodeId))
+        throw new Error(`swarm node id ${JSON.stringify(nodeId)} is not a node id (25 lowercase letters and digits, from docker node ls)`);
+    if (action !== "demote" && action !== "promote") throw new Error(`swarmPeer action ${JSON.stringify(action)}: use demote or promote`);
+    const tag = `dtr-ha swarm ${action}`;
+    if (action === "demote") {
+        return [
+            "set -u",
+            // A node whose engine just stopped stays Ready until its heartbeat expires: wait (bounded) for Down.
+            "i=0",
+            "while :; do",
+            `  st=$(docker node inspect ${nodeId} --format '{{.Status.State}} {{.Spec.Role}}') || { echo "${tag} REFUSED: node ${nodeId} is unknown to this manager" >&2; exit 1; }`,
+            `  case "$st" in "ready "*) ;; *) break ;; esac`,
+            `  i=$((i + 2)); [ $i -le 60 ] || { echo "${tag} REFUSED: node ${nodeId} is still Ready after 60 s; stop its engine before restoring it" >&2; exit 1; }`,
+            "  sleep 2",
+            "done",
+            `case "$st" in *" worker") echo "${tag}: node ${nodeId} is already a worker" >&2; exit 0 ;; esac`,
+            `docker node demote ${nodeId} >&2 || exit 1`,
+            `echo "${tag}: node ${nodeId} demoted; restore it now"`,
+        ].join("\n");
+    }
+    return [
+        "set -u",
+        `docker node promote ${nodeId} >&2 || exit 1`,
+        "i=0",
+        `until [ "$(docker node inspect ${nodeId} --format '{{.Status.State}} {{.ManagerStatus.Reachability}}' 2>/dev/null)" = "ready reachable" ]; do`,
+        `  i=$((i + 2)); [ $i -le ${readyTimeout} ] || { echo "${tag} FAILED: node ${nodeId} is not a Ready, reachable manager within ${readyTimeout} s" >&2; exit 1; }`,
+        "  sleep 2",
+        "done",
+        `echo "${tag}: node ${nodeId} is a Ready, reachable manager"`,
     ].join("\n");
 }
 
@@ -305,25 +376,24 @@ export class SwarmBackup extends pulumi.ComponentResource {
 
     constructor(name: string, args: SwarmBackupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dtr-ha:index:SwarmBackup", name, {}, opts);
-        const script = pulumi
-            .output(args.target as pulumi.Input<BackupTarget>)
-            .apply((t) =>
-                swarmBackupScript({
-                    ...t,
-                    cluster: args.clusterName,
-                    sourceStack: args.sourceStack,
-                    engine: args.engine,
-                    dataRoot: args.dataRoot,
-                    readyTimeout: args.readyTimeout,
-                }),
-            );
+        const script = pulumi.output(args.target as pulumi.Input<BackupTarget>).apply((t) =>
+            swarmBackupScript({
+                ...t,
+                cluster: args.clusterName,
+                sourceStack: args.sourceStack,
+                engine: args.engine,
+                dataRoot: args.dataRoot,
+                readyTimeout: args.readyTimeout,
+            }),
+        );
         const environment: Record<string, pulumi.Input<string>> = { ...agentEnvironment(args.s3) };
         if (args.unlockKey !== undefined) environment[SWARM_UNLOCK_KEY_ENV] = pulumi.secret(args.unlockKey);
         this.command = new command.remote.Command(
             `${name}-swarm`,
             {
                 connection: args.connection,
-                environment,
+                // Secret as a whole, so the command's stored environment is one encrypted value.
+                environment: pulumi.secret(environment),
                 create: script,
                 triggers: args.triggers,
                 // Deleting the resource keeps the backup (it is locked in the bucket anyway).

@@ -196,7 +196,13 @@ export class UcpBackup extends pulumi.ComponentResource {
         if (args.passphrase !== undefined) environment[UCP_PASSPHRASE_ENV] = pulumi.secret(args.passphrase);
         this.command = new command.remote.Command(
             `${name}-ucp`,
-            { connection: args.connection, environment, create: script, triggers: args.triggers, delete: "true" },
+            {
+                connection: args.connection,
+                environment: pulumi.secret(environment),
+                create: script,
+                triggers: args.triggers,
+                delete: "true",
+            },
             { parent: this },
         );
         const entry = this.command.stdout.apply(parseBackupStdout);

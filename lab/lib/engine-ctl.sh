@@ -8,7 +8,7 @@
 #   sh lab/lib/engine-ctl.sh stop|start|status HOSTDIR     (HOSTDIR: $LAB_STATE/hosts/hostN)
 set -eu
 cmd=${1:-} dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: engine-ctl.sh stop|start|status HOSTDIR" >&2; exit 2; }
+if [ -z "$cmd" ] || [ -z "$dir" ]; then echo "usage: engine-ctl.sh stop|start|status HOSTDIR" >&2; exit 2; fi
 [ -f "$dir/daemon.json" ] || { echo "engine-ctl: $dir/daemon.json not found: HOSTDIR must be a lab host dir (\$LAB_STATE/hosts/hostN)" >&2; exit 2; }
 [ "$(hostname)" = "$(basename "$dir")" ] || { echo "engine-ctl: this is $(hostname), not $(basename "$dir"): run it inside that host (bash lab/lab.sh ssh $(basename "$dir") ...)" >&2; exit 2; }
 

@@ -11,7 +11,13 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Declared, captureDeclarations, settle, valueOf } from "./mocks";
-import { SWARM_UNLOCK_KEY_ENV, SwarmBackup, swarmBackupScript, swarmRestoreScript } from "../../components/backup/swarm-backup";
+import {
+    SWARM_UNLOCK_KEY_ENV,
+    SwarmBackup,
+    swarmBackupScript,
+    swarmPeerScript,
+    swarmRestoreScript,
+} from "../../components/backup/swarm-backup";
 import { UCP_PASSPHRASE_ENV, UcpBackup, ucpBackupCommand, ucpBackupScript } from "../../components/backup/ucp-backup";
 
 const AGENT = "10.200.0.1:5000/dtr-ha-backup:0.1.0";
@@ -90,7 +96,13 @@ describe("swarm and UCP backup scripts", () => {
         assert.ok(verify > 0 && stop > verify, "verify comes before the stop");
         assert.ok(s.indexOf(" download --bucket") < stop, "download comes before the stop (the agent needs the engine)");
         assert.match(s, /swarm\.before-restore/);
-        assert.match(s, /REFUSED: the backup holds no swarm\/raft directory/);
+        assert.match(s, /REFUSED: the backup holds no swarm\/certificates\/swarm-node.key/);
+        assert.match(s, /-xpf "\$archive" --exclude=swarm\/raft/, "rejoin restores the identity, not the stale raft log");
+        assert.match(s, /the backup is of engine \$version/);
+        assert.match(s, /is not an address of/);
+        const full = swarmRestoreScript({ agentImage: AGENT, bucket: "dtr-backups", manifestKey: KEY, mode: "force-new-cluster" });
+        assert.match(full, /docker swarm init --force-new-cluster/);
+        assert.ok(!full.includes("--exclude=swarm/raft"));
     });
 
     it("bad input is refused by name", () => {
@@ -108,6 +120,7 @@ describe("swarm and UCP backup scripts", () => {
             () => swarmRestoreScript({ agentImage: AGENT, bucket: "dtr-backups", manifestKey: "x.tar.gz" }),
             /swarmRestore\.manifestKey="x\.tar\.gz"/,
         );
+        assert.throws(() => swarmPeerScript("demote", "host2"), /swarm node id "host2" is not a node id/);
         assert.throws(() => ucpBackupCommand({ image: { repository: "docker/ucp", version: "latest" } }), /ucp\.image\.version="latest"/);
         assert.throws(
             () => ucpBackupCommand({ image: { repository: "docker/ucp", version: "3.2.6" }, passphraseEnv: "bad name" }),
