@@ -12,7 +12,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { LabStatus, REPO_ROOT, killDocker, labUp, s3Keys, sshPrivateKey, startDocker } from "../../lab/lab";
-import { docker } from "../../lab/docker";
+import { docker, dtrApi } from "../../lab/docker";
 import { LabCluster, agentVersion, clusterHealth, labPulumiDir, labStack } from "../../stacks/lab-cluster";
 import { LAB_IMAGE_VERSION } from "../../stacks/lab-config";
 import { CatalogEntry, backupAccess, listBackups } from "../../stacks/catalog";
@@ -237,6 +237,19 @@ describe("scheduled backups in the lab (real engine, SSH, MinIO; DTR = dtr-sim)"
         const before = new Set((await manifests()).map((e) => e.manifestKey));
         await killDocker("host1");
         try {
+            // A timer fires whenever it fires; this one fires once host2's replica answers /_ping again (dtr-sim's
+            // replicas may report unhealthy for a moment after losing a peer).
+            const deadline = Date.now() + 90_000;
+            while (
+                (await dtrApi(status.hosts[1].address, "GET", "/_ping").then(
+                    (r) => r.status,
+                    () => 0,
+                )) !== 200
+            ) {
+                if (Date.now() > deadline)
+                    throw new Error("host2's replica did not answer /_ping within 90 s of host1's engine going down");
+                await new Promise((r) => setTimeout(r, 1000));
+            }
             const r1 = await onHost("host1", files("host1").runner);
             assert.strictEqual(r1.code, 0, r1.stderr);
             assert.match(lastLog("host1"), /SKIPPED not my turn: host2 is healthy$/);
@@ -261,15 +274,23 @@ describe("scheduled backups in the lab (real engine, SSH, MinIO; DTR = dtr-sim)"
 
     it("a run with a wrong S3 secret fails visibly (exit status, FAILED line) and leaves no manifest", async () => {
         const before = (await manifests()).map((e) => e.manifestKey).sort();
-        const env = files("host1").env;
-        const good = fs.readFileSync(env, "utf8");
-        fs.writeFileSync(env, good.replace(/^AWS_SECRET_ACCESS_KEY=.*$/m, "AWS_SECRET_ACCESS_KEY='wrong-secret'"), { mode: 0o600 });
+        // Broken on every host: whichever host's turn it is, its run must fail; the others still skip.
+        const good = status.hosts.map((h) => fs.readFileSync(files(h.name).env, "utf8"));
+        status.hosts.forEach((h, i) =>
+            fs.writeFileSync(files(h.name).env, good[i].replace(/^AWS_SECRET_ACCESS_KEY=.*$/m, "AWS_SECRET_ACCESS_KEY='wrong-secret'"), {
+                mode: 0o600,
+            }),
+        );
         try {
-            const r = await onHost("host1", files("host1").runner);
-            assert.notStrictEqual(r.code, 0, "non-zero exit");
-            assert.match(lastLog("host1"), /^dtr-ha-backup \S+Z FAILED .+\(exit 1\)$/);
+            const runs = [];
+            for (const h of status.hosts)
+                runs.push({ host: h.name, code: (await onHost(h.name, files(h.name).runner)).code, log: lastLog(h.name) });
+            const failed = runs.filter((r) => r.code !== 0);
+            assert.strictEqual(failed.length, 1, `exactly one run (the taker's) fails: ${JSON.stringify(runs)}`);
+            assert.match(failed[0].log, /^dtr-ha-backup \S+Z FAILED .+\(exit 1\)$/);
+            for (const r of runs.filter((x) => x.code === 0)) assert.match(r.log, /SKIPPED not my turn: host\d is healthy$/);
         } finally {
-            fs.writeFileSync(env, good, { mode: 0o600 });
+            status.hosts.forEach((h, i) => fs.writeFileSync(files(h.name).env, good[i], { mode: 0o600 }));
         }
         assert.deepStrictEqual((await manifests()).map((e) => e.manifestKey).sort(), before, "no new manifest");
     });
