@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import {
     AwsHosts,
     BackupS3Access,
+    BackupSchedule,
     BackupTarget,
     DtrBackup,
     DtrBackupBucket,
@@ -166,7 +167,35 @@ function dtrStack() {
               )
             : undefined;
 
+    // Scheduled backups: a timer (or cron entry) on every replica host; the first healthy replica's host takes each run.
+    const schedule =
+        backupTarget && backupS3 && config.backup!.schedule
+            ? new BackupSchedule(
+                  `${cluster.name}-schedule`,
+                  {
+                      clusterName: cluster.name,
+                      sourceStack: pulumi.getStack(),
+                      hosts,
+                      replicaIds: dtr.ids,
+                      image: config.image,
+                      ucp: { url: config.ucp.url, username: config.ucp.username, caPem: config.ucp.ca, insecureTls: config.ucp.insecureTls },
+                      ucpPassword: secret("ucpPassword"),
+                      run: { mountEngineSocket: cluster.mountEngineSocket },
+                      httpsPort: cluster.httpsPort,
+                      target: backupTarget,
+                      s3: backupS3,
+                      schedule: config.backup!.schedule,
+                      retentionDays: config.backup!.retentionDays,
+                      paths: config.backup!.schedulePaths,
+                      scheduler: config.backup!.scheduler,
+                  },
+                  { dependsOn: [dtr.restoreCheck ?? dtr.healthGate] },
+              )
+            : undefined;
+
     return {
+        backupSchedule: schedule?.schedule,
+        backupScheduleHosts: schedule?.hosts,
         replicaIds: dtr.replicaIds,
         replicaCount: dtr.replicaCount,
         zones: dtr.zones,

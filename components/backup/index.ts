@@ -3,3 +3,4 @@ export * from "./scripts";
 export * from "./probe";
 export * from "./backup-bucket";
 export * from "./dtr-backup";
+export * from "./schedule";

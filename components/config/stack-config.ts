@@ -8,6 +8,7 @@ import { externalUrlPort } from "../dtr-cli/commands";
 import { overlaySubnetProblems, parseCidr } from "../network/subnet";
 import type { ExistingHostSpec } from "../hosts/existing-hosts";
 import type { AwsSubnet } from "../hosts/aws-hosts";
+import { ScheduleSpec, SchedulePaths, resolvePaths, resolveSchedule } from "../backup/schedule";
 
 export const NS = "dtr-ha";
 
@@ -89,6 +90,12 @@ export interface BackupConfig {
     trigger?: string;
     /** s3 mode: region, endpoint and addressing of the S3-compatible server. */
     s3?: { region: string; endpoint?: string; forcePathStyle: boolean };
+    /** Scheduled backups on every replica host: exactly one of onCalendar (systemd) or cron. */
+    schedule?: ScheduleSpec;
+    /** Where the schedule installs its files (`{host}` = host name); defaults in components/backup/schedule.ts. */
+    schedulePaths?: Partial<SchedulePaths>;
+    /** auto: systemd where it runs, else cron. */
+    scheduler?: "auto" | "systemd" | "cron";
 }
 
 export interface RestoreConfig {
@@ -548,7 +555,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
     let backup: BackupConfig | undefined;
     const b = r.obj(raw, "backup", "backup", false);
     if (b) {
-        r.known(b, "backup", ["mode", "bucket", "prefix", "agentImage", "recipients", "lockMode", "retentionDays", "trigger", "s3"]);
+        r.known(b, "backup", ["mode", "bucket", "prefix", "agentImage", "recipients", "lockMode", "retentionDays", "trigger", "s3", "schedule", "schedulePaths", "scheduler"]);
         const bmode = r.oneOf(b, "mode", "backup.mode", ["aws", "s3"] as const) ?? "s3";
         const recipients = (r.list(b, "recipients", "backup.recipients", false) ?? []).filter((x, i) => {
             const ok = typeof x === "string" && /^age1[0-9a-z]{20,}$/.test(x);
@@ -578,6 +585,25 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             retentionDays: r.int(b, "retentionDays", "backup.retentionDays", 35, 1, 36500) ?? 35,
             trigger: r.str(b, "trigger", "backup.trigger", "any string; change it to take a new backup", { required: false }),
         };
+        if (b.schedule !== undefined) {
+            try {
+                resolveSchedule(b.schedule as ScheduleSpec, "backup.schedule");
+                backup.schedule = b.schedule as ScheduleSpec;
+            } catch (e) {
+                r.problems.push(`${NS}:${(e as Error).message}`);
+            }
+            const paths = r.obj(b, "schedulePaths", "backup.schedulePaths", false);
+            if (paths) {
+                r.known(paths, "backup.schedulePaths", ["installDir", "unitDir", "cronDir", "envDir", "logFile"]);
+                try {
+                    resolvePaths("host", paths as Partial<SchedulePaths>);
+                    backup.schedulePaths = paths as Partial<SchedulePaths>;
+                } catch (e) {
+                    r.problems.push(`${NS}:${(e as Error).message}`);
+                }
+            }
+            backup.scheduler = r.oneOf(b, "scheduler", "backup.scheduler", ["auto", "systemd", "cron"] as const, "auto") ?? "auto";
+        }
         if (bmode === "s3") {
             const o = r.obj(b, "s3", "backup.s3");
             r.known(o, "backup.s3", ["region", "endpoint", "forcePathStyle"]);
