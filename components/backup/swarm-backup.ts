@@ -328,9 +328,15 @@ export function swarmPeerScript(action: "demote" | "promote", nodeId: string, re
             `  i=$((i + 2)); [ $i -le 60 ] || { echo "${tag} REFUSED: node ${nodeId} is still Ready after 60 s; stop its engine before restoring it" >&2; exit 1; }`,
             "  sleep 2",
             "done",
-            `case "$st" in *" worker") echo "${tag}: node ${nodeId} is already a worker" >&2; exit 0 ;; esac`,
-            `docker node demote ${nodeId} >&2 || exit 1`,
-            `echo "${tag}: node ${nodeId} demoted; restore it now"`,
+            `case "$st" in *" worker") echo "${tag}: node ${nodeId} is already demoted" >&2 ;; *) docker node demote ${nodeId} >&2 || exit 1 ;; esac`,
+            // The raft member is removed after the demotion, asynchronously; a node restored before that rejoins raft
+            // as its old member with an empty log and panics (seen in the lab). Wait until it is no longer a member.
+            "i=0",
+            `until [ "$(docker node inspect ${nodeId} --format '{{if .ManagerStatus}}member{{else}}gone{{end}}')" = gone ]; do`,
+            `  i=$((i + 1)); [ $i -le 60 ] || { echo "${tag} FAILED: node ${nodeId} is still a raft member 60 s after the demotion; do not restore it yet" >&2; exit 1; }`,
+            "  sleep 1",
+            "done",
+            `echo "${tag}: node ${nodeId} demoted and out of raft; restore it now"`,
         ].join("\n");
     }
     return [

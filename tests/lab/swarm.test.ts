@@ -50,10 +50,14 @@ describe("Swarm backup and restore in the lab (real engines, SSH, MinIO)", funct
     /** Runs a script on a lab host over SSH (stdin), with the S3 settings in SSH's environment only. */
     function onHost(h: LabHost, script: string, env: Record<string, string> = {}): Promise<Ran> {
         return new Promise((resolve, reject) => {
-            const p = spawn("ssh", ["-F", path.join(status.stateDir, "ssh", "config"), "-o", "SendEnv=AWS_* S3_*", h.name, "sh", "-s"], {
-                env: { ...process.env, ...env },
-                stdio: ["pipe", "pipe", "pipe"],
-            });
+            const p = spawn(
+                "ssh",
+                ["-F", path.join(status.stateDir, "ssh", "config"), "-o", "SendEnv=AWS_* S3_* SWARM_JOIN_TOKEN", h.name, "sh", "-s"],
+                {
+                    env: { ...process.env, ...env },
+                    stdio: ["pipe", "pipe", "pipe"],
+                },
+            );
             let stdout = "";
             let stderr = "";
             p.stdout.on("data", (d) => (stdout += d));
@@ -119,18 +123,30 @@ describe("Swarm backup and restore in the lab (real engines, SSH, MinIO)", funct
         // The lab as found: the target's engine running, 3 Ready managers, no test service or network.
         if (target) {
             await onHost(target, engine(target).start);
-            await waitThreeReadyManagers(60).catch(async (e) => {
-                // A failed run can leave the target outside the swarm: join it again (as a new node) so the lab has 3 managers.
-                console.error(`after: ${(e as Error).message}; rejoining ${target.name}`);
-                const token = await sh(leader, "docker swarm join-token -q manager");
-                await onHost(target, "docker swarm leave --force >/dev/null 2>&1; true");
-                await onHost(
-                    leader,
-                    `docker node demote ${targetNodeId} >/dev/null 2>&1; docker node rm --force ${targetNodeId} >/dev/null 2>&1; true`,
-                );
-                await sh(target, `docker swarm join --token ${token} ${leader.address}:2377 >/dev/null`);
-                await waitThreeReadyManagers(120).catch((e2) => console.error(`after: ${(e2 as Error).message}`));
-            });
+            try {
+                await waitThreeReadyManagers(60);
+            } catch (e) {
+                // A failed run can leave the target outside the swarm, or crashing on a bad raft state: wipe its swarm
+                // state and join it again (as a new node) so the lab keeps 3 managers. The token travels in SSH's env.
+                console.error(`after: ${(e as Error).message}; rejoining ${target.name} as a new node`);
+                try {
+                    await onHost(target, engine(target).stop);
+                    fs.rmSync(path.join(hostDir(target), "docker", "swarm"), { recursive: true, force: true });
+                    await sh(target, engine(target).start);
+                    await onHost(
+                        leader,
+                        `docker node demote ${targetNodeId} >/dev/null 2>&1; docker node rm --force ${targetNodeId} >/dev/null 2>&1; true`,
+                    );
+                    const token = await sh(leader, "docker swarm join-token -q manager");
+                    const j = await onHost(target, `docker swarm join --token "$SWARM_JOIN_TOKEN" ${leader.address}:2377`, {
+                        SWARM_JOIN_TOKEN: token,
+                    });
+                    if (j.code !== 0) throw new Error(`docker swarm join on ${target.name} failed (exit ${j.code})`, { cause: e });
+                    await waitThreeReadyManagers(120);
+                } catch (e2) {
+                    console.error(`after: the lab needs a hand: ${(e2 as Error).message}`);
+                }
+            }
         }
         if (target) {
             // What the restore set aside (the wiped node's empty state): the lab host as it was.
@@ -230,6 +246,23 @@ describe("Swarm backup and restore in the lab (real engines, SSH, MinIO)", funct
             );
         }
         await waitThreeReadyManagers(30);
+    });
+
+    it("refuses to restore a node's backup onto another host, and leaves that host's engine running", async () => {
+        assert.ok(manifestKey, "the backup test ran");
+        const other = status.hosts.find((h) => h.name !== target.name)!;
+        const pid = fs.readFileSync(path.join(hostDir(other), "dockerd.pid"), "utf8").trim();
+        const script = swarmRestoreScript({
+            agentImage: agentImage(),
+            bucket: status.s3.buckets.backups,
+            manifestKey,
+            engine: engine(other),
+            dataRoot: path.join(hostDir(other), "docker"),
+        });
+        const r = await onHost(other, script, s3env);
+        assert.strictEqual(r.code, 1, r.stderr);
+        assert.match(r.stderr, new RegExp(`REFUSED: the backup's node address ${target.address} is not an address of ${other.name}`));
+        assert.strictEqual(fs.readFileSync(path.join(hostDir(other), "dockerd.pid"), "utf8").trim(), pid, "its dockerd was not restarted");
     });
 
     it("a Swarm backup restores a manager: same node id, Ready manager, service and network still listed", async () => {

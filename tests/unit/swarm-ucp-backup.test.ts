@@ -365,3 +365,114 @@ describe("SwarmBackup and UcpBackup components (Pulumi mocks)", () => {
         assert.ok(u.command instanceof pulumi.CustomResource);
     });
 });
+
+/** The restore script in dash against a scripted node: its refusals leave the engine and the directory alone. */
+describe("swarm restore script, run in dash against a scripted node", function () {
+    this.timeout(30000);
+    const NODE = "ppoo3lc4i737h0n9xsgf9n2x6";
+    let dir: string;
+    const root = () => path.join(dir, "root");
+    const fake = (name: string, body: string) => fs.writeFileSync(path.join(dir, "bin", name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarm-restore-"));
+        fs.mkdirSync(path.join(dir, "bin"));
+        // The backup: identity and a raft log.
+        const src = path.join(dir, "src", "swarm");
+        fs.mkdirSync(path.join(src, "certificates"), { recursive: true });
+        fs.mkdirSync(path.join(src, "raft", "wal-v3-encrypted"), { recursive: true });
+        fs.writeFileSync(path.join(src, "certificates", "swarm-node.key"), "KEY");
+        fs.writeFileSync(path.join(src, "raft", "wal-v3-encrypted", "0.wal"), "WAL");
+        fs.writeFileSync(path.join(src, "state.json"), "[]");
+        spawnSync("tar", ["-C", path.join(dir, "src"), "-cf", path.join(dir, "backup.tar"), "swarm"]);
+        // What is on the node now: a directory the restore must set aside (or put back on failure).
+        fs.mkdirSync(path.join(root(), "swarm"), { recursive: true });
+        fs.writeFileSync(path.join(root(), "swarm", "current"), "now");
+        fs.writeFileSync(path.join(dir, "up"), "");
+        fs.writeFileSync(path.join(dir, "engine"), "20.10.24");
+        const d = dir;
+        fake("engine-stop", `echo stop >> ${d}/calls; rm -f ${d}/up`);
+        fake("engine-start", `echo start >> ${d}/calls; touch ${d}/up`);
+        fake("ip", `echo "2: eth0    inet $(cat ${d}/addr 2>/dev/null || echo 10.0.0.2)/24 brd 10.0.0.255 scope global eth0"`);
+        const entry = JSON.stringify({
+            manifestKey: KEY,
+            manifest: { kind: "swarm", meta: { nodeId: NODE, engineVersion: "20.10.24", nodeAddr: "10.0.0.2", autolock: "false" } },
+        });
+        fake(
+            "docker",
+            `echo "docker $*" >> ${d}/calls
+[ -e ${d}/up ] || exit 1
+case "$*" in
+  "version --format {{.Server.Version}}") cat ${d}/engine ;;
+  "info --format {{.Swarm.LocalNodeState}}") echo active ;;
+  "info --format {{.Swarm.LocalNodeState}} {{.Swarm.NodeID}}") echo "active ${NODE}" ;;
+  *" list "*) echo '${entry}' ;;
+  *" verify "*) [ -e ${d}/verify-fails ] && exit 1; echo '{"ok":true}' ;;
+  *" download "*) cat ${d}/backup.tar ;;
+  *) echo "unexpected docker $*" >&2; exit 9 ;;
+esac`,
+        );
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    function run() {
+        const script = swarmRestoreScript({
+            agentImage: AGENT,
+            bucket: "dtr-backups",
+            manifestKey: KEY,
+            engine: ENGINE,
+            dataRoot: root(),
+            readyTimeout: 10,
+        });
+        const r = spawnSync("dash", ["-c", script], { env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}` }, encoding: "utf8" });
+        const calls = fs.existsSync(path.join(dir, "calls"))
+            ? fs.readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter(Boolean)
+            : [];
+        return { ...r, engineCalls: calls.filter((c) => c === "stop" || c === "start") };
+    }
+    const untouched = () => assert.strictEqual(fs.readFileSync(path.join(root(), "swarm", "current"), "utf8"), "now");
+
+    it("rejoin: the identity comes back, the stale raft log does not, the previous directory is set aside", () => {
+        const r = run();
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.deepStrictEqual(r.engineCalls, ["stop", "start"]);
+        assert.strictEqual(fs.readFileSync(path.join(root(), "swarm", "certificates", "swarm-node.key"), "utf8"), "KEY");
+        assert.ok(!fs.existsSync(path.join(root(), "swarm", "raft")), "no raft log restored");
+        assert.ok(fs.readdirSync(root()).some((n) => n.startsWith("swarm.before-restore.")));
+        assert.match(r.stdout, new RegExp(`back in the swarm as node ${NODE}`));
+    });
+
+    for (const [what, setup, msg] of [
+        [
+            "another engine version",
+            () => fs.writeFileSync(path.join(dir, "engine"), "24.0.7"),
+            /the backup is of engine 20\.10\.24, this engine is 24\.0\.7/,
+        ],
+        ["another address", () => fs.writeFileSync(path.join(dir, "addr"), "10.0.0.3"), /node address 10\.0\.0\.2 is not an address of/],
+        ["a backup that fails verification", () => fs.writeFileSync(path.join(dir, "verify-fails"), ""), /does not match its manifest/],
+    ] as [string, () => void, RegExp][]) {
+        it(`refuses ${what}: engine and directory untouched`, () => {
+            setup();
+            const r = run();
+            assert.strictEqual(r.status, 1);
+            assert.match(r.stderr, /REFUSED/);
+            assert.match(r.stderr, msg);
+            assert.deepStrictEqual(r.engineCalls, []);
+            untouched();
+        });
+    }
+
+    it("a failed extraction puts the previous directory back and starts the engine", () => {
+        fs.writeFileSync(
+            path.join(dir, "bin", "tar"),
+            `#!/bin/sh\ncase "$*" in *-xpf*) echo 'tar: simulated write error' >&2; exit 2 ;; esac\nexec /usr/bin/tar "$@"\n`,
+            { mode: 0o755 },
+        );
+        const r = run();
+        assert.strictEqual(r.status, 1);
+        assert.match(r.stderr, /FAILED: extracting the backup failed/);
+        assert.match(r.stderr, /put the previous swarm directory back/);
+        assert.deepStrictEqual(r.engineCalls, ["stop", "start"]);
+        untouched();
+    });
+});
