@@ -16,7 +16,7 @@ if [ -z "$cmd" ] || [ -z "$dir" ]; then echo "usage: engine-ctl.sh stop|start|st
 engine_pid() {
   pid=$(cat "$dir/dockerd.pid" 2>/dev/null) || return 1
   case $pid in '' | *[!0-9]*) return 1 ;; esac
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$dir/daemon.json" || return 1
+  tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$dir/daemon.json" || return 1
   # A zombie is gone.
   [ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)" != Z ] || return 1
   echo "$pid"
