@@ -178,7 +178,12 @@ function dtrStack() {
                       hosts,
                       replicaIds: dtr.ids,
                       image: config.image,
-                      ucp: { url: config.ucp.url, username: config.ucp.username, caPem: config.ucp.ca, insecureTls: config.ucp.insecureTls },
+                      ucp: {
+                          url: config.ucp.url,
+                          username: config.ucp.username,
+                          caPem: config.ucp.ca,
+                          insecureTls: config.ucp.insecureTls,
+                      },
                       ucpPassword: secret("ucpPassword"),
                       run: { mountEngineSocket: cluster.mountEngineSocket },
                       httpsPort: cluster.httpsPort,

@@ -4,3 +4,5 @@ export * from "./probe";
 export * from "./backup-bucket";
 export * from "./dtr-backup";
 export * from "./schedule";
+export * from "./swarm-backup";
+export * from "./ucp-backup";

@@ -358,16 +358,14 @@ export class DtrCluster extends pulumi.ComponentResource {
                 {
                     connection: first.connection,
                     environment: { ...env, ...agentEnvironment(restore.s3) },
-                    create: pulumi
-                        .output(restore.bucket)
-                        .apply((bucket) =>
-                            restoreCheckScript({
-                                agentImage: restore.agentImage,
-                                bucket,
-                                manifestKey: restore.manifestKey,
-                                httpsPort: args.httpsPort,
-                            }),
-                        ),
+                    create: pulumi.output(restore.bucket).apply((bucket) =>
+                        restoreCheckScript({
+                            agentImage: restore.agentImage,
+                            bucket,
+                            manifestKey: restore.manifestKey,
+                            httpsPort: args.httpsPort,
+                        }),
+                    ),
                     // One-shot: the registry may rightly hold more than the backup later on.
                     update: noRerun("the restore check"),
                 },

@@ -555,7 +555,20 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
     let backup: BackupConfig | undefined;
     const b = r.obj(raw, "backup", "backup", false);
     if (b) {
-        r.known(b, "backup", ["mode", "bucket", "prefix", "agentImage", "recipients", "lockMode", "retentionDays", "trigger", "s3", "schedule", "schedulePaths", "scheduler"]);
+        r.known(b, "backup", [
+            "mode",
+            "bucket",
+            "prefix",
+            "agentImage",
+            "recipients",
+            "lockMode",
+            "retentionDays",
+            "trigger",
+            "s3",
+            "schedule",
+            "schedulePaths",
+            "scheduler",
+        ]);
         const bmode = r.oneOf(b, "mode", "backup.mode", ["aws", "s3"] as const) ?? "s3";
         const recipients = (r.list(b, "recipients", "backup.recipients", false) ?? []).filter((x, i) => {
             const ok = typeof x === "string" && /^age1[0-9a-z]{20,}$/.test(x);
