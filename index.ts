@@ -10,12 +10,12 @@ import {
     BackupS3Access,
     BackupSchedule,
     BackupTarget,
-    DtrBackup,
     DtrBackupBucket,
     DtrCluster,
     DtrHost,
     DtrStorage,
     S3Settings,
+    BackupChain,
     existingHosts,
 } from "./components";
 import { readStackConfig } from "./components/config";
@@ -139,33 +139,64 @@ function dtrStack() {
                 : undefined,
     });
 
-    // A backup once the cluster is healthy, and again whenever backup.trigger changes.
-    const backup =
+    // Swarm, then UCP, then DTR (the documented order), each when configured; again whenever backup.trigger changes.
+    const triggers = [config.backup?.trigger ?? "initial"];
+    const managerConnection = (m: { address: string; port: number; user: string; hostKey: string }) => ({
+        host: m.address,
+        port: m.port,
+        user: m.user,
+        hostKey: m.hostKey,
+        privateKey: secret("sshPrivateKey"),
+    });
+    const chain =
         backupTarget && backupS3
-            ? new DtrBackup(
+            ? new BackupChain(
                   `${cluster.name}-backup`,
                   {
-                      clusterName: cluster.name,
-                      sourceStack: pulumi.getStack(),
-                      hosts,
-                      replicaIds: dtr.ids,
-                      image: config.image,
-                      ucp: {
-                          url: config.ucp.url,
-                          username: config.ucp.username,
-                          caPem: config.ucp.ca,
-                          insecureTls: config.ucp.insecureTls,
+                      swarm: config.backup!.swarm && {
+                          clusterName: cluster.name,
+                          sourceStack: pulumi.getStack(),
+                          connection: managerConnection(config.backup!.swarm),
+                          target: backupTarget,
+                          s3: backupS3,
+                          engine: config.backup!.swarm.engine,
+                          dataRoot: config.backup!.swarm.dataRoot,
                       },
-                      ucpPassword: secret("ucpPassword"),
-                      run: { mountEngineSocket: cluster.mountEngineSocket },
-                      httpsPort: cluster.httpsPort,
-                      target: backupTarget,
-                      s3: backupS3,
-                      triggers: [config.backup!.trigger ?? "initial"],
+                      ucp: config.backup!.ucp && {
+                          clusterName: cluster.name,
+                          sourceStack: pulumi.getStack(),
+                          connection: managerConnection(config.backup!.ucp),
+                          image: config.backup!.ucp.image,
+                          includeLogs: config.backup!.ucp.includeLogs,
+                          target: backupTarget,
+                          s3: backupS3,
+                      },
+                      dtr: {
+                          clusterName: cluster.name,
+                          sourceStack: pulumi.getStack(),
+                          hosts,
+                          replicaIds: dtr.ids,
+                          image: config.image,
+                          ucp: {
+                              url: config.ucp.url,
+                              username: config.ucp.username,
+                              caPem: config.ucp.ca,
+                              insecureTls: config.ucp.insecureTls,
+                          },
+                          ucpPassword: secret("ucpPassword"),
+                          run: { mountEngineSocket: cluster.mountEngineSocket },
+                          httpsPort: cluster.httpsPort,
+                          target: backupTarget,
+                          s3: backupS3,
+                      },
+                      triggers,
                   },
                   { dependsOn: [dtr.restoreCheck ?? dtr.healthGate] },
               )
             : undefined;
+    const backup = chain?.dtr;
+    const swarmBackup = chain?.swarm;
+    const ucpBackup = chain?.ucp;
 
     // Scheduled backups: a timer (or cron entry) on every replica host; the first healthy replica's host takes each run.
     const schedule =
@@ -212,6 +243,8 @@ function dtrStack() {
         overlayFacts: dtr.overlayFacts,
         lastBackup: backup?.manifestKey,
         lastBackupRanOn: backup?.ranOn,
+        lastSwarmBackup: swarmBackup?.manifestKey,
+        lastUcpBackup: ucpBackup?.manifestKey,
         backupBucket: backupTarget?.bucket,
         layerBucket: storage?.bucketName ?? (config.storage.mode === "s3" ? config.storage.s3.bucket : undefined),
         loadBalancer,

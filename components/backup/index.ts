@@ -6,3 +6,4 @@ export * from "./dtr-backup";
 export * from "./schedule";
 export * from "./swarm-backup";
 export * from "./ucp-backup";
+export * from "./backup-chain";

@@ -96,6 +96,18 @@ export interface BackupConfig {
     schedulePaths?: Partial<SchedulePaths>;
     /** auto: systemd where it runs, else cron. */
     scheduler?: "auto" | "systemd" | "cron";
+    /** Swarm backups from a manager that is not the leader (taken before UCP and DTR, as documented). */
+    swarm?: ManagerHost & { engine?: { stop: string; start: string }; dataRoot?: string };
+    /** UCP backups from a UCP manager (taken after Swarm, before DTR). */
+    ucp?: ManagerHost & { image: { repository: string; version: string }; includeLogs: boolean };
+}
+
+/** A manager host reached with the stack's SSH key (the DTR hosts are UCP workers, so managers are listed apart). */
+export interface ManagerHost {
+    address: string;
+    port: number;
+    user: string;
+    hostKey: string;
 }
 
 export interface RestoreConfig {
@@ -568,6 +580,8 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             "schedule",
             "schedulePaths",
             "scheduler",
+            "swarm",
+            "ucp",
         ]);
         const bmode = r.oneOf(b, "mode", "backup.mode", ["aws", "s3"] as const) ?? "s3";
         const recipients = (r.list(b, "recipients", "backup.recipients", false) ?? []).filter((x, i) => {
@@ -616,6 +630,54 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                 }
             }
             backup.scheduler = r.oneOf(b, "scheduler", "backup.scheduler", ["auto", "systemd", "cron"] as const, "auto") ?? "auto";
+        }
+        const manager = (o: Obj | undefined, path: string): ManagerHost => ({
+            address: r.str(o, "address", `${path}.address`, "the manager's SSH address", { pattern: HOSTNAME }) ?? "",
+            port: r.int(o, "port", `${path}.port`, 22, 1, 65535) ?? 22,
+            user: r.str(o, "user", `${path}.user`, "the SSH user", { required: false, pattern: /^[a-z_][a-z0-9_-]*$/ }) ?? "root",
+            hostKey:
+                r.str(o, "hostKey", `${path}.hostKey`, "the manager's SSH public key (`ssh-keyscan -t ed25519 <host>`)", {
+                    pattern: HOST_KEY,
+                }) ?? "",
+        });
+        const sw = r.obj(b, "swarm", "backup.swarm", false);
+        if (sw) {
+            r.known(sw, "backup.swarm", ["address", "port", "user", "hostKey", "engineStop", "engineStart", "dataRoot"]);
+            const stop = r.str(sw, "engineStop", "backup.swarm.engineStop", "the command that stops the engine", { required: false });
+            const start = r.str(sw, "engineStart", "backup.swarm.engineStart", "the command that starts the engine", { required: false });
+            if ((stop === undefined) !== (start === undefined))
+                r.problem(
+                    "backup.swarm.engineStop",
+                    stop,
+                    "give engineStop and engineStart together (default: systemctl stop/start docker)",
+                );
+            backup.swarm = {
+                ...manager(sw, "backup.swarm"),
+                engine: stop && start ? { stop, start } : undefined,
+                dataRoot: r.str(sw, "dataRoot", "backup.swarm.dataRoot", "the engine's data root, e.g. /var/lib/docker", {
+                    required: false,
+                    pattern: /^\/\S+$/,
+                }),
+            };
+        }
+        const ucpB = r.obj(b, "ucp", "backup.ucp", false);
+        if (ucpB) {
+            r.known(ucpB, "backup.ucp", ["address", "port", "user", "hostKey", "image", "includeLogs"]);
+            const im = r.obj(ucpB, "image", "backup.ucp.image");
+            backup.ucp = {
+                ...manager(ucpB, "backup.ucp"),
+                image: {
+                    repository: r.str(im, "repository", "backup.ucp.image.repository", "e.g. mirantis/ucp") ?? "",
+                    version: r.str(im, "version", "backup.ucp.image.version", "the UCP version running, e.g. 3.2.6") ?? "",
+                },
+                includeLogs: r.bool(ucpB, "includeLogs", "backup.ucp.includeLogs", false),
+            };
+            if (recipients.length === 0)
+                r.problem(
+                    "backup.ucp",
+                    "(no recipients)",
+                    "UCP backups are taken without a passphrase and encrypted by the agent: give backup.recipients (age public keys)",
+                );
         }
         if (bmode === "s3") {
             const o = r.obj(b, "s3", "backup.s3");

@@ -1,7 +1,9 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { recorded, settle, valueOf } from "./mocks";
+import { Declared, captureDeclarations, recorded, settle, valueOf } from "./mocks";
 import dtrStack = require("../../index");
+import { BackupChain } from "../../components/backup/backup-chain";
+import { existingHosts } from "../../components/hosts/existing-hosts";
 
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrvC8N7j host";
@@ -133,5 +135,58 @@ describe("the stack program (index.ts, mocked)", () => {
         const install = mine.find((r) => r.name === "prod-install")!;
         assert.match(install.inputs.create, /--ucp-ca '-----BEGIN CERTIFICATE-----/);
         assert.doesNotMatch(install.inputs.create, /--ucp-insecure-tls|docker\.sock/);
+    });
+});
+
+describe("backups in the documented order (BackupChain, mocked)", () => {
+    it("declares Swarm, then UCP, then DTR backups, each waiting for the one before", async () => {
+        const declared: Declared[] = [];
+        const target = {
+            agentImage: "reg/dtr-ha-backup:0.1.0",
+            bucket: "dtr-backups",
+            prefix: "dtr",
+            recipients: ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"],
+        };
+        const s3 = {
+            region: "us-east-1",
+            endpoint: "http://10.200.0.1:9000",
+            accessKey: pulumi.secret("a"),
+            secretKey: pulumi.secret("s"),
+        };
+        const connection = { host: "10.200.0.12", privateKey: pulumi.secret("k") };
+        const hosts = existingHosts(
+            [1, 2, 3].map((i) => ({ name: `h${i}`, address: `10.0.0.${i}`, zone: `z${i}`, hostKey: KEY })),
+            pulumi.secret("k"),
+        );
+        new BackupChain(
+            "chain",
+            {
+                swarm: { clusterName: "c", connection, target, s3 },
+                ucp: { clusterName: "c", connection, image: { repository: "mirantis/ucp", version: "3.2.6" }, target, s3 },
+                dtr: {
+                    clusterName: "c",
+                    hosts,
+                    replicaIds: ["aaaaaaaaaaa1", "aaaaaaaaaaa2", "aaaaaaaaaaa3"],
+                    image: { repository: "mirantis/dtr", version: "2.9.16" },
+                    ucp: { url: "https://ucp", username: "admin", insecureTls: true },
+                    ucpPassword: pulumi.secret("pw"),
+                    target,
+                    s3,
+                    probe: false,
+                },
+                triggers: ["t1"],
+            },
+            { transformations: [captureDeclarations(declared)] },
+        );
+        await settle();
+        const by = (t: string) => declared.find((d) => d.type === t)!;
+        const swarm = by("dtr-ha:index:SwarmBackup");
+        const ucp = by("dtr-ha:index:UcpBackup");
+        const dtr = by("dtr-ha:index:DtrBackup");
+        const swarmCmd = declared.find((d) => d.type === "command:remote:Command" && d.name.startsWith("chain-swarm"))!;
+        const ucpCmd = declared.find((d) => d.type === "command:remote:Command" && d.name.startsWith("chain-ucp"))!;
+        assert.deepStrictEqual(swarm.dependsOn, [], "Swarm first");
+        assert.deepStrictEqual(ucp.dependsOn, [swarmCmd.name], "UCP after Swarm");
+        assert.deepStrictEqual(dtr.dependsOn, [ucpCmd.name], "DTR after UCP");
     });
 });
