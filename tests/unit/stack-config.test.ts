@@ -160,8 +160,12 @@ describe("stacks/Pulumi.example.yaml", () => {
         r.ucp.ca = pem;
         r.hosts.mode = "aws";
         r.hosts.aws.sshPublicKey = KEY;
+        r.backup.swarm.hostKey = KEY;
+        r.backup.ucp.hostKey = KEY;
         const c = parseStackConfig(r, new Set<SecretKey>(["ucpPassword", "sshPrivateKey", "swarmJoinToken"]));
         assert.strictEqual(c.hosts.mode, "aws");
+        assert.strictEqual(c.backup?.schedule?.onCalendar, "*-*-* 02:30:00");
+        assert.strictEqual(c.backup?.ucp?.image.version, "3.2.6");
         assert.strictEqual(c.storage.mode === "aws" && c.storage.aws.replicationRegion, "eu-central-1");
     });
 
@@ -170,7 +174,10 @@ describe("stacks/Pulumi.example.yaml", () => {
         r.ucp.ca = pem;
         r.hosts.existing.forEach((h: any) => (h.hostKey = KEY));
         r.storage.mode = "s3";
-        const c = parseStackConfig(r, allSecrets);
+        r.backup = { ...r.backup, mode: "s3", s3: { region: "us-east-1", endpoint: "https://s3.internal.example.com:9000" } };
+        r.backup.swarm.hostKey = KEY;
+        r.backup.ucp.hostKey = KEY;
+        const c = parseStackConfig(r, new Set<SecretKey>([...allSecrets, "backupAccessKey", "backupSecretKey"]));
         assert.strictEqual(c.hosts.mode === "existing" && c.hosts.existing[0].ucpNode, "dtr1.example.com");
     });
 
@@ -179,6 +186,8 @@ describe("stacks/Pulumi.example.yaml", () => {
         r.ucp.ca = pem;
         r.hosts.mode = "aws";
         r.hosts.aws.sshPublicKey = KEY;
+        r.backup.swarm.hostKey = KEY;
+        r.backup.ucp.hostKey = KEY;
         r.cluster.replica = 5;
         const p = problemsOf(r, new Set<SecretKey>(["ucpPassword", "sshPrivateKey", "swarmJoinToken"]));
         assert.ok(
