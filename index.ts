@@ -148,6 +148,23 @@ function dtrStack() {
         hostKey: m.hostKey,
         privateKey: secret("sshPrivateKey"),
     });
+    // What the DTR backup needs, shared by the one-off backups and the schedule.
+    const dtrBackupArgs =
+        backupTarget && backupS3
+            ? {
+                  clusterName: cluster.name,
+                  sourceStack: pulumi.getStack(),
+                  hosts,
+                  replicaIds: dtr.ids,
+                  image: config.image,
+                  ucp: { url: config.ucp.url, username: config.ucp.username, caPem: config.ucp.ca, insecureTls: config.ucp.insecureTls },
+                  ucpPassword: secret("ucpPassword"),
+                  run: { mountEngineSocket: cluster.mountEngineSocket },
+                  httpsPort: cluster.httpsPort,
+                  target: backupTarget,
+                  s3: backupS3,
+              }
+            : undefined;
     const chain =
         backupTarget && backupS3
             ? new BackupChain(
@@ -171,24 +188,7 @@ function dtrStack() {
                           target: backupTarget,
                           s3: backupS3,
                       },
-                      dtr: {
-                          clusterName: cluster.name,
-                          sourceStack: pulumi.getStack(),
-                          hosts,
-                          replicaIds: dtr.ids,
-                          image: config.image,
-                          ucp: {
-                              url: config.ucp.url,
-                              username: config.ucp.username,
-                              caPem: config.ucp.ca,
-                              insecureTls: config.ucp.insecureTls,
-                          },
-                          ucpPassword: secret("ucpPassword"),
-                          run: { mountEngineSocket: cluster.mountEngineSocket },
-                          httpsPort: cluster.httpsPort,
-                          target: backupTarget,
-                          s3: backupS3,
-                      },
+                      dtr: dtrBackupArgs!,
                       triggers,
                   },
                   { dependsOn: [dtr.restoreCheck ?? dtr.healthGate] },
@@ -204,22 +204,7 @@ function dtrStack() {
             ? new BackupSchedule(
                   `${cluster.name}-schedule`,
                   {
-                      clusterName: cluster.name,
-                      sourceStack: pulumi.getStack(),
-                      hosts,
-                      replicaIds: dtr.ids,
-                      image: config.image,
-                      ucp: {
-                          url: config.ucp.url,
-                          username: config.ucp.username,
-                          caPem: config.ucp.ca,
-                          insecureTls: config.ucp.insecureTls,
-                      },
-                      ucpPassword: secret("ucpPassword"),
-                      run: { mountEngineSocket: cluster.mountEngineSocket },
-                      httpsPort: cluster.httpsPort,
-                      target: backupTarget,
-                      s3: backupS3,
+                      ...dtrBackupArgs!,
                       schedule: config.backup!.schedule,
                       retentionDays: config.backup!.retentionDays,
                       paths: config.backup!.schedulePaths,

@@ -92,6 +92,29 @@ export function inventoryCommand(agentImage: string, httpsPort: number): string 
     ]);
 }
 
+/**
+ * The agent's `verify` and `download` of one backup (the age identity from `DTR_HA_AGE_IDENTITY` when encrypted);
+ * `download` keeps the tar out of container logs.
+ */
+export function agentReadCommands(a: { agentImage: string; bucket: string; manifestKey: string; encrypted?: boolean }): {
+    verify: string;
+    download: string;
+} {
+    const identity = a.encrypted ? ["--identity-env", AGE_IDENTITY_ENV] : [];
+    const extraEnv = a.encrypted ? [AGE_IDENTITY_ENV] : [];
+    const read = (cmd: string, noLogs: boolean) =>
+        shellJoin([
+            ...agentRun(a.agentImage, false, noLogs, extraEnv),
+            cmd,
+            "--bucket",
+            a.bucket,
+            "--manifest-key",
+            a.manifestKey,
+            ...identity,
+        ]);
+    return { verify: read("verify", false), download: read("download", true) };
+}
+
 /** A key prefix as the agent takes it: no leading or trailing slash. */
 export const PREFIX = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 
@@ -210,26 +233,7 @@ export function dtrRestoreScript(a: DtrRestoreScriptArgs): string {
     validateTarget({ agentImage: a.agentImage, bucket: a.bucket });
     if (!/\.manifest\.json$/.test(a.manifestKey))
         throw new Error(`restore.manifestKey=${JSON.stringify(a.manifestKey)} must name a *.manifest.json object`);
-    const identity = a.encrypted ? ["--identity-env", AGE_IDENTITY_ENV] : [];
-    const extraEnv = a.encrypted ? [AGE_IDENTITY_ENV] : [];
-    const verify = shellJoin([
-        ...agentRun(a.agentImage, false, false, extraEnv),
-        "verify",
-        "--bucket",
-        a.bucket,
-        "--manifest-key",
-        a.manifestKey,
-        ...identity,
-    ]);
-    const download = shellJoin([
-        ...agentRun(a.agentImage, false, true, extraEnv),
-        "download",
-        "--bucket",
-        a.bucket,
-        "--manifest-key",
-        a.manifestKey,
-        ...identity,
-    ]);
+    const { verify, download } = agentReadCommands(a);
     const restore = restoreCommand({ ...a.restore, storage: a.restore.storage ?? { kind: "default" } });
     const id = a.restore.replicaId;
     // Leftovers of this very replica can only come from an interrupted earlier attempt of this restore (the clear

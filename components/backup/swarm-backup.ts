@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { AGE_IDENTITY_ENV, AGENT_ENV, BackupTarget, PREFIX, prefixOfManifestKey } from "./scripts";
+import { AGENT_ENV, BackupTarget, PREFIX, agentReadCommands, prefixOfManifestKey } from "./scripts";
 import { BackupManifest, parseBackupStdout } from "./dtr-backup";
 import { BackupS3Access, agentEnvironment } from "./agent-env";
 import { shellJoin, shellQuote } from "../dtr-cli/shell";
@@ -231,27 +231,8 @@ export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
     const root = a.dataRoot ?? "/var/lib/docker";
     const timeout = a.readyTimeout ?? 120;
     const tag = "dtr-ha swarm restore";
-    const extraEnv = a.encrypted ? [AGE_IDENTITY_ENV] : [];
-    const identity = a.encrypted ? ["--identity-env", AGE_IDENTITY_ENV] : [];
     const list = shellJoin([...agentRun(a.agentImage, false, false), "list", "--bucket", a.bucket, ...prefixOfManifestKey(a.manifestKey)]);
-    const verify = shellJoin([
-        ...agentRun(a.agentImage, false, false, extraEnv),
-        "verify",
-        "--bucket",
-        a.bucket,
-        "--manifest-key",
-        a.manifestKey,
-        ...identity,
-    ]);
-    const download = shellJoin([
-        ...agentRun(a.agentImage, false, true, extraEnv),
-        "download",
-        "--bucket",
-        a.bucket,
-        "--manifest-key",
-        a.manifestKey,
-        ...identity,
-    ]);
+    const { verify, download } = agentReadCommands(a);
     const sw = shellQuote(`${root}/swarm`);
     const meta = (k: string) => `$(printf '%s' "$entry" | sed -n 's/.*"${k}":"\\([^"]*\\)".*/\\1/p')`;
     return [
