@@ -63,13 +63,28 @@ export interface DtrBackupScriptArgs {
 /** The backup script's last stdout line: the catalog entry, as the agent's `list` prints them. */
 export const MANIFEST_LINE = /^\{"manifestKey":".*\}$/m;
 
-function agentRun(image: string, interactive: boolean, noLogs: boolean, extraEnv: string[] = []): string[] {
+/** `docker run` of the backup agent with its S3 environment passed through by name (values stay in the host's env). */
+export function agentRun(image: string, interactive: boolean, noLogs: boolean, extraEnv: string[] = []): string[] {
     const words = ["docker", "run", "--rm"];
     if (interactive) words.push("-i");
     if (noLogs) words.push("--log-driver", "none");
     for (const e of [...AGENT_ENV, ...extraEnv]) words.push("-e", e);
     words.push(image);
     return words;
+}
+
+/** The agent's `keys`: object and manifest keys for a backup of `kind` taken now. */
+export function agentKeysCommand(a: { agentImage: string; cluster: string; kind: string; prefix?: string; recipients?: string[] }): string {
+    return shellJoin([
+        ...agentRun(a.agentImage, false, false),
+        "keys",
+        "--cluster",
+        a.cluster,
+        "--kind",
+        a.kind,
+        ...(a.prefix ? ["--prefix", a.prefix] : []),
+        ...(a.recipients?.length ? ["--encrypted"] : []),
+    ]);
 }
 
 /** The agent's inventory of the replica on this host (host network, loopback: the admin password never leaves it). */
@@ -146,16 +161,7 @@ export function dtrBackupScript(a: DtrBackupScriptArgs): string {
     a.candidates.forEach((c) => assertReplicaId("backup candidate", c.id));
     const port = a.httpsPort ?? 443;
     const t = a.target;
-    const keysCmd = shellJoin([
-        ...agentRun(t.agentImage, false, false),
-        "keys",
-        "--cluster",
-        a.cluster,
-        "--kind",
-        "dtr",
-        ...(t.prefix ? ["--prefix", t.prefix] : []),
-        ...(t.recipients?.length ? ["--encrypted"] : []),
-    ]);
+    const keysCmd = agentKeysCommand({ ...t, cluster: a.cluster, kind: "dtr" });
     const cases = a.candidates
         .map((c) => {
             const b: BackupArgs = { image: a.image, ucp: a.ucp, run: a.run, existingReplicaId: c.id, offline: a.offline };

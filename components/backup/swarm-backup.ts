@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { AGENT_ENV, BackupTarget, PREFIX, agentReadCommands, prefixOfManifestKey } from "./scripts";
+import { BackupTarget, PREFIX, agentKeysCommand, agentReadCommands, agentRun, prefixOfManifestKey } from "./scripts";
 import { BackupManifest, parseBackupStdout } from "./dtr-backup";
 import { BackupS3Access, agentEnvironment } from "./agent-env";
 import { shellJoin, shellQuote } from "../dtr-cli/shell";
@@ -44,15 +44,6 @@ export interface SwarmRestoreScriptArgs {
     encrypted?: boolean;
     /** `rejoin` (default: the other managers kept quorum) or `force-new-cluster` (the whole swarm was lost). */
     mode?: "rejoin" | "force-new-cluster";
-}
-
-function agentRun(image: string, interactive: boolean, noLogs: boolean, extraEnv: string[] = []): string[] {
-    const words = ["docker", "run", "--rm"];
-    if (interactive) words.push("-i");
-    if (noLogs) words.push("--log-driver", "none");
-    for (const e of [...AGENT_ENV, ...extraEnv]) words.push("-e", e);
-    words.push(image);
-    return words;
 }
 
 function check(
@@ -131,16 +122,7 @@ export function swarmBackupScript(a: SwarmBackupScriptArgs): string {
     const engine = a.engine ?? SYSTEMD_ENGINE;
     const root = a.dataRoot ?? "/var/lib/docker";
     const tag = "dtr-ha swarm backup";
-    const keys = shellJoin([
-        ...agentRun(a.agentImage, false, false),
-        "keys",
-        "--cluster",
-        a.cluster,
-        "--kind",
-        "swarm",
-        ...(a.prefix ? ["--prefix", a.prefix] : []),
-        ...(a.recipients?.length ? ["--encrypted"] : []),
-    ]);
+    const keys = agentKeysCommand({ ...a, kind: "swarm" });
     const upload = shellJoin([
         ...agentRun(a.agentImage, true, true),
         "upload",

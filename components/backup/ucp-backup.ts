@@ -11,7 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { AGENT_ENV, BackupTarget, PREFIX } from "./scripts";
+import { BackupTarget, PREFIX, agentKeysCommand, agentRun } from "./scripts";
 import { BackupManifest, parseBackupStdout } from "./dtr-backup";
 import { BackupS3Access, agentEnvironment } from "./agent-env";
 import { assertEnvName, shellJoin } from "../dtr-cli/shell";
@@ -74,15 +74,6 @@ export interface UcpBackupScriptArgs extends BackupTarget {
     ucp: UcpBackupCommandArgs;
 }
 
-function agentRun(image: string, interactive: boolean, noLogs: boolean): string[] {
-    const words = ["docker", "run", "--rm"];
-    if (interactive) words.push("-i");
-    if (noLogs) words.push("--log-driver", "none");
-    for (const e of AGENT_ENV) words.push("-e", e);
-    words.push(image);
-    return words;
-}
-
 /**
  * Runs on a UCP manager: `docker/ucp backup` piped into the agent; the manifest is stored only when both sides of the
  * pipe succeeded. Last stdout line: the catalog entry. Refused (nothing run) without a passphrase or age recipients.
@@ -104,16 +95,7 @@ export function ucpBackupScript(a: UcpBackupScriptArgs): string {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(a.cluster))
         throw new Error(`ucpBackup.cluster=${JSON.stringify(a.cluster)}: use letters, digits, . _ -`);
     const tag = "dtr-ha ucp backup";
-    const keys = shellJoin([
-        ...agentRun(a.agentImage, false, false),
-        "keys",
-        "--cluster",
-        a.cluster,
-        "--kind",
-        "ucp",
-        ...(a.prefix ? ["--prefix", a.prefix] : []),
-        ...(a.recipients?.length ? ["--encrypted"] : []),
-    ]);
+    const keys = agentKeysCommand({ ...a, kind: "ucp" });
     const upload = shellJoin([
         ...agentRun(a.agentImage, true, true),
         "upload",
