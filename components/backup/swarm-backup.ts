@@ -196,8 +196,9 @@ export function swarmBackupScript(a: SwarmBackupScriptArgs): string {
  * - `rejoin` (default): one manager is lost while the others keep quorum. A stale raft log cannot rejoin a live raft
  *   group as the same member: the leader remembers a higher match index and etcd raft panics ("tocommit(N) is out of
  *   range [lastIndex(M)]", seen in the lab). So only the node's identity is restored (certificates, keys, state), not
- *   `swarm/raft`: the node comes back as itself (same node id) and re-enters raft when promoted. Run
- *   `swarmPeerScript("demote", id)` on a healthy manager first and `swarmPeerScript("promote", id)` after.
+ *   `swarm/raft`: the node comes back as itself (same node id, manager certificate) and joins raft as a new member.
+ *   Run `swarmPeerScript("before-restore", id)` on a healthy manager first and `swarmPeerScript("after-restore", id)`
+ *   after.
  * - `force-new-cluster`: the whole swarm is lost (docker/docs back-up-swarm.md): restore everything on one manager and
  *   `docker swarm init --force-new-cluster`; the other nodes join it again afterwards.
  */
@@ -260,8 +261,9 @@ export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
               ]
             : [
                   "i=0",
-                  `until [ "$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}}' 2>/dev/null)" = "active $node" ]; do`,
-                  `  i=$((i + 2)); [ $i -le ${timeout} ] || { echo "${tag} FAILED: $(hostname) did not rejoin the swarm as node $node within ${timeout} s; is it demoted on the managers (swarmPeerScript demote)?" >&2; exit 1; }`,
+                  // A manager again: raft membership up and the control API answering on this node.
+                  `until [ "$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}} {{.Swarm.ControlAvailable}}' 2>/dev/null)" = "active $node true" ]; do`,
+                  `  i=$((i + 2)); [ $i -le ${timeout} ] || { echo "${tag} FAILED: $(hostname) did not rejoin the swarm as manager $node within ${timeout} s; did swarmPeerScript before-restore run on a healthy manager?" >&2; exit 1; }`,
                   "  sleep 2",
                   "done",
               ]),
@@ -271,43 +273,54 @@ export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
 }
 
 /**
- * Run on a healthy manager around a `rejoin` restore of node `nodeId`: `demote` before (removes its stale raft
- * membership; refused while that node is still Ready, or when the remaining managers would not keep quorum), `promote`
- * after (and waits until it is a Reachable manager again).
+ * Run on a healthy manager around a `rejoin` restore of manager `nodeId`.
+ *
+ * `before-restore` (the node's engine stopped): waits until the managers see it Down, demotes it, waits until its raft
+ * member is removed, and promotes it again. Why the promotion comes BEFORE the restore: the restored node starts with
+ * its manager certificate and joins raft at once, as a new member. Were it still a worker in the store, the CA would
+ * renew its certificate as a worker and stop its manager, leaving that new raft member behind; the promotion that
+ * follows then re-uses the stale member, whose match index the empty raft log cannot satisfy, and dockerd panics
+ * ("tocommit(N) is out of range [lastIndex(0)]", seen in the lab about one run in three). Refused while the node is still
+ * Ready, or when removing its member would cost the managers their quorum (docker refuses the demotion).
+ *
+ * `after-restore`: waits until the node is a Ready, reachable manager again.
  */
-export function swarmPeerScript(action: "demote" | "promote", nodeId: string, readyTimeout = 120): string {
+export function swarmPeerScript(action: "before-restore" | "after-restore", nodeId: string, readyTimeout = 120): string {
     if (!/^[a-z0-9]{25}$/.test(nodeId))
         throw new Error(`swarm node id ${JSON.stringify(nodeId)} is not a node id (25 lowercase letters and digits, from docker node ls)`);
-    if (action !== "demote" && action !== "promote") throw new Error(`swarmPeer action ${JSON.stringify(action)}: use demote or promote`);
+    if (action !== "before-restore" && action !== "after-restore")
+        throw new Error(`swarmPeer action ${JSON.stringify(action)}: use before-restore or after-restore`);
+    if (!Number.isInteger(readyTimeout) || readyTimeout < 10)
+        throw new Error(`swarmPeer readyTimeout=${readyTimeout}: use a whole number of seconds, at least 10`);
     const tag = `dtr-ha swarm ${action}`;
-    if (action === "demote") {
+    const role = `docker node inspect ${nodeId} --format '{{.Spec.Role}} {{if .ManagerStatus}}member{{else}}gone{{end}}'`;
+    if (action === "before-restore") {
         return [
             "set -u",
             // A node whose engine just stopped stays Ready until its heartbeat expires: wait (bounded) for Down.
             "i=0",
             "while :; do",
-            `  st=$(docker node inspect ${nodeId} --format '{{.Status.State}} {{.Spec.Role}}') || { echo "${tag} REFUSED: node ${nodeId} is unknown to this manager" >&2; exit 1; }`,
-            `  case "$st" in "ready "*) ;; *) break ;; esac`,
+            `  st=$(docker node inspect ${nodeId} --format '{{.Status.State}}') || { echo "${tag} REFUSED: node ${nodeId} is unknown to this manager" >&2; exit 1; }`,
+            `  [ "$st" = ready ] || break`,
             `  i=$((i + 2)); [ $i -le 60 ] || { echo "${tag} REFUSED: node ${nodeId} is still Ready after 60 s; stop its engine before restoring it" >&2; exit 1; }`,
             "  sleep 2",
             "done",
-            `case "$st" in *" worker") echo "${tag}: node ${nodeId} is already demoted" >&2 ;; *) docker node demote ${nodeId} >&2 || exit 1 ;; esac`,
-            // The raft member is removed after the demotion, asynchronously; a node restored before that rejoins raft
-            // as its old member with an empty log and panics (seen in the lab). Wait until it is no longer a member.
+            `case "$(${role})" in "worker "*) echo "${tag}: node ${nodeId} is a worker; nothing to demote" >&2 ;; *) docker node demote ${nodeId} >&2 || exit 1 ;; esac`,
+            // The raft member is removed after the demotion, asynchronously: wait until it is no longer a member.
             "i=0",
-            `until [ "$(docker node inspect ${nodeId} --format '{{if .ManagerStatus}}member{{else}}gone{{end}}')" = gone ]; do`,
+            `until [ "$(${role})" = "worker gone" ]; do`,
             `  i=$((i + 1)); [ $i -le 60 ] || { echo "${tag} FAILED: node ${nodeId} is still a raft member 60 s after the demotion; do not restore it yet" >&2; exit 1; }`,
             "  sleep 1",
             "done",
-            `echo "${tag}: node ${nodeId} demoted and out of raft; restore it now"`,
+            `docker node promote ${nodeId} >&2 || { echo "${tag} FAILED: node ${nodeId} is out of raft but could not be promoted again; run docker node promote ${nodeId} before restoring it" >&2; exit 1; }`,
+            `echo "${tag}: node ${nodeId} is out of raft and a manager again in the store; restore it now, it joins raft as a new member"`,
         ].join("\n");
     }
     return [
         "set -u",
-        `docker node promote ${nodeId} >&2 || exit 1`,
         "i=0",
         `until [ "$(docker node inspect ${nodeId} --format '{{.Status.State}} {{.ManagerStatus.Reachability}}' 2>/dev/null)" = "ready reachable" ]; do`,
-        `  i=$((i + 2)); [ $i -le ${readyTimeout} ] || { echo "${tag} FAILED: node ${nodeId} is not a Ready, reachable manager within ${readyTimeout} s" >&2; exit 1; }`,
+        `  i=$((i + 2)); [ $i -le ${readyTimeout} ] || { echo "${tag} FAILED: node ${nodeId} is not a Ready, reachable manager within ${readyTimeout} s: $(docker node inspect ${nodeId} --format '{{.Status.State}} {{.Spec.Role}} {{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{else}}not-in-raft{{end}}' 2>&1)" >&2; exit 1; }`,
         "  sleep 2",
         "done",
         `echo "${tag}: node ${nodeId} is a Ready, reachable manager"`,

@@ -271,8 +271,12 @@ describe("Swarm backup and restore in the lab (real engines, SSH, MinIO)", funct
         await sh(target, engine(target).stop);
         fs.rmSync(path.join(hostDir(target), "docker", "swarm"), { recursive: true, force: true });
         // Its stale raft membership goes first (a healthy manager does it), then the node comes back as itself.
-        const demote = await onHost(leader, swarmPeerScript("demote", targetNodeId));
-        assert.strictEqual(demote.code, 0, demote.stderr);
+        const before = await onHost(leader, swarmPeerScript("before-restore", targetNodeId));
+        assert.strictEqual(before.code, 0, before.stderr);
+        assert.strictEqual(
+            await sh(leader, `docker node inspect ${targetNodeId} --format '{{.Spec.Role}} {{.ManagerStatus}}'`),
+            "manager <nil>",
+        );
         const script = swarmRestoreScript({
             agentImage: agentImage(),
             bucket: status.s3.buckets.backups,
@@ -286,9 +290,9 @@ describe("Swarm backup and restore in the lab (real engines, SSH, MinIO)", funct
         assert.strictEqual(r.code, 0, r.stderr);
         assert.match(r.stdout, new RegExp(`back in the swarm as node ${targetNodeId}`));
         const t1 = Date.now();
-        const promote = await onHost(leader, swarmPeerScript("promote", targetNodeId));
-        timings.promote = (Date.now() - t1) / 1000;
-        assert.strictEqual(promote.code, 0, promote.stderr);
+        const after = await onHost(leader, swarmPeerScript("after-restore", targetNodeId));
+        timings.afterRestore = (Date.now() - t1) / 1000;
+        assert.strictEqual(after.code, 0, after.stderr);
         assert.strictEqual(await sh(target, "docker info --format '{{.Swarm.NodeID}}'"), targetNodeId, "same node id");
         await waitThreeReadyManagers(60);
         const me = (await nodes(leader)).find((n) => n[0] === target.name)!;

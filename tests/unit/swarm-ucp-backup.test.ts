@@ -49,6 +49,8 @@ describe("swarm and UCP backup scripts", () => {
                 sourceStack: "prod",
             }),
             swarmRestoreScript({ agentImage: AGENT, bucket: "dtr-backups", manifestKey: KEY }),
+            swarmPeerScript("before-restore", "ppoo3lc4i737h0n9xsgf9n2x6"),
+            swarmPeerScript("after-restore", "ppoo3lc4i737h0n9xsgf9n2x6", 30),
             swarmRestoreScript({
                 agentImage: AGENT,
                 bucket: "dtr-backups",
@@ -120,7 +122,9 @@ describe("swarm and UCP backup scripts", () => {
             () => swarmRestoreScript({ agentImage: AGENT, bucket: "dtr-backups", manifestKey: "x.tar.gz" }),
             /swarmRestore\.manifestKey="x\.tar\.gz"/,
         );
-        assert.throws(() => swarmPeerScript("demote", "host2"), /swarm node id "host2" is not a node id/);
+        assert.throws(() => swarmPeerScript("before-restore", "host2"), /swarm node id "host2" is not a node id/);
+        assert.throws(() => swarmPeerScript("demote" as "before-restore", "a".repeat(25)), /use before-restore or after-restore/);
+        assert.throws(() => swarmPeerScript("after-restore", "a".repeat(25), 3), /readyTimeout=3/);
         assert.throws(() => ucpBackupCommand({ image: { repository: "docker/ucp", version: "latest" } }), /ucp\.image\.version="latest"/);
         assert.throws(
             () => ucpBackupCommand({ image: { repository: "docker/ucp", version: "3.2.6" }, passphraseEnv: "bad name" }),
@@ -405,7 +409,7 @@ describe("swarm restore script, run in dash against a scripted node", function (
 case "$*" in
   "version --format {{.Server.Version}}") cat ${d}/engine ;;
   "info --format {{.Swarm.LocalNodeState}}") echo active ;;
-  "info --format {{.Swarm.LocalNodeState}} {{.Swarm.NodeID}}") echo "active ${NODE}" ;;
+  "info --format {{.Swarm.LocalNodeState}} {{.Swarm.NodeID}} {{.Swarm.ControlAvailable}}") echo "active ${NODE} true" ;;
   *" list "*) echo '${entry}' ;;
   *" verify "*) [ -e ${d}/verify-fails ] && exit 1; echo '{"ok":true}' ;;
   *" download "*) cat ${d}/backup.tar ;;
@@ -474,5 +478,83 @@ esac`,
         assert.match(r.stderr, /put the previous swarm directory back/);
         assert.deepStrictEqual(r.engineCalls, ["stop", "start"]);
         untouched();
+    });
+});
+
+/**
+ * The manager-side steps around a rejoin restore, in dash against a scripted manager: the order matters (see
+ * swarmPeerScript), so it is checked on the calls made, and the store's answers change the way swarmkit's do.
+ */
+describe("swarm peer scripts, run in dash against a scripted manager", function () {
+    this.timeout(30000);
+    const NODE = "ppoo3lc4i737h0n9xsgf9n2x6";
+    let dir: string;
+
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarm-peer-"));
+        fs.mkdirSync(path.join(dir, "bin"));
+        const d = dir;
+        // State files: status (ready/down), role (manager/worker), member (member/gone), polls before the member goes.
+        fs.writeFileSync(path.join(d, "status"), "down");
+        fs.writeFileSync(path.join(d, "role"), "manager");
+        fs.writeFileSync(path.join(d, "member"), "member");
+        fs.writeFileSync(
+            path.join(d, "bin", "docker"),
+            `#!/bin/sh
+echo "docker $*" >> ${d}/calls
+case "$*" in
+  "node inspect ${NODE} --format {{.Status.State}}") cat ${d}/status ;;
+  "node inspect ${NODE} --format {{.Spec.Role}} {{if .ManagerStatus}}member{{else}}gone{{end}}")
+    # The raft member goes two polls after the demotion, as swarmkit's role manager does it asynchronously.
+    if [ "$(cat ${d}/role)" = worker ] && [ -e ${d}/polls ]; then n=$(cat ${d}/polls); [ "$n" -ge 2 ] && echo gone > ${d}/member; echo $((n + 1)) > ${d}/polls; fi
+    echo "$(cat ${d}/role) $(cat ${d}/member)" ;;
+  "node demote ${NODE}") [ "$(cat ${d}/status)" = ready ] && exit 7; echo worker > ${d}/role; echo 0 > ${d}/polls ;;
+  "node promote ${NODE}") echo manager > ${d}/role ;;
+  "node inspect ${NODE} --format {{.Status.State}} {{.ManagerStatus.Reachability}}") [ -e ${d}/back ] && echo "ready reachable" || echo "down <no value>" ;;
+  "node inspect ${NODE} --format "*) echo "down manager not-in-raft" ;;
+  *) echo "unexpected docker $*" >&2; exit 9 ;;
+esac
+`,
+            { mode: 0o755 },
+        );
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    function run(script: string) {
+        const r = spawnSync("dash", ["-c", script], { env: { PATH: `${path.join(dir, "bin")}:/usr/bin:/bin` }, encoding: "utf8" });
+        const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter(Boolean);
+        return { ...r, changes: calls.filter((c) => / node (demote|promote) /.test(c)).map((c) => c.split(" ")[2]) };
+    }
+
+    it("before-restore demotes, waits until the raft member is gone, then promotes again", () => {
+        const r = run(swarmPeerScript("before-restore", NODE));
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.deepStrictEqual(r.changes, ["demote", "promote"]);
+        const calls = fs.readFileSync(path.join(dir, "calls"), "utf8");
+        assert.ok(calls.indexOf("node promote") > calls.lastIndexOf("{{if .ManagerStatus}}"), "promoted only after the member was gone");
+        assert.strictEqual(fs.readFileSync(path.join(dir, "member"), "utf8").trim(), "gone");
+        assert.match(r.stdout, /out of raft and a manager again in the store; restore it now/);
+    });
+
+    it("before-restore refuses a node that stays Ready, and changes nothing", () => {
+        fs.writeFileSync(path.join(dir, "status"), "ready");
+        // 60 s of polling would be slow: a sleep that returns at once keeps the bound's logic and not its wall time.
+        fs.writeFileSync(path.join(dir, "bin", "sleep"), "#!/bin/sh\n", { mode: 0o755 });
+        const r = run(swarmPeerScript("before-restore", NODE));
+        assert.strictEqual(r.status, 1);
+        assert.match(r.stderr, /REFUSED: node ppoo3lc4i737h0n9xsgf9n2x6 is still Ready after 60 s; stop its engine/);
+        assert.deepStrictEqual(r.changes, []);
+    });
+
+    it("after-restore waits for a Ready, reachable manager and says what it saw when it times out", () => {
+        fs.writeFileSync(path.join(dir, "bin", "sleep"), "#!/bin/sh\n", { mode: 0o755 });
+        const late = run(swarmPeerScript("after-restore", NODE, 10));
+        assert.strictEqual(late.status, 1);
+        assert.match(late.stderr, /is not a Ready, reachable manager within 10 s: down manager not-in-raft/);
+        fs.writeFileSync(path.join(dir, "back"), "");
+        const ok = run(swarmPeerScript("after-restore", NODE, 10));
+        assert.strictEqual(ok.status, 0, ok.stderr);
+        assert.match(ok.stdout, /is a Ready, reachable manager/);
+        assert.deepStrictEqual(ok.changes, [], "after-restore changes nothing");
     });
 });
