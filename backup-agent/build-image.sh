@@ -11,13 +11,11 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 die() { echo "build-image: error: $*" >&2; exit 1; }
 step() { echo "build-image: $*" >&2; }
+# shellcheck source=scripts/lib/scratch-image.sh
+. "$here/../scripts/lib/scratch-image.sh"
 
 stage_only=${BACKUP_AGENT_STAGE_ONLY:-}
-if [[ $stage_only != 1 ]]; then
-  [[ -n ${DOCKER_HOST:-} ]] || die "DOCKER_HOST is not set: point it at a lab dockerd (unix:///.../docker.sock); never a dockerd in the root namespace"
-  [[ $DOCKER_HOST == unix://* ]] || die "DOCKER_HOST '$DOCKER_HOST' must be a unix socket (unix:///path)"
-  command -v docker >/dev/null || die "docker (client) not found"
-fi
+[[ $stage_only == 1 ]] || require_lab_docker
 REGISTRY=${REGISTRY:-10.200.0.1:5000}
 version=${BACKUP_AGENT_VERSION:-$(node -p 'require(process.argv[1]).version' "$here/package.json")}
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "version '$version' is not MAJOR.MINOR.PATCH (BACKUP_AGENT_VERSION or package.json)"
@@ -32,22 +30,11 @@ tsc=$here/node_modules/.bin/tsc
 
 image=$REGISTRY/dtr-ha-backup:$version
 work=${XDG_CACHE_HOME:-$HOME/.cache}/dtr-ha/backup-agent-build/$version
-export DOCKER_BUILDKIT=0 # the lab's dockerd 20.10 + a client without buildx: the classic builder
 
 step "compiling TypeScript (tsc -p backup-agent)"
 # Only the agent's own output (dist/*.js); dist/test-build belongs to the tests and the bench.
 rm -f "$here"/dist/*.js "$here"/dist/*.d.ts
 "$tsc" -p "$here/tsconfig.json"
-
-# Copies a dynamically linked binary and every library ldd lists (plus the loader) into a rootfs.
-copy_with_libs() {
-  local bin=$1 root=$2 dest=$3 lib
-  install -D -m 0755 "$(readlink -f "$bin")" "$root$dest"
-  for lib in $(ldd "$bin" | grep -o '/[^ ]*' | sort -u); do
-    install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
-  done
-  install -D -m 0755 "$(readlink -f /lib64/ld-linux-x86-64.so.2)" "$root/lib64/ld-linux-x86-64.so.2"
-}
 
 step "staging rootfs of $image in $work/root (node $node_version)"
 rm -rf "$work"
@@ -80,15 +67,6 @@ LABEL org.dtr-ha.backup-agent.version=$version org.dtr-ha.backup-agent.node=$nod
 ENTRYPOINT ["/usr/bin/node", "/app/dist/main.js"]
 DOCKERFILE
 
-step "building $image"
-docker build --pull=false -q -t "$image" "$work" >/dev/null
-if [[ ${BACKUP_AGENT_NO_PUSH:-} == 1 ]]; then
-  step "not pushing $image (BACKUP_AGENT_NO_PUSH=1)"
-else
-  step "pushing $image"
-  docker push -q "$image" >/dev/null 2>&1 || docker push "$image" >&2
-fi
-step "checking $image runs (version)"
-got=$(docker run --rm --pull never --network none "$image" version)
-[[ $got == "$version" ]] || die "$image reports version '$got', expected $version"
-step "done: $image ($(docker image inspect -f '{{.Size}}' "$image" | awk '{printf "%d MB", $1/1e6}'))"
+build_and_push "$image" "$work" "${BACKUP_AGENT_NO_PUSH:-}" BACKUP_AGENT_NO_PUSH
+check_image_version "$image" "$version"
+step "done: $image ($(image_size "$image"))"
