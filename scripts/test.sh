@@ -6,7 +6,7 @@
 #                                     backup-agent lab); default: all
 set -uo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$REPO"
+cd "$REPO" || exit 1
 
 started=$(date +%s)
 passed=0
@@ -22,7 +22,8 @@ suite() {
   local name=$1
   shift
   wanted "$name" || return 0
-  local t0=$(date +%s) rc p f
+  local t0 rc p f
+  t0=$(date +%s)
   printf '\n=== %s: %s\n' "$name" "$*"
   "$@" 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}

@@ -35,7 +35,9 @@ NODE_MIN=20.19.0 # package.json's engines field
 # (util-linux), mount, awk (mawk), curl, jq, openssl; git and xz-utils for docker.io's build/import paths.
 APT_PACKAGES=(docker.io containerd runc openssh-server openssh-client docker-registry iproute2 iptables
   util-linux mount mawk findutils coreutils procps openssl curl jq ca-certificates git xz-utils
-  shellcheck systemd dash)  # shellcheck: actionlint checks run: steps with it; systemd-analyze and dash: the schedule tests
+  shellcheck systemd dash)
+# Why shellcheck: the lint suite checks every *.sh with it, and actionlint the workflows' run: steps;
+# systemd-analyze and dash: the schedule tests
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/dtr-ha/toolchain

@@ -1,4 +1,6 @@
+# shellcheck shell=bash
 # Shared settings and helpers for lab.sh (sourced, not run).
+# shellcheck disable=SC2034 # the settings are used by lab.sh and the other lib files that source this one
 # Address plan (all inside 10.200.0.0/16; see lab/README.md):
 #   10.200.0.0/24    lab link: bridge dtrlab0 = .1, host1..3 = .11/.12/.13
 #   10.200.N.0/24    docker0 (--bip) of hostN (N = 1..3)

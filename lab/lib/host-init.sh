@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Runs as the first process of a lab host, inside `ip netns exec <ns> unshare --mount --uts`:
 # gives the host its own hostname, cgroup mounts and /run, then holds the namespaces open.
 # Args: HOSTNAME HOSTDIR CGROUP_MOUNTS_FILE

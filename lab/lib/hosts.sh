@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Lab hosts: namespace holder, dockerd, sshd (sourced by lab.sh).
 
 # spawn PIDFILE LOG CMD...: start CMD detached (own session, no stdin); PIDFILE gets its PID.
@@ -147,11 +148,11 @@ host_kill_docker() {
 # alone would take their 10 s grace period): sshd, the engine and its containers, then any process left
 # in the host's network namespace or docker cgroup (all of them were started by the lab).
 host_stop_all() {
-  local h=$1 d pid i left
+  local h=$1 d pid left
   d=$(host_dir "$h")
   pid=$(sshd_pid "$h") && stop_pid "$pid" "$d/sshd_config" "$h sshd" 5
   host_kill_docker "$h"
-  for i in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     left="$(ip netns pids "$(host_netns "$h")" 2>/dev/null) $(host_container_pids "$h")"
     [[ -z ${left//[[:space:]]/} ]] && break
     # shellcheck disable=SC2086

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Bridge, network namespaces and veths (sourced by lab.sh).
 
 net_check_free() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Root-namespace services on the bridge address: image registry and S3 server (sourced by lab.sh).
 
 registry_pid() {

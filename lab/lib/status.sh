@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Lab health and the `status` JSON (sourced by lab.sh).
 
 host_healthy() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Three-manager swarm over the lab link (sourced by lab.sh). Join tokens travel on curl's stdin,
 # never in argv.
 
