@@ -284,12 +284,17 @@ export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
  * Ready, or when removing its member would cost the managers their quorum (docker refuses the demotion).
  *
  * `after-restore`: waits until the node is a Ready, reachable manager again.
+ *
+ * `forget`: after a `force-new-cluster` restore, removes a node of the old swarm that is not coming back (its host was
+ * replaced and joined as a new node), or any lost node. Waits (bounded by `readyTimeout`) until the managers mark it
+ * Down: until then it is Unknown and might still answer; a Ready node is refused, never force-removed. A raft member is
+ * demoted out of raft first; then `docker node rm`.
  */
-export function swarmPeerScript(action: "before-restore" | "after-restore", nodeId: string, readyTimeout = 120): string {
+export function swarmPeerScript(action: "before-restore" | "after-restore" | "forget", nodeId: string, readyTimeout = 120): string {
     if (!/^[a-z0-9]{25}$/.test(nodeId))
         throw new Error(`swarm node id ${JSON.stringify(nodeId)} is not a node id (25 lowercase letters and digits, from docker node ls)`);
-    if (action !== "before-restore" && action !== "after-restore")
-        throw new Error(`swarmPeer action ${JSON.stringify(action)}: use before-restore or after-restore`);
+    if (action !== "before-restore" && action !== "after-restore" && action !== "forget")
+        throw new Error(`swarmPeer action ${JSON.stringify(action)}: use before-restore, after-restore or forget`);
     if (!Number.isInteger(readyTimeout) || readyTimeout < 10)
         throw new Error(`swarmPeer readyTimeout=${readyTimeout}: use a whole number of seconds, at least 10`);
     const tag = `dtr-ha swarm ${action}`;
@@ -314,6 +319,27 @@ export function swarmPeerScript(action: "before-restore" | "after-restore", node
             "done",
             `docker node promote ${nodeId} >&2 || { echo "${tag} FAILED: node ${nodeId} is out of raft but could not be promoted again; run docker node promote ${nodeId} before restoring it" >&2; exit 1; }`,
             `echo "${tag}: node ${nodeId} is out of raft and a manager again in the store; restore it now, it joins raft as a new member"`,
+        ].join("\n");
+    }
+    if (action === "forget") {
+        return [
+            "set -u",
+            "i=0",
+            "while :; do",
+            `  st=$(docker node inspect ${nodeId} --format '{{.Status.State}}') || { echo "${tag} REFUSED: node ${nodeId} is unknown to this manager" >&2; exit 1; }`,
+            `  case "$st" in down) break ;; ready) echo "${tag} REFUSED: node ${nodeId} is Ready: it is not lost; not removing it" >&2; exit 1 ;; esac`,
+            `  i=$((i + 2)); [ $i -le ${readyTimeout} ] || { echo "${tag} FAILED: node ${nodeId} is still $st after ${readyTimeout} s, not Down; not removing it" >&2; exit 1; }`,
+            "  sleep 2",
+            "done",
+            // Still a raft member (lost while the others kept quorum): demote it out of raft first. A manager of the
+            // old swarm after force-new-cluster is no member; docker refuses to demote it and removes it as it is.
+            `if [ "$(${role})" = "manager member" ]; then`,
+            `  docker node demote ${nodeId} >&2 || exit 1`,
+            "  i=0",
+            `  until [ "$(${role})" = "worker gone" ]; do i=$((i + 1)); [ $i -le 60 ] || { echo "${tag} FAILED: node ${nodeId} is still a raft member 60 s after the demotion" >&2; exit 1; }; sleep 1; done`,
+            "fi",
+            `docker node rm ${nodeId} >&2 || { echo "${tag} FAILED: docker node rm ${nodeId} failed" >&2; exit 1; }`,
+            `echo "${tag}: node ${nodeId} of the lost swarm removed"`,
         ].join("\n");
     }
     return [

@@ -51,6 +51,7 @@ describe("swarm and UCP backup scripts", () => {
             swarmRestoreScript({ agentImage: AGENT, bucket: "dtr-backups", manifestKey: KEY }),
             swarmPeerScript("before-restore", "ppoo3lc4i737h0n9xsgf9n2x6"),
             swarmPeerScript("after-restore", "ppoo3lc4i737h0n9xsgf9n2x6", 30),
+            swarmPeerScript("forget", "ppoo3lc4i737h0n9xsgf9n2x6"),
             swarmRestoreScript({
                 agentImage: AGENT,
                 bucket: "dtr-backups",
@@ -123,7 +124,7 @@ describe("swarm and UCP backup scripts", () => {
             /swarmRestore\.manifestKey="x\.tar\.gz"/,
         );
         assert.throws(() => swarmPeerScript("before-restore", "host2"), /swarm node id "host2" is not a node id/);
-        assert.throws(() => swarmPeerScript("demote" as "before-restore", "a".repeat(25)), /use before-restore or after-restore/);
+        assert.throws(() => swarmPeerScript("demote" as "before-restore", "a".repeat(25)), /use before-restore, after-restore or forget/);
         assert.throws(() => swarmPeerScript("after-restore", "a".repeat(25), 3), /readyTimeout=3/);
         assert.throws(() => ucpBackupCommand({ image: { repository: "docker/ucp", version: "latest" } }), /ucp\.image\.version="latest"/);
         assert.throws(
@@ -510,6 +511,7 @@ case "$*" in
     echo "$(cat ${d}/role) $(cat ${d}/member)" ;;
   "node demote ${NODE}") [ "$(cat ${d}/status)" = ready ] && exit 7; echo worker > ${d}/role; echo 0 > ${d}/polls ;;
   "node promote ${NODE}") echo manager > ${d}/role ;;
+  "node rm ${NODE}") [ "$(cat ${d}/status)" != ready ] && [ "$(cat ${d}/role) $(cat ${d}/member)" != "manager member" ] || exit 8; echo removed > ${d}/removed ;;
   "node inspect ${NODE} --format {{.Status.State}} {{.ManagerStatus.Reachability}}") [ -e ${d}/back ] && echo "ready reachable" || echo "down <no value>" ;;
   "node inspect ${NODE} --format "*) echo "down manager not-in-raft" ;;
   *) echo "unexpected docker $*" >&2; exit 9 ;;
@@ -523,7 +525,7 @@ esac
     function run(script: string) {
         const r = spawnSync("dash", ["-c", script], { env: { PATH: `${path.join(dir, "bin")}:/usr/bin:/bin` }, encoding: "utf8" });
         const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter(Boolean);
-        return { ...r, changes: calls.filter((c) => / node (demote|promote) /.test(c)).map((c) => c.split(" ")[2]) };
+        return { ...r, changes: calls.filter((c) => / node (demote|promote|rm) /.test(c)).map((c) => c.split(" ")[2]) };
     }
 
     it("before-restore demotes, waits until the raft member is gone, then promotes again", () => {
@@ -544,6 +546,38 @@ esac
         assert.strictEqual(r.status, 1);
         assert.match(r.stderr, /REFUSED: node ppoo3lc4i737h0n9xsgf9n2x6 is still Ready after 60 s; stop its engine/);
         assert.deepStrictEqual(r.changes, []);
+    });
+
+    it("forget removes a lost manager of an old swarm (no raft member) without demoting it", () => {
+        fs.writeFileSync(path.join(dir, "member"), "gone");
+        const r = run(swarmPeerScript("forget", NODE));
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.deepStrictEqual(r.changes, ["rm"], "docker refuses to demote a manager that is no raft member");
+    });
+
+    it("forget waits until an Unknown node is Down, demotes a raft member out of raft, then removes it", () => {
+        fs.writeFileSync(path.join(dir, "status"), "unknown");
+        // The restored manager marks the old nodes Down after a grace period: here, at the first sleep.
+        fs.writeFileSync(path.join(dir, "bin", "sleep"), `#!/bin/sh\necho down > ${dir}/status\n`, { mode: 0o755 });
+        const r = run(swarmPeerScript("forget", NODE));
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.deepStrictEqual(r.changes, ["demote", "rm"]);
+        assert.ok(fs.existsSync(path.join(dir, "removed")));
+        assert.match(r.stdout, /node ppoo3lc4i737h0n9xsgf9n2x6 of the lost swarm removed/);
+    });
+
+    it("forget refuses a node that is Ready, and one still not Down at the deadline; nothing is removed", () => {
+        fs.writeFileSync(path.join(dir, "bin", "sleep"), "#!/bin/sh\n", { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "status"), "ready");
+        const ready = run(swarmPeerScript("forget", NODE));
+        assert.strictEqual(ready.status, 1);
+        assert.match(ready.stderr, /is Ready: it is not lost; not removing it/);
+        fs.writeFileSync(path.join(dir, "status"), "unknown");
+        const late = run(swarmPeerScript("forget", NODE, 10));
+        assert.strictEqual(late.status, 1);
+        assert.match(late.stderr, /is still unknown after 10 s, not Down; not removing it/);
+        assert.deepStrictEqual(late.changes, []);
+        assert.ok(!fs.existsSync(path.join(dir, "removed")));
     });
 
     it("after-restore waits for a Ready, reachable manager and says what it saw when it times out", () => {
