@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { BackupTarget, PREFIX, agentKeysCommand, agentReadCommands, agentRun, prefixOfManifestKey } from "./scripts";
+import { AGE_IDENTITY_ENV, BackupTarget, PREFIX, agentKeysCommand, agentReadCommands, agentRun, prefixOfManifestKey } from "./scripts";
 import { BackupManifest, parseBackupStdout } from "./dtr-backup";
 import { BackupS3Access, agentEnvironment } from "./agent-env";
 import { shellJoin, shellQuote } from "../dtr-cli/shell";
@@ -272,6 +272,12 @@ export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
     ].join("\n");
 }
 
+/** Refuses anything but a swarm node id (as `docker node ls` prints it). */
+export function checkSwarmNodeId(nodeId: string): void {
+    if (!/^[a-z0-9]{25}$/.test(nodeId))
+        throw new Error(`swarm node id ${JSON.stringify(nodeId)} is not a node id (25 lowercase letters and digits, from docker node ls)`);
+}
+
 /**
  * Run on a healthy manager around a `rejoin` restore of manager `nodeId`.
  *
@@ -291,8 +297,7 @@ export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
  * demoted out of raft first; then `docker node rm`.
  */
 export function swarmPeerScript(action: "before-restore" | "after-restore" | "forget", nodeId: string, readyTimeout = 120): string {
-    if (!/^[a-z0-9]{25}$/.test(nodeId))
-        throw new Error(`swarm node id ${JSON.stringify(nodeId)} is not a node id (25 lowercase letters and digits, from docker node ls)`);
+    checkSwarmNodeId(nodeId);
     if (action !== "before-restore" && action !== "after-restore" && action !== "forget")
         throw new Error(`swarmPeer action ${JSON.stringify(action)}: use before-restore, after-restore or forget`);
     if (!Number.isInteger(readyTimeout) || readyTimeout < 10)
@@ -413,5 +418,95 @@ export class SwarmBackup extends pulumi.ComponentResource {
         this.manifest = entry.manifest;
         this.manifestKey = entry.manifestKey;
         this.registerOutputs({ manifest: this.manifest, manifestKey: this.manifestKey });
+    }
+}
+
+export interface SwarmRestoreArgs {
+    /** The manifest of a Swarm backup of the host being restored (`SwarmBackup.manifestKey`, or `npm run backups -- list`). */
+    manifestKey: pulumi.Input<string>;
+    /** The node id in that backup (its manifest's `meta.nodeId`): the id the node comes back with. */
+    nodeId: pulumi.Input<string>;
+    /** SSH connection to the host being restored: the same address and engine version as when it was backed up. */
+    connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /**
+     * SSH connection to a healthy manager, for `rejoin` (the other managers kept quorum): it takes the node out of raft
+     * before the restore and checks it is a Ready, reachable manager after. Leave it out when the whole swarm is lost:
+     * the node then comes back with `--force-new-cluster`, as the sole manager; join the other hosts to it, and remove
+     * the lost nodes with `swarmPeerScript("forget", id)`.
+     */
+    manager?: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    target: pulumi.Input<Pick<BackupTarget, "agentImage" | "bucket">>;
+    s3: BackupS3Access;
+    /** How to stop and start the engine on the restored host (default systemd's docker unit). */
+    engine?: EngineControl;
+    /** The engine's data root on the restored host (default /var/lib/docker). */
+    dataRoot?: string;
+    /** Seconds to wait for the engine and for the node to be a manager again (default 120). */
+    readyTimeout?: number;
+    /** The age secret key, when the backup was encrypted to its public key (a secret; SSH's environment only). */
+    ageIdentity?: pulumi.Input<string>;
+    /** The swarm unlock key, when autolock is on (a secret; SSH's environment only). */
+    unlockKey?: pulumi.Input<string>;
+    /** Any change runs the restore again. */
+    triggers: pulumi.Input<unknown>[];
+}
+
+/**
+ * Restores one manager's swarm state from its backup: `rejoin` when `manager` is given (before-restore on that manager,
+ * the restore on the node, after-restore on the manager, strictly in that order), `force-new-cluster` otherwise. One-shot
+ * commands: deleting the component changes nothing on the hosts. `restored` is the restore's last line.
+ */
+export class SwarmRestore extends pulumi.ComponentResource {
+    public readonly mode: "rejoin" | "force-new-cluster";
+    public readonly restored: pulumi.Output<string>;
+    /** The last command (after-restore, or the restore itself): later steps depend on it. */
+    public readonly command: command.remote.Command;
+
+    constructor(name: string, args: SwarmRestoreArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Plain values are checked now, so a typo fails the program before any resource is declared.
+        if (typeof args.nodeId === "string") checkSwarmNodeId(args.nodeId);
+        super("dtr-ha:index:SwarmRestore", name, {}, opts);
+        this.mode = args.manager === undefined ? "force-new-cluster" : "rejoin";
+        const mode = this.mode;
+        const peer = (action: "before-restore" | "after-restore", dependsOn: pulumi.Resource[]): command.remote.Command =>
+            new command.remote.Command(
+                `${name}-${action}`,
+                {
+                    connection: args.manager!,
+                    create: pulumi.output(args.nodeId).apply((id) => swarmPeerScript(action, id, args.readyTimeout)),
+                    triggers: args.triggers,
+                    delete: "true",
+                },
+                { parent: this, dependsOn },
+            );
+        const before = mode === "rejoin" ? peer("before-restore", []) : undefined;
+        const environment: Record<string, pulumi.Input<string>> = { ...agentEnvironment(args.s3) };
+        if (args.ageIdentity !== undefined) environment[AGE_IDENTITY_ENV] = pulumi.secret(args.ageIdentity);
+        if (args.unlockKey !== undefined) environment[SWARM_UNLOCK_KEY_ENV] = pulumi.secret(args.unlockKey);
+        const restore = new command.remote.Command(
+            `${name}-restore`,
+            {
+                connection: args.connection,
+                environment: pulumi.secret(environment),
+                create: pulumi.all([args.target, args.manifestKey]).apply(([t, manifestKey]) =>
+                    swarmRestoreScript({
+                        agentImage: t.agentImage,
+                        bucket: t.bucket,
+                        manifestKey,
+                        engine: args.engine,
+                        dataRoot: args.dataRoot,
+                        readyTimeout: args.readyTimeout,
+                        encrypted: args.ageIdentity !== undefined,
+                        mode,
+                    }),
+                ),
+                triggers: args.triggers,
+                delete: "true",
+            },
+            { parent: this, dependsOn: before ? [before] : [] },
+        );
+        this.command = mode === "rejoin" ? peer("after-restore", [restore]) : restore;
+        this.restored = restore.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
+        this.registerOutputs({ restored: this.restored });
     }
 }

@@ -1,9 +1,11 @@
 /**
  * Swarm backups in the lab, for real: the SwarmBackup component (inline Automation API stack) backs up a non-leader
  * manager over SSH into MinIO, stopping and starting that host's own dockerd from inside the host
- * (lab/lib/engine-ctl.sh); then the manager loses its swarm directory and swarmRestoreScript brings it back as a Ready
- * manager with the same node id, still seeing a service and a network created before the backup. The leader is refused.
- * Leaves the lab as it found it (up, 3 Ready managers). Needs `bash lab/lab.sh up` and the toolchain env.
+ * (lab/lib/engine-ctl.sh); then the manager loses its swarm directory and a SwarmRestore added to the same stack
+ * brings it back (before-restore on the leader, the restore on the node, after-restore) as a Ready manager with the same
+ * node id, still seeing a service and a network created before the backup. The leader is refused as a backup source,
+ * and a backup is refused on another host. Leaves the lab as it found it (up, 3 Ready managers). Needs
+ * `bash lab/lab.sh up` and the toolchain env.
  */
 import * as assert from "assert";
 import * as crypto from "crypto";
@@ -13,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { LabHost, labUp, sshPrivateKey } from "../../lab/lab";
 import { labS3, listKeys } from "../../lab/s3";
-import { SwarmBackup, swarmBackupScript, swarmPeerScript, swarmRestoreScript } from "../../components/backup/swarm-backup";
+import { SwarmBackup, SwarmRestore, swarmBackupScript, swarmRestoreScript } from "../../components/backup/swarm-backup";
 import { SwarmLab } from "./swarm-lab";
 
 const PREFIX = "swarm-test";
@@ -28,10 +30,26 @@ describe("Swarm backup and restore in the lab (real engines, SSH, MinIO)", funct
     let stack: Stack | undefined;
     let manifestKey = "";
     let targetNodeId = "";
+    let key = "";
+    let stateDir = "";
+    let restoreWith: { manifestKey: string; nodeId: string } | undefined;
     const tag = crypto.randomBytes(3).toString("hex");
     const service = `swtest-svc-${tag}`;
     const network = `swtest-net-${tag}`;
     const timings: Record<string, number> = {};
+
+    /** The state as stored (exportStack would decrypt secrets): no S3 secret or SSH key in clear anywhere. */
+    function noSecretInState(): void {
+        const files = fs.readdirSync(path.join(stateDir, "backend"), { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+        assert.ok(files.length > 0, "the backend holds the stack state");
+        for (const f of files) {
+            const text = fs.readFileSync(path.join(f.parentPath, f.name), "utf8");
+            assert.ok(
+                !text.includes(s3env.AWS_SECRET_ACCESS_KEY) && !text.includes(key.trim().split("\n")[1]),
+                `secret in clear in ${f.name}`,
+            );
+        }
+    }
 
     before(async () => {
         lab = new SwarmLab(await labUp(false));
@@ -116,30 +134,46 @@ describe("Swarm backup and restore in the lab (real engines, SSH, MinIO)", funct
     });
 
     it("the SwarmBackup component backs up a non-leader manager into the bucket, and the manager is Ready again", async () => {
-        const dir = path.join(lab.status.stateDir, "pulumi-swarm");
+        const dir = (stateDir = path.join(lab.status.stateDir, "pulumi-swarm"));
         fs.mkdirSync(path.join(dir, "backend"), { recursive: true, mode: 0o700 });
         const passFile = path.join(dir, "passphrase");
         if (!fs.existsSync(passFile)) fs.writeFileSync(passFile, crypto.randomBytes(18).toString("base64url"), { mode: 0o600 });
         const backend = `file://${path.join(dir, "backend")}`;
-        const key = sshPrivateKey(lab.status);
+        key = sshPrivateKey(lab.status);
+        const conn = (h: LabHost) => ({ host: h.address, port: h.sshPort, user: h.user, privateKey: pulumi.secret(key) });
+        const s3 = {
+            region: lab.status.s3.region,
+            endpoint: lab.status.s3.endpoint,
+            forcePathStyle: true,
+            accessKey: pulumi.secret(s3env.AWS_ACCESS_KEY_ID),
+            secretKey: pulumi.secret(s3env.AWS_SECRET_ACCESS_KEY),
+        };
+        // One stack: the backup first; the restore test then sets restoreWith and runs `up` again, as an operator
+        // would add a SwarmRestore to the stack that took the backup (the unchanged backup does not run again).
         const program = async () => {
             const b = new SwarmBackup("swarm", {
                 clusterName: CLUSTER,
                 sourceStack: "swarm-test",
-                connection: { host: target.address, port: target.sshPort, user: target.user, privateKey: pulumi.secret(key) },
+                connection: conn(target),
                 target: { agentImage: lab.agentImage(), bucket: lab.status.s3.buckets.backups, prefix: PREFIX },
-                s3: {
-                    region: lab.status.s3.region,
-                    endpoint: lab.status.s3.endpoint,
-                    forcePathStyle: true,
-                    accessKey: pulumi.secret(s3env.AWS_ACCESS_KEY_ID),
-                    secretKey: pulumi.secret(s3env.AWS_SECRET_ACCESS_KEY),
-                },
+                s3,
                 engine: lab.engine(target),
                 dataRoot: path.join(lab.hostDir(target), "docker"),
                 triggers: [tag],
             });
-            return { manifestKey: b.manifestKey, manifest: b.manifest };
+            if (!restoreWith) return { manifestKey: b.manifestKey, manifest: b.manifest };
+            const r = new SwarmRestore("swarm-restore", {
+                manifestKey: restoreWith.manifestKey,
+                nodeId: restoreWith.nodeId,
+                connection: conn(target),
+                manager: conn(leader),
+                target: { agentImage: lab.agentImage(), bucket: lab.status.s3.buckets.backups },
+                s3,
+                engine: lab.engine(target),
+                dataRoot: path.join(lab.hostDir(target), "docker"),
+                triggers: [tag],
+            });
+            return { manifestKey: b.manifestKey, manifest: b.manifest, mode: r.mode, restored: r.restored };
         };
         stack = await LocalWorkspace.createOrSelectStack(
             { stackName: `swarm-${tag}`, projectName: "dtr-ha-swarm-test", program },
@@ -163,16 +197,7 @@ describe("Swarm backup and restore in the lab (real engines, SSH, MinIO)", funct
         const keys = await listKeys(labS3(lab.status), lab.status.s3.buckets.backups, `${PREFIX}/`);
         assert.ok(keys.includes(manifestKey), "the manifest is in the bucket");
         assert.ok(keys.includes(manifest.object.key), "the object is in the bucket");
-        // The state as stored (exportStack would decrypt secrets): no S3 secret or SSH key in clear anywhere.
-        const files = fs.readdirSync(path.join(dir, "backend"), { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
-        assert.ok(files.length > 0, "the backend holds the stack state");
-        for (const f of files) {
-            const text = fs.readFileSync(path.join(f.parentPath, f.name), "utf8");
-            assert.ok(
-                !text.includes(s3env.AWS_SECRET_ACCESS_KEY) && !text.includes(key.trim().split("\n")[1]),
-                `secret in clear in ${f.name}`,
-            );
-        }
+        noSecretInState();
         await lab.waitReadyManagers(leader, 3, 30);
     });
 
@@ -199,26 +224,23 @@ describe("Swarm backup and restore in the lab (real engines, SSH, MinIO)", funct
         // Lose the manager's swarm state: engine stopped from inside the host, directory wiped from the root namespace.
         await lab.sh(target, lab.engine(target).stop);
         fs.rmSync(path.join(lab.hostDir(target), "docker", "swarm"), { recursive: true, force: true });
-        // Its stale raft membership goes first (a healthy manager does it), then the node comes back as itself.
-        const before = await lab.onHost(leader, swarmPeerScript("before-restore", targetNodeId));
-        assert.strictEqual(before.code, 0, before.stderr);
-        assert.strictEqual(
-            await lab.sh(leader, `docker node inspect ${targetNodeId} --format '{{.Spec.Role}} {{.ManagerStatus}}'`),
-            "manager <nil>",
-        );
-        const script = swarmRestoreScript({
-            ...lab.on(target),
-            manifestKey,
-        });
+        // SwarmRestore in the stack that took the backup: before-restore on the leader (out of raft, promoted again),
+        // the restore on the node (its identity, not the stale raft log), after-restore on the leader.
+        restoreWith = { manifestKey, nodeId: targetNodeId };
         const t0 = Date.now();
-        const r = await lab.onHost(target, script, s3env);
-        timings.restore = (Date.now() - t0) / 1000;
-        assert.strictEqual(r.code, 0, r.stderr);
-        assert.match(r.stdout, new RegExp(`back in the swarm as node ${targetNodeId}`));
-        const t1 = Date.now();
-        const after = await lab.onHost(leader, swarmPeerScript("after-restore", targetNodeId));
-        timings.afterRestore = (Date.now() - t1) / 1000;
-        assert.strictEqual(after.code, 0, after.stderr);
+        const res = await stack!.up({ color: "never" });
+        timings.restoreUp = (Date.now() - t0) / 1000;
+        assert.strictEqual(res.outputs.mode.value, "rejoin");
+        assert.match(
+            res.outputs.restored.value,
+            new RegExp(`back in the swarm as node ${targetNodeId} \\(restored from ${manifestKey}, mode rejoin\\)`),
+        );
+        assert.deepStrictEqual(
+            Object.fromEntries(Object.entries(res.summary.resourceChanges ?? {}).filter(([op]) => op !== "same")),
+            { create: 4 },
+            "the component and its three commands created; the backup did not run again",
+        );
+        noSecretInState();
         assert.strictEqual(await lab.sh(target, "docker info --format '{{.Swarm.NodeID}}'"), targetNodeId, "same node id");
         await lab.waitReadyManagers(leader, 3, 60);
         const me = (await lab.nodes(leader)).find((n) => n[0] === target.name)!;

@@ -14,6 +14,7 @@ import { Declared, captureDeclarations, settle, valueOf } from "./mocks";
 import {
     SWARM_UNLOCK_KEY_ENV,
     SwarmBackup,
+    SwarmRestore,
     swarmBackupScript,
     swarmPeerScript,
     swarmRestoreScript,
@@ -342,6 +343,90 @@ describe("SwarmBackup and UcpBackup components (Pulumi mocks)", () => {
         assert.strictEqual(await valueOf(c.props.delete), "true");
         assert.deepStrictEqual(await valueOf(c.props.triggers), ["2026-01-31"]);
         assert.ok(b.command instanceof pulumi.CustomResource, "a resource callers can put in dependsOn");
+    });
+
+    it("SwarmRestore rejoin: before-restore on the manager, the restore on the node, after-restore, in that order", async () => {
+        const declared: Declared[] = [];
+        const manager = { host: "10.0.0.3", user: "root", privateKey: pulumi.secret("PRIVATE-KEY") };
+        const r = new SwarmRestore(
+            "swr",
+            {
+                manifestKey: KEY,
+                nodeId: "ppoo3lc4i737h0n9xsgf9n2x6",
+                connection,
+                manager,
+                target: { agentImage: AGENT, bucket: "backups-bucket" },
+                s3,
+                ageIdentity: pulumi.secret("AGE-SECRET-KEY-1XYZ"),
+                unlockKey: pulumi.secret(UNLOCK),
+                engine: ENGINE,
+                triggers: ["drill-1"],
+            },
+            { transformations: [captureDeclarations(declared)] },
+        );
+        await settle();
+        assert.strictEqual(r.mode, "rejoin");
+        assert.deepStrictEqual(
+            declared.filter((d) => d.type === "command:remote:Command").map((d) => [d.name, d.dependsOn]),
+            [
+                ["swr-before-restore", []],
+                ["swr-restore", ["swr-before-restore"]],
+                ["swr-after-restore", ["swr-restore"]],
+            ],
+        );
+        const before = await commandOf(declared, "swr-before-restore");
+        assert.strictEqual((await valueOf<any>(before.c.props.connection)).host, "10.0.0.3", "the peer steps run on the manager");
+        assert.match(before.create, /docker node demote ppoo3lc4i737h0n9xsgf9n2x6/);
+        const restore = await commandOf(declared, "swr-restore");
+        parses(restore.create);
+        assert.strictEqual((await valueOf<any>(restore.c.props.connection)).host, "10.0.0.2", "the restore runs on the node");
+        assert.match(restore.create, /--exclude=swarm\/raft/);
+        assert.match(restore.create, /--identity-env DTR_HA_AGE_IDENTITY/);
+        for (const secret of [S3_SECRET, UNLOCK, "AGE-SECRET-KEY-1XYZ"])
+            assert.ok(!restore.create.includes(secret), "no secret in the script");
+        assert.ok(restore.envSecret);
+        assert.strictEqual(restore.env.DTR_HA_AGE_IDENTITY, "AGE-SECRET-KEY-1XYZ");
+        assert.strictEqual(restore.env[SWARM_UNLOCK_KEY_ENV], UNLOCK);
+        assert.strictEqual(await valueOf(restore.c.props.delete), "true", "deleting the component changes nothing on the hosts");
+        assert.strictEqual((r.command as any).__name, "swr-after-restore", "after-restore is the component's last command");
+    });
+
+    it("SwarmRestore without a manager: one force-new-cluster restore; a bad node id fails the program by name", async () => {
+        const declared: Declared[] = [];
+        const r = new SwarmRestore(
+            "swf",
+            {
+                manifestKey: KEY,
+                nodeId: "ppoo3lc4i737h0n9xsgf9n2x6",
+                connection,
+                target: { agentImage: AGENT, bucket: "backups-bucket" },
+                s3,
+                triggers: [1],
+            },
+            { transformations: [captureDeclarations(declared)] },
+        );
+        await settle();
+        assert.strictEqual(r.mode, "force-new-cluster");
+        assert.deepStrictEqual(
+            declared.filter((d) => d.type === "command:remote:Command").map((d) => d.name),
+            ["swf-restore"],
+        );
+        const { create } = await commandOf(declared, "swf-restore");
+        assert.match(create, /docker swarm init --force-new-cluster/);
+        assert.ok(!create.includes("--exclude=swarm/raft"), "the whole state, raft log included");
+        assert.throws(
+            () =>
+                new SwarmRestore("bad", {
+                    manifestKey: KEY,
+                    nodeId: "host2",
+                    connection,
+                    manager: connection,
+                    target: { agentImage: AGENT, bucket: "backups-bucket" },
+                    s3,
+                    triggers: [],
+                }),
+            /swarm node id "host2" is not a node id/,
+        );
     });
 
     it("UcpBackup: the passphrase travels in the secret environment, the script names only its variable", async () => {
