@@ -138,6 +138,18 @@ export async function clusterHealth(c: LabCluster): Promise<ClusterHealth> {
     return { replicaHealth, healthy: Object.values(replicaHealth).filter((v) => v === "OK").length, pings };
 }
 
+/** Waits until `n` replicas report OK (bounded by `seconds`); the error says what was last seen. */
+export async function waitHealthy(c: LabCluster, n: number, seconds = 180): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    let last: unknown;
+    while (Date.now() < deadline) {
+        last = await clusterHealth(c).catch((e) => (e as Error).message);
+        if (typeof last === "object" && (last as { healthy: number }).healthy === n) return;
+        await new Promise((r) => setTimeout(r, 2000));
+    }
+    throw new Error(`cluster not ${n}/3 healthy within ${seconds}s: ${JSON.stringify(last)}`);
+}
+
 export interface LabInventory {
     repositories: string[];
     /** `ns/repo:tag` */

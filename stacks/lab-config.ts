@@ -51,16 +51,7 @@ export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackC
             hosts: {
                 mode: "existing",
                 networks: [`${first.address.split(".").slice(0, 3).join(".")}.0/24`],
-                existing: status.hosts.map((h) => ({
-                    name: h.name,
-                    address: h.address,
-                    port: h.sshPort,
-                    user: h.user,
-                    ucpNode: h.ucpNode,
-                    // Each namespace host is its own failure domain in the lab.
-                    zone: `lab-${h.name}`,
-                    hostKey: h.hostPublicKey,
-                })),
+                existing: labExistingHosts(status),
             },
             backup: {
                 mode: "s3",
@@ -95,4 +86,18 @@ export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackC
             ...(o.ageIdentity ? { ageIdentity: o.ageIdentity } : {}),
         },
     };
+}
+
+/** The lab's hosts as `hosts.existing` entries (SSH address, port, user, UCP node, pinned host key). */
+export function labExistingHosts(status: LabStatus) {
+    return status.hosts.map((h) => ({
+        name: h.name,
+        address: h.address,
+        port: h.sshPort,
+        user: h.user,
+        ucpNode: h.ucpNode,
+        // Each namespace host is its own failure domain in the lab.
+        zone: `lab-${h.name}`,
+        hostKey: h.hostPublicKey,
+    }));
 }

@@ -1,6 +1,7 @@
 // Flag parsing for every command. Each error names the flag, the bad value and the fix.
 import { BACKUP_KINDS, BackupKind, CLUSTER_NAME, META_KEY } from "./manifest";
 import { checkKey, checkPrefix, MANIFEST_SUFFIX } from "./keys";
+import type { UploadOptions } from "./upload";
 
 export class UsageError extends Error {
     constructor(message: string) {
@@ -137,20 +138,8 @@ function parse(cmd: string, argv: string[], specs: Specs): Raw {
 
 // ---- upload
 
-export interface UploadFlags {
-    bucket: string;
-    key: string;
-    kind: BackupKind;
-    cluster: string;
-    sourceStack: string | null;
-    meta: Record<string, string>;
-    recipients: string[];
-    lock: { mode: "GOVERNANCE" | "COMPLIANCE"; retainDays: number } | null;
-    partSizeMiB: number;
-    queueSize: number;
-    gzipLevel: number;
-    gzipParallel: number;
-}
+/** What `upload` takes on its command line: the pipeline's options, every one given (defaults filled in). */
+export type UploadFlags = Required<Omit<UploadOptions, "now">>;
 
 const uploadSpecs: Specs = {
     bucket: { required: true, help: "bucket" },

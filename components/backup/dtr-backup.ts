@@ -7,21 +7,29 @@ import { BackupTarget, MANIFEST_LINE, dtrBackupScript } from "./scripts";
 import { firstHealthy } from "./probe";
 import { BackupS3Access, agentEnvironment } from "./agent-env";
 
-export interface DtrBackupArgs {
+/** What a DTR backup needs, taken once (`DtrBackup`) or on a timer (`BackupSchedule`). */
+export interface DtrBackupSource {
     clusterName: string;
     /** The stack the backup comes from (recorded in the manifest). */
     sourceStack?: string;
-    /** The cluster's hosts, in order of preference (the first healthy one runs the backup). */
+    /** The replica hosts, in order of preference (the first healthy one runs each backup). */
     hosts: DtrHost[];
-    /** Their replica ids, in the same order. */
-    replicaIds: string[];
+    /** The DTR image the backup runs (its version is recorded in the manifest). */
     image: DtrImage;
     ucp: UcpConnection;
+    /** UCP's admin password (a secret; SSH's environment only). */
     ucpPassword: pulumi.Input<string>;
     run?: RunOptions;
+    /** The replicas' HTTPS port (default 443). */
     httpsPort?: number;
+    /** Bucket, prefix, agent image, encryption and lock of the backup. */
     target: pulumi.Input<BackupTarget>;
     s3: BackupS3Access;
+}
+
+export interface DtrBackupArgs extends DtrBackupSource {
+    /** Their replica ids, in the same order as `hosts`. */
+    replicaIds: string[];
     /** Any change takes a new backup (e.g. the DTR version before an upgrade, or a timestamp). */
     triggers: pulumi.Input<unknown>[];
     /** Probe `/_ping` from the Pulumi runner to pick a healthy host (default true; skipped in previews). */
@@ -51,6 +59,25 @@ export function parseBackupStdout(stdout: string): { manifestKey: string; manife
     const line = stdout.match(MANIFEST_LINE)?.[0];
     if (!line) throw new Error(`the backup printed no manifest: ${stdout.slice(-300)}`);
     return JSON.parse(line) as { manifestKey: string; manifest: BackupManifest };
+}
+
+/**
+ * The remote command under every backup component (DTR, Swarm, UCP): one backup per change of `triggers`, nothing done
+ * on delete (the backup stays, locked in the bucket), and the manifest line its script prints as outputs.
+ */
+export function backupCommand(
+    name: string,
+    parent: pulumi.Resource,
+    a: {
+        connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+        environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
+        create: pulumi.Input<string>;
+        triggers: pulumi.Input<unknown>[];
+    },
+): { command: command.remote.Command; manifest: pulumi.Output<BackupManifest>; manifestKey: pulumi.Output<string> } {
+    const cmd = new command.remote.Command(name, { ...a, delete: "true" }, { parent });
+    const entry = cmd.stdout.apply(parseBackupStdout);
+    return { command: cmd, manifest: entry.manifest, manifestKey: entry.manifestKey };
 }
 
 /**
@@ -93,25 +120,20 @@ export class DtrBackup extends pulumi.ComponentResource {
                 target,
             }),
         );
-        this.command = new command.remote.Command(
-            `${name}-dtr`,
-            {
-                connection: chosen.apply((i) => args.hosts[i].connection) as pulumi.Output<command.types.input.remote.ConnectionArgs>,
-                environment: {
-                    ...agentEnvironment(args.s3),
-                    [SECRET_ENV.ucpPassword]: pulumi.secret(args.ucpPassword),
-                    [USERNAME_ENV]: args.ucp.username,
-                },
-                create: script,
-                triggers: args.triggers,
-                // A backup is taken once per trigger; deleting the resource keeps the backup (it is locked anyway).
-                delete: "true",
+        ({
+            command: this.command,
+            manifest: this.manifest,
+            manifestKey: this.manifestKey,
+        } = backupCommand(`${name}-dtr`, this, {
+            connection: chosen.apply((i) => args.hosts[i].connection) as pulumi.Output<command.types.input.remote.ConnectionArgs>,
+            environment: {
+                ...agentEnvironment(args.s3),
+                [SECRET_ENV.ucpPassword]: pulumi.secret(args.ucpPassword),
+                [USERNAME_ENV]: args.ucp.username,
             },
-            { parent: this },
-        );
-        const entry = this.command.stdout.apply(parseBackupStdout);
-        this.manifest = entry.manifest;
-        this.manifestKey = entry.manifestKey;
+            create: script,
+            triggers: args.triggers,
+        }));
         this.ranOn = chosen.apply((i) => args.hosts[i].name);
         this.registerOutputs({ manifest: this.manifest, manifestKey: this.manifestKey, ranOn: this.ranOn });
     }

@@ -6,12 +6,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { DtrImage, RunOptions, SECRET_ENV, UcpConnection } from "../dtr-cli/commands";
+import { SECRET_ENV } from "../dtr-cli/commands";
 import { USERNAME_ENV } from "../dtr-cli/api";
 import { shellQuote } from "../dtr-cli/shell";
-import { DtrHost } from "../hosts/dtr-host";
 import { AGENT_ENV, BackupTarget, dtrBackupScript } from "./scripts";
-import { BackupS3Access, agentEnvironment } from "./agent-env";
+import { agentEnvironment } from "./agent-env";
+import { DtrBackupSource } from "./dtr-backup";
 
 /** Config shape: exactly one of the two. */
 export interface ScheduleSpec {
@@ -509,20 +509,9 @@ export function uninstallScript(a: Pick<ScheduleScriptArgs, "unitName" | "paths"
     ].join("\n");
 }
 
-export interface BackupScheduleArgs {
-    clusterName: string;
-    sourceStack?: string;
-    /** The replica hosts, in order of preference (the first healthy one takes each run). */
-    hosts: DtrHost[];
-    /** Their replica ids, in the same order. */
+export interface BackupScheduleArgs extends DtrBackupSource {
+    /** Their replica ids, in the same order as `hosts`. */
     replicaIds: pulumi.Input<pulumi.Input<string>[]>;
-    image: DtrImage;
-    ucp: UcpConnection;
-    ucpPassword: pulumi.Input<string>;
-    run?: RunOptions;
-    httpsPort?: number;
-    target: pulumi.Input<BackupTarget>;
-    s3: BackupS3Access;
     schedule: ScheduleSpec;
     /** How long scheduled backups are kept (Object Lock days); the policy pack checks the bucket against it. */
     retentionDays: number;

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { AGE_IDENTITY_ENV, BackupTarget, PREFIX, agentKeysCommand, agentReadCommands, agentRun, prefixOfManifestKey } from "./scripts";
-import { BackupManifest, parseBackupStdout } from "./dtr-backup";
+import { BackupManifest, backupCommand } from "./dtr-backup";
 import { BackupS3Access, agentEnvironment } from "./agent-env";
 import { shellJoin, shellQuote } from "../dtr-cli/shell";
 
@@ -401,22 +401,17 @@ export class SwarmBackup extends pulumi.ComponentResource {
         );
         const environment: Record<string, pulumi.Input<string>> = { ...agentEnvironment(args.s3) };
         if (args.unlockKey !== undefined) environment[SWARM_UNLOCK_KEY_ENV] = pulumi.secret(args.unlockKey);
-        this.command = new command.remote.Command(
-            `${name}-swarm`,
-            {
-                connection: args.connection,
-                // Secret as a whole, so the command's stored environment is one encrypted value.
-                environment: pulumi.secret(environment),
-                create: script,
-                triggers: args.triggers,
-                // Deleting the resource keeps the backup (it is locked in the bucket anyway).
-                delete: "true",
-            },
-            { parent: this },
-        );
-        const entry = this.command.stdout.apply(parseBackupStdout);
-        this.manifest = entry.manifest;
-        this.manifestKey = entry.manifestKey;
+        // Secret as a whole, so the command's stored environment is one encrypted value.
+        ({
+            command: this.command,
+            manifest: this.manifest,
+            manifestKey: this.manifestKey,
+        } = backupCommand(`${name}-swarm`, this, {
+            connection: args.connection,
+            environment: pulumi.secret(environment),
+            create: script,
+            triggers: args.triggers,
+        }));
         this.registerOutputs({ manifest: this.manifest, manifestKey: this.manifestKey });
     }
 }

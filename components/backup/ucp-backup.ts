@@ -12,7 +12,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { BackupTarget, PREFIX, agentKeysCommand, agentRun } from "./scripts";
-import { BackupManifest, parseBackupStdout } from "./dtr-backup";
+import { BackupManifest, backupCommand } from "./dtr-backup";
 import { BackupS3Access, agentEnvironment } from "./agent-env";
 import { assertEnvName, shellJoin } from "../dtr-cli/shell";
 
@@ -176,20 +176,16 @@ export class UcpBackup extends pulumi.ComponentResource {
         );
         const environment: Record<string, pulumi.Input<string>> = { ...agentEnvironment(args.s3) };
         if (args.passphrase !== undefined) environment[UCP_PASSPHRASE_ENV] = pulumi.secret(args.passphrase);
-        this.command = new command.remote.Command(
-            `${name}-ucp`,
-            {
-                connection: args.connection,
-                environment: pulumi.secret(environment),
-                create: script,
-                triggers: args.triggers,
-                delete: "true",
-            },
-            { parent: this },
-        );
-        const entry = this.command.stdout.apply(parseBackupStdout);
-        this.manifest = entry.manifest;
-        this.manifestKey = entry.manifestKey;
+        ({
+            command: this.command,
+            manifest: this.manifest,
+            manifestKey: this.manifestKey,
+        } = backupCommand(`${name}-ucp`, this, {
+            connection: args.connection,
+            environment: pulumi.secret(environment),
+            create: script,
+            triggers: args.triggers,
+        }));
         this.registerOutputs({ manifest: this.manifest, manifestKey: this.manifestKey });
     }
 }

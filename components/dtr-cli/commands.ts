@@ -320,8 +320,7 @@ export function joinCommand(a: JoinArgs): string {
 }
 
 export function backupCommand(a: BackupArgs): string {
-    assertReplicaId("--existing-replica-id", a.existingReplicaId);
-    const flags: Flag[] = [...ucpFlags(a.ucp), ["--existing-replica-id", a.existingReplicaId]];
+    const flags = onExistingReplica(a);
     if (a.offline) flags.push(["--offline-backup"]);
     return dockerRun({
         image: a.image,
@@ -378,7 +377,7 @@ export function destroyCommand(a: DestroyArgs): string {
 }
 
 export function removeCommand(a: RemoveArgs): string {
-    assertReplicaId("--existing-replica-id", a.existingReplicaId);
+    const flags = onExistingReplica(a);
     if (a.replicaIds.length === 0) {
         throw new DtrCommandError("--replica-ids", "", "name at least one replica to remove");
     }
@@ -390,21 +389,24 @@ export function removeCommand(a: RemoveArgs): string {
             "it contains --existing-replica-id; run remove from a replica that stays",
         );
     }
-    const flags: Flag[] = [...ucpFlags(a.ucp), ["--existing-replica-id", a.existingReplicaId], ["--replica-ids", a.replicaIds.join(",")]];
+    flags.push(["--replica-ids", a.replicaIds.join(",")]);
     return adminRun(a, "remove", flags);
 }
 
 export function upgradeCommand(a: UpgradeArgs): string {
-    assertReplicaId("--existing-replica-id", a.existingReplicaId);
-    const flags: Flag[] = [...ucpFlags(a.ucp), ["--existing-replica-id", a.existingReplicaId]];
-    return adminRun(a, "upgrade", flags);
+    return adminRun(a, "upgrade", onExistingReplica(a));
 }
 
 export function emergencyRepairCommand(a: EmergencyRepairArgs): string {
-    assertReplicaId("--existing-replica-id", a.existingReplicaId);
-    const flags: Flag[] = [...ucpFlags(a.ucp), ["--existing-replica-id", a.existingReplicaId]];
+    const flags = onExistingReplica(a);
     if (a.overlaySubnet) flags.push(["--overlay-subnet", a.overlaySubnet]);
     return adminRun(a, "emergency-repair", flags);
+}
+
+/** UCP's flags and `--existing-replica-id` (checked): the replica a command acts through. */
+function onExistingReplica(a: CommonArgs & { existingReplicaId: string }): Flag[] {
+    assertReplicaId("--existing-replica-id", a.existingReplicaId);
+    return [...ucpFlags(a.ucp), ["--existing-replica-id", a.existingReplicaId]];
 }
 
 /** The commands that only need UCP's admin (password from the environment) and read no stdin. */

@@ -20,6 +20,7 @@ import {
     pullImage,
     pushImage,
     takeBackup,
+    waitHealthy,
 } from "../../stacks/lab-cluster";
 import { rebuild } from "../../stacks/rebuild";
 import { agent, backupAccess, listBackups } from "../../stacks/catalog";
@@ -27,17 +28,6 @@ import { openStack } from "../../stacks/workspace";
 import { deriveReplicaId } from "../../components/cluster/topology";
 
 const STACK = "rtest";
-
-async function waitHealthy(c: LabCluster, n: number, seconds = 180): Promise<void> {
-    const deadline = Date.now() + seconds * 1000;
-    let last: unknown;
-    while (Date.now() < deadline) {
-        last = await clusterHealth(c).catch((e) => (e as Error).message);
-        if (typeof last === "object" && (last as { healthy: number }).healthy === n) return;
-        await new Promise((r) => setTimeout(r, 2000));
-    }
-    throw new Error(`cluster not ${n}/3 healthy within ${seconds}s: ${JSON.stringify(last)}`);
-}
 
 /** A restore stack built from `rtest`'s config, pointed at `manifestKey`, with destroyExisting on. */
 async function restoreStack(status: LabStatus, name: string, manifestKey: string, imageVersion?: string) {

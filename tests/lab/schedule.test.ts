@@ -13,8 +13,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { LabStatus, REPO_ROOT, killDocker, labUp, s3Keys, sshPrivateKey, startDocker } from "../../lab/lab";
 import { docker, dtrApi } from "../../lab/docker";
-import { LabCluster, agentVersion, clusterHealth, labPulumiDir, labStack } from "../../stacks/lab-cluster";
-import { LAB_IMAGE_VERSION } from "../../stacks/lab-config";
+import { LabCluster, agentVersion, labPulumiDir, labStack, waitHealthy } from "../../stacks/lab-cluster";
+import { LAB_IMAGE_VERSION, labExistingHosts } from "../../stacks/lab-config";
 import { CatalogEntry, backupAccess, listBackups } from "../../stacks/catalog";
 import { deriveReplicaId } from "../../components/cluster/topology";
 import { existingHosts } from "../../components/hosts/existing-hosts";
@@ -52,18 +52,7 @@ async function scheduleStack(status: LabStatus, c: LabCluster, replicaIds: strin
     const keys = s3Keys(status);
     const key = sshPrivateKey(status);
     const program = async () => {
-        const hosts = existingHosts(
-            status.hosts.map((h) => ({
-                name: h.name,
-                address: h.address,
-                port: h.sshPort,
-                user: h.user,
-                ucpNode: h.ucpNode,
-                zone: `lab-${h.name}`,
-                hostKey: h.hostPublicKey,
-            })),
-            pulumi.secret(key),
-        );
+        const hosts = existingHosts(labExistingHosts(status), pulumi.secret(key));
         const s = new BackupSchedule(`${STACK}-schedule`, {
             clusterName: STACK,
             sourceStack: STACK,
@@ -105,17 +94,6 @@ async function scheduleStack(status: LabStatus, c: LabCluster, replicaIds: strin
             envVars: { PULUMI_CONFIG_PASSPHRASE: passphrase, PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}` },
         },
     );
-}
-
-async function waitHealthy(c: LabCluster, n: number, seconds = 180): Promise<void> {
-    const deadline = Date.now() + seconds * 1000;
-    let last: unknown;
-    while (Date.now() < deadline) {
-        last = await clusterHealth(c).catch((e) => (e as Error).message);
-        if (typeof last === "object" && (last as { healthy: number }).healthy === n) return;
-        await new Promise((r) => setTimeout(r, 2000));
-    }
-    throw new Error(`cluster not ${n}/3 healthy within ${seconds}s: ${JSON.stringify(last)}`);
 }
 
 describe("scheduled backups in the lab (real engine, SSH, MinIO; DTR = dtr-sim)", function () {

@@ -24,6 +24,21 @@ r.end(b);`;
 const HTTP = Number(process.env.DTR_SIM_TEST_HTTP_PORT ?? 80);
 const HTTPS = Number(process.env.DTR_SIM_TEST_HTTPS_PORT ?? 443);
 
+/** `join` of replica `id` on host `h` through replica `existing`, on the test's ports. */
+const joinArgs = (h: LabHost, existing: string, id: string) => [
+    "join",
+    "--ucp-node",
+    h.ucpNode,
+    "--existing-replica-id",
+    existing,
+    "--replica-id",
+    id,
+    "--replica-http-port",
+    String(HTTP),
+    "--replica-https-port",
+    String(HTTPS),
+];
+
 describe("dtr-sim on the lab's dockerds", function () {
     this.timeout(600000);
     let lab: Lab;
@@ -121,19 +136,6 @@ describe("dtr-sim on the lab's dockerds", function () {
     });
 
     it("joins host2 and host3 one at a time; a join while another holds the lock fails", async () => {
-        const joinArgs = (h: LabHost, existing: string, id: string) => [
-            "join",
-            "--ucp-node",
-            h.ucpNode,
-            "--existing-replica-id",
-            existing,
-            "--replica-id",
-            id,
-            "--replica-http-port",
-            String(HTTP),
-            "--replica-https-port",
-            String(HTTPS),
-        ];
         // Hold the join lock as a join in progress would (through replica 1's internal API), so the
         // refusal does not depend on timing; then release it.
         ok(
@@ -147,22 +149,7 @@ describe("dtr-sim on the lab's dockerds", function () {
         const t = Date.now();
         ok(await dtr(h2, image, joinArgs(h2, A, B)), "join B");
         console.log(`      join took ${((Date.now() - t) / 1000).toFixed(1)} s`);
-        ok(
-            await dtr(h3, image, [
-                "join",
-                "--ucp-node",
-                h3.ucpNode,
-                "--existing-replica-id",
-                B,
-                "--replica-id",
-                C,
-                "--replica-http-port",
-                String(HTTP),
-                "--replica-https-port",
-                String(HTTPS),
-            ]),
-            "join C",
-        );
+        ok(await dtr(h3, image, joinArgs(h3, B, C)), "join C");
         const st = await until("all three replicas OK", 30000, async () => {
             const s = await call(h3.address, HTTPS, "GET", "/api/v0/meta/cluster_status");
             return Object.values(s.body.replica_health).filter((v) => v === "OK").length === 3 ? s.body : undefined;
@@ -341,22 +328,7 @@ describe("dtr-sim on the lab's dockerds", function () {
         );
         const ta = await call(h1.address, HTTPS, "GET", "/api/v0/repositories/team/app/teamAccess/devs");
         assert.equal(ta.body.accessLevel, "read-write");
-        ok(
-            await dtr(h2, image, [
-                "join",
-                "--ucp-node",
-                h2.ucpNode,
-                "--existing-replica-id",
-                R,
-                "--replica-id",
-                B,
-                "--replica-http-port",
-                String(HTTP),
-                "--replica-https-port",
-                String(HTTPS),
-            ]),
-            "join after restore",
-        );
+        ok(await dtr(h2, image, joinArgs(h2, R, B)), "join after restore");
         await docker(h2, ["rmi", `${h3.address}:${HTTPS}/team/app:1`, `${h2.address}:${HTTPS}/team/app:1`]);
         await login(h2);
         ok(await docker(h2, ["--config", cfg, "pull", `${h2.address}:${HTTPS}/team/app:1`]), "pull after restore");
@@ -374,38 +346,8 @@ describe("dtr-sim on the lab's dockerds", function () {
     });
 
     it("upgrade replaces every replica's containers with the next patch version, host by host; its restore refuses the old backup", async () => {
-        ok(
-            await dtr(h3, image, [
-                "join",
-                "--ucp-node",
-                h3.ucpNode,
-                "--existing-replica-id",
-                R,
-                "--replica-id",
-                C,
-                "--replica-http-port",
-                String(HTTP),
-                "--replica-https-port",
-                String(HTTPS),
-            ]),
-            "join C",
-        );
-        ok(
-            await dtr(h2, image, [
-                "join",
-                "--ucp-node",
-                h2.ucpNode,
-                "--existing-replica-id",
-                C,
-                "--replica-id",
-                B,
-                "--replica-http-port",
-                String(HTTP),
-                "--replica-https-port",
-                String(HTTPS),
-            ]),
-            "join B",
-        );
+        ok(await dtr(h3, image, joinArgs(h3, R, C)), "join C");
+        ok(await dtr(h2, image, joinArgs(h2, C, B)), "join B");
         const [maj, min, patch] = version.split(".").map(Number);
         const next = `${maj}.${min}.${patch + 1}`;
         execFileSync("bash", [join(__dirname, "..", "..", "..", "build-image.sh")], {
