@@ -29,6 +29,7 @@ import {
 } from "../backup/scripts";
 import { BackupS3Access, agentEnvironment } from "../backup/agent-env";
 import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, TopologyError } from "./topology";
+import { OWNER_ENV, assertOwner, currentOwner, guarded, ownerEnvironment, ownershipScript, required } from "./ownership";
 
 export interface DtrClusterArgs {
     /** Name of this DTR cluster; with the host names it fixes the replica ids. */
@@ -69,6 +70,11 @@ export interface DtrClusterArgs {
     preUpgradeBackup?: { target: pulumi.Input<BackupTarget>; s3: BackupS3Access };
     /** How the first replica comes to be: `install` (default) or `restore` from a backup manifest. */
     bootstrap?: { mode: "install" } | RestoreBootstrap;
+    /**
+     * The stack that owns the replicas (`organization/project/stack`), recorded on each host. Default: this program's
+     * stack. Destructive steps act only on replicas this owner holds; a restore into another stack takes them over.
+     */
+    owner?: string;
 }
 
 /** Restore the cluster from a backup: verify it, clear the hosts, restore replica 1, join the rest. */
@@ -115,6 +121,8 @@ export class DtrCluster extends pulumi.ComponentResource {
     public readonly healthGate: command.remote.Command;
     /** Restore mode only: the check that the restored metadata matches the backup's inventory. */
     public readonly restoreCheck?: command.remote.Command;
+    /** Per host, the ownership step's line (`dtr-ha owner: replica <id> on <host> belongs to <stack> since <time>`). */
+    public readonly owners: pulumi.Output<string[]>;
 
     constructor(name: string, args: DtrClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dtr-ha:index:DtrCluster", name, {}, opts);
@@ -147,21 +155,68 @@ export class DtrCluster extends pulumi.ComponentResource {
                   ),
         );
         const readyOn = (i: number): pulumi.Resource[] => [...(hosts[i].ready ?? []), ...(pulls[i] ? [pulls[i]!] : [])];
+        const owner = assertOwner(args.owner ?? currentOwner());
+        const restore = args.bootstrap?.mode === "restore" ? args.bootstrap : undefined;
+        // Each replica's environment names its owner, so every delete can ask the host who owns the replica now.
+        const envOf = (i: number) => ({ ...env, ...ownerEnvironment(owner, ids[i]) });
 
         // Re-running install or join would wreck a live replica, so their `update` only notes that nothing ran;
         // version changes go through the upgrade resource below, and `delete` always holds the current command.
         const noRerun = (what: string) => `echo "dtr-ha: ${what} is not re-run on change"`;
 
+        // Restore mode: the restore takes each host's replica slot over from whichever stack held it, once, before the
+        // clear step; a stack that already owns it is refused there (switching a live stack to restore would clear it).
+        const restoreVerify = restore ? this.restoreVerifyStep(name, args, restore, readyOn(0), child) : undefined;
+        const takeOvers = restore
+            ? hosts.map(
+                  (h, i) =>
+                      new command.remote.Command(
+                          `${name}-restore-owner-${h.name}`,
+                          {
+                              connection: h.connection,
+                              environment: {
+                                  ...ownerEnvironment(owner, ids[i]),
+                                  [OWNER_ENV.destroyExisting]: String(restore.destroyExisting ?? false),
+                              },
+                              create: ownershipScript("take_over"),
+                              update: noRerun("taking the hosts over"),
+                          },
+                          child({ dependsOn: [restoreVerify!, ...readyOn(i)] }),
+                      ),
+              )
+            : undefined;
+        // On every up (DTR_HA_RUN changes each run, so `update` runs): this stack still owns each replica, or the up stops
+        // here, naming the owner, before any step that changes the cluster. The delete lets go of our own record only.
+        const runId = `${Date.now()}-${Math.random().toString(16).slice(2, 10)}`;
+        const ownerSteps = hosts.map(
+            (h, i) =>
+                new command.remote.Command(
+                    `${name}-owner-${h.name}`,
+                    {
+                        connection: h.connection,
+                        environment: { ...ownerEnvironment(owner, ids[i]), [OWNER_ENV.run]: runId },
+                        create: ownershipScript("claim"),
+                        update: ownershipScript("check"),
+                        delete: ownershipScript("release"),
+                    },
+                    child({ dependsOn: [...readyOn(i), ...(takeOvers ? [takeOvers[i]] : [])] }),
+                ),
+        );
+
         const first = hosts[0];
-        // DTR's destroy leaves dtr-ol behind; remove it as Launchpad does, so the hosts end clean.
-        const destroyFirst = `${destroyCommand({ ...common, replicaId: ids[0] })} && (docker network rm ${OVERLAY_NETWORK_NAME} >/dev/null 2>&1 || true)`;
-        const restore = args.bootstrap?.mode === "restore" ? args.bootstrap : undefined;
+        // DTR's destroy leaves dtr-ol behind; remove it as Launchpad does, so the hosts end clean. Both only when this
+        // stack owns the replica: after a rebuild the old stack's delete finds the new owner and leaves the cluster be.
+        const destroyFirst = guarded(
+            `${destroyCommand({ ...common, replicaId: ids[0] })} && (docker network rm ${OVERLAY_NETWORK_NAME} >/dev/null 2>&1 || true)`,
+        );
+        // The first replica keeps one identity across a switch of bootstrap mode (each name aliases the other), so the
+        // switch never deletes it: its `update` only notes that nothing ran.
         if (!restore) {
             this.installCommand = new command.remote.Command(
                 `${name}-install`,
                 {
                     connection: first.connection,
-                    environment: env,
+                    environment: envOf(0),
                     create: pulumi.output(first.ucpNode).apply((node) =>
                         installCommand({
                             ...common,
@@ -175,33 +230,10 @@ export class DtrCluster extends pulumi.ComponentResource {
                     update: noRerun("install"),
                     delete: destroyFirst,
                 },
-                child({ dependsOn: readyOn(0) }),
+                child({ dependsOn: [...readyOn(0), ownerSteps[0]], aliases: [{ name: `${name}-restore` }] }),
             );
         } else {
-            const agentEnv = {
-                ...agentEnvironment(restore.s3),
-                ...(restore.ageIdentity !== undefined ? { [AGE_IDENTITY_ENV]: pulumi.secret(restore.ageIdentity) } : {}),
-            };
-            // 1. Nothing destructive before the backup is proven whole and of the right DTR version.
-            const verify = new command.remote.Command(
-                `${name}-restore-verify`,
-                {
-                    connection: first.connection,
-                    environment: agentEnv,
-                    create: pulumi.output(restore.bucket).apply((bucket) =>
-                        restoreVerifyScript({
-                            agentImage: restore.agentImage,
-                            bucket,
-                            manifestKey: restore.manifestKey,
-                            encrypted: restore.ageIdentity !== undefined,
-                            expectedDtrVersion: args.image.version,
-                        }),
-                    ),
-                    // One-shot: after the restore, later changes (a new image version) must not re-check an old backup.
-                    update: noRerun("restore verification"),
-                },
-                child({ dependsOn: readyOn(0) }),
-            );
+            const agentEnv = restoreAgentEnv(restore);
             // 2. Every host must be free of replicas (DTR restores only into an empty cluster).
             const cleared = hosts.map(
                 (h, i) =>
@@ -214,7 +246,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                             // One-shot: re-running it later would destroy the restored cluster itself.
                             update: noRerun("clearing the hosts"),
                         },
-                        child({ dependsOn: [verify, ...readyOn(i)] }),
+                        child({ dependsOn: [restoreVerify!, takeOvers![i], ...readyOn(i)] }),
                     ),
             );
             // 3. Restore the first replica from the verified backup; the others join below as in an install.
@@ -222,7 +254,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                 `${name}-restore`,
                 {
                     connection: first.connection,
-                    environment: { ...env, ...agentEnv },
+                    environment: { ...envOf(0), ...agentEnv },
                     create: pulumi.all([first.ucpNode, restore.bucket]).apply(([node, bucket]) =>
                         dtrRestoreScript({
                             restore: { ...common, ...ports, replicaId: ids[0], ucpNode: node, externalUrl: args.externalUrl },
@@ -235,7 +267,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                     update: noRerun("restore"),
                     delete: destroyFirst,
                 },
-                child({ dependsOn: cleared }),
+                child({ dependsOn: [...cleared, ownerSteps[0]], aliases: [{ name: `${name}-install` }] }),
             );
         }
 
@@ -254,7 +286,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                     },
                     create: applyStorageSettingsScript({ externalUrl: args.externalUrl, httpsPort: args.httpsPort }),
                 },
-                child({ dependsOn: [this.installCommand] }),
+                child({ dependsOn: [this.installCommand, ...ownerSteps] }),
             );
         }
 
@@ -265,16 +297,16 @@ export class DtrCluster extends pulumi.ComponentResource {
                 `${name}-join-${h.name}`,
                 {
                     connection: h.connection,
-                    environment: env,
+                    environment: envOf(i),
                     create: pulumi
                         .output(h.ucpNode)
                         .apply((node) => joinCommand({ ...common, ...ports, ucpNode: node, existingReplicaId: ids[0], replicaId: ids[i] })),
                     update: noRerun("join"),
                     // Removing a host from the config removes its replica cleanly while the others keep serving.
-                    delete: removeCommand({ ...common, existingReplicaId: ids[0], replicaIds: [ids[i]] }),
+                    delete: guarded(removeCommand({ ...common, existingReplicaId: ids[0], replicaIds: [ids[i]] })),
                 },
                 // Strictly one join at a time: each waits for the previous one (DTR-FACTS: joins are sequential).
-                child({ dependsOn: [previous, ...readyOn(i)] }),
+                child({ dependsOn: [previous, ...readyOn(i), ownerSteps[i]] }),
             );
             this.joinCommands.push(join);
             previous = join;
@@ -303,12 +335,13 @@ export class DtrCluster extends pulumi.ComponentResource {
             `${name}-version`,
             {
                 connection: first.connection,
-                environment: preUpgrade ? { ...env, ...agentEnvironment(preUpgrade.s3) } : env,
+                environment: preUpgrade ? { ...envOf(0), ...agentEnvironment(preUpgrade.s3) } : envOf(0),
                 create: `echo "dtr-version: ${args.image.version}"`,
                 update: pulumi
                     .all([pulumi.all(hosts.map((h) => h.privateAddress)), pulumi.output(preUpgrade?.target)])
                     .apply(([addresses, target]) =>
-                        upgradeScript(
+                        // An upgrade is a requested change: on a replica another stack owns it fails instead of skipping.
+                        upgradeScriptOwned(
                             args.image.version,
                             upgradeCommand({ ...common, existingReplicaId: ids[0] }),
                             target
@@ -328,7 +361,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                     ),
                 triggers: [args.image.repository, args.image.version],
             },
-            child({ dependsOn: [previous, ...overlayChecks] }),
+            child({ dependsOn: [previous, ...overlayChecks, ...ownerSteps] }),
         );
 
         this.healthGate = new command.remote.Command(
@@ -382,6 +415,7 @@ export class DtrCluster extends pulumi.ComponentResource {
         this.health = this.healthGate.stdout;
         this.restored = this.restoreCheck ? this.restoreCheck.stdout : pulumi.output("");
         this.overlayFacts = pulumi.all(overlayChecks.map((c) => c.stdout));
+        this.owners = pulumi.all(ownerSteps.map((c) => c.stdout));
         this.registerOutputs({
             replicaIds: this.replicaIds,
             replicaCount: this.replicaCount,
@@ -393,10 +427,52 @@ export class DtrCluster extends pulumi.ComponentResource {
             health: this.health,
             restored: this.restored,
             overlayFacts: this.overlayFacts,
+            owners: this.owners,
             // For the policy pack: production stacks refuse unsafe flags.
             production: args.production ?? false,
         });
     }
+    /** Restore step 1: nothing destructive before the backup is proven whole and of the right DTR version. */
+    private restoreVerifyStep(
+        name: string,
+        args: DtrClusterArgs,
+        restore: RestoreBootstrap,
+        dependsOn: pulumi.Resource[],
+        child: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions,
+    ): command.remote.Command {
+        return new command.remote.Command(
+            `${name}-restore-verify`,
+            {
+                connection: args.hosts[0].connection,
+                environment: restoreAgentEnv(restore),
+                create: pulumi.output(restore.bucket).apply((bucket) =>
+                    restoreVerifyScript({
+                        agentImage: restore.agentImage,
+                        bucket,
+                        manifestKey: restore.manifestKey,
+                        encrypted: restore.ageIdentity !== undefined,
+                        expectedDtrVersion: args.image.version,
+                    }),
+                ),
+                // One-shot: after the restore, later changes (a new image version) must not re-check an old backup.
+                update: `echo "dtr-ha: restore verification is not re-run on change"`,
+            },
+            child({ dependsOn }),
+        );
+    }
+}
+
+/** The agent's S3 access, plus the age identity when the restore has one (a secret). */
+function restoreAgentEnv(restore: RestoreBootstrap): Record<string, pulumi.Input<string>> {
+    return {
+        ...agentEnvironment(restore.s3),
+        ...(restore.ageIdentity !== undefined ? { [AGE_IDENTITY_ENV]: pulumi.secret(restore.ageIdentity) } : {}),
+    };
+}
+
+/** The version step's update, run only while this stack owns the first replica (see `upgradeScript`). */
+export function upgradeScriptOwned(version: string, upgrade: string, backupWithPrevious?: string): string {
+    return required(upgradeScript(version, upgrade, backupWithPrevious));
 }
 
 /** All checks that need no cloud call; throws one error listing every problem. Exported for direct tests. */

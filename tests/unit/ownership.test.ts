@@ -1,0 +1,331 @@
+/**
+ * Ownership: the record on each host and the guards in front of every destructive step, run for real by dash against a
+ * fake `docker` that keeps volumes (with labels) and containers in a directory and logs every other call. Then the
+ * DtrCluster graph: every delete that destroys, removes or upgrades is guarded, and running that very delete text
+ * against another stack's record destroys nothing.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { Declared, captureDeclarations, settle, valueOf } from "./mocks";
+import { DtrCluster, DtrClusterArgs } from "../../components/cluster/dtr-cluster";
+import { guarded, ownershipScript, required } from "../../components/cluster/ownership";
+import { existingHosts } from "../../components/hosts/existing-hosts";
+import { deriveReplicaId } from "../../components/cluster/topology";
+
+const ID = "0123456789ab";
+const A = "organization/dtr-ha/lab";
+const B = "organization/dtr-ha/lab-rebuilt";
+
+/** A fake engine: `volume ls/inspect/create/rm`, `ps -a`, and every other call appended to calls.log. */
+const FAKE_DOCKER = `#!/bin/sh
+# volumes: one directory each under $FAKE_DOCKER_DIR/volumes, one file per label
+d=$FAKE_DOCKER_DIR
+echo "$*" >> "$d/calls.log"
+[ -e "$d/down" ] && { echo "Cannot connect to the Docker daemon" >&2; exit 1; }
+v=$d/volumes
+case "$1 $2" in
+"volume ls") f=$6; f=\${f#name=}; for n in $(ls "$v"); do case "$n" in *"$f"*) echo "$n";; esac; done ;;
+"volume inspect")
+  eval "n=\\\${$#}"
+  [ -d "$v/$n" ] || { echo "Error: No such volume: $n" >&2; exit 1; }
+  if [ "$3" = --format ]; then l=$(printf '%s' "$4" | sed 's/.*"\\([^"]*\\)".*/\\1/'); cat "$v/$n/$l" 2>/dev/null; echo; fi ;;
+"volume create")
+  shift 2; tmp=$(mktemp -d)
+  while [ "$1" = --label ]; do printf '%s' "\${2#*=}" > "$tmp/\${2%%=*}"; shift 2; done
+  rm -rf "$v/$1"; mv "$tmp" "$v/$1"; echo "$1" ;;
+"volume rm") rm -rf "$v/$3" ;;
+"ps -a") [ -f "$d/containers" ] && cat "$d/containers" ;;
+esac
+exit 0
+`;
+
+interface Host {
+    dir: string;
+    run(script: string, env: Record<string, string>): { code: number; stdout: string; stderr: string; calls: string[] };
+    record(): Record<string, string> | undefined;
+    setRecord(labels: Record<string, string>): void;
+}
+
+function fakeHost(): Host {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-owner-"));
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
+    fs.mkdirSync(path.join(dir, "volumes"));
+    const vol = path.join(dir, "volumes", `dtrha_owner_${ID}`);
+    const read = (): Record<string, string> | undefined =>
+        fs.existsSync(vol)
+            ? Object.fromEntries(fs.readdirSync(vol).map((l) => [l, fs.readFileSync(path.join(vol, l), "utf8")]))
+            : undefined;
+    return {
+        dir,
+        run(script, env) {
+            fs.writeFileSync(path.join(dir, "calls.log"), "");
+            const r = spawnSync("dash", ["-c", script], {
+                env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_DOCKER_DIR: dir, HOME: dir, ...env },
+                encoding: "utf8",
+                cwd: dir,
+            });
+            const calls = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter(Boolean);
+            return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, calls };
+        },
+        record: read,
+        setRecord: (labels) => {
+            fs.rmSync(vol, { recursive: true, force: true });
+            fs.mkdirSync(vol);
+            for (const [k, v] of Object.entries(labels)) fs.writeFileSync(path.join(vol, k), v);
+        },
+    };
+}
+
+const env = (owner: string, extra: Record<string, string> = {}) => ({ DTR_HA_OWNER: owner, DTR_HA_REPLICA_ID: ID, ...extra });
+/** The destructive stand-in: a docker call the fake logs, so a test sees whether it ran. */
+const DESTROY = `docker run --rm dtr destroy --replica-id ${ID}`;
+const destroyed = (calls: string[]) => calls.some((c) => c.includes(" destroy ") || c.includes(" remove ") || c.includes(" upgrade"));
+
+describe("ownership record and guards (dash, fake engine)", function () {
+    this.timeout(20_000);
+    it("claim writes this stack's record on a free slot, keeps it on a re-run, and refuses another stack's", () => {
+        const h = fakeHost();
+        const first = h.run(ownershipScript("claim"), env(A));
+        assert.strictEqual(first.code, 0, first.stderr);
+        assert.strictEqual(h.record()!["dtr-ha.owner"], A);
+        assert.match(first.stdout, new RegExp(`replica ${ID} on .* belongs to ${A} since \\d{4}-`));
+        const since = h.record()!["dtr-ha.since"];
+        assert.strictEqual(h.run(ownershipScript("claim"), env(A)).code, 0);
+        assert.strictEqual(h.record()!["dtr-ha.since"], since, "a re-run keeps the original claim");
+        const other = h.run(ownershipScript("claim"), env(B));
+        assert.strictEqual(other.code, 1);
+        assert.match(other.stderr, new RegExp(`belongs to stack ${A} since .*this stack \\(${B}\\) no longer owns it.*npm run retire`));
+        assert.strictEqual(h.record()!["dtr-ha.owner"], A, "the refused claim changed nothing");
+    });
+
+    it("a guarded destroy runs for the owner and for a slot nobody owns, and is skipped (exit 0) for another stack's", () => {
+        const h = fakeHost();
+        const free = h.run(guarded(DESTROY), env(A));
+        assert.strictEqual(free.code, 0);
+        assert.ok(destroyed(free.calls), "no record: the destroy runs (stacks made before ownership existed)");
+        h.setRecord({ "dtr-ha.owner": A, "dtr-ha.since": "2026-11-29T10:00:00Z" });
+        const mine = h.run(guarded(DESTROY), env(A));
+        assert.ok(destroyed(mine.calls), "owner: the destroy runs");
+        h.setRecord({ "dtr-ha.owner": B, "dtr-ha.since": "2026-11-29T11:00:00Z", "dtr-ha.previous": A });
+        const theirs = h.run(guarded(DESTROY), env(A));
+        assert.strictEqual(theirs.code, 0, "the old stack's delete succeeds, so its destroy completes");
+        assert.ok(!destroyed(theirs.calls), `nothing destroyed: ${theirs.calls.join(" | ")}`);
+        assert.match(theirs.stderr, new RegExp(`belongs to stack ${B} since 2026-11-29T11:00:00Z .*Nothing was destroyed`));
+        assert.match(theirs.stdout, /skipped \(owned by organization\/dtr-ha\/lab-rebuilt\)/);
+    });
+
+    it("an engine that does not answer fails the guarded step instead of reading as 'no owner'", () => {
+        const h = fakeHost();
+        fs.writeFileSync(path.join(h.dir, "down"), "");
+        const r = h.run(guarded(DESTROY), env(A));
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /did not answer; nothing was changed/);
+        assert.deepStrictEqual(
+            r.calls.filter((c) => !c.startsWith("volume ls")),
+            [],
+            "nothing but the failed read ran",
+        );
+    });
+
+    it("require (upgrades) fails on another stack's replica instead of skipping", () => {
+        const h = fakeHost();
+        h.setRecord({ "dtr-ha.owner": B, "dtr-ha.since": "t" });
+        const r = h.run(required(`docker run dtr upgrade --existing-replica-id ${ID}`), env(A));
+        assert.strictEqual(r.code, 1);
+        assert.ok(!destroyed(r.calls));
+    });
+
+    it("take-over moves the record to the restoring stack and remembers the previous owner, once", () => {
+        const h = fakeHost();
+        h.setRecord({ "dtr-ha.owner": A, "dtr-ha.since": "t" });
+        const r = h.run(ownershipScript("take_over"), env(B));
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.strictEqual(h.record()!["dtr-ha.owner"], B);
+        assert.strictEqual(h.record()!["dtr-ha.previous"], A);
+        const rerun = h.run(ownershipScript("take_over"), env(B));
+        assert.strictEqual(rerun.code, 0, "a re-run of an interrupted restore finds its own take-over");
+        assert.strictEqual(h.record()!["dtr-ha.previous"], A);
+        // The next up's check ends the restore: the slot becomes a plain claim, and a switch to restore is refused.
+        assert.strictEqual(h.run(ownershipScript("check"), env(B)).code, 0);
+        assert.strictEqual(h.record()!["dtr-ha.how"], "claim");
+        const again = h.run(ownershipScript("take_over"), env(B));
+        assert.strictEqual(again.code, 1, "a stack that owns the slot is not switched to restore in place");
+        assert.match(again.stderr, /already owns replica .*Restore into a fresh stack: npm run rebuild/);
+        assert.strictEqual(h.run(ownershipScript("check"), env(A)).code, 1, "the old owner's check stops its up");
+    });
+
+    it("take-over refuses while replicas exist unless destroyExisting, and then leaves the record as it was", () => {
+        const h = fakeHost();
+        h.setRecord({ "dtr-ha.owner": A, "dtr-ha.since": "t" });
+        fs.writeFileSync(path.join(h.dir, "containers"), `dtr-api-${ID}\ndtr-registry-${ID}\nunrelated\n`);
+        const r = h.run(ownershipScript("take_over"), env(B));
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, new RegExp(`replicas ${ID} still exist .*owned by stack ${A}.*restore.destroyExisting: true`));
+        assert.strictEqual(h.record()!["dtr-ha.owner"], A);
+        assert.strictEqual(h.run(ownershipScript("take_over"), env(B, { DTR_HA_DESTROY_EXISTING: "true" })).code, 0);
+        assert.strictEqual(h.record()!["dtr-ha.owner"], B);
+    });
+
+    it("release removes only this stack's own record", () => {
+        const h = fakeHost();
+        h.setRecord({ "dtr-ha.owner": B, "dtr-ha.since": "t" });
+        assert.strictEqual(h.run(ownershipScript("release"), env(A)).code, 0);
+        assert.strictEqual(h.record()!["dtr-ha.owner"], B, "another stack's record stays");
+        assert.strictEqual(h.run(ownershipScript("release"), env(B)).code, 0);
+        assert.strictEqual(h.record(), undefined);
+    });
+
+    it("takes its data from the environment only: hostile values are refused, never run", () => {
+        const h = fakeHost();
+        const pwned = path.join(h.dir, "pwned");
+        for (const e of [env(`x$(touch ${pwned})`), { DTR_HA_OWNER: A, DTR_HA_REPLICA_ID: `$(touch ${pwned})` }, { DTR_HA_OWNER: A }]) {
+            const r = h.run(guarded(DESTROY), e);
+            assert.strictEqual(r.code, 1, r.stderr);
+            assert.ok(!destroyed(r.calls));
+        }
+        assert.ok(!fs.existsSync(pwned), "nothing from the environment ran as code");
+        assert.strictEqual(ownershipScript("claim"), ownershipScript("claim"), "constant text");
+        assert.ok(!ownershipScript("guard").includes(A));
+    });
+});
+
+// ---- The component: which steps are guarded, and in what order ownership is taken.
+
+const HOSTKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrvC8N7j";
+function clusterArgs(extra: Partial<DtrClusterArgs> = {}): DtrClusterArgs {
+    return {
+        clusterName: "lab",
+        hosts: existingHosts(
+            [1, 2, 3].map((i) => ({ name: `host${i}`, address: `10.200.0.1${i}`, zone: `z${i}`, hostKey: HOSTKEY })),
+            pulumi.secret("key"),
+        ),
+        image: { repository: "10.200.0.1:5000/dtr-sim", version: "2.9.16" },
+        ucp: { url: "https://ucp.lab", username: "admin", insecureTls: true },
+        ucpPassword: pulumi.secret("pw"),
+        externalUrl: "https://10.200.0.11",
+        overlaySubnet: "172.16.240.0/24",
+        storage: { s3: { region: "us-east-1", bucket: "dtr-layers", accessKey: "a", secretKey: "s", secure: false } },
+        owner: A,
+        ...extra,
+    };
+}
+function build(extra: Partial<DtrClusterArgs> = {}): { declared: Declared[]; cluster: DtrCluster } {
+    const declared: Declared[] = [];
+    const cluster = new DtrCluster(`o${Math.random().toString(36).slice(2, 8)}`, clusterArgs(extra), {
+        transformations: [captureDeclarations(declared)],
+    });
+    return { declared, cluster };
+}
+const RESTORE = {
+    mode: "restore" as const,
+    agentImage: "10.200.0.1:5000/dtr-ha-backup:0.1.0",
+    bucket: "dtr-backups",
+    manifestKey: "dtr/manifests/lab/20261129T100000Z-dtr.manifest.json",
+    s3: { region: "us-east-1" },
+};
+
+describe("DtrCluster ownership wiring (mocks)", function () {
+    this.timeout(20_000);
+    const ids = [1, 2, 3].map((i) => deriveReplicaId("lab", `host${i}`));
+
+    it("every replica's delete is guarded: run against another stack's record, it destroys and removes nothing", async () => {
+        const { declared } = build();
+        await settle();
+        const deletes = declared.filter((d) => /-(install|join-host\d)$/.test(d.name));
+        assert.strictEqual(deletes.length, 3);
+        for (const [i, d] of deletes.entries()) {
+            const del = await valueOf<string>(d.props.delete);
+            const e = await valueOf<Record<string, string>>(d.props.environment);
+            assert.strictEqual(e.DTR_HA_OWNER, A);
+            assert.strictEqual(e.DTR_HA_REPLICA_ID, ids[i], `${d.name} names its own replica`);
+            const h = fakeHost();
+            // The fake records volumes under ID; point the record at this replica's id by running the scripts with it.
+            const theirs = h.run(`${ownershipScript("claim")}`, { DTR_HA_OWNER: B, DTR_HA_REPLICA_ID: ids[i] });
+            assert.strictEqual(theirs.code, 0);
+            const r = h.run(del, { DTR_HA_OWNER: e.DTR_HA_OWNER, DTR_HA_REPLICA_ID: e.DTR_HA_REPLICA_ID });
+            assert.strictEqual(r.code, 0, r.stderr);
+            assert.ok(!destroyed(r.calls) && !r.calls.some((c) => c.startsWith("network rm")), `${d.name}: ${r.calls.join(" | ")}`);
+            // And with this stack's own record the same delete does run.
+            const mine = fakeHost();
+            mine.run(ownershipScript("claim"), { DTR_HA_OWNER: A, DTR_HA_REPLICA_ID: ids[i] });
+            assert.ok(destroyed(mine.run(del, { DTR_HA_OWNER: A, DTR_HA_REPLICA_ID: ids[i] }).calls), `${d.name} runs for its owner`);
+        }
+    });
+
+    it("the upgrade runs only on a replica this stack owns", async () => {
+        const { declared } = build();
+        await settle();
+        const version = declared.find((d) => d.name.endsWith("-version"))!;
+        const update = await valueOf<string>(version.props.update);
+        const h = fakeHost();
+        h.run(ownershipScript("claim"), { DTR_HA_OWNER: B, DTR_HA_REPLICA_ID: ids[0] });
+        const r = h.run(update, { DTR_HA_OWNER: A, DTR_HA_REPLICA_ID: ids[0], PULUMI_COMMAND_STDOUT: "dtr-version: 2.9.15" });
+        assert.strictEqual(r.code, 1);
+        assert.ok(!destroyed(r.calls), r.calls.join(" | "));
+    });
+
+    it("install mode: each host's owner step runs on every up, before that host's install or join and before storage", async () => {
+        const { declared, cluster } = build();
+        await settle();
+        const by = (s: string) => declared.find((d) => d.name.endsWith(s))!;
+        for (const [i, replica] of ["-install", "-join-host2", "-join-host3"].entries()) {
+            const owner = by(`-owner-host${i + 1}`);
+            assert.ok(by(replica).dependsOn.includes(owner.name), `${replica} after ${owner.name}`);
+            assert.ok(by("-storage").dependsOn.includes(owner.name));
+            assert.ok(by("-version").dependsOn.includes(owner.name));
+            assert.strictEqual(await valueOf<string>(owner.props.update), ownershipScript("check"), "the check runs as the update");
+            assert.ok((await valueOf<Record<string, string>>(owner.props.environment)).DTR_HA_RUN, "a per-run value makes it update");
+        }
+        const again = build();
+        await settle();
+        const run = async (b: { declared: Declared[] }) =>
+            (await valueOf<Record<string, string>>(b.declared.find((d) => d.name.endsWith("-owner-host1"))!.props.environment)).DTR_HA_RUN;
+        assert.notStrictEqual(await run(again), await run({ declared }), "each program run has its own run id");
+        assert.ok(cluster.owners);
+    });
+
+    it("restore mode: verify, then take-over of each host, then clear, then the restore; the first replica keeps one identity", async () => {
+        const { declared } = build({ bootstrap: { ...RESTORE, destroyExisting: true } });
+        await settle();
+        const by = (s: string) => declared.find((d) => d.name.endsWith(s))!;
+        const verify = by("-restore-verify");
+        for (let i = 1; i <= 3; i++) {
+            const take = by(`-restore-owner-host${i}`);
+            assert.ok(take.dependsOn.includes(verify.name), "take-over only after the backup is verified");
+            assert.ok(by(`-restore-clear-host${i}`).dependsOn.includes(take.name), "clear only after the take-over");
+            const ownerStep = declared.find((d) => new RegExp(`^o[a-z0-9]+-owner-host${i}$`).test(d.name))!;
+            assert.ok(ownerStep.dependsOn.includes(take.name), `${ownerStep.name} after ${take.name}`);
+            const e = await valueOf<Record<string, string>>(take.props.environment);
+            assert.strictEqual(e.DTR_HA_DESTROY_EXISTING, "true");
+            assert.strictEqual(e.DTR_HA_OWNER, A);
+        }
+        const restore = declared.find((d) => d.name.endsWith("-restore") && d.type === "command:remote:Command")!;
+        assert.ok(
+            restore.dependsOn.some((n) => /^o[a-z0-9]+-owner-host1$/.test(n)),
+            "the restore after host1's owner step",
+        );
+    });
+
+    it("switching bootstrap mode keeps the first replica's resource (each name aliases the other), so nothing deletes it", () => {
+        const aliasesOf = (extra: Partial<DtrClusterArgs>) => {
+            const seen: Record<string, string[]> = {};
+            new DtrCluster("sw", clusterArgs(extra), {
+                transformations: [
+                    (a) => {
+                        seen[a.name] = (a.opts.aliases ?? []).map((x) => (x as { name?: string }).name ?? "");
+                        return undefined;
+                    },
+                ],
+            });
+            return seen;
+        };
+        assert.deepStrictEqual(aliasesOf({})["sw-install"], ["sw-restore"]);
+        assert.deepStrictEqual(aliasesOf({ bootstrap: RESTORE })["sw-restore"], ["sw-install"]);
+    });
+});
