@@ -226,6 +226,7 @@ function dtrStack() {
         health: dtr.health,
         restored: dtr.restored,
         overlayFacts: dtr.overlayFacts,
+        owners: dtr.owners,
         lastBackup: backup?.manifestKey,
         lastBackupRanOn: backup?.ranOn,
         lastSwarmBackup: swarmBackup?.manifestKey,

@@ -20,6 +20,7 @@ import {
     pushImage,
     takeBackup,
     up,
+    waitHealthy,
 } from "./lab-cluster";
 import { rebuild, timeline } from "./rebuild";
 
@@ -111,8 +112,25 @@ async function main(opts: Options): Promise<number> {
         );
         const same = JSON.stringify(before) === JSON.stringify(after);
         await steps.run(`pull admin/web:1.0 on ${h3.name} from the rebuilt cluster`, () => pullImage(cluster, h3, h1, "admin/web", "1.0"));
+        // The routine cleanup an operator does next: destroy the old stack. Its deletes find lab-rebuilt as the owner of
+        // every replica and destroy nothing (components/cluster/ownership.sh).
+        await steps.run(
+            "pulumi destroy of the old stack lab (each delete finds lab-rebuilt as the owner)",
+            () => cluster.stack.destroy({ color: "never" }),
+            (r) => `${r.summary.resourceChanges?.delete ?? 0} deletes, no replica touched`,
+        );
+        const afterRetire = await steps.run(
+            "health of the rebuilt cluster after the old stack's destroy",
+            async () => {
+                await waitHealthy(cluster, status.hosts.length, 60);
+                return clusterHealth(cluster);
+            },
+            (h) => `${h.healthy} of ${status.hosts.length} replicas OK`,
+        );
+        const stillSame = JSON.stringify(await labInventory(cluster, h3)) === JSON.stringify(before);
         Object.assign(result, {
-            ok: report.ok && same,
+            ok: report.ok && same && stillSame && afterRetire.healthy === status.hosts.length,
+            healthyAfterOldStackDestroyed: afterRetire.healthy,
             replicas: outputs.replicaCount,
             replicaIds: outputs.replicaIds,
             healthy: health.healthy,
@@ -129,6 +147,8 @@ async function main(opts: Options): Promise<number> {
             inventoryEqual: same,
         });
         if (!same) result.error = `inventory differs after the rebuild: before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`;
+        else if (!stillSame || afterRetire.healthy !== status.hosts.length)
+            result.error = `the old stack's destroy changed the rebuilt cluster: ${afterRetire.healthy} replicas OK, inventory ${stillSame ? "same" : "DIFFERENT"}`;
         process.stderr.write(
             [
                 "",
@@ -136,6 +156,7 @@ async function main(opts: Options): Promise<number> {
                 `  replicas: ${(outputs.replicaIds as string[]).join(", ")}; health gate: ${outputs.health}`,
                 `  dtr-ol: ${(outputs.overlayFacts as string[])[0]}`,
                 `  pushed ${pushed.repository}:${pushed.tag} via ${h1.address}, pulled on ${h3.name} via ${h2.address}; ${blobs.found.length} blobs in s3://${status.s3.buckets.layers}`,
+                `  old stack lab destroyed afterwards: the rebuilt cluster stayed ${afterRetire.healthy}/${status.hosts.length} OK with the same inventory (ownership: lab-rebuilt)`,
                 `  before: ${before.repositories.length} repositories, ${before.tags.length} tags, ${before.teamAccess.length} grants; after: ${after.repositories.length}, ${after.tags.length}, ${after.teamAccess.length} (${same ? "identical" : "DIFFERENT"})`,
                 "",
                 timeline(report),

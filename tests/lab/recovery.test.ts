@@ -125,6 +125,29 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
         assert.match(id, /^sha256:/);
     });
 
+    it("after the rebuild the old stack's up stops, naming the new owner, and its destroy leaves the rebuilt cluster 3/3", async () => {
+        const before = await labInventory(cluster, status.hosts[0]);
+        // The routine `up` of the old stack: stopped by its ownership check before any step that changes the cluster.
+        await assert.rejects(
+            cluster.stack.up({ color: "never" }),
+            /belongs to stack [^ ]*\/rtest-rebuilt since \S+ .*this stack \([^ ]*\/rtest\) no longer owns it/,
+        );
+        // The routine cleanup of the old stack: every delete runs, finds the new owner, and destroys nothing.
+        let out = "";
+        const res = await cluster.stack.destroy({ color: "never", onOutput: (o) => (out += o) });
+        assert.ok((res.summary.resourceChanges?.delete ?? 0) >= 10, JSON.stringify(res.summary.resourceChanges));
+        const left = (await cluster.stack.exportStack()).deployment.resources ?? [];
+        assert.strictEqual(left.length, 0, "the old stack's state is empty");
+        await waitHealthy(live, 3, 30);
+        const health = await clusterHealth(live);
+        assert.deepStrictEqual(Object.keys(health.replicaHealth).sort(), [...ids].sort());
+        assert.deepStrictEqual(await labInventory(cluster, status.hosts[1]), before, "every repository, tag and grant is still there");
+        const owners = ((await live.stack.outputs()).owners?.value ?? []) as string[];
+        assert.strictEqual(owners.length, 3);
+        for (const line of owners) assert.match(line, /belongs to [^ ]*\/rtest-rebuilt since /);
+        assert.ok(out.length > 0);
+    });
+
     it("a corrupted backup is refused and nothing is destroyed", async () => {
         const access = await backupAccess(live.stack);
         const good = (await listBackups(access)).find((e) => e.manifest.kind === "dtr")!;
