@@ -110,6 +110,9 @@ export interface UserDataOptions {
     engineVersion?: string;
 }
 
+/** Written by the user data once the engine is installed; the join waits for it. */
+export const BOOTSTRAPPED_MARKER = "/var/lib/dtr-ha-bootstrapped";
+
 /** Variables the SSH server must accept so the command provider can pass secrets without argv. */
 export const ACCEPTED_ENV = [
     SECRET_ENV.ucpPassword,
@@ -160,7 +163,7 @@ export function userData(o: UserDataOptions): string {
         "systemctl enable --now docker",
         `echo 'AcceptEnv ${ACCEPTED_ENV.join(" ")}' > /etc/ssh/sshd_config.d/90-dtr-ha.conf`,
         "systemctl reload ssh || systemctl reload sshd",
-        "touch /var/lib/dtr-ha-bootstrapped",
+        `touch ${BOOTSTRAPPED_MARKER}`,
     ].join("\n");
     if (!o.hostKey) return script;
     if (
@@ -206,16 +209,31 @@ export function userData(o: UserDataOptions): string {
     ].join("\n");
 }
 
-/** Waits (bounded) for cloud-init to finish, then joins the Swarm as a worker unless already a member. */
-export function swarmJoinScript(managerAddress: string, timeoutSeconds = 900): string {
+/**
+ * Waits (bounded) for cloud-init to finish, then joins the Swarm as a worker unless already a member.
+ *
+ * The join token never becomes an argument of any process (where `ps` and /proc/<pid>/cmdline would show it to every
+ * local user): `docker swarm join` only takes it as `--token`, so the join goes to the engine API instead,
+ * `POST /swarm/join` over the local socket, with the JSON body built by the shell's printf builtin and read by curl
+ * from stdin. The token is checked to be token-shaped first, so it cannot break out of the JSON string.
+ */
+export function swarmJoinScript(
+    managerAddress: string,
+    timeoutSeconds = 900,
+    paths: { marker?: string; dockerSocket?: string } = {},
+): string {
     if (!/^[A-Za-z0-9.-]+:\d+$/.test(managerAddress)) {
         throw new Error(`swarm manager address ${JSON.stringify(managerAddress)} must be host:port, e.g. 10.0.1.10:2377`);
     }
+    const marker = paths.marker ?? BOOTSTRAPPED_MARKER;
+    const socket = paths.dockerSocket ?? "/var/run/docker.sock";
     return [
         "set -eu",
         ': "${SWARM_JOIN_TOKEN:?SWARM_JOIN_TOKEN must be set}"',
+        'case "$SWARM_JOIN_TOKEN" in SWMTKN-*) ;; *) echo "SWARM_JOIN_TOKEN is not a swarm join token (SWMTKN-...)" >&2; exit 1 ;; esac',
+        'case "$SWARM_JOIN_TOKEN" in *[!A-Za-z0-9-]*) echo "SWARM_JOIN_TOKEN holds characters a join token never has" >&2; exit 1 ;; esac',
         `deadline=$(( $(date +%s) + ${timeoutSeconds} ))`,
-        "until [ -f /var/lib/dtr-ha-bootstrapped ]; do",
+        `until [ -f ${shellQuote(marker)} ]; do`,
         '  [ "$(date +%s)" -lt "$deadline" ] || { echo "engine install did not finish in ' +
             timeoutSeconds +
             's; see /var/log/cloud-init-output.log" >&2; exit 1; }',
@@ -223,9 +241,12 @@ export function swarmJoinScript(managerAddress: string, timeoutSeconds = 900): s
         "done",
         'state=$(docker info --format "{{.Swarm.LocalNodeState}}")',
         'if [ "$state" = active ]; then echo "already in the swarm"; exit 0; fi',
-        // The token reaches docker as an argument (the CLI has no other way), but only inside this host's own shell,
-        // from the environment, never in the command text the provider stores or logs.
-        `docker swarm join --token "$SWARM_JOIN_TOKEN" ${shellQuote(managerAddress)}`,
+        "resp=$(mktemp); trap 'rm -f \"$resp\"' EXIT",
+        // printf is a builtin (no process, no argv); curl reads the body from stdin (--data-binary @-).
+        `code=$(printf '{"JoinToken":"%s","RemoteAddrs":["%s"],"ListenAddr":"0.0.0.0:2377"}' "$SWARM_JOIN_TOKEN" ${shellQuote(managerAddress)} |`,
+        `  curl -sS --unix-socket ${shellQuote(socket)} -o "$resp" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @- http://localhost/swarm/join) || code=000`,
+        `[ "$code" = 200 ] || { echo "swarm join through ${socket} failed (HTTP $code): $(cat "$resp")" >&2; exit 1; }`,
+        `echo "joined the swarm through ${managerAddress}"`,
     ].join("\n");
 }
 
