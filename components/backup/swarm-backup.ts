@@ -44,7 +44,24 @@ export interface SwarmRestoreScriptArgs {
     encrypted?: boolean;
     /** `rejoin` (default: the other managers kept quorum) or `force-new-cluster` (the whole swarm was lost). */
     mode?: "rejoin" | "force-new-cluster";
+    /**
+     * `force-new-cluster` only: managers of the old swarm to probe besides those the backup names (its
+     * `swarm/state.json`), e.g. managers added after the backup. `host` or `host:port` (default port 2377).
+     */
+    oldManagers?: string[];
 }
+
+/** The swarm port of a manager address: `host`, `host:port` or `[v6]:port`, as `host:port` (default 2377). */
+export function managerProbeAddress(a: string, what = "swarmRestore.oldManagers"): string {
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(a);
+    if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
+        throw new Error(`${what}: ${JSON.stringify(a)} is not a manager address; give host or host:port, e.g. 10.0.0.12:2377`);
+    }
+    return `${m[1]}:${m[2] ?? 2377}`;
+}
+
+/** Shell pattern a manager address (`host:port`) must match before it is probed (the backup's state.json is data). */
+const PROBE_ADDRESS = "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}$";
 
 function check(
     a: { bucket: string; prefix?: string; recipients?: string[]; dataRoot?: string; readyTimeout?: number; engine?: EngineControl },
@@ -189,6 +206,44 @@ export function swarmBackupScript(a: SwarmBackupScriptArgs): string {
 }
 
 /**
+ * `force-new-cluster` next to managers that still hold quorum splits the swarm in two, so it runs only when no manager
+ * of the old swarm answers. The old managers are those the backup names (`swarm/state.json`: swarmkit's remotes,
+ * `[{"node_id":..,"addr":"host:2377"}]`) plus `oldManagers`; this node's own address is left out (its state is
+ * replaced anyway), but this node must not be a manager of a swarm that has quorum. Each is probed on its swarm port
+ * with a TCP connect: curl's `telnet://` with a 2 s connect timeout, since curl is on the hosts (the engine install and
+ * the UCP wait use it) while `nc`/`timeout` may not be and dash has no /dev/tcp. Connected means alive; a probe that
+ * cannot tell (no curl, no answer from curl) refuses too. Addresses reach the script as data: the caller's list as one
+ * quoted word, the backup's from the archive, each matched against PROBE_ADDRESS before it is used.
+ */
+function lostSwarmGate(tag: string, oldManagers: string[]): string[] {
+    const refuse = (why: string) => `{ echo "${tag} REFUSED: ${why}; nothing was changed" >&2; exit 1; }`;
+    return [
+        `command -v curl >/dev/null 2>&1 || ${refuse("curl is needed to probe the old managers on their swarm port")}`,
+        `listed=${shellQuote(oldManagers.join("\n"))}`,
+        `if ! tar -tf "$archive" | grep -qx 'swarm/state.json' && [ -z "$listed" ]; then ${refuse("the backup has no swarm/state.json, so the old managers are unknown: list them in oldManagers")}; fi`,
+        `peers=$(tar -xOf "$archive" swarm/state.json 2>/dev/null | tr ',{}' '\\n\\n\\n' | sed -n 's/.*"addr":"\\([^"]*\\)".*/\\1/p')`,
+        `old=$(printf '%s\\n%s\\n' "$peers" "$listed" | grep -v '^$' | sort -u)`,
+        `bad=$(printf '%s\\n' "$old" | grep -v '^$' | grep -vE ${shellQuote(PROBE_ADDRESS)} | head -n 1)`,
+        `[ -z "$bad" ] || ${refuse("cannot probe the old manager address $bad (from the backup's swarm/state.json)")}`,
+        `if [ "$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null)" = "active true" ] && docker node ls -q >/dev/null 2>&1; then ${refuse("$(hostname) is a manager of a swarm that has quorum: the swarm is not lost; restore with 'manager' set (rejoin mode) instead")}; fi`,
+        // 0: connected (alive); 1: refused, unreachable or connect timeout (curl 7 or 28 without a connection, silent);
+        // 2: cannot tell (anything else, e.g. a curl without telnet support, exit 1): refused like a live one.
+        `probe() { n=$(curl -s -o /dev/null --noproxy '*' -w '%{num_connects}' --connect-timeout 2 --max-time 3 "telnet://$1" </dev/null 2>/dev/null); c=$?; case "$n" in [1-9]*) return 0 ;; 0) case $c in 7 | 28) return 1 ;; esac ;; esac; return 2; }`,
+        "self=${addr%:*}; live=''; why=''; silent=0",
+        "set -f",
+        "for m in $old; do",
+        `  case "$m" in "$self":*|"[$self]":*) continue ;; esac`,
+        '  probe "$m"; prc=$?',
+        "  [ $prc -eq 1 ] && { silent=$((silent + 1)); continue; }",
+        "  live=$m; if [ $prc -eq 0 ]; then why='still answers'; else why='could not be probed'; fi; break",
+        "done",
+        "set +f",
+        `[ -z "$live" ] || ${refuse("manager $live $why: the swarm is not lost; restore one manager with 'manager' set (rejoin mode) instead")}`,
+        `echo "${tag}: none of the $silent other managers of the old swarm answers on its swarm port: the swarm is lost" >&2`,
+    ];
+}
+
+/**
  * Restores this node's swarm directory from a backup of the SAME node (same address and engine version). Verify,
  * download into tmpfs, stop the engine, set the current directory aside, extract, start. Any failure after the stop
  * puts the previous directory back and starts the engine.
@@ -200,7 +255,8 @@ export function swarmBackupScript(a: SwarmBackupScriptArgs): string {
  *   Run `swarmPeerScript("before-restore", id)` on a healthy manager first and `swarmPeerScript("after-restore", id)`
  *   after.
  * - `force-new-cluster`: the whole swarm is lost (docker/docs back-up-swarm.md): restore everything on one manager and
- *   `docker swarm init --force-new-cluster`; the other nodes join it again afterwards.
+ *   `docker swarm init --force-new-cluster`; the other nodes join it again afterwards. Refused, before the engine
+ *   stops, while any old manager still answers on its swarm port (see lostSwarmGate).
  */
 export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
     check(a, "swarmRestore");
@@ -210,6 +266,9 @@ export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
     const mode = a.mode ?? "rejoin";
     if (mode !== "rejoin" && mode !== "force-new-cluster")
         throw new Error(`swarmRestore.mode=${JSON.stringify(mode)}: use rejoin or force-new-cluster`);
+    if (a.oldManagers !== undefined && mode !== "force-new-cluster")
+        throw new Error("swarmRestore.oldManagers: only force-new-cluster probes the old managers; rejoin needs a live one");
+    const oldManagers = (a.oldManagers ?? []).map((m) => managerProbeAddress(m));
     const engine = a.engine ?? SYSTEMD_ENGINE;
     const root = a.dataRoot ?? "/var/lib/docker";
     const timeout = a.readyTimeout ?? 120;
@@ -246,6 +305,7 @@ export function swarmRestoreScript(a: SwarmRestoreScriptArgs): string {
         `archive=$(mktemp "$shm/dtr-ha-swarm.XXXXXX") || exit 1`,
         `${download} > "$archive" || { echo "${tag} FAILED: download failed; nothing was changed" >&2; exit 1; }`,
         `tar -tf "$archive" | grep -qx 'swarm/certificates/swarm-node.key' || { echo "${tag} REFUSED: the backup holds no swarm/certificates/swarm-node.key; it is not a Swarm backup. Nothing was changed." >&2; exit 1; }`,
+        ...(mode === "force-new-cluster" ? lostSwarmGate(tag, oldManagers) : []),
         `echo "${tag}: backup of node $node verified and downloaded; stopping the engine on $(hostname) (mode ${mode})" >&2`,
         "stopped=1",
         "stop_engine || exit 1",
@@ -430,6 +490,12 @@ export interface SwarmRestoreArgs {
      * the lost nodes with `swarmPeerScript("forget", id)`.
      */
     manager?: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /**
+     * Without `manager` only: addresses (`host` or `host:port`, default port 2377) of old managers to probe besides those
+     * the backup names, e.g. managers added after the backup. The restore refuses, before it stops the engine, while
+     * any of them answers on its swarm port.
+     */
+    oldManagers?: pulumi.Input<string[]>;
     target: pulumi.Input<Pick<BackupTarget, "agentImage" | "bucket">>;
     s3: BackupS3Access;
     /** How to stop and start the engine on the restored host (default systemd's docker unit). */
@@ -448,7 +514,8 @@ export interface SwarmRestoreArgs {
 
 /**
  * Restores one manager's swarm state from its backup: `rejoin` when `manager` is given (before-restore on that manager,
- * the restore on the node, after-restore on the manager, strictly in that order), `force-new-cluster` otherwise. One-shot
+ * the restore on the node, after-restore on the manager, strictly in that order), `force-new-cluster` otherwise (refused
+ * while an old manager answers: see swarmRestoreScript). One-shot
  * commands: deleting the component changes nothing on the hosts. `restored` is the restore's last line.
  */
 export class SwarmRestore extends pulumi.ComponentResource {
@@ -460,6 +527,10 @@ export class SwarmRestore extends pulumi.ComponentResource {
     constructor(name: string, args: SwarmRestoreArgs, opts?: pulumi.ComponentResourceOptions) {
         // Plain values are checked now, so a typo fails the program before any resource is declared.
         if (typeof args.nodeId === "string") checkSwarmNodeId(args.nodeId);
+        if (args.oldManagers !== undefined && args.manager !== undefined)
+            throw new Error("SwarmRestore: oldManagers is for a lost swarm (no manager); with manager set, the restore rejoins it");
+        if (Array.isArray(args.oldManagers))
+            args.oldManagers.forEach((m) => typeof m === "string" && managerProbeAddress(m, "SwarmRestore.oldManagers"));
         super("dtr-ha:index:SwarmRestore", name, {}, opts);
         this.mode = args.manager === undefined ? "force-new-cluster" : "rejoin";
         const mode = this.mode;
@@ -483,7 +554,7 @@ export class SwarmRestore extends pulumi.ComponentResource {
             {
                 connection: args.connection,
                 environment: pulumi.secret(environment),
-                create: pulumi.all([args.target, args.manifestKey]).apply(([t, manifestKey]) =>
+                create: pulumi.all([args.target, args.manifestKey, args.oldManagers]).apply(([t, manifestKey, oldManagers]) =>
                     swarmRestoreScript({
                         agentImage: t.agentImage,
                         bucket: t.bucket,
@@ -493,6 +564,7 @@ export class SwarmRestore extends pulumi.ComponentResource {
                         readyTimeout: args.readyTimeout,
                         encrypted: args.ageIdentity !== undefined,
                         mode,
+                        oldManagers,
                     }),
                 ),
                 triggers: args.triggers,

@@ -5,7 +5,7 @@ import { SECRET_ENV, UcpConnection } from "../dtr-cli/commands";
 import { USERNAME_ENV } from "../dtr-cli/api";
 import { assertPlacement, assertReplicaCount } from "../cluster/topology";
 import { DtrHost } from "./dtr-host";
-import { CLIENT_PORTS, CLUSTER_PORT_RULES, swarmJoinScript, userData, waitForUcpNodeScript } from "./aws-bootstrap";
+import { CLIENT_PORTS, CLUSTER_PORT_RULES, sshHostKey, swarmJoinScript, userData, waitForUcpNodeScript } from "./aws-bootstrap";
 import { ROLE_TAG } from "../storage/layer-bucket";
 
 export interface AwsSubnet {
@@ -37,6 +37,12 @@ export interface AwsHostsArgs {
     sshPublicKey: string;
     /** Private half (a secret). */
     sshPrivateKey: pulumi.Input<string>;
+    /**
+     * The secret each instance's SSH host key is derived from (see sshHostKey), default `sshPrivateKey`. Changing it
+     * changes every host key, and running instances keep the key they booted with: give the old login key here when
+     * rotating `sshPrivateKey`, or replace the instances.
+     */
+    hostKeySecret?: pulumi.Input<string>;
     /** Where SSH is allowed from (the machine running Pulumi, a bastion). */
     sshCidrs: string[];
     /** Reach instances on their public IP (default) or private IP (Pulumi runs inside the VPC / via a bastion). */
@@ -67,6 +73,8 @@ export class AwsHosts extends pulumi.ComponentResource {
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly loadBalancerDnsName: pulumi.Output<string>;
     public readonly instanceRoleName: pulumi.Output<string>;
+    /** Each instance's SSH host key (public, `ssh-ed25519 ...`), pinned as `hostKey` in its connection. */
+    public readonly hostKeys: pulumi.Output<string>[];
 
     constructor(name: string, args: AwsHostsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dtr-ha:index:AwsHosts", name, {}, opts);
@@ -154,8 +162,16 @@ export class AwsHosts extends pulumi.ComponentResource {
             [SECRET_ENV.ucpPassword]: pulumi.secret(args.ucpPassword),
         };
         this.instances = [];
+        this.hostKeys = [];
         this.hosts = placement.map((p) => {
             const hostname = `${args.clusterName}-${p.name}`;
+            // The host key is known before the instance exists: installed by its user data (a secret, since it holds
+            // the private half; see userData for who can still read it) and pinned in every SSH connection to it, so
+            // no secret is sent over SSH to a server that was not authenticated.
+            // (Holds the private half: used only for the secret user data and the public half below.)
+            const hostKey = pulumi.output(args.hostKeySecret ?? args.sshPrivateKey).apply((k) => sshHostKey(k, hostname));
+            const publicHostKey = pulumi.unsecret(hostKey.apply((k) => k.publicKey));
+            this.hostKeys.push(publicHostKey);
             const instance = new aws.ec2.Instance(
                 `${name}-${p.name}`,
                 {
@@ -167,12 +183,17 @@ export class AwsHosts extends pulumi.ComponentResource {
                     iamInstanceProfile: profile.name,
                     keyName: keyPair.keyName,
                     associatePublicIpAddress: (args.connectVia ?? "public") === "public",
-                    userData: userData({
-                        hostname,
-                        engineInstallScriptUrl: args.engine.installScriptUrl,
-                        engineChannel: args.engine.channel,
-                        engineVersion: args.engine.version,
-                    }),
+                    userData: pulumi.secret(
+                        hostKey.apply((k) =>
+                            userData({
+                                hostname,
+                                engineInstallScriptUrl: args.engine.installScriptUrl,
+                                engineChannel: args.engine.channel,
+                                engineVersion: args.engine.version,
+                                hostKey: k,
+                            }),
+                        ),
+                    ),
                     rootBlockDevice: { volumeSize: args.rootVolumeGb ?? 100, volumeType: "gp3", encrypted: true },
                     metadataOptions: { httpTokens: "required" },
                     tags: { ...tags, Name: hostname, [ROLE_TAG]: "replica" },
@@ -184,6 +205,7 @@ export class AwsHosts extends pulumi.ComponentResource {
                 host: (args.connectVia ?? "public") === "public" ? instance.publicIp : instance.privateIp,
                 user: args.sshUser,
                 privateKey: pulumi.secret(args.sshPrivateKey),
+                hostKey: publicHostKey,
                 // New instances take a while to boot sshd.
                 dialErrorLimit: 60,
                 perDialTimeout: 15,
@@ -276,6 +298,7 @@ export class AwsHosts extends pulumi.ComponentResource {
             securityGroupId: this.securityGroupId,
             loadBalancerDnsName: this.loadBalancerDnsName,
             instanceIds: pulumi.all(this.instances.map((i) => i.id)),
+            hostKeys: pulumi.all(this.hostKeys),
             zones: placement.map((p) => p.zone),
         });
     }

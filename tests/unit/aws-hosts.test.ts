@@ -1,8 +1,48 @@
 import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { recorded, settle, valueOf } from "./mocks";
 import { AwsHosts, AwsHostsArgs } from "../../components/hosts/aws-hosts";
-import { CLUSTER_PORT_RULES, swarmJoinScript, userData, waitForUcpNodeScript } from "../../components/hosts/aws-bootstrap";
+import { CLUSTER_PORT_RULES, sshHostKey, swarmJoinScript, userData, waitForUcpNodeScript } from "../../components/hosts/aws-bootstrap";
+
+/** A secret input as the mocks receive it: still wrapped. */
+function unwrapSecret(v: any): string {
+    assert.strictEqual(v?.[pulumi.runtime.specialSigKey], pulumi.runtime.specialSecretSig, "a secret");
+    return v.value;
+}
+
+/** The public key ssh-keygen computes from an OpenSSH private key (the real parser, not ours). */
+function publicOf(privateKey: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hostkey-"));
+    try {
+        fs.writeFileSync(path.join(dir, "k"), privateKey, { mode: 0o600 });
+        const r = spawnSync("ssh-keygen", ["-y", "-f", path.join(dir, "k")], { encoding: "utf8" });
+        assert.strictEqual(r.status, 0, `ssh-keygen -y: ${r.stderr}`);
+        return r.stdout.trim().split(" ").slice(0, 2).join(" ");
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** The host key pair a user data installs through cloud-config's ssh_keys. */
+function installedKey(ud: string): { privateKey: string; publicKey: string } {
+    const priv = /\n {2}ed25519_private: \|\n((?: {4}.*\n)+)/.exec(ud);
+    const pub = /\n {2}ed25519_public: '([^']+)'\n/.exec(ud);
+    assert.ok(priv && pub, "the user data installs an ed25519 host key");
+    return { privateKey: priv[1].replace(/^ {4}/gm, ""), publicKey: pub[1] };
+}
+
+/** Every plain (non-secret) string in a recorded input tree. */
+function plainStrings(v: any, out: string[] = []): string[] {
+    if (typeof v === "string") out.push(v);
+    else if (v && typeof v === "object" && v[pulumi.runtime.specialSigKey] !== pulumi.runtime.specialSecretSig) {
+        for (const x of Object.values(v)) plainStrings(x, out);
+    }
+    return out;
+}
 
 const TOKEN = "SWMTKN-1-secret-join-token";
 const PASSWORD = "ucp-Pa55";
@@ -44,10 +84,8 @@ describe("AwsHosts (mocked)", () => {
             assert.strictEqual(i.inputs.tags["dtr-ha:role"], "replica");
             assert.strictEqual(i.inputs.metadataOptions.httpTokens, "required");
             assert.strictEqual(i.inputs.rootBlockDevice.encrypted, true);
-            assert.ok(
-                !String(i.inputs.userData).includes(TOKEN) && !String(i.inputs.userData).includes(PASSWORD),
-                "no secret in user data",
-            );
+            const ud = unwrapSecret(i.inputs.userData);
+            assert.ok(!ud.includes(TOKEN) && !ud.includes(PASSWORD), "no join token or password in user data");
         }
         assert.deepStrictEqual(
             h.hosts.map((x) => x.zone),
@@ -132,6 +170,86 @@ describe("AwsHosts (mocked)", () => {
     });
 });
 
+describe("AwsHosts SSH host keys (mocked)", () => {
+    // The connection holds the (secret) login key, so the mocks see it whole as one secret.
+    const commands = (prefix: string) =>
+        recorded
+            .filter((r) => r.type === "command:remote:Command" && r.name.startsWith(prefix))
+            .map((r) => ({ name: r.name, connection: unwrapSecret(r.inputs.connection) as any }));
+
+    it("every remote command to an instance pins the host key that instance's user data installs", async () => {
+        const h = new AwsHosts("hk1", args());
+        await valueOf(h.securityGroupId);
+        await settle();
+        const instances = recorded.filter((r) => r.type === "aws:ec2/instance:Instance" && r.name.startsWith("hk1-"));
+        assert.strictEqual(instances.length, 3);
+        const keys = new Set<string>();
+        for (const [i, inst] of h.instances.entries()) {
+            const ip = await valueOf(inst.publicIp);
+            const installed = installedKey(unwrapSecret(instances[i].inputs.userData));
+            assert.strictEqual(publicOf(installed.privateKey), installed.publicKey, "the installed private key is the pinned key's");
+            keys.add(installed.publicKey);
+            const mine = commands("hk1-").filter((c) => c.connection.host === ip);
+            assert.deepStrictEqual(
+                mine.map((c) => c.name.replace(/^hk1-replica-\d-/, "")).sort(),
+                ["swarm-join", "ucp-node"],
+                `commands to ${ip}`,
+            );
+            for (const c of mine) assert.strictEqual(c.connection.hostKey, installed.publicKey, `${c.name} pins ${ip}'s key`);
+            // What later components (DtrCluster, backups) connect with.
+            assert.strictEqual(await valueOf(pulumi.output(h.hosts[i].connection).apply((c) => c.hostKey)), installed.publicKey);
+            assert.strictEqual(await valueOf(h.hostKeys[i]), installed.publicKey);
+        }
+        assert.strictEqual(keys.size, 3, "one key per host");
+        assert.ok(
+            commands("hk1-").every((c) => typeof c.connection.hostKey === "string"),
+            "no command without a pinned key",
+        );
+    });
+
+    it("no private host key in any plain input or output; the public keys are plain", async () => {
+        const h = new AwsHosts("hk2", args());
+        await valueOf(h.securityGroupId);
+        await settle();
+        const mine = recorded.filter((r) => r.name.startsWith("hk2-"));
+        const privates = recorded
+            .filter((r) => r.type === "aws:ec2/instance:Instance" && r.name.startsWith("hk2-"))
+            .map((r) => installedKey(unwrapSecret(r.inputs.userData)).privateKey);
+        assert.strictEqual(privates.length, 3);
+        // The base64 body lines of each private key, none of which may appear outside a secret.
+        const bodies = privates.flatMap((p) => p.split("\n").filter((l) => l && !l.startsWith("-----")));
+        for (const r of mine) {
+            for (const s of plainStrings(r.inputs)) {
+                assert.ok(!/PRIVATE KEY/.test(s) && !bodies.some((b) => s.includes(b)), `${r.name} has a private key in a plain input`);
+            }
+        }
+        for (const [i, inst] of h.instances.entries()) {
+            assert.strictEqual(await (inst.userData as any).isSecret, true, "the user data output is a secret");
+            assert.strictEqual(await (h.hostKeys[i] as any).isSecret, false, "the public host key is not");
+            assert.match(await valueOf(h.hostKeys[i]), /^ssh-ed25519 [A-Za-z0-9+/]+=*$/);
+        }
+    });
+
+    it("host keys are stable for a secret, differ per host, and follow hostKeySecret when given", async () => {
+        const a = new AwsHosts("hk3", args());
+        const b = new AwsHosts("hk4", args());
+        const c = new AwsHosts("hk5", args({ hostKeySecret: pulumi.secret("ANOTHER-SECRET") }));
+        const d = new AwsHosts("hk6", args({ sshPrivateKey: "PRIVATE" }));
+        const all = await Promise.all([a, b, c, d].map((x) => valueOf(pulumi.all(x.hostKeys))));
+        assert.deepStrictEqual(all[0], all[1], "the same keys on another run");
+        assert.deepStrictEqual(all[0], all[3], "whether the login key is a secret or not");
+        assert.strictEqual(new Set(all[0]).size, 3);
+        assert.ok(
+            all[2].every((k, i) => k !== all[0][i]),
+            "another secret, other keys",
+        );
+        assert.strictEqual(all[0][0], sshHostKey("PRIVATE", "prod-replica-1").publicKey);
+        await settle();
+        const plain = recorded.find((r) => r.type === "aws:ec2/instance:Instance" && r.name === "hk6-replica-1")!;
+        unwrapSecret(plain.inputs.userData);
+    });
+});
+
 describe("AWS boot scripts", () => {
     it("user data installs the engine and accepts the secret env vars, and validates its input", () => {
         const ud = userData({ hostname: "prod-replica-1", engineInstallScriptUrl: "https://get.mirantis.com/", engineVersion: "23.0.9" });
@@ -140,6 +258,28 @@ describe("AWS boot scripts", () => {
         assert.match(ud, /AcceptEnv UCP_PASSWORD DTR_KEY UCP_USERNAME SWARM_JOIN_TOKEN/);
         assert.throws(() => userData({ hostname: "Bad_Name", engineInstallScriptUrl: "https://x" }), /not a valid host name/);
         assert.throws(() => userData({ hostname: "ok", engineInstallScriptUrl: "http://x" }), /must be https/);
+    });
+    it("with a host key, user data is multipart: cloud-config installs it as sshd's only key, then the boot script", () => {
+        const key = sshHostKey("LOGIN-KEY", "prod-replica-1");
+        const ud = userData({ hostname: "prod-replica-1", engineInstallScriptUrl: "https://get.mirantis.com/", hostKey: key });
+        assert.match(ud, /^Content-Type: multipart\/mixed; boundary="==dtr-ha-user-data=="\nMIME-Version: 1\.0\n/);
+        const [, cloud, script] = ud.split(/\n--==dtr-ha-user-data==(?:--)?\n/);
+        assert.match(
+            cloud,
+            /^Content-Type: text\/cloud-config; charset="us-ascii"\n\n#cloud-config\nssh_deletekeys: true\nssh_genkeytypes: \[\]\n/,
+        );
+        assert.match(
+            cloud,
+            /- path: \/etc\/ssh\/sshd_config\.d\/10-dtr-ha-hostkey\.conf\n.*\n {4}content: \|\n {6}HostKey \/etc\/ssh\/ssh_host_ed25519_key/,
+        );
+        assert.deepStrictEqual(installedKey(ud), key);
+        assert.strictEqual(publicOf(key.privateKey), key.publicKey);
+        assert.ok(script.includes(userData({ hostname: "prod-replica-1", engineInstallScriptUrl: "https://get.mirantis.com/" })));
+        assert.throws(
+            () => userData({ hostname: "h", engineInstallScriptUrl: "https://x", hostKey: { ...key, publicKey: "ssh-rsa AAAA" } }),
+            /userData\.hostKey: give an ed25519 key pair/,
+        );
+        assert.throws(() => sshHostKey(" ", "h"), /the secret is empty/);
     });
     it("swarm join is idempotent and bounded", () => {
         const s = swarmJoinScript("10.0.1.10:2377", 120);
