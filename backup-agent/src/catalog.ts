@@ -75,27 +75,30 @@ export function placementProblems(
  * and the store's time for that version; rejects only when the store could not answer (a network or permission error
  * is not proof that a backup is gone).
  */
-export async function checkObject(s3: S3Client, m: Manifest): Promise<{ problems: string[]; storedAt: Date | null }> {
+export async function checkObject(
+    s3: S3Client,
+    m: Manifest,
+): Promise<{ where: string; missing: boolean; problems: string[]; storedAt: Date | null }> {
     const o = m.object;
     const where = `s3://${o.bucket}/${o.key}${o.versionId ? ` version ${o.versionId}` : ""}`;
     let head: HeadObjectCommandOutput;
     try {
         head = await s3.send(new HeadObjectCommand({ Bucket: o.bucket, Key: o.key, ...(o.versionId ? { VersionId: o.versionId } : {}) }));
     } catch (e) {
-        if (isNotFound(e, o.versionId !== null)) return { problems: [`its object ${where} does not exist`], storedAt: null };
+        if (isNotFound(e, o.versionId !== null)) return { where, missing: true, problems: ["it does not exist"], storedAt: null };
         throw new ReadError(`cannot check the manifest's object ${where}: ${(e as Error).message}`, { cause: e });
     }
     const problems: string[] = [];
-    if (head.ContentLength !== o.bytes) problems.push(`object ${where} has ${head.ContentLength} bytes, the manifest says ${o.bytes}`);
+    if (head.ContentLength !== o.bytes) problems.push(`it has ${head.ContentLength} bytes, the manifest says ${o.bytes}`);
     const gotVersion = head.VersionId && head.VersionId !== "null" ? head.VersionId : null;
-    if (gotVersion !== o.versionId) problems.push(`object ${where}: its version is ${gotVersion}, the manifest says ${o.versionId}`);
-    if (head.DeleteMarker) problems.push(`object ${where} is a delete marker`);
+    if (gotVersion !== o.versionId) problems.push(`its version is ${gotVersion}, the manifest says ${o.versionId}`);
+    if (head.DeleteMarker) problems.push("it is a delete marker");
     const md = head.Metadata ?? {};
     if (md["dtr-ha-kind"] !== undefined && md["dtr-ha-kind"] !== m.kind)
-        problems.push(`object ${where} was uploaded as kind ${md["dtr-ha-kind"]}, the manifest says ${m.kind}`);
+        problems.push(`it was uploaded as kind ${md["dtr-ha-kind"]}, the manifest says ${m.kind}`);
     if (md["dtr-ha-cluster"] !== undefined && md["dtr-ha-cluster"] !== m.cluster)
-        problems.push(`object ${where} was uploaded for cluster ${md["dtr-ha-cluster"]}, the manifest says ${m.cluster}`);
-    return { problems, storedAt: head.LastModified ?? null };
+        problems.push(`it was uploaded for cluster ${md["dtr-ha-cluster"]}, the manifest says ${m.cluster}`);
+    return { where, missing: false, problems, storedAt: head.LastModified ?? null };
 }
 
 export async function putManifest(
@@ -113,10 +116,8 @@ export async function putManifest(
     const placement = placementProblems(bucket, key, m, { prefix: null, cluster: null });
     if (placement.length > 0)
         throw new ReadError(`refusing to write the manifest at ${key}: ${placement.join("; ")} (use the keys 'keys' names)`);
-    const { problems } = await checkObject(s3, m);
-    const where = `s3://${o.bucket}/${o.key}${o.versionId ? ` version ${o.versionId}` : ""}`;
-    if (problems.length === 1 && problems[0].endsWith("does not exist"))
-        throw new ReadError(`refusing to write the manifest: its object ${where} does not exist`);
+    const { where, missing, problems } = await checkObject(s3, m);
+    if (missing) throw new ReadError(`refusing to write the manifest: its object ${where} does not exist`);
     if (problems.length > 0) throw new ReadError(`refusing to write the manifest: object ${where} differs: ${problems.join("; ")}`);
     const put = await s3.send(
         new PutObjectCommand({
@@ -189,7 +190,8 @@ async function checkOne(s3: S3Client, bucket: string, key: string, expect: { pre
     const placement = placementProblems(bucket, key, m, expect);
     if (placement.length > 0) return broken(placement.join("; "), storedAt);
     const object = await checkObject(s3, m);
-    if (object.problems.length > 0) return broken(object.problems.join("; "), storedAt);
+    if (object.missing) return broken(`its object ${object.where} does not exist`, storedAt);
+    if (object.problems.length > 0) return broken(`its object ${object.where} differs: ${object.problems.join("; ")}`, storedAt);
     return {
         ok: { manifestKey: key, manifest: m, storedAt: storedAt.toISOString(), objectStoredAt: object.storedAt?.toISOString() ?? null },
     };

@@ -308,7 +308,13 @@ describe("backup agent against MinIO", function () {
         assert.match(version.stderr, /does not exist|differs/);
         const kind = await run({ ...m, kind: "ucp" });
         assert.equal(kind.code, 1);
-        assert.match(kind.stderr, /uploaded as kind dtr, the manifest says ucp/);
+        assert.match(kind.stderr, /says kind ucp but its key names kind dtr/);
+        // Keys that agree with the manifest but an object uploaded as another kind: the object's metadata says so.
+        const asUcp = keysFor("pm", "0000abcd", { kind: "ucp" });
+        const dtrBytes = await uploadBackup(Readable.from([tar]), s3, opts(asUcp.objectKey));
+        const meta = await run({ ...dtrBytes, kind: "ucp" }, asUcp.manifestKey);
+        assert.equal(meta.code, 1);
+        assert.match(meta.stderr, /uploaded as kind dtr, the manifest says ucp/);
         const invalid = await run({ ...m, format: "v0" });
         assert.equal(invalid.code, 1);
         assert.match(invalid.stderr, /format must be "dtr-ha-backup\/1"/);
@@ -458,6 +464,15 @@ describe("backup agent against MinIO", function () {
             ],
         };
         for (const [key, body] of Object.values(planted)) await put(key, body);
+        // A real backup whose manifest was rewritten to claim another size: its object no longer matches.
+        const resized = await backup("strict", "east", new Date());
+        const rm = resized.manifest;
+        planted["object of another size"] = [
+            resized.manifestKey,
+            JSON.stringify({ ...rm, object: { ...rm.object, bytes: rm.object.bytes + 1 } }),
+            /its object .* differs: it has \d+ bytes, the manifest says \d+/,
+        ];
+        await put(resized.manifestKey, planted["object of another size"][1]);
         const c = await readCatalog(s3, BUCKET, { prefix: "strict", cluster: "east" });
         assert.deepEqual(
             c.entries.map((e) => e.manifestKey),
