@@ -148,15 +148,23 @@ export async function verifyBackup(a: BackupAccess, manifestKey: string): Promis
 export async function resolveManifest(a: BackupAccess, from: string): Promise<CatalogEntry> {
     const bad = fromProblem(from) ?? (from === "latest" ? null : keyPlacementProblem(a, from));
     if (bad) throw new Error(bad);
-    const { entries, broken } = await readBackupCatalog(a);
-    const dtr = entries.filter((e) => e.manifest.kind === "dtr");
-    const entry = from === "latest" ? dtr[0] : dtr.find((e) => e.manifestKey === from);
-    const refused = broken.find((b) => b.brokenManifestKey === from);
+    return pickManifest(await readBackupCatalog(a), from, a);
+}
+
+/** The choice itself: `latest` is the first intact DTR entry (the agent lists them newest first by store time). */
+export function pickManifest(
+    catalog: { entries: CatalogEntry[]; broken: BrokenEntry[] },
+    from: string,
+    a: Pick<BackupAccess, "bucket" | "prefix" | "cluster">,
+): CatalogEntry {
+    const dtr = catalog.entries.filter((e) => e.manifest.kind === "dtr");
+    const refused = catalog.broken.find((b) => b.brokenManifestKey === from);
     if (refused) throw new Error(`backup manifest ${from} is broken: ${refused.reason}`);
+    const entry = from === "latest" ? dtr[0] : dtr.find((e) => e.manifestKey === from);
     if (!entry) {
         throw new Error(
             from === "latest"
-                ? `no DTR backup of cluster ${a.cluster} in s3://${a.bucket}/${a.prefix}`
+                ? `no intact DTR backup of cluster ${a.cluster} in s3://${a.bucket}/${a.prefix}${catalog.broken.length ? ` (${catalog.broken.length} broken manifest(s) skipped; npm run backups -- list shows why)` : ""}`
                 : `no DTR backup manifest ${from} in s3://${a.bucket}; \`npm run backups -- list\` shows the catalog`,
         );
     }
