@@ -89,13 +89,20 @@ export function rebuildInputProblems(o: {
  * backend's files: a backend that does not exist holds none, and is not created by looking), the source stack
  * existing, and the pulumi CLI being there.
  */
-export function rebuildPreflight(o: { from: string; stack: string; sourceStack: string; stateDir: string; disasterTime?: Date }): void {
+export function rebuildPreflight(o: {
+    from: string;
+    stack: string;
+    sourceStack: string;
+    stateDir: string;
+    disasterTime?: Date;
+    resume?: boolean;
+}): void {
     const problems = rebuildInputProblems(o);
     if (problems.length > 0) throw new UsageError(problems.join("\n"));
     const place = { dir: o.stateDir };
-    if (stackExists(o.stack, place))
+    if (!o.resume && stackExists(o.stack, place))
         throw new UsageError(
-            `stack ${o.stack} already exists in ${o.stateDir}/backend: rebuild only into a new stack (a restore over an existing one would let Pulumi delete what it restores)`,
+            `stack ${o.stack} already exists in ${o.stateDir}/backend: rebuild only into a new stack (a restore over an existing one would let Pulumi delete what it restores); to finish a rebuild into ${o.stack} that was interrupted, run it again with --resume`,
         );
     if (!stackExists(o.sourceStack, place)) throw new UsageError(`source stack ${o.sourceStack} does not exist in ${o.stateDir}/backend`);
     requirePulumiCli();
@@ -113,6 +120,11 @@ export interface RebuildOptions {
     /** When the disaster was declared (RTO starts here); default: now. */
     declaredAt?: Date;
     destroyExisting: boolean;
+    /**
+     * Finish a rebuild that was interrupted: the target may exist, but only as a rebuild stack (dtr-ha:restore set)
+     * of the same backup; it is then reused as it is. Without it an existing target is refused.
+     */
+    resume?: boolean;
     log?: (line: string) => void;
     /** Aborts the `up` (for drills that interrupt a restore). */
     signal?: AbortSignal;
@@ -171,18 +183,23 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
     if (!verdict.ok)
         throw new Error(`backup ${entry.manifestKey} failed verification; nothing was rebuilt: ${JSON.stringify(verdict.verdict)}`);
 
-    const target = await steps.run(`create stack ${o.stack} with ${o.sourceStack}'s configuration`, async () => {
-        const s = await createStack(o.stack, place);
-        const config = await source.getAllConfig();
-        delete config["dtr-ha:restore"];
-        await s.setAllConfig(config);
-        await s.setConfig("dtr-ha:restore", {
-            value: JSON.stringify({ manifestKey: entry.manifestKey, destroyExisting: o.destroyExisting }),
-        });
-        const backup = JSON.parse(config["dtr-ha:backup"].value);
-        await s.setConfig("dtr-ha:backup", { value: JSON.stringify({ ...backup, trigger: `rebuilt-${declaredAt.toISOString()}` }) });
-        return s;
-    });
+    const resuming = o.resume === true && stackExists(o.stack, place);
+    const target = resuming
+        ? await steps.run(`resume stack ${o.stack}, an interrupted rebuild from this backup`, () =>
+              resumable(o.stack, place, entry.manifestKey),
+          )
+        : await steps.run(`create stack ${o.stack} with ${o.sourceStack}'s configuration`, async () => {
+              const s = await createStack(o.stack, place);
+              const config = await source.getAllConfig();
+              delete config["dtr-ha:restore"];
+              await s.setAllConfig(config);
+              await s.setConfig("dtr-ha:restore", {
+                  value: JSON.stringify({ manifestKey: entry.manifestKey, destroyExisting: o.destroyExisting }),
+              });
+              const backup = JSON.parse(config["dtr-ha:backup"].value);
+              await s.setConfig("dtr-ha:backup", { value: JSON.stringify({ ...backup, trigger: `rebuilt-${declaredAt.toISOString()}` }) });
+              return s;
+          });
     // A rebuild run again after an interruption: operations left pending by the killed run are dropped first.
     await steps.run("clear operations an interrupted run left pending", () =>
         target.refresh({ color: "never", clearPendingCreates: true }),
@@ -221,6 +238,30 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
     return report;
 }
 
+/** An existing stack may be resumed only when it is a rebuild (restore mode) from the same backup. */
+export async function resumable(name: string, place: { dir: string }, manifestKey: string): Promise<Stack> {
+    const s = await selectStack(name, place);
+    const raw = (await s.getAllConfig())["dtr-ha:restore"]?.value;
+    let recorded: unknown;
+    try {
+        recorded = raw === undefined ? undefined : JSON.parse(raw).manifestKey;
+    } catch {
+        recorded = undefined;
+    }
+    if (typeof recorded !== "string")
+        throw new UsageError(
+            `stack ${name} exists but is not a rebuild (no dtr-ha:restore.manifestKey): refusing to reuse it, even with --resume`,
+        );
+    if (recorded !== manifestKey)
+        throw new UsageError(`stack ${name} is a rebuild from ${recorded}, not from ${manifestKey}: resume it with --from ${recorded}`);
+    // A stack that once installed a cluster would delete that install (and the replica ids it restores) at the end
+    // of a restore-mode up: never resume one, whatever its config says now.
+    const urns: string[] = ((await s.exportStack()).deployment?.resources ?? []).map((r: { urn: string }) => r.urn);
+    const install = urns.find((u) => u.endsWith("-install"));
+    if (install) throw new UsageError(`stack ${name} holds an install (${install}): refusing to run a restore in it, even with --resume`);
+    return s;
+}
+
 export function timeline(r: RebuildReport): string {
     return [
         `rebuild of ${r.stack} from ${r.manifestKey}: ${r.ok ? "HEALTHY" : "NOT HEALTHY"}`,
@@ -247,6 +288,7 @@ if (require.main === module) {
         )
         .option("--disaster-time <iso>", "when the cluster was lost (RPO), e.g. 2026-11-25T13:00:00Z; default: now")
         .option("--destroy-existing", "destroy replicas still found on the hosts instead of refusing", false)
+        .option("--resume", "finish an interrupted rebuild into --stack (the same backup); an existing stack is refused otherwise", false)
         .option("--json", "end with one JSON line", false)
         .option("--verbose", "show the engine's output", false)
         // Usage errors exit 2 like bad input, not commander's 1 (1 is a runtime failure).
@@ -265,6 +307,7 @@ if (require.main === module) {
                 stateDir: opts.stateDir,
                 disasterTime,
                 destroyExisting: opts.destroyExisting,
+                resume: opts.resume,
                 log: opts.verbose ? (l) => process.stderr.write(`    ${l}\n`) : undefined,
             };
             // Refusals come first and alone, as one message: nothing has been written yet.

@@ -143,7 +143,14 @@ describe("rebuild and backups CLIs refuse bad input before anything is written",
 
     it("rebuild: an existing target stack is refused, and the state dir stays byte-identical", () => {
         // With a pulumi on PATH, so the refusal is not the missing CLI's.
-        refuses("rebuild", ["--from", "latest", "--stack", "prod"], existing, 2, /stack prod already exists/, fakePulumi);
+        refuses(
+            "rebuild",
+            ["--from", "latest", "--stack", "prod"],
+            existing,
+            2,
+            /stack prod already exists.*run it again with --resume/,
+            fakePulumi,
+        );
         refuses(
             "rebuild",
             ["--from", KEY, "--stack", "prod", "--source-stack", "lab"],
