@@ -1,10 +1,17 @@
 /**
  * `npm run backups -- list | verify <manifest key>`: the backup catalog of a stack's cluster, read from its manifests,
  * and a verification that re-reads a backup object and checks its size and SHA-256 against the manifest.
+ *
+ * Exit codes: 0 fine, 1 a runtime failure (or a backup that failed verification), 2 bad usage or input. The stack is
+ * only ever selected, never created, and the key is checked before anything is called.
  */
-import { Command } from "commander";
-import { openStack } from "./workspace";
-import { backupAccess, listBackups, verifyBackup } from "./catalog";
+import { Command, CommanderError } from "commander";
+import { passphraseProblem, requirePulumiCli, selectStack, stackExists, stackNameProblem } from "./workspace";
+import { missingValueProblem } from "./rebuild";
+import { backupAccess, keyPlacementProblem, readBackupCatalog, verifyBackup } from "./catalog";
+import { manifestKeyProblem } from "../backup-agent/src/keys";
+
+class UsageError extends Error {}
 
 const program = new Command()
     .name("npm run backups --")
@@ -15,25 +22,42 @@ const program = new Command()
         "where the stacks' state lives (file backend)",
         process.env.DTR_HA_STATE_DIR ?? "/var/tmp/dtr-ha-lab/pulumi",
     )
-    .option("--json", "print JSON lines instead of a table", false);
+    .option("--json", "print JSON lines instead of a table", false)
+    // Usage errors exit 2 like bad input, not commander's 1 (1 is a runtime failure).
+    .exitOverride();
+
+/** Checks the stack name and that the stack exists (reading the backend's files only), then selects it. */
+async function access(o: { stack: string; stateDir: string }) {
+    const bad = stackNameProblem("--stack", o.stack) ?? (o.stateDir === "" ? "--state-dir is empty" : null);
+    if (bad) throw new UsageError(bad);
+    if (!stackExists(o.stack, { dir: o.stateDir })) throw new UsageError(`stack ${o.stack} does not exist in ${o.stateDir}/backend`);
+    requirePulumiCli();
+    const passphrase = passphraseProblem({ dir: o.stateDir });
+    if (passphrase) throw new Error(passphrase);
+    return backupAccess(await selectStack(o.stack, { dir: o.stateDir }));
+}
 
 program
     .command("list")
-    .description("every backup of the cluster, newest first")
+    .description("every backup of the cluster, newest first (by the store's time); refused manifests after them")
     .action(async () => {
-        const o = program.opts();
-        const access = await backupAccess(await openStack(o.stack, { dir: o.stateDir }));
-        const entries = await listBackups(access);
+        const o = program.opts<{ stack: string; stateDir: string; json: boolean }>();
+        const a = await access(o);
+        const { entries, broken } = await readBackupCatalog(a);
         if (o.json) {
-            for (const e of entries) process.stdout.write(`${JSON.stringify(e)}\n`);
+            for (const e of [...entries, ...broken]) process.stdout.write(`${JSON.stringify(e)}\n`);
             return;
         }
-        process.stdout.write(`${entries.length} backup(s) of cluster ${access.cluster} in s3://${access.bucket}/${access.prefix}\n`);
+        process.stdout.write(`${entries.length} backup(s) of cluster ${a.cluster} in s3://${a.bucket}/${a.prefix}\n`);
         for (const e of entries) {
             const m = e.manifest;
             process.stdout.write(
-                `${m.createdAt}  ${m.kind.padEnd(5)} ${String(m.object.bytes).padStart(10)} B  DTR ${m.meta.dtrVersion ?? "-"}  replica ${m.meta.replicaId ?? "-"}  ${m.content.encryption ? "age" : "plain"}  ${e.manifestKey}\n`,
+                `${e.storedAt}  ${m.kind.padEnd(5)} ${String(m.object.bytes).padStart(10)} B  DTR ${m.meta.dtrVersion ?? "-"}  replica ${m.meta.replicaId ?? "-"}  ${m.content.encryption ? "age" : "plain"}  ${e.manifestKey}\n`,
             );
+        }
+        if (broken.length > 0) {
+            process.stdout.write(`${broken.length} manifest(s) refused (never used by --from latest):\n`);
+            for (const b of broken) process.stdout.write(`BROKEN  ${b.brokenManifestKey}: ${b.reason}\n`);
         }
     });
 
@@ -41,15 +65,24 @@ program
     .command("verify <manifestKey>")
     .description("re-read the backup object and check it against its manifest")
     .action(async (key: string) => {
-        const o = program.opts();
-        const access = await backupAccess(await openStack(o.stack, { dir: o.stateDir }));
-        const { ok, verdict } = await verifyBackup(access, key);
+        const o = program.opts<{ stack: string; stateDir: string; json: boolean }>();
+        const shape = manifestKeyProblem(key);
+        if (shape) throw new UsageError(shape);
+        const a = await access(o);
+        const misplaced = keyPlacementProblem(a, key);
+        if (misplaced) throw new UsageError(misplaced);
+        const { ok, verdict } = await verifyBackup(a, key);
         process.stdout.write(`${o.json ? JSON.stringify(verdict) : JSON.stringify(verdict, null, 2)}\n`);
         process.stderr.write(ok ? `backup ${key} is whole: size and SHA-256 match its manifest\n` : `backup ${key} FAILED verification\n`);
         process.exitCode = ok ? 0 : 1;
     });
 
-program.parseAsync().catch((e) => {
-    process.stderr.write(`${(e as Error).message}\n`);
-    process.exitCode = 2;
+const early = missingValueProblem(process.argv.slice(2), ["--stack", "--state-dir"]);
+(early ? Promise.reject(new UsageError(early)) : program.parseAsync()).catch((e) => {
+    if (e instanceof CommanderError) {
+        process.exitCode = e.exitCode === 0 ? 0 : 2; // commander already printed the message
+        return;
+    }
+    process.stderr.write(`backups: ${e instanceof UsageError ? "refused" : "error"}: ${(e as Error).message}\n`);
+    process.exitCode = e instanceof UsageError ? 2 : 1;
 });

@@ -6,6 +6,7 @@ import { spawn } from "child_process";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { REPO_ROOT } from "../lab/lab";
+import { manifestKeyProblem, parseManifestKey } from "../backup-agent/src/keys";
 
 export interface BackupAccess {
     bucket: string;
@@ -26,6 +27,36 @@ export interface CatalogEntry {
         content: { encryption: unknown; entries: number; tarBytes: number };
         meta: Record<string, string>;
     };
+    /** When the store wrote the manifest: the catalog's order ("latest" is the newest by this, not by createdAt). */
+    storedAt: string;
+    /** When the store wrote the backup object's pinned version (for a multipart upload: when it started). */
+    objectStoredAt: string | null;
+}
+
+/** A manifest the agent's catalog refuses, and why (invalid, misplaced, or its object version is gone). */
+export interface BrokenEntry {
+    brokenManifestKey: string;
+    reason: string;
+    storedAt: string | null;
+}
+
+/** `--from` of rebuild: "latest" or a manifest key of the exact shape the agent writes. Null when fine. */
+export function fromProblem(from: string): string | null {
+    if (from === "latest") return null;
+    if (from === "") return '--from is empty: give "latest" or a manifest key (npm run backups -- list shows them)';
+    if (from.startsWith("-")) return `--from needs a value: got ${JSON.stringify(from)}, give "latest" or a manifest key`;
+    const p = manifestKeyProblem(from);
+    return p ? `--from: ${p}` : null;
+}
+
+/** A manifest key must be of this stack's catalog: under its backup prefix and cluster. Null when it is. */
+export function keyPlacementProblem(a: Pick<BackupAccess, "prefix" | "cluster" | "bucket">, key: string): string | null {
+    const shape = manifestKeyProblem(key);
+    if (shape) return shape;
+    const k = parseManifestKey(key)!;
+    if (k.prefix !== a.prefix || k.cluster !== a.cluster)
+        return `manifest key ${key} is not in this stack's catalog (prefix '${a.prefix}', cluster '${a.cluster}' in s3://${a.bucket})`;
+    return null;
 }
 
 /** Reads a stack's backup settings (and its backup bucket output in AWS mode). */
@@ -68,17 +99,31 @@ export function agent(args: string[], env: Record<string, string>, input?: strin
     });
 }
 
-/** Every valid manifest of the cluster, newest first. */
+/** The cluster's catalog as the agent reads it: intact backups newest first (store time), and the refused ones. */
+export async function readBackupCatalog(a: BackupAccess): Promise<{ entries: CatalogEntry[]; broken: BrokenEntry[] }> {
+    const out = await agent(
+        ["list", "--bucket", a.bucket, ...(a.prefix ? ["--prefix", a.prefix] : []), "--cluster", a.cluster, "--include-broken"],
+        a.env,
+    );
+    const entries: CatalogEntry[] = [];
+    const broken: BrokenEntry[] = [];
+    for (const l of out.split("\n").filter((x) => x.trim())) {
+        const v = JSON.parse(l) as CatalogEntry | BrokenEntry;
+        if ("brokenManifestKey" in v) broken.push(v);
+        else entries.push(v);
+    }
+    return { entries, broken };
+}
+
+/** Every intact manifest of the cluster, newest first (by the store's time). */
 export async function listBackups(a: BackupAccess): Promise<CatalogEntry[]> {
-    const out = await agent(["list", "--bucket", a.bucket, ...(a.prefix ? ["--prefix", a.prefix] : []), "--cluster", a.cluster], a.env);
-    return out
-        .split("\n")
-        .filter((l) => l.trim())
-        .map((l) => JSON.parse(l) as CatalogEntry);
+    return (await readBackupCatalog(a)).entries;
 }
 
 /** Re-reads the object at its pinned version and checks size and SHA-256 (and the tar, when readable). */
 export async function verifyBackup(a: BackupAccess, manifestKey: string): Promise<{ ok: boolean; verdict: any }> {
+    const misplaced = keyPlacementProblem(a, manifestKey);
+    if (misplaced) return { ok: false, verdict: misplaced };
     const identity = a.env.DTR_HA_AGE_IDENTITY ? ["--identity-env", "DTR_HA_AGE_IDENTITY"] : [];
     try {
         const out = await agent(["verify", "--bucket", a.bucket, "--manifest-key", manifestKey, ...identity], a.env);
@@ -96,15 +141,30 @@ export async function verifyBackup(a: BackupAccess, manifestKey: string): Promis
     }
 }
 
-/** `latest` or a manifest key, resolved against the catalog. */
+/**
+ * `latest` (the newest intact DTR backup by the store's time; broken ones are skipped) or a manifest key of this
+ * stack's catalog, resolved against the catalog. A broken key is refused with the agent's reason.
+ */
 export async function resolveManifest(a: BackupAccess, from: string): Promise<CatalogEntry> {
-    const all = await listBackups(a);
-    const dtr = all.filter((e) => e.manifest.kind === "dtr");
+    const bad = fromProblem(from) ?? (from === "latest" ? null : keyPlacementProblem(a, from));
+    if (bad) throw new Error(bad);
+    return pickManifest(await readBackupCatalog(a), from, a);
+}
+
+/** The choice itself: `latest` is the first intact DTR entry (the agent lists them newest first by store time). */
+export function pickManifest(
+    catalog: { entries: CatalogEntry[]; broken: BrokenEntry[] },
+    from: string,
+    a: Pick<BackupAccess, "bucket" | "prefix" | "cluster">,
+): CatalogEntry {
+    const dtr = catalog.entries.filter((e) => e.manifest.kind === "dtr");
+    const refused = catalog.broken.find((b) => b.brokenManifestKey === from);
+    if (refused) throw new Error(`backup manifest ${from} is broken: ${refused.reason}`);
     const entry = from === "latest" ? dtr[0] : dtr.find((e) => e.manifestKey === from);
     if (!entry) {
         throw new Error(
             from === "latest"
-                ? `no DTR backup of cluster ${a.cluster} in s3://${a.bucket}/${a.prefix}`
+                ? `no intact DTR backup of cluster ${a.cluster} in s3://${a.bucket}/${a.prefix}${catalog.broken.length ? ` (${catalog.broken.length} broken manifest(s) skipped; npm run backups -- list shows why)` : ""}`
                 : `no DTR backup manifest ${from} in s3://${a.bucket}; \`npm run backups -- list\` shows the catalog`,
         );
     }

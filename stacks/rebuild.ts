@@ -3,12 +3,112 @@
  * cluster from a backup into a fresh stack through the Automation API, verifies it, and reports the measured RTO
  * (disaster declared -> cluster healthy) and RPO (disaster time - backup time).
  */
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { parseHealthLine } from "../components/cluster/health-gate";
-import { openStack } from "./workspace";
+import { createStack, passphraseProblem, requirePulumiCli, selectStack, stackExists, stackNameProblem } from "./workspace";
 import { Steps } from "./progress";
-import { backupAccess, resolveManifest, verifyBackup } from "./catalog";
+import { backupAccess, fromProblem, resolveManifest, verifyBackup } from "./catalog";
+
+/** Bad input: the CLI exits 2 (runtime failures exit 1). Always raised before anything is written. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * A full ISO 8601 instant: a calendar date AND a time, with Z or an offset (2026-11-25T13:00:00Z,
+ * 2026-11-25T14:00+01:00), not after `now`. Returns the date, or why it is refused.
+ */
+export function parseDisasterTime(text: string, now: Date = new Date()): Date | string {
+    const example = "use an ISO 8601 instant with a time zone, e.g. 2026-11-25T13:00:00Z";
+    const m = INSTANT.exec(text);
+    if (!m) return `--disaster-time=${JSON.stringify(text)} is not a full ISO 8601 instant (date, time and Z or offset): ${example}`;
+    const [y, mo, d, h, mi, sec = "0"] = m.slice(1, 7).map((x) => (x === undefined ? undefined : Number(x))) as number[];
+    const daysInMonth = mo >= 1 && mo <= 12 ? new Date(Date.UTC(y, mo, 0)).getUTCDate() : 0;
+    const offOk = m[7] === "Z" || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
+    if (d < 1 || d > daysInMonth || h > 23 || mi > 59 || Number(sec) > 59 || !offOk)
+        return `--disaster-time=${JSON.stringify(text)} is not a real date and time: ${example}`;
+    const t = new Date(text);
+    if (Number.isNaN(t.getTime())) return `--disaster-time=${JSON.stringify(text)} is not a date: ${example}`;
+    if (t.getTime() > now.getTime())
+        return `--disaster-time=${t.toISOString()} is in the future (now ${now.toISOString()}): give when the cluster was lost`;
+    return t;
+}
+
+/**
+ * An option that takes a value followed directly by another option (`--from --stack new`): commander would take
+ * "--stack" as the value and then complain about the wrong option. Null when there is none.
+ */
+export function missingValueProblem(argv: string[], valueFlags: string[]): string | null {
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i] === "--") break;
+        const next = argv[i + 1];
+        if (valueFlags.includes(argv[i]) && next !== undefined && /^--[a-z]/.test(next))
+            return `${argv[i]} needs a value, but ${next} follows it: ${argv[i]} <value>`;
+    }
+    return null;
+}
+
+/** Every reason to refuse the inputs, without touching anything. */
+export function rebuildInputProblems(o: {
+    from: string;
+    stack: string;
+    sourceStack: string;
+    stateDir: string;
+    disasterTime?: Date;
+}): string[] {
+    const p: string[] = [];
+    const from = fromProblem(o.from);
+    if (from) p.push(from);
+    for (const [flag, v] of [
+        ["--stack", o.stack],
+        ["--source-stack", o.sourceStack],
+    ] as const) {
+        const n = stackNameProblem(flag, v);
+        if (n) p.push(n);
+    }
+    if (o.stack !== "" && o.stack === o.sourceStack)
+        p.push(
+            `--stack ${o.stack} is the source stack: rebuild into a new stack, never into the one that holds the backups' configuration`,
+        );
+    if (o.stateDir === "") p.push("--state-dir is empty");
+    if (o.disasterTime !== undefined) {
+        if (Number.isNaN(o.disasterTime.getTime())) p.push("the disaster time is not a date");
+        else if (o.disasterTime.getTime() > Date.now()) p.push(`the disaster time ${o.disasterTime.toISOString()} is in the future`);
+    }
+    return p;
+}
+
+/**
+ * Everything that can be checked before a single write: the inputs, the target stack not existing (read from the
+ * backend's files: a backend that does not exist holds none, and is not created by looking), the source stack
+ * existing, and the pulumi CLI being there.
+ */
+export function rebuildPreflight(o: {
+    from: string;
+    stack: string;
+    sourceStack: string;
+    stateDir: string;
+    disasterTime?: Date;
+    resume?: boolean;
+}): void {
+    const problems = rebuildInputProblems(o);
+    if (problems.length > 0) throw new UsageError(problems.join("\n"));
+    const place = { dir: o.stateDir };
+    if (!o.resume && stackExists(o.stack, place))
+        throw new UsageError(
+            `stack ${o.stack} already exists in ${o.stateDir}/backend: rebuild only into a new stack (a restore over an existing one would let Pulumi delete what it restores); to finish a rebuild into ${o.stack} that was interrupted, run it again with --resume`,
+        );
+    if (!stackExists(o.sourceStack, place)) throw new UsageError(`source stack ${o.sourceStack} does not exist in ${o.stateDir}/backend`);
+    requirePulumiCli();
+    const passphrase = passphraseProblem(place);
+    if (passphrase) throw new Error(passphrase);
+}
 
 export interface RebuildOptions {
     from: string;
@@ -20,6 +120,11 @@ export interface RebuildOptions {
     /** When the disaster was declared (RTO starts here); default: now. */
     declaredAt?: Date;
     destroyExisting: boolean;
+    /**
+     * Finish a rebuild that was interrupted: the target may exist, but only as a rebuild stack (dtr-ha:restore set)
+     * of the same backup; it is then reused as it is. Without it an existing target is refused.
+     */
+    resume?: boolean;
     log?: (line: string) => void;
     /** Aborts the `up` (for drills that interrupt a restore). */
     signal?: AbortSignal;
@@ -31,7 +136,10 @@ export interface RebuildReport {
     ok: boolean;
     stack: string;
     manifestKey: string;
+    /** As the backup host's clock said (not trusted for ordering or RPO). */
     backupCreatedAt: string;
+    /** As the store's clock said: what the RPO is measured from. */
+    backupStoredAt: string;
     declaredAt: string;
     healthyAt: string | null;
     /** Seconds from declaration to the health gate passing. */
@@ -60,10 +168,11 @@ class StepClock {
 }
 
 export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<RebuildReport> {
+    rebuildPreflight(o);
     const declaredAt = o.declaredAt ?? new Date();
     const disasterTime = o.disasterTime ?? declaredAt;
     const place = { dir: o.stateDir };
-    const source: Stack = await steps.run(`open the source stack ${o.sourceStack}`, () => openStack(o.sourceStack, place));
+    const source: Stack = await steps.run(`open the source stack ${o.sourceStack}`, () => selectStack(o.sourceStack, place));
     const access = await backupAccess(source);
     const entry = await steps.run(
         `find backup ${o.from}`,
@@ -74,18 +183,23 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
     if (!verdict.ok)
         throw new Error(`backup ${entry.manifestKey} failed verification; nothing was rebuilt: ${JSON.stringify(verdict.verdict)}`);
 
-    const target = await steps.run(`create stack ${o.stack} with ${o.sourceStack}'s configuration`, async () => {
-        const s = await openStack(o.stack, place);
-        const config = await source.getAllConfig();
-        delete config["dtr-ha:restore"];
-        await s.setAllConfig(config);
-        await s.setConfig("dtr-ha:restore", {
-            value: JSON.stringify({ manifestKey: entry.manifestKey, destroyExisting: o.destroyExisting }),
-        });
-        const backup = JSON.parse(config["dtr-ha:backup"].value);
-        await s.setConfig("dtr-ha:backup", { value: JSON.stringify({ ...backup, trigger: `rebuilt-${declaredAt.toISOString()}` }) });
-        return s;
-    });
+    const resuming = o.resume === true && stackExists(o.stack, place);
+    const target = resuming
+        ? await steps.run(`resume stack ${o.stack}, an interrupted rebuild from this backup`, () =>
+              resumable(o.stack, place, entry.manifestKey),
+          )
+        : await steps.run(`create stack ${o.stack} with ${o.sourceStack}'s configuration`, async () => {
+              const s = await createStack(o.stack, place);
+              const config = await source.getAllConfig();
+              delete config["dtr-ha:restore"];
+              await s.setAllConfig(config);
+              await s.setConfig("dtr-ha:restore", {
+                  value: JSON.stringify({ manifestKey: entry.manifestKey, destroyExisting: o.destroyExisting }),
+              });
+              const backup = JSON.parse(config["dtr-ha:backup"].value);
+              await s.setConfig("dtr-ha:backup", { value: JSON.stringify({ ...backup, trigger: `rebuilt-${declaredAt.toISOString()}` }) });
+              return s;
+          });
     // A rebuild run again after an interruption: operations left pending by the killed run are dropped first.
     await steps.run("clear operations an interrupted run left pending", () =>
         target.refresh({ color: "never", clearPendingCreates: true }),
@@ -110,10 +224,13 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
         stack: o.stack,
         manifestKey: entry.manifestKey,
         backupCreatedAt: entry.manifest.createdAt,
+        backupStoredAt: entry.objectStoredAt ?? entry.storedAt,
         declaredAt: declaredAt.toISOString(),
         healthyAt: healthStep ? new Date(healthStep.at).toISOString() : null,
         rtoSeconds: healthStep ? Number(((healthStep.at - declaredAt.getTime()) / 1000).toFixed(1)) : null,
-        rpoSeconds: Number(((disasterTime.getTime() - Date.parse(entry.manifest.createdAt)) / 1000).toFixed(1)),
+        // From the store's clock, not the backup host's: when the backup object's version was written (for a
+        // multipart upload, when it started).
+        rpoSeconds: Number(((disasterTime.getTime() - Date.parse(entry.objectStoredAt ?? entry.storedAt)) / 1000).toFixed(1)),
         steps: clock.finished.map((f) => ({ step: f.step, seconds: Number(f.seconds.toFixed(1)) })),
         health: outputs.health ?? null,
         replicaIds: outputs.replicaIds ?? [],
@@ -121,10 +238,34 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
     return report;
 }
 
+/** An existing stack may be resumed only when it is a rebuild (restore mode) from the same backup. */
+export async function resumable(name: string, place: { dir: string }, manifestKey: string): Promise<Stack> {
+    const s = await selectStack(name, place);
+    const raw = (await s.getAllConfig())["dtr-ha:restore"]?.value;
+    let recorded: unknown;
+    try {
+        recorded = raw === undefined ? undefined : JSON.parse(raw).manifestKey;
+    } catch {
+        recorded = undefined;
+    }
+    if (typeof recorded !== "string")
+        throw new UsageError(
+            `stack ${name} exists but is not a rebuild (no dtr-ha:restore.manifestKey): refusing to reuse it, even with --resume`,
+        );
+    if (recorded !== manifestKey)
+        throw new UsageError(`stack ${name} is a rebuild from ${recorded}, not from ${manifestKey}: resume it with --from ${recorded}`);
+    // A stack that once installed a cluster would delete that install (and the replica ids it restores) at the end
+    // of a restore-mode up: never resume one, whatever its config says now.
+    const urns: string[] = ((await s.exportStack()).deployment?.resources ?? []).map((r: { urn: string }) => r.urn);
+    const install = urns.find((u) => u.endsWith("-install"));
+    if (install) throw new UsageError(`stack ${name} holds an install (${install}): refusing to run a restore in it, even with --resume`);
+    return s;
+}
+
 export function timeline(r: RebuildReport): string {
     return [
         `rebuild of ${r.stack} from ${r.manifestKey}: ${r.ok ? "HEALTHY" : "NOT HEALTHY"}`,
-        `  backup taken      ${r.backupCreatedAt}`,
+        `  backup stored     ${r.backupStoredAt} (host clock said ${r.backupCreatedAt})`,
         `  disaster declared ${r.declaredAt}`,
         `  cluster healthy   ${r.healthyAt ?? "never"}`,
         `  RTO ${r.rtoSeconds ?? "n/a"} s (declared -> healthy), RPO ${r.rpoSeconds} s (disaster - backup)`,
@@ -145,40 +286,50 @@ if (require.main === module) {
             "where the stacks' state lives (file backend)",
             process.env.DTR_HA_STATE_DIR ?? "/var/tmp/dtr-ha-lab/pulumi",
         )
-        .option("--disaster-time <iso>", "when the cluster was lost (RPO); default: now")
+        .option("--disaster-time <iso>", "when the cluster was lost (RPO), e.g. 2026-11-25T13:00:00Z; default: now")
         .option("--destroy-existing", "destroy replicas still found on the hosts instead of refusing", false)
+        .option("--resume", "finish an interrupted rebuild into --stack (the same backup); an existing stack is refused otherwise", false)
         .option("--json", "end with one JSON line", false)
         .option("--verbose", "show the engine's output", false)
+        // Usage errors exit 2 like bad input, not commander's 1 (1 is a runtime failure).
+        .exitOverride()
         .action(async (opts) => {
-            const steps = new Steps();
-            if (opts.disasterTime !== undefined && Number.isNaN(Date.parse(opts.disasterTime))) {
-                throw new Error(
-                    `--disaster-time=${JSON.stringify(opts.disasterTime)} is not a date; use ISO 8601, e.g. 2026-11-25T13:00:00Z`,
-                );
+            let disasterTime: Date | undefined;
+            if (opts.disasterTime !== undefined) {
+                const t = parseDisasterTime(opts.disasterTime);
+                if (typeof t === "string") throw new UsageError(t);
+                disasterTime = t;
             }
+            const o: RebuildOptions = {
+                from: opts.from,
+                stack: opts.stack,
+                sourceStack: opts.sourceStack,
+                stateDir: opts.stateDir,
+                disasterTime,
+                destroyExisting: opts.destroyExisting,
+                resume: opts.resume,
+                log: opts.verbose ? (l) => process.stderr.write(`    ${l}\n`) : undefined,
+            };
+            // Refusals come first and alone, as one message: nothing has been written yet.
+            rebuildPreflight(o);
+            const steps = new Steps();
             try {
-                const report = await rebuild(
-                    {
-                        from: opts.from,
-                        stack: opts.stack,
-                        sourceStack: opts.sourceStack,
-                        stateDir: opts.stateDir,
-                        disasterTime: opts.disasterTime ? new Date(opts.disasterTime) : undefined,
-                        destroyExisting: opts.destroyExisting,
-                        log: opts.verbose ? (l) => process.stderr.write(`    ${l}\n`) : undefined,
-                    },
-                    steps,
-                );
+                const report = await rebuild(o, steps);
                 process.stderr.write(`\n${timeline(report)}\n\n${steps.summary("rebuild")}\n`);
                 if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
                 process.exitCode = report.ok ? 0 : 1;
             } catch (e) {
                 process.stderr.write(`\n${steps.summary(`rebuild FAILED: ${(e as Error).message}`)}\n`);
-                process.exitCode = 1;
+                process.exitCode = e instanceof UsageError ? 2 : 1;
             }
         });
-    program.parseAsync().catch((e) => {
-        process.stderr.write(`${(e as Error).message}\n`);
-        process.exitCode = 2;
+    const early = missingValueProblem(process.argv.slice(2), ["--from", "--stack", "--source-stack", "--state-dir", "--disaster-time"]);
+    (early ? Promise.reject(new UsageError(early)) : program.parseAsync()).catch((e) => {
+        if (e instanceof CommanderError) {
+            process.exitCode = e.exitCode === 0 ? 0 : 2; // commander already printed the message
+            return;
+        }
+        process.stderr.write(`rebuild: ${e instanceof UsageError ? "refused" : "error"}: ${(e as Error).message}\n`);
+        process.exitCode = e instanceof UsageError ? 2 : 1;
     });
 }

@@ -246,18 +246,24 @@ function parseRead(cmd: string, argv: string[]): ReadFlags {
 export const parseVerify = (argv: string[]): ReadFlags => parseRead("verify", argv);
 export const parseDownload = (argv: string[]): ReadFlags => parseRead("download", argv);
 
-export function parseList(argv: string[]): { bucket: string; prefix: string; cluster: string | null } {
+export function parseList(argv: string[]): { bucket: string; prefix: string; cluster: string | null; includeBroken: boolean } {
     const cmd = "list";
     const raw = parse(cmd, argv, {
         bucket: { required: true, help: "bucket" },
         prefix: { help: "key prefix" },
         cluster: { help: "cluster name" },
+        "include-broken": { bool: true, help: "" },
     });
     const prefix = one(raw, "prefix") ?? "";
     const problem = checkPrefix("--prefix", prefix);
     if (problem) throw new UsageError(`${cmd}: ${problem}`);
     const c = one(raw, "cluster");
-    return { bucket: bucket(cmd, one(raw, "bucket")!), prefix, cluster: c === undefined ? null : cluster(cmd, c) };
+    return {
+        bucket: bucket(cmd, one(raw, "bucket")!),
+        prefix,
+        cluster: c === undefined ? null : cluster(cmd, c),
+        includeBroken: raw.has("include-broken"),
+    };
 }
 
 export function parseKeys(argv: string[]): { prefix: string; cluster: string; kind: BackupKind; encrypted: boolean } {

@@ -1,7 +1,15 @@
 // Object key naming. Backups and manifests live under separate prefixes so a catalog listing reads only
 // small JSON documents, and a manifest key always ends in MANIFEST_SUFFIX (put-manifest enforces it, list
 // relies on it).
-import { BackupKind, CLUSTER_NAME } from "./manifest";
+//
+// Key shape (what `keys` names and the catalog accepts):
+//   [<prefix>/]objects/<cluster>/<kind>/<stamp>.tar.gz[.age]
+//   [<prefix>/]manifests/<cluster>/<stamp>-<kind>.manifest.json
+// with <stamp> = 20260131T120000123Z-1a2b3c4d (UTC to the millisecond, then 8 random hex digits), so two backups
+// taken in the same second (or millisecond) never share a key. Keys written before the suffix existed
+// (<stamp> = 20260131T120000Z) are still read.
+import { randomBytes } from "node:crypto";
+import { BACKUP_KINDS, BackupKind, CLUSTER_NAME } from "./manifest";
 
 export const MANIFEST_SUFFIX = ".manifest.json";
 
@@ -12,6 +20,8 @@ export interface KeyInput {
     kind: BackupKind;
     createdAt: Date;
     encrypted: boolean;
+    /** 8 lowercase hex digits; random when not given (tests pass one). */
+    nonce?: string;
 }
 
 /** 20260131T120000Z: sorts lexically in time order and has no characters that need escaping in a key. */
@@ -20,6 +30,12 @@ export function stamp(d: Date): string {
         .toISOString()
         .replace(/[-:]/g, "")
         .replace(/\.\d{3}Z$/, "Z");
+}
+
+/** 20260131T120000123Z-1a2b3c4d: the millisecond, then a random nonce: unique even for backups started at once. */
+export function uniqueStamp(d: Date, nonce: string = randomBytes(4).toString("hex")): string {
+    if (!/^[0-9a-f]{8}$/.test(nonce)) throw new Error(`nonce '${nonce}' must be 8 lowercase hex digits`);
+    return `${d.toISOString().replace(/[-:.]/g, "")}-${nonce}`;
 }
 
 export function checkKey(flag: string, key: string): string | null {
@@ -41,9 +57,56 @@ export function checkPrefix(flag: string, prefix: string): string | null {
 export function backupKeys(i: KeyInput): { objectKey: string; manifestKey: string } {
     if (!CLUSTER_NAME.test(i.cluster)) throw new Error(`cluster '${i.cluster}' must match ${CLUSTER_NAME}`);
     const p = i.prefix ? `${i.prefix}/` : "";
-    const s = stamp(i.createdAt);
+    const s = uniqueStamp(i.createdAt, i.nonce);
     return {
         objectKey: `${p}objects/${i.cluster}/${i.kind}/${s}.tar.gz${i.encrypted ? ".age" : ""}`,
         manifestKey: `${p}manifests/${i.cluster}/${s}-${i.kind}${MANIFEST_SUFFIX}`,
     };
+}
+
+// ---- the exact shapes, for the catalog and put-manifest
+
+/** One prefix segment: the charset the stack configuration allows for backup.prefix, without '.' and '..'. */
+const PREFIX_SEGMENT = "(?!\\.{1,2}(?:/|$))[A-Za-z0-9._-]+";
+const PREFIX = `${PREFIX_SEGMENT}(?:/${PREFIX_SEGMENT})*`;
+const CLUSTER = "[A-Za-z0-9][A-Za-z0-9._-]{0,62}";
+/** Old (second) or new (millisecond + nonce) stamp. */
+const STAMP = "\\d{8}T\\d{6}(?:\\d{3}Z-[0-9a-f]{8}|Z)";
+const KIND = BACKUP_KINDS.join("|");
+const MANIFEST_KEY = new RegExp(`^(?:(${PREFIX})/)?manifests/(${CLUSTER})/(${STAMP})-(${KIND})\\.manifest\\.json$`);
+const OBJECT_KEY = new RegExp(`^(?:(${PREFIX})/)?objects/(${CLUSTER})/(${KIND})/(${STAMP})\\.tar\\.gz(\\.age)?$`);
+
+export interface ManifestKeyParts {
+    prefix: string;
+    cluster: string;
+    stamp: string;
+    kind: BackupKind;
+}
+
+export interface ObjectKeyParts extends ManifestKeyParts {
+    encrypted: boolean;
+}
+
+/** The parts of a manifest key of the exact shape `backupKeys` names, or null. */
+export function parseManifestKey(key: string): ManifestKeyParts | null {
+    const m = MANIFEST_KEY.exec(key);
+    if (!m || Buffer.byteLength(key) > 1024) return null;
+    return { prefix: m[1] ?? "", cluster: m[2], stamp: m[3], kind: m[4] as BackupKind };
+}
+
+export function parseObjectKey(key: string): ObjectKeyParts | null {
+    const m = OBJECT_KEY.exec(key);
+    if (!m || Buffer.byteLength(key) > 1024) return null;
+    return { prefix: m[1] ?? "", cluster: m[2], kind: m[3] as BackupKind, stamp: m[4], encrypted: m[5] !== undefined };
+}
+
+const EXAMPLE = "dtr-ha/manifests/c1/20260131T120000123Z-1a2b3c4d-dtr.manifest.json";
+
+/** Why `key` is not a manifest key of the shape the agent writes, or null when it is. */
+export function manifestKeyProblem(key: string): string | null {
+    const basic = checkKey("manifest key", key);
+    if (basic) return basic;
+    if (parseManifestKey(key) === null)
+        return `manifest key ${JSON.stringify(key)} is not of the shape the agent writes: [<prefix>/]manifests/<cluster>/<stamp>-<dtr|ucp|swarm>${MANIFEST_SUFFIX}, e.g. ${EXAMPLE}`;
+    return null;
 }

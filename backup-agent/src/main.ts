@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
-import { listManifests, putManifest } from "./catalog";
+import { putManifest, readCatalog } from "./catalog";
 import {
     HelpRequested,
     parseDownload,
@@ -32,7 +32,10 @@ commands:
   put-manifest  --bucket B --key MK          (manifest JSON on stdin; checks its object first)
   verify        --bucket B --manifest-key MK [--identity-env NAME]
   download      --bucket B --manifest-key MK [--identity-env NAME]   (tar on stdout; run verify first)
-  list          --bucket B [--prefix P] [--cluster C]                (JSON lines, newest first)
+  list          --bucket B [--prefix P] [--cluster C] [--include-broken]
+                (JSON lines {"manifestKey","manifest","storedAt","objectStoredAt"}, newest first by the store's time;
+                manifests the catalog refuses are reported on stderr, and with --include-broken also as
+                {"brokenManifestKey","reason","storedAt"} lines after the intact ones)
   keys          --cluster C --kind K [--prefix P] [--encrypted]      (suggested object and manifest keys)
   inventory     --dtr-url https://host:port [--insecure] [--lines]   (repositories, tags, team access and their
                 SHA-256 from DTR's API; credentials from env UCP_USERNAME and UCP_PASSWORD)
@@ -126,12 +129,10 @@ async function run(argv: string[]): Promise<number> {
         }
         case "list": {
             const f = parseList(rest);
-            const entries = await listManifests(makeS3Client(s3SettingsFromEnv(process.env)), f.bucket, {
-                prefix: f.prefix,
-                cluster: f.cluster,
-                warn: (l) => process.stderr.write(`backup-agent: list: ${l}\n`),
-            });
-            await pipeline(Readable.from(entries.map((e) => JSON.stringify(e) + "\n")), process.stdout, { end: false });
+            const c = await readCatalog(makeS3Client(s3SettingsFromEnv(process.env)), f.bucket, { prefix: f.prefix, cluster: f.cluster });
+            for (const b of c.broken) process.stderr.write(`backup-agent: list: skipping ${b.brokenManifestKey}: ${b.reason}\n`);
+            const lines = [...c.entries, ...(f.includeBroken ? c.broken : [])].map((e) => JSON.stringify(e) + "\n");
+            await pipeline(Readable.from(lines), process.stdout, { end: false });
             return 0;
         }
         case "keys": {

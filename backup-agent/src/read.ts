@@ -22,7 +22,11 @@ async function bodyText(body: unknown): Promise<string> {
     return Buffer.concat(chunks).toString("utf8");
 }
 
-export async function getManifest(s3: S3Client, bucket: string, key: string): Promise<{ manifest: Manifest; versionId: string | null }> {
+export async function getManifest(
+    s3: S3Client,
+    bucket: string,
+    key: string,
+): Promise<{ manifest: Manifest; versionId: string | null; lastModified: Date | null }> {
     let r;
     try {
         r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -33,7 +37,7 @@ export async function getManifest(s3: S3Client, bucket: string, key: string): Pr
         throw new ReadError(`cannot read manifest s3://${bucket}/${key}: ${(e as Error).message}`, { cause: e });
     }
     const manifest = parseManifest(await bodyText(r.Body), `s3://${bucket}/${key}`);
-    return { manifest, versionId: r.VersionId ?? null };
+    return { manifest, versionId: r.VersionId ?? null, lastModified: r.LastModified ?? null };
 }
 
 export async function openObject(s3: S3Client, m: Manifest): Promise<Readable> {

@@ -14,7 +14,8 @@ import {
     S3Client,
 } from "@aws-sdk/client-s3";
 import { generateX25519Identity, identityToRecipient } from "age-encryption";
-import { listManifests, putManifest } from "../src/catalog";
+import { listManifests, putManifest, readCatalog } from "../src/catalog";
+import { backupKeys, KeyInput } from "../src/keys";
 import { Manifest } from "../src/manifest";
 import { verifyBackup } from "../src/read";
 import { uploadBackup, UploadOptions } from "../src/upload";
@@ -28,6 +29,14 @@ const tar = tarOf([
     { name: "dtr-backup/metadata/repositories.json", data: JSON.stringify([{ ns: "team", name: "app" }]) },
     { name: "dtr-backup/metadata/certs.json", data: "x".repeat(5000) },
 ]);
+
+/** Keys as `keys` names them (a fixed time when a nonce is given, so two calls agree). */
+function keysFor(prefix: string, nonce?: string, extra: Partial<KeyInput> = {}): { objectKey: string; manifestKey: string } {
+    const createdAt = nonce ? new Date("2026-02-01T00:00:00.000Z") : new Date();
+    return backupKeys({ prefix, cluster: "c1", kind: "dtr", createdAt, encrypted: false, nonce, ...extra });
+}
+const RT = keysFor("rt");
+const ENC = keysFor("enc", undefined, { encrypted: true });
 
 function opts(key: string, extra: Partial<UploadOptions> = {}): UploadOptions {
     return {
@@ -71,19 +80,7 @@ describe("backup agent against MinIO", function () {
 
     it("round trip through the CLI: tar in -> manifest -> put-manifest -> verify -> download gives the same tar bytes", async () => {
         const up = await agent(
-            [
-                "upload",
-                "--bucket",
-                BUCKET,
-                "--key",
-                "objects/c1/dtr/rt.tar.gz",
-                "--kind",
-                "dtr",
-                "--cluster",
-                "c1",
-                "--meta",
-                "replicaId=0123456789ab",
-            ],
+            ["upload", "--bucket", BUCKET, "--key", RT.objectKey, "--kind", "dtr", "--cluster", "c1", "--meta", "replicaId=0123456789ab"],
             {
                 env,
                 input: tar,
@@ -101,17 +98,17 @@ describe("backup agent against MinIO", function () {
         assert.ok(m.object.versionId, "a versioned bucket pins the version");
         assert.equal(m.meta.replicaId, "0123456789ab");
         // upload does not write the manifest: only put-manifest does.
-        assert.equal((await listManifests(s3, BUCKET, { prefix: "manifests/rt", cluster: null })).length, 0);
-        const put = await agent(["put-manifest", "--bucket", BUCKET, "--key", "manifests/rt/1.manifest.json"], { env, input: up.stdout });
+        assert.equal((await listManifests(s3, BUCKET, { prefix: "rt", cluster: null })).length, 0);
+        const put = await agent(["put-manifest", "--bucket", BUCKET, "--key", RT.manifestKey], { env, input: up.stdout });
         assert.equal(put.code, 0, put.stderr);
-        assert.equal(put.stdout.toString().trim(), "manifests/rt/1.manifest.json");
-        const ver = await agent(["verify", "--bucket", BUCKET, "--manifest-key", "manifests/rt/1.manifest.json"], { env });
+        assert.equal(put.stdout.toString().trim(), RT.manifestKey);
+        const ver = await agent(["verify", "--bucket", BUCKET, "--manifest-key", RT.manifestKey], { env });
         assert.equal(ver.code, 0, ver.stderr);
         const verdict = JSON.parse(ver.stdout.toString());
         assert.equal(verdict.ok, true);
         assert.equal(verdict.contentChecked, true);
         assert.equal(verdict.actual.stored.sha256, m.object.sha256);
-        const down = await agent(["download", "--bucket", BUCKET, "--manifest-key", "manifests/rt/1.manifest.json"], { env });
+        const down = await agent(["download", "--bucket", BUCKET, "--manifest-key", RT.manifestKey], { env });
         assert.equal(down.code, 0, down.stderr);
         assert.ok(down.stdout.equals(tar), "download must give back the exact tar bytes");
     });
@@ -121,19 +118,7 @@ describe("backup agent against MinIO", function () {
         const other = await generateX25519Identity();
         const recipient = await identityToRecipient(id);
         const up = await agent(
-            [
-                "upload",
-                "--bucket",
-                BUCKET,
-                "--key",
-                "objects/c1/dtr/enc.tar.gz.age",
-                "--kind",
-                "dtr",
-                "--cluster",
-                "c1",
-                "--recipient",
-                recipient,
-            ],
+            ["upload", "--bucket", BUCKET, "--key", ENC.objectKey, "--kind", "dtr", "--cluster", "c1", "--recipient", recipient],
             {
                 env,
                 input: tar,
@@ -142,12 +127,12 @@ describe("backup agent against MinIO", function () {
         assert.equal(up.code, 0, up.stderr);
         const m = JSON.parse(up.stdout.toString()) as Manifest;
         assert.deepEqual(m.content.encryption, { scheme: "age", recipients: [recipient] });
-        const put = await agent(["put-manifest", "--bucket", BUCKET, "--key", "manifests/enc/1.manifest.json"], { env, input: up.stdout });
+        const put = await agent(["put-manifest", "--bucket", BUCKET, "--key", ENC.manifestKey], { env, input: up.stdout });
         assert.equal(put.code, 0, put.stderr);
         // The stored bytes are not gzip (so not readable without the key): age's header comes first.
         const raw = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: m.object.key }))).Body!.transformToByteArray();
         assert.ok(Buffer.from(raw).subarray(0, 21).toString().startsWith("age-encryption.org/v1"));
-        const key = ["--bucket", BUCKET, "--manifest-key", "manifests/enc/1.manifest.json"];
+        const key = ["--bucket", BUCKET, "--manifest-key", ENC.manifestKey];
         const idEnv = { ...env, AGE_ID: id, WRONG_ID: other };
 
         const storedOnly = await agent(["verify", ...key], { env });
@@ -224,11 +209,12 @@ describe("backup agent against MinIO", function () {
     });
 
     it("a pinned version survives an overwrite; a manifest pointing at other bytes fails verify and download", async () => {
-        const m = await uploadBackup(Readable.from([tar]), s3, opts("objects/c1/dtr/pinned.tar.gz"));
-        await putManifest(s3, BUCKET, "manifests/pin/1.manifest.json", m);
+        const k = keysFor("pin");
+        const m = await uploadBackup(Readable.from([tar]), s3, opts(k.objectKey));
+        await putManifest(s3, BUCKET, k.manifestKey, m);
         // Someone writes other bytes at the same key: a new version; the manifest still names the old one.
         await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: m.object.key, Body: "evil", ChecksumAlgorithm: "CRC32" }));
-        const pinned = await verifyBackup(s3, BUCKET, "manifests/pin/1.manifest.json", null, "");
+        const pinned = await verifyBackup(s3, BUCKET, k.manifestKey, null, "");
         assert.equal(pinned.ok, true, pinned.error ?? "");
 
         // Corruption: a manifest that names a different object (here: the same key's newer version, and an
@@ -256,7 +242,7 @@ describe("backup agent against MinIO", function () {
         }
         // put-manifest would have refused those manifests in the first place.
         await assert.rejects(
-            putManifest(s3, BUCKET, "manifests/corrupt/x.manifest.json", { ...m, object: { ...m.object, versionId: null } }),
+            putManifest(s3, BUCKET, k.manifestKey, { ...m, object: { ...m.object, versionId: null } }),
             /differs: .*its version is/,
         );
     });
@@ -303,13 +289,15 @@ describe("backup agent against MinIO", function () {
     });
 
     it("put-manifest refuses a manifest whose object is missing or differs", async () => {
-        const m = await uploadBackup(Readable.from([tar]), s3, opts("objects/c1/dtr/pm.tar.gz"));
-        const run = (value: unknown): Promise<ReturnType<typeof agent> extends Promise<infer R> ? R : never> =>
-            agent(["put-manifest", "--bucket", BUCKET, "--key", "manifests/pm/x.manifest.json"], {
+        const k = keysFor("pm");
+        const m = await uploadBackup(Readable.from([tar]), s3, opts(k.objectKey));
+        const run = (value: unknown, key = k.manifestKey): Promise<ReturnType<typeof agent> extends Promise<infer R> ? R : never> =>
+            agent(["put-manifest", "--bucket", BUCKET, "--key", key], {
                 env,
                 input: Buffer.from(JSON.stringify(value)),
             });
-        const missing = await run({ ...m, object: { ...m.object, key: "objects/c1/dtr/nope.tar.gz", versionId: null } });
+        const nope = keysFor("pm", "00000000");
+        const missing = await run({ ...m, object: { ...m.object, key: nope.objectKey, versionId: null } }, nope.manifestKey);
         assert.equal(missing.code, 1);
         assert.match(missing.stderr, /does not exist/);
         const size = await run({ ...m, object: { ...m.object, bytes: m.object.bytes + 1 } });
@@ -320,54 +308,193 @@ describe("backup agent against MinIO", function () {
         assert.match(version.stderr, /does not exist|differs/);
         const kind = await run({ ...m, kind: "ucp" });
         assert.equal(kind.code, 1);
-        assert.match(kind.stderr, /uploaded as kind dtr, the manifest says ucp/);
+        assert.match(kind.stderr, /says kind ucp but its key names kind dtr/);
+        // Keys that agree with the manifest but an object uploaded as another kind: the object's metadata says so.
+        const asUcp = keysFor("pm", "0000abcd", { kind: "ucp" });
+        const dtrBytes = await uploadBackup(Readable.from([tar]), s3, opts(asUcp.objectKey));
+        const meta = await run({ ...dtrBytes, kind: "ucp" }, asUcp.manifestKey);
+        assert.equal(meta.code, 1);
+        assert.match(meta.stderr, /uploaded as kind dtr, the manifest says ucp/);
         const invalid = await run({ ...m, format: "v0" });
         assert.equal(invalid.code, 1);
         assert.match(invalid.stderr, /format must be "dtr-ha-backup\/1"/);
-        assert.equal((await listManifests(s3, BUCKET, { prefix: "manifests/pm", cluster: null })).length, 0, "nothing was written");
+        // Keys of another shape, or that do not match the object's, are refused before anything is read.
+        const shape = await run(m, "pm/manifests/c1/x.manifest.json");
+        assert.equal(shape.code, 1);
+        assert.match(shape.stderr, /not of the shape the agent writes/);
+        const mismatch = await run(m, keysFor("pm", "0000ffff").manifestKey);
+        assert.equal(mismatch.code, 1);
+        assert.match(mismatch.stderr, /does not match the manifest key/);
+        assert.equal((await listManifests(s3, BUCKET, { prefix: "pm", cluster: null })).length, 0, "nothing was written");
         const ok = await run(m);
         assert.equal(ok.code, 0, ok.stderr);
     });
 
-    it("list returns the catalog newest first, filtered by cluster", async () => {
-        const times = ["2026-03-01T10:00:00.000Z", "2026-03-03T10:00:00.000Z", "2026-03-02T10:00:00.000Z"];
-        for (const [i, t] of times.entries()) {
-            for (const cluster of ["east", "west"]) {
-                const m = await uploadBackup(
-                    Readable.from([tar]),
-                    s3,
-                    opts(`cat/objects/${cluster}/${i}.tar.gz`, { cluster, now: () => new Date(t) }),
-                );
-                await putManifest(s3, BUCKET, `cat/manifests/${cluster}/${i}.manifest.json`, m);
-            }
-        }
-        // A hand-written broken manifest is skipped with a warning, not fatal for the catalog.
-        await s3.send(
-            new PutObjectCommand({
-                Bucket: BUCKET,
-                Key: "cat/manifests/east/broken.manifest.json",
-                Body: "{}",
-                ChecksumAlgorithm: "CRC32",
-            }),
-        );
-        const r = await agent(["list", "--bucket", BUCKET, "--prefix", "cat", "--cluster", "east"], { env });
+    /** A real backup through the library, its manifest written at the keys `keys` names. */
+    async function backup(
+        prefix: string,
+        cluster: string,
+        createdAt: Date,
+        nonce?: string,
+    ): Promise<{ manifestKey: string; manifest: Manifest }> {
+        const k = backupKeys({ prefix, cluster, kind: "dtr", createdAt, encrypted: false, nonce });
+        const m = await uploadBackup(Readable.from([tar]), s3, opts(k.objectKey, { cluster, now: () => createdAt }));
+        await putManifest(s3, BUCKET, k.manifestKey, m);
+        return { manifestKey: k.manifestKey, manifest: m };
+    }
+    const put = (key: string, body: string) =>
+        s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ChecksumAlgorithm: "CRC32" }));
+    const storeTick = () => new Promise((r) => setTimeout(r, 1100)); // LastModified has one-second resolution on some stores
+    const listLines = async (args: string[]) => {
+        const r = await agent(["list", "--bucket", BUCKET, ...args], { env });
         assert.equal(r.code, 0, r.stderr);
-        assert.match(r.stderr, /skipping cat\/manifests\/east\/broken.manifest.json: invalid manifest/);
-        const lines = r.stdout
-            .toString()
-            .trim()
-            .split("\n")
-            .map((l) => JSON.parse(l));
+        const lines = r.stdout.toString().trim().split("\n").filter(Boolean);
+        return { r, lines, json: lines.map((l) => JSON.parse(l)) };
+    };
+
+    it("list orders by the store's time, not the createdAt a host wrote, and filters by cluster", async () => {
+        // Host clocks that disagree: the first backup written claims the latest time, the last one the earliest.
+        const claimed = ["2026-03-03T10:00:00.000Z", "2026-03-01T10:00:00.000Z", "2026-03-02T10:00:00.000Z"];
+        const written: string[] = [];
+        for (const t of claimed) {
+            for (const cluster of ["east", "west"]) {
+                const b = await backup("cat", cluster, new Date(t));
+                if (cluster === "east") written.push(b.manifestKey);
+            }
+            await storeTick();
+        }
+        const { r, json } = await listLines(["--prefix", "cat", "--cluster", "east"]);
+        assert.equal(r.stderr, "");
         assert.deepEqual(
-            lines.map((l) => [l.manifestKey, l.manifest.createdAt]),
-            [
-                ["cat/manifests/east/1.manifest.json", times[1]],
-                ["cat/manifests/east/2.manifest.json", times[2]],
-                ["cat/manifests/east/0.manifest.json", times[0]],
-            ],
+            json.map((l) => l.manifestKey),
+            [...written].reverse(),
+            "newest written first, whatever createdAt says (createdAt order would be 0, 2, 1)",
         );
-        const all = await listManifests(s3, BUCKET, { prefix: "cat", cluster: null });
-        assert.equal(all.length, 6);
+        // The line format the host scripts read: starts with "manifestKey", then "manifest", then the store's facts.
+        assert.match(r.stdout.toString().split("\n")[0], /^\{"manifestKey":"cat\/manifests\/east\/[^"]+","manifest":\{"format":/);
+        assert.deepEqual(Object.keys(json[0]), ["manifestKey", "manifest", "storedAt", "objectStoredAt"]);
+        assert.ok(Date.parse(json[0].storedAt) > Date.parse(json[2].storedAt));
+        assert.equal((await listManifests(s3, BUCKET, { prefix: "cat", cluster: null })).length, 6);
+    });
+
+    it("two backups started in the same millisecond get distinct object and manifest keys, and both are listed", async () => {
+        const at = new Date("2026-04-01T12:00:00.000Z");
+        const keysA = await agent(["keys", "--prefix", "same", "--cluster", "c1", "--kind", "dtr"], { env });
+        const keysB = await agent(["keys", "--prefix", "same", "--cluster", "c1", "--kind", "dtr"], { env });
+        assert.notEqual(keysA.stdout.toString(), keysB.stdout.toString(), "the CLI's keys differ even within one second");
+        const a = await backup("same", "c1", at);
+        const b = await backup("same", "c1", at);
+        assert.notEqual(a.manifestKey, b.manifestKey);
+        assert.notEqual(a.manifest.object.key, b.manifest.object.key);
+        assert.equal(a.manifest.createdAt, b.manifest.createdAt);
+        const listed = await listManifests(s3, BUCKET, { prefix: "same", cluster: "c1" });
+        assert.deepEqual(listed.map((e) => e.manifestKey).sort(), [a.manifestKey, b.manifestKey].sort());
+        // Each manifest still pins its own object: one did not replace the other.
+        for (const e of listed) assert.equal((await verifyBackup(s3, BUCKET, e.manifestKey, null, "")).ok, true);
+    });
+
+    it("a manifest whose object version is gone is listed as broken and is never the latest", async () => {
+        const older = await backup("gone", "c1", new Date());
+        await storeTick();
+        const newer = await backup("gone", "c1", new Date());
+        assert.equal((await listManifests(s3, BUCKET, { prefix: "gone", cluster: "c1" }))[0].manifestKey, newer.manifestKey);
+        // No retention was set on these versions, so the version can be deleted (as an admin or a lifecycle rule would).
+        await s3.send(
+            new DeleteObjectCommand({ Bucket: BUCKET, Key: newer.manifest.object.key, VersionId: newer.manifest.object.versionId! }),
+        );
+        const { r, json } = await listLines(["--prefix", "gone", "--cluster", "c1"]);
+        assert.deepEqual(
+            json.map((l) => l.manifestKey),
+            [older.manifestKey],
+            "latest is now the newest intact backup",
+        );
+        assert.match(r.stderr, new RegExp(`skipping ${newer.manifestKey}: its object .* does not exist`));
+        const all = await listLines(["--prefix", "gone", "--cluster", "c1", "--include-broken"]);
+        assert.equal(all.json.length, 2);
+        assert.equal(all.json[1].brokenManifestKey, newer.manifestKey);
+        assert.match(all.json[1].reason, /does not exist/);
+        assert.ok(!all.lines[1].includes(`"manifestKey":"${newer.manifestKey}"`), "a broken line never matches the scripts' grep");
+    });
+
+    it("a planted manifest with a future createdAt is not the latest: a backup the store wrote later is", async () => {
+        // A real object, and a manifest for it that claims to be from 2099, written first.
+        const planted = await backup("plant", "c1", new Date("2099-01-01T00:00:00.000Z"));
+        await storeTick();
+        const real = await backup("plant", "c1", new Date());
+        const entries = await listManifests(s3, BUCKET, { prefix: "plant", cluster: "c1" });
+        assert.deepEqual(
+            entries.map((e) => e.manifestKey),
+            [real.manifestKey, planted.manifestKey],
+            "ordering by createdAt would put the 2099 manifest first",
+        );
+    });
+
+    it("list refuses manifests that do not parse, fail the strict checks, or are not where their key says", async () => {
+        const good = await backup("strict", "east", new Date());
+        const m = good.manifest;
+        const k = (nonce: string, extra: Partial<KeyInput> = {}) =>
+            backupKeys({ prefix: "strict", cluster: "east", kind: "dtr", createdAt: new Date(), encrypted: false, nonce, ...extra });
+        const planted: Record<string, [string, string, RegExp]> = {
+            "not JSON": [k("00000001").manifestKey, "{", /not JSON/],
+            "empty object": [k("00000002").manifestKey, "{}", /invalid manifest/],
+            "sha256 not hex": [
+                k("00000003").manifestKey,
+                JSON.stringify({ ...m, object: { ...m.object, sha256: "Z".repeat(64) } }),
+                /object\.sha256/,
+            ],
+            "bytes not an integer": [
+                k("00000004").manifestKey,
+                JSON.stringify({ ...m, object: { ...m.object, bytes: 1.5 } }),
+                /object\.bytes/,
+            ],
+            "another format version": [k("00000005").manifestKey, JSON.stringify({ ...m, format: "dtr-ha-backup/2" }), /format must be/],
+            "bad cluster charset": [k("00000006").manifestKey, JSON.stringify({ ...m, cluster: "east;id" }), /cluster must match/],
+            "key of another shape": ["strict/manifests/east/planted.manifest.json", JSON.stringify(m), /not of the shape the agent writes/],
+            "shell in the key": ["strict/manifests/east/x$(id).manifest.json", JSON.stringify(m), /not of the shape/],
+            "another cluster's manifest under east": [
+                k("00000007").manifestKey,
+                JSON.stringify({ ...m, cluster: "west" }),
+                /says cluster 'west' but its key is under cluster 'east'/,
+            ],
+            "object of another backup": [k("00000008").manifestKey, JSON.stringify(m), /does not match the manifest key/],
+            "object in another bucket": [
+                k("00000009").manifestKey,
+                JSON.stringify({ ...m, object: { ...m.object, bucket: "other-bucket" } }),
+                /not in 'dtr-backups'/,
+            ],
+        };
+        for (const [key, body] of Object.values(planted)) await put(key, body);
+        // A real backup whose manifest was rewritten to claim another size: its object no longer matches.
+        const resized = await backup("strict", "east", new Date());
+        const rm = resized.manifest;
+        planted["object of another size"] = [
+            resized.manifestKey,
+            JSON.stringify({ ...rm, object: { ...rm.object, bytes: rm.object.bytes + 1 } }),
+            /its object .* differs: it has \d+ bytes, the manifest says \d+/,
+        ];
+        await put(resized.manifestKey, planted["object of another size"][1]);
+        const c = await readCatalog(s3, BUCKET, { prefix: "strict", cluster: "east" });
+        assert.deepEqual(
+            c.entries.map((e) => e.manifestKey),
+            [good.manifestKey],
+        );
+        for (const [name, [key, , reason]] of Object.entries(planted)) {
+            const b = c.broken.find((x) => x.brokenManifestKey === key);
+            assert.ok(b, `${name}: listed as broken`);
+            assert.match(b.reason, reason, name);
+        }
+        // Under the prefix but not under manifests/<cluster>/: not part of this cluster's catalog at all.
+        await put("strict/manifests/west/" + good.manifestKey.split("/").pop(), JSON.stringify(m));
+        const east = await readCatalog(s3, BUCKET, { prefix: "strict", cluster: "east" });
+        assert.equal(east.broken.length, Object.keys(planted).length);
+        const everything = await readCatalog(s3, BUCKET, { prefix: "strict", cluster: null });
+        assert.match(
+            everything.broken.find((b) => b.brokenManifestKey.startsWith("strict/manifests/west/"))!.reason,
+            /says cluster 'east' but its key is under cluster 'west'/,
+        );
+        // A prefix that merely starts the same ("strict" vs "strictly") is another catalog.
+        await put(k("0000000a", { prefix: "strictly" }).manifestKey, JSON.stringify(m));
+        assert.equal((await readCatalog(s3, BUCKET, { prefix: "strict", cluster: null })).broken.length, everything.broken.length);
     });
 
     it("streams 200 MiB through upload with a peak RSS well under 200 MiB (bounded by the parts in flight)", async () => {

@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { pipeline } from "node:stream/promises";
 import { parseDownload, parseList, parsePutManifest, parseUpload, UsageError } from "../src/flags";
-import { backupKeys, stamp } from "../src/keys";
+import { backupKeys, manifestKeyProblem, parseManifestKey, parseObjectKey, stamp } from "../src/keys";
+import { CatalogEntry, newestFirst, placementProblems } from "../src/catalog";
 import { buildManifest, manifestProblems, ManifestError, parseManifest, validateManifest } from "../src/manifest";
 import { s3SettingsFromEnv } from "../src/s3";
 import { TarCheck } from "../src/tar-check";
@@ -146,19 +147,102 @@ describe("manifest", () => {
 });
 
 describe("keys", () => {
-    it("names objects and manifests by cluster, kind and time", () => {
+    it("names objects and manifests by cluster, kind, time to the millisecond and a random nonce", () => {
         const k = backupKeys({
             prefix: "dtr-ha",
             cluster: "c1",
             kind: "ucp",
             createdAt: new Date("2026-01-31T12:34:56.789Z"),
             encrypted: true,
+            nonce: "0a1b2c3d",
         });
         assert.deepEqual(k, {
-            objectKey: "dtr-ha/objects/c1/ucp/20260131T123456Z.tar.gz.age",
-            manifestKey: "dtr-ha/manifests/c1/20260131T123456Z-ucp.manifest.json",
+            objectKey: "dtr-ha/objects/c1/ucp/20260131T123456789Z-0a1b2c3d.tar.gz.age",
+            manifestKey: "dtr-ha/manifests/c1/20260131T123456789Z-0a1b2c3d-ucp.manifest.json",
         });
         assert.equal(stamp(new Date("2026-12-01T00:00:00Z")), "20261201T000000Z");
+    });
+    it("two backups in the same millisecond never share a key", () => {
+        const at = new Date("2026-01-31T12:34:56.789Z");
+        const keys = new Set<string>();
+        for (let i = 0; i < 200; i++) {
+            const k = backupKeys({ cluster: "c1", kind: "dtr", createdAt: at, encrypted: false });
+            keys.add(k.objectKey).add(k.manifestKey);
+        }
+        assert.equal(keys.size, 400);
+    });
+    it("accepts exactly the manifest keys the agent writes, old (second) stamps included", () => {
+        const now = backupKeys({ prefix: "a/b", cluster: "c-1.x_y", kind: "swarm", createdAt: new Date(), encrypted: false });
+        for (const good of [
+            now.manifestKey,
+            "manifests/c1/20260131T123456Z-dtr.manifest.json",
+            "dtr-ha/manifests/c1/20260131T123456789Z-0a1b2c3d-dtr.manifest.json",
+        ])
+            assert.equal(manifestKeyProblem(good), null, good);
+        assert.deepEqual(parseManifestKey(now.manifestKey)?.prefix, "a/b");
+        for (const bad of [
+            "",
+            "manifests/c1/x.manifest.json",
+            "manifests/c1/20260131T123456Z-dtr.manifest.json.bak",
+            "manifests/c1/20260131T123456Z-registry.manifest.json",
+            "manifests/c1/20260131T123456Z-dtr.manifest.json\n",
+            "/manifests/c1/20260131T123456Z-dtr.manifest.json",
+            "../manifests/c1/20260131T123456Z-dtr.manifest.json",
+            "a/../manifests/c1/20260131T123456Z-dtr.manifest.json",
+            "manifests/c1/20260131T123456Z-dtr.manifest.json; rm -rf /",
+            "manifests/c1/$(id)20260131T123456Z-dtr.manifest.json",
+            "x$(id)/manifests/c1/20260131T123456Z-dtr.manifest.json",
+            "a b/manifests/c1/20260131T123456Z-dtr.manifest.json",
+            "manifests/-c1/20260131T123456Z-dtr.manifest.json",
+            "manifests/c1/sub/20260131T123456Z-dtr.manifest.json",
+            "manifests/c1/20260131T123456789Z-0A1B2C3D-dtr.manifest.json",
+            "manifests/c1/20260131T123456789Z-dtr.manifest.json",
+            "objects/c1/dtr/20260131T123456Z.tar.gz",
+        ])
+            assert.notEqual(manifestKeyProblem(bad), null, JSON.stringify(bad));
+        assert.deepEqual(parseObjectKey("p/objects/c1/dtr/20260131T123456789Z-0a1b2c3d.tar.gz.age"), {
+            prefix: "p",
+            cluster: "c1",
+            kind: "dtr",
+            stamp: "20260131T123456789Z-0a1b2c3d",
+            encrypted: true,
+        });
+        assert.equal(parseObjectKey("p/objects/c1/dtr/x.tar.gz"), null);
+    });
+    it("the catalog ties a manifest to its key: cluster, kind, bucket, object key and encryption must agree", () => {
+        const k = backupKeys({ prefix: "p", cluster: "c1", kind: "dtr", createdAt: new Date(), encrypted: false, nonce: "00000001" });
+        const m = { ...sampleManifest(), object: { ...sampleManifest().object, bucket: "b", key: k.objectKey } };
+        const expect = { prefix: "p", cluster: "c1" };
+        assert.deepEqual(placementProblems("b", k.manifestKey, m, expect), []);
+        const one = (key: string, mm: typeof m, e: { prefix: string | null; cluster: string | null } = expect) =>
+            placementProblems("b", key, mm, e).join("; ");
+        assert.match(one(k.manifestKey, m, { prefix: "q", cluster: null }), /under prefix 'p', the catalog is under 'q'/);
+        assert.match(one(k.manifestKey, m, { prefix: "p", cluster: "c2" }), /under cluster 'c1', not 'c2'/);
+        assert.match(one(k.manifestKey, { ...m, cluster: "c2" }), /says cluster 'c2'/);
+        assert.match(one(k.manifestKey, { ...m, kind: "ucp" }), /says kind ucp/);
+        assert.match(one(k.manifestKey, { ...m, object: { ...m.object, bucket: "other" } }), /bucket 'other', not in 'b'/);
+        assert.match(one(k.manifestKey, { ...m, object: { ...m.object, key: "p/objects/c1/dtr/x.tar.gz" } }), /not of the shape/);
+        const other = backupKeys({ prefix: "p", cluster: "c1", kind: "dtr", createdAt: new Date(), encrypted: false, nonce: "00000002" });
+        assert.match(one(k.manifestKey, { ...m, object: { ...m.object, key: other.objectKey } }), /does not match the manifest key/);
+        assert.match(
+            one(k.manifestKey, { ...m, object: { ...m.object, key: `${k.objectKey}.age` } }),
+            /ends in .age but the manifest says not/,
+        );
+        assert.match(one("p/manifests/c1/x.manifest.json", m), /not of the shape/);
+    });
+    it("newest first by the store's time; equal store times by the object's time, then the key", () => {
+        const e = (manifestKey: string, storedAt: string, objectStoredAt: string | null, createdAt: string) =>
+            ({ manifestKey, storedAt, objectStoredAt, manifest: { createdAt } }) as unknown as CatalogEntry;
+        const list = [
+            e("k1", "2026-01-01T00:00:01.000Z", null, "2099-01-01T00:00:00.000Z"),
+            e("k2", "2026-01-01T00:00:03.000Z", "2026-01-01T00:00:00.000Z", "2000-01-01T00:00:00.000Z"),
+            e("k3", "2026-01-01T00:00:03.000Z", "2026-01-01T00:00:02.000Z", "2000-01-01T00:00:00.000Z"),
+            e("k4", "2026-01-01T00:00:03.000Z", "2026-01-01T00:00:02.000Z", "2000-01-01T00:00:00.000Z"),
+        ];
+        assert.deepEqual(
+            [...list].sort(newestFirst).map((x) => x.manifestKey),
+            ["k4", "k3", "k2", "k1"],
+        );
     });
 });
 
