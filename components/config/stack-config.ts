@@ -3,7 +3,7 @@
  * the value and the fix, and all problems are reported together so a user fixes their file once.
  * Keys live in the `dtr-ha` namespace; `stacks/Pulumi.example.yaml` documents each one.
  */
-import { ALLOWED_REPLICA_COUNTS } from "../cluster/topology";
+import { replicaCountProblem } from "../cluster/topology";
 import { externalUrlPort } from "../dtr-cli/commands";
 import { overlaySubnetProblems, parseCidr } from "../network/subnet";
 import type { ExistingHostSpec } from "../hosts/existing-hosts";
@@ -267,12 +267,9 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         "mountEngineSocket",
     ]);
     const replicas = r.int(c, "replicas", "cluster.replicas", 3, 1, 99) ?? 3;
-    if (!(ALLOWED_REPLICA_COUNTS as readonly number[]).includes(replicas)) {
-        r.problem(
-            "cluster.replicas",
-            replicas,
-            "DTR's metadata store needs a majority: use 3, 5 or 7 (odd; 2 or 4 tolerate no more failures than 1 or 3)",
-        );
+    const replicasWhy = replicaCountProblem(replicas);
+    if (replicasWhy !== undefined) {
+        r.problem("cluster.replicas", replicas, `DTR's metadata store needs a majority: ${replicasWhy}; use 3, 5 or 7`);
     }
     const httpsPort = r.int(c, "httpsPort", "cluster.httpsPort", 443, 1, 65535) ?? 443;
     const httpPort = r.int(c, "httpPort", "cluster.httpPort", 80, 1, 65535) ?? 80;

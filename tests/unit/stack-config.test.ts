@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { ConfigError, SecretKey, parseStackConfig } from "../../components/config/stack-config";
+import { replicaCountProblem } from "../../components/cluster/topology";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrvC8N7j+xp1Q8bYtuqGJ2Gr7ZJxYFz0b1r0r4x5fQz host";
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
@@ -49,6 +50,22 @@ describe("stack configuration", () => {
         assert.ok(p.some((x) => /dtr-ha:hosts.existing = "3 hosts": list exactly cluster.replicas \(4\)/.test(x)));
         raw.cluster.replicas = 2;
         assert.ok(problemsOf(raw).some((x) => x.startsWith("dtr-ha:cluster.replicas = 2")));
+    });
+
+    it("explains the majority rule for an even replica count in the same words as the cluster component", () => {
+        for (const [n, majority, survive, odd] of [
+            [2, 2, 0, 1],
+            [4, 3, 1, 3],
+            [6, 4, 2, 5],
+        ]) {
+            const raw = existingConfig();
+            raw.cluster.replicas = n;
+            const p = problemsOf(raw).filter((x) => x.startsWith(`dtr-ha:cluster.replicas = ${n}: `));
+            assert.strictEqual(p.length, 1, problemsOf(raw).join("\n"));
+            const why = `a majority of ${n} (${majority}) must stay up, so ${n} replicas survive ${survive} failure(s), as ${odd} do`;
+            assert.ok(p[0].includes(why), p[0]);
+            assert.ok(p[0].includes(replicaCountProblem(n)!), "the config and assertReplicaCount give the same reason");
+        }
     });
 
     it("refuses an external URL whose port differs from httpsPort", () => {
