@@ -25,6 +25,38 @@ export const SECRET_KEYS = [
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
+/** The non-secret top-level keys (`dtr-ha:<section>`), each a YAML map. */
+export const CONFIG_SECTIONS = ["cluster", "image", "ucp", "hosts", "storage", "backup", "restore"] as const;
+
+/** Edit distance, to suggest the key a misspelt one was meant to be. */
+function distance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0][j] = j;
+    for (let i = 1; i <= a.length; i++)
+        for (let j = 1; j <= b.length; j++)
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    return d[a.length][b.length];
+}
+
+/**
+ * Refuses top-level `dtr-ha:` keys that are neither a section nor a secret: `dtr-ha:backups` would otherwise be
+ * ignored and the stack would run without backups. The value is not shown: a misspelt secret's value is a secret.
+ */
+export function unknownTopLevelProblems(keys: Iterable<string>): string[] {
+    const known: readonly string[] = [...CONFIG_SECTIONS, ...SECRET_KEYS];
+    const out: string[] = [];
+    for (const k of keys) {
+        if (known.includes(k)) continue;
+        const near = known.filter((x) => distance(x.toLowerCase(), k.toLowerCase()) <= 2);
+        const hint = near.length ? `did you mean ${near.map((x) => `${NS}:${x}`).join(" or ")}? ` : "";
+        out.push(
+            `${NS}:${k} (value not shown) is not a known key: ${hint}remove it with \`pulumi config rm ${NS}:${k}\`; ` +
+                `known keys: ${known.join(", ")} (see stacks/Pulumi.example.yaml)`,
+        );
+    }
+    return out;
+}
+
 export interface ClusterConfig {
     name: string;
     replicas: number;
@@ -245,6 +277,7 @@ const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-
  */
 export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): StackConfig {
     const r = new Reader();
+    r.problems.push(...unknownTopLevelProblems(Object.keys(raw)));
     const needSecret = (key: SecretKey, why: string) => {
         if (!secretsSet.has(key)) {
             r.problems.push(`${NS}:${key} is not set: ${why}. Set it with \`pulumi config set --secret ${NS}:${key} ...\``);
@@ -386,6 +419,31 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             };
             specs.push(spec);
         });
+        // Two entries for one machine would put two replicas (and their ports 80/443) on one host, or one replica's
+        // id on two hosts. Compared as the components use them: SSH address:port, privateAddress (default: address),
+        // UCP node name (default: name).
+        const dup = (what: string, value: (h: ExistingHostSpec) => string, fix: string) => {
+            const first = new Map<string, number>();
+            specs.forEach((h, i) => {
+                const v = value(h);
+                if (!v) return;
+                const j = first.get(v);
+                if (j === undefined) first.set(v, i);
+                else r.problem(`hosts.existing[${i}].${what}`, v, `is also hosts.existing[${j}]'s ${what}: ${fix}`);
+            });
+        };
+        dup("name", (h) => h.name, "give every host a unique name (it fixes the replica id)");
+        dup(
+            "address",
+            (h) => (h.address ? `${h.address}:${h.port ?? 22}` : ""),
+            "list every host once, each at its own SSH address[:port]",
+        );
+        dup(
+            "privateAddress",
+            (h) => h.privateAddress ?? h.address,
+            "replicas must reach each other on distinct addresses (privateAddress defaults to address); list every host once",
+        );
+        dup("ucpNode", (h) => h.ucpNode ?? h.name, "each replica needs its own UCP node (ucpNode defaults to name)");
         if (list.length !== replicas) {
             r.problem("hosts.existing", `${list.length} hosts`, `list exactly cluster.replicas (${replicas}) hosts, one per replica`);
         }

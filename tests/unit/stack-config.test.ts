@@ -213,3 +213,55 @@ describe("stacks/Pulumi.example.yaml", () => {
         );
     });
 });
+
+describe("stack configuration: one entry per host, keys at the top level", () => {
+    it("refuses an unknown top-level key (parseStackConfig sees every key of the namespace)", () => {
+        const raw = existingConfig();
+        raw.backups = { mode: "s3" };
+        const p = problemsOf(raw);
+        assert.deepStrictEqual(
+            p.map((x) => x.split(" is not a known key")[0]),
+            ["dtr-ha:backups (value not shown)"],
+        );
+        // Secrets are known top-level keys too.
+        assert.deepStrictEqual(problemsOf({ ...existingConfig(), ucpPassword: null }), []);
+    });
+
+    it("refuses duplicate host names, SSH addresses, private addresses and UCP nodes, with every other problem", () => {
+        const raw = existingConfig();
+        raw.hosts.existing[1].name = "host1";
+        raw.hosts.existing[2].address = "10.9.0.11";
+        raw.image.version = "";
+        const p = problemsOf(raw);
+        for (const want of [
+            'dtr-ha:hosts.existing[1].name = "host1": is also hosts.existing[0]\'s name: give every host a unique name',
+            'dtr-ha:hosts.existing[1].ucpNode = "host1": is also hosts.existing[0]\'s ucpNode',
+            'dtr-ha:hosts.existing[2].address = "10.9.0.11:22": is also hosts.existing[0]\'s address',
+            'dtr-ha:hosts.existing[2].privateAddress = "10.9.0.11": is also hosts.existing[0]\'s privateAddress',
+            'dtr-ha:image.version = "": required',
+        ]) {
+            assert.ok(
+                p.some((x) => x.startsWith(want)),
+                `missing ${want} in:\n${p.join("\n")}`,
+            );
+        }
+    });
+
+    it("compares private addresses as used (default: address) and SSH endpoints with their port", () => {
+        const raw = existingConfig();
+        // One NAT address, distinct SSH ports and distinct private addresses: three machines, accepted.
+        raw.hosts.existing.forEach((h: any, i: number) => Object.assign(h, { address: "203.0.113.5", port: 2201 + i }));
+        raw.hosts.existing.forEach((h: any, i: number) => (h.privateAddress = `10.9.0.2${i}`));
+        assert.deepStrictEqual(problemsOf(raw), []);
+        raw.hosts.existing[2].privateAddress = "10.9.0.20";
+        assert.deepStrictEqual(
+            problemsOf(raw).map((x) => x.split(":")[1]),
+            ['hosts.existing[2].privateAddress = "10.9.0.20"'],
+        );
+        const raw2 = existingConfig();
+        raw2.hosts.existing[1].privateAddress = "10.9.0.11"; // host1's address, its default private address
+        assert.ok(problemsOf(raw2).some((x) => x.startsWith('dtr-ha:hosts.existing[1].privateAddress = "10.9.0.11": is also')));
+        raw2.hosts.existing[1].ucpNode = "host1";
+        assert.ok(problemsOf(raw2).some((x) => x.startsWith('dtr-ha:hosts.existing[1].ucpNode = "host1": is also')));
+    });
+});
