@@ -9,6 +9,7 @@ import { overlaySubnetProblems, parseCidr } from "../network/subnet";
 import type { ExistingHostSpec } from "../hosts/existing-hosts";
 import type { AwsSubnet } from "../hosts/aws-hosts";
 import { ScheduleSpec, SchedulePaths, resolvePaths, resolveSchedule } from "../backup/schedule";
+import { BACKUP_PREFIX, manifestKeyProblem } from "../backup/keys";
 
 export const NS = "dtr-ha";
 
@@ -269,6 +270,23 @@ class Reader {
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,253}[A-Za-z0-9])?$/;
 const NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
+/** A login name: what useradd accepts by default (NAME_REGEX), at most 32 characters. */
+const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+/**
+ * Image references, per the distribution reference grammar (github.com/distribution/reference): an optional registry
+ * host[:port], then lower-case path components separated by `.`, `_`, `__` or dashes; a tag of word characters, `.`
+ * and `-` (at most 128); an optional digest. Nothing here can start with `-`, so no value reads as a `docker run` flag.
+ */
+// A registry is told apart from a path component as Docker does: it has a dot or a port, or is localhost.
+const DOMAIN_COMPONENT = "(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])";
+const REGISTRY = `(?:localhost(?::[0-9]+)?|${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})+(?::[0-9]+)?|${DOMAIN_COMPONENT}:[0-9]+)/`;
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const REPOSITORY_SRC = `(?:${REGISTRY})?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const TAG_SRC = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
+const DIGEST_SRC = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+export const IMAGE_REPOSITORY = new RegExp(`^(?=.{1,255}$)${REPOSITORY_SRC}$`);
+export const IMAGE_TAG = new RegExp(`^${TAG_SRC}$`);
+export const IMAGE_REFERENCE = new RegExp(`^(?=.{1,512}$)${REPOSITORY_SRC}(?::${TAG_SRC})?(?:@${DIGEST_SRC})?$`);
 const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/;
 
 /**
@@ -353,13 +371,23 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
     r.known(img, "image", ["repository", "version"]);
     const image = {
         repository:
-            r.str(img, "repository", "image.repository", "e.g. mirantis/dtr or registry.mirantis.com/msr/dtr", {
-                pattern: /^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]$/,
-            }) ?? "",
+            r.str(
+                img,
+                "repository",
+                "image.repository",
+                "an image repository without tag (registry host[:port]/ then lower-case a-z 0-9 . _ - path, at most 255), e.g. mirantis/dtr or registry.mirantis.com/msr/dtr",
+                { pattern: IMAGE_REPOSITORY },
+            ) ?? "",
         version:
-            r.str(img, "version", "image.version", "a DTR version tag such as 2.9.16", {
-                pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
-            }) ?? "",
+            r.str(
+                img,
+                "version",
+                "image.version",
+                "a DTR version tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -) such as 2.9.16",
+                {
+                    pattern: IMAGE_TAG,
+                },
+            ) ?? "",
     };
 
     // ucp
@@ -399,7 +427,10 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                 name: r.str(o, "name", `${p}.name`, "a short unique name (a-z, 0-9, -)", { pattern: NAME }) ?? `host${i}`,
                 address: r.str(o, "address", `${p}.address`, "the SSH address (IP or DNS name)", { pattern: HOSTNAME }) ?? "",
                 port: r.int(o, "port", `${p}.port`, 22, 1, 65535),
-                user: r.str(o, "user", `${p}.user`, "the SSH user", { required: false, pattern: /^[a-z_][a-z0-9_-]*$/ }),
+                user: r.str(o, "user", `${p}.user`, "the SSH user (a login name: a-z 0-9 _ -, at most 32)", {
+                    required: false,
+                    pattern: USER,
+                }),
                 ucpNode: r.str(o, "ucpNode", `${p}.ucpNode`, "the node name as UCP lists it", { required: false, pattern: HOSTNAME }),
                 privateAddress: r.str(o, "privateAddress", `${p}.privateAddress`, "an IP or DNS name", {
                     required: false,
@@ -505,7 +536,10 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                     pattern: /^[a-z0-9]+\.[a-z0-9]+$/,
                 }),
                 rootVolumeGb: r.int(a, "rootVolumeGb", "hosts.aws.rootVolumeGb", undefined, 20, 16384),
-                sshUser: r.str(a, "sshUser", "hosts.aws.sshUser", "the AMI's login user, e.g. ubuntu") ?? "",
+                sshUser:
+                    r.str(a, "sshUser", "hosts.aws.sshUser", "the AMI's login user (a-z 0-9 _ -, at most 32), e.g. ubuntu", {
+                        pattern: USER,
+                    }) ?? "",
                 sshPublicKey:
                     r.str(a, "sshPublicKey", "hosts.aws.sshPublicKey", "the public half of sshPrivateKey", { pattern: HOST_KEY }) ?? "",
                 sshCidrs: r.cidrs(a, "sshCidrs", "hosts.aws.sshCidrs"),
@@ -651,16 +685,20 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                 pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
             }),
             prefix:
-                r.str(b, "prefix", "backup.prefix", "a key prefix without leading or trailing slash, such as dtr or backups/dtr", {
-                    required: false,
-                    pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
-                }) ?? "",
+                r.str(
+                    b,
+                    "prefix",
+                    "backup.prefix",
+                    "a key prefix without leading or trailing slash, of segments of A-Z a-z 0-9 . _ - each starting with a letter, digit or _, such as dtr or backups/dtr",
+                    { required: false, pattern: BACKUP_PREFIX },
+                ) ?? "",
             agentImage:
                 r.str(
                     b,
                     "agentImage",
                     "backup.agentImage",
-                    "the dtr-ha-backup image the hosts can pull, e.g. registry.example.com/dtr-ha-backup:0.1.0",
+                    "the dtr-ha-backup image reference the hosts can pull (repository[:tag][@digest], lower-case path), e.g. registry.example.com/dtr-ha-backup:0.1.0",
+                    { pattern: IMAGE_REFERENCE },
                 ) ?? "",
             recipients,
             lockMode: r.oneOf(b, "lockMode", "backup.lockMode", ["GOVERNANCE", "COMPLIANCE"] as const, "COMPLIANCE") ?? "COMPLIANCE",
@@ -689,7 +727,11 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         const manager = (o: Obj | undefined, path: string): ManagerHost => ({
             address: r.str(o, "address", `${path}.address`, "the manager's SSH address", { pattern: HOSTNAME }) ?? "",
             port: r.int(o, "port", `${path}.port`, 22, 1, 65535) ?? 22,
-            user: r.str(o, "user", `${path}.user`, "the SSH user", { required: false, pattern: /^[a-z_][a-z0-9_-]*$/ }) ?? "root",
+            user:
+                r.str(o, "user", `${path}.user`, "the SSH user (a login name: a-z 0-9 _ -, at most 32)", {
+                    required: false,
+                    pattern: USER,
+                }) ?? "root",
             hostKey:
                 r.str(o, "hostKey", `${path}.hostKey`, "the manager's SSH public key (`ssh-keyscan -t ed25519 <host>`)", {
                     pattern: HOST_KEY,
@@ -709,10 +751,13 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             backup.swarm = {
                 ...manager(sw, "backup.swarm"),
                 engine: stop && start ? { stop, start } : undefined,
-                dataRoot: r.str(sw, "dataRoot", "backup.swarm.dataRoot", "the engine's data root, e.g. /var/lib/docker", {
-                    required: false,
-                    pattern: /^\/\S+$/,
-                }),
+                dataRoot: r.str(
+                    sw,
+                    "dataRoot",
+                    "backup.swarm.dataRoot",
+                    "the engine's absolute data root: segments of A-Z a-z 0-9 . _ - each starting with a letter, digit or _, no trailing slash, at most 255 characters, e.g. /var/lib/docker",
+                    { required: false, pattern: /^(?=.{2,255}$)(\/[A-Za-z0-9_][A-Za-z0-9._-]*)+$/ },
+                ),
             };
         }
         const ucpB = r.obj(b, "ucp", "backup.ucp", false);
@@ -722,8 +767,22 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             backup.ucp = {
                 ...manager(ucpB, "backup.ucp"),
                 image: {
-                    repository: r.str(im, "repository", "backup.ucp.image.repository", "e.g. mirantis/ucp") ?? "",
-                    version: r.str(im, "version", "backup.ucp.image.version", "the UCP version running, e.g. 3.2.6") ?? "",
+                    // The same rules the UcpBackup component applies when it builds the command (checked here too, so
+                    // a bad value is reported in the one pass instead of during `up`).
+                    repository:
+                        r.str(
+                            im,
+                            "repository",
+                            "backup.ucp.image.repository",
+                            "an image repository (lower-case, at most 255 characters), e.g. mirantis/ucp",
+                            {
+                                pattern: /^(?=.{1,255}$)[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+                            },
+                        ) ?? "",
+                    version:
+                        r.str(im, "version", "backup.ucp.image.version", "the UCP version running, e.g. 3.2.6", {
+                            pattern: /^[0-9]+\.[0-9]+\.[0-9]+([.-][A-Za-z0-9.-]+)?$/,
+                        }) ?? "",
                 },
                 includeLogs: r.bool(ucpB, "includeLogs", "backup.ucp.includeLogs", false),
             };
@@ -769,11 +828,13 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
     const rs = r.obj(raw, "restore", "restore", false);
     if (rs) {
         r.known(rs, "restore", ["manifestKey", "destroyExisting"]);
+        const manifestKey = r.str(rs, "manifestKey", "restore.manifestKey", "the backup's manifest key (`npm run backups -- list`)");
+        // The key reaches the restore scripts and the agent: it must be exactly what the agent writes, a DTR backup,
+        // and one of this cluster's (rebuild copies cluster.name from the source stack, so its keys always match).
+        const keyProblem = manifestKey === undefined ? undefined : manifestKeyProblem(manifestKey, { cluster: cluster.name, kind: "dtr" });
+        if (keyProblem) r.problem("restore.manifestKey", manifestKey, keyProblem);
         restore = {
-            manifestKey:
-                r.str(rs, "manifestKey", "restore.manifestKey", "the backup's manifest key (`npm run backups -- list`)", {
-                    pattern: /\.manifest\.json$/,
-                }) ?? "",
+            manifestKey: keyProblem ? "" : (manifestKey ?? ""),
             destroyExisting: r.bool(rs, "destroyExisting", "restore.destroyExisting", false),
         };
         if (!backup) r.problem("restore", rs, "needs the backup section (bucket, agent image, S3 access) to read the backup from");
