@@ -786,12 +786,22 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                 },
                 includeLogs: r.bool(ucpB, "includeLogs", "backup.ucp.includeLogs", false),
             };
-            if (recipients.length === 0)
-                r.problem(
-                    "backup.ucp",
-                    "(no recipients)",
-                    "UCP backups are taken without a passphrase and encrypted by the agent: give backup.recipients (age public keys)",
-                );
+        }
+        // Backups hold keys: encryption is required in production (and for UCP backups, which the agent encrypts
+        // because they are taken without a passphrase). The operator keeps the age secret key, off the hosts.
+        if (recipients.length === 0 && (cluster.production || backup.ucp)) {
+            const holds = [
+                "DTR backups hold DTR's TLS private key and cluster secret",
+                ...(backup.swarm ? ["Swarm backups hold the swarm's node keys and raft log with every swarm secret"] : []),
+                ...(backup.ucp ? ["UCP backups are taken without a passphrase and encrypted only by the agent"] : []),
+            ];
+            r.problem(
+                "backup.recipients",
+                b.recipients,
+                `${cluster.production ? "a production cluster's backups must be encrypted" : "UCP backups must be encrypted"}: ` +
+                    `${holds.join("; ")}. Make a key pair with \`age-keygen -o dtr-ha-backup.key\`, keep that file off the hosts ` +
+                    `(restores need it, as the secret dtr-ha:ageIdentity) and list its public key: backup.recipients: [age1...]`,
+            );
         }
         if (bmode === "s3") {
             const o = r.obj(b, "s3", "backup.s3");

@@ -265,3 +265,50 @@ describe("stack configuration: one entry per host, keys at the top level", () =>
         assert.ok(problemsOf(raw2).some((x) => x.startsWith('dtr-ha:hosts.existing[1].ucpNode = "host1": is also')));
     });
 });
+
+describe("stack configuration: backups are encrypted in production", () => {
+    const AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+    const withBackup = (production: boolean, extra: Record<string, any> = {}) => {
+        const raw = existingConfig();
+        raw.cluster.production = production;
+        raw.backup = {
+            mode: "s3",
+            bucket: "dtr-backups",
+            agentImage: "registry.example.com/dtr-ha-backup:0.1.0",
+            s3: { region: "us-east-1", endpoint: "https://s3.internal:9000" },
+            ...extra,
+        };
+        return raw;
+    };
+    const secrets = new Set<SecretKey>([...allSecrets, "backupAccessKey", "backupSecretKey"]);
+
+    it("refuses DTR (and Swarm) backups without backup.recipients, naming the key and the fix", () => {
+        for (const recipients of [undefined, []]) {
+            const raw = withBackup(true, recipients ? { recipients } : {});
+            const p = problemsOf(raw, secrets);
+            const shown = recipients ? "[]" : "(not set)";
+            assert.deepStrictEqual(
+                p.map((x) => x.split(": ")[0]),
+                [`dtr-ha:backup.recipients = ${shown}`],
+                p.join("\n"),
+            );
+            assert.match(p[0], /a production cluster's backups must be encrypted: DTR backups hold DTR's TLS private key/);
+            assert.match(p[0], /age-keygen -o dtr-ha-backup\.key.*backup\.recipients: \[age1\.\.\.\]/);
+        }
+        const swarm = { address: "10.0.1.11", hostKey: KEY };
+        assert.match(problemsOf(withBackup(true, { swarm }), secrets)[0], /Swarm backups hold the swarm's node keys/);
+        assert.deepStrictEqual(problemsOf(withBackup(true, { recipients: [AGE], swarm }), secrets), []);
+    });
+
+    it("a lab (production: false) may keep DTR backups unencrypted, but UCP backups always need recipients", () => {
+        assert.deepStrictEqual(problemsOf(withBackup(false), secrets), []);
+        const ucp = { address: "10.0.1.10", hostKey: KEY, image: { repository: "mirantis/ucp", version: "3.2.6" } };
+        const p = problemsOf(withBackup(false, { ucp }), secrets);
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(
+            p[0],
+            /^dtr-ha:backup.recipients = \(not set\): UCP backups must be encrypted: .*taken without a passphrase.*age-keygen/,
+        );
+        assert.deepStrictEqual(problemsOf(withBackup(false, { ucp, recipients: [AGE] }), secrets), []);
+    });
+});
