@@ -723,6 +723,25 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                 }
             }
             backup.scheduler = r.oneOf(b, "scheduler", "backup.scheduler", ["auto", "systemd", "cron"] as const, "auto") ?? "auto";
+            // A scheduler forced to one kind must be able to say the schedule (auto checks per host at install time).
+            if (backup.schedule) {
+                const resolved = resolveSchedule(backup.schedule, "backup.schedule");
+                if (backup.scheduler === "cron" && !resolved.cron)
+                    r.problem(
+                        "backup.schedule.onCalendar",
+                        resolved.onCalendar,
+                        "has no cron form (cron has no time zone: Debian and Ubuntu cron ignore CRON_TZ; nor years, seconds or ~ days), " +
+                            "and backup.scheduler is cron: drop the time zone (cron runs in the host's local time), give backup.schedule.cron, " +
+                            "or set backup.scheduler: auto or systemd",
+                    );
+                if (backup.scheduler === "systemd" && !resolved.onCalendar)
+                    r.problem(
+                        "backup.schedule.cron",
+                        resolved.cron,
+                        "has no systemd OnCalendar form (cron ORs day of month and day of week) and backup.scheduler is systemd: " +
+                            "give backup.schedule.onCalendar, or set backup.scheduler: auto or cron",
+                    );
+            }
         }
         const manager = (o: Obj | undefined, path: string): ManagerHost => ({
             address: r.str(o, "address", `${path}.address`, "the manager's SSH address", { pattern: HOSTNAME }) ?? "",

@@ -74,6 +74,55 @@ describe("backup schedule: calendar and cron validation", () => {
         });
     }
 
+    // Our accept/refuse decision against systemd's own parser, for the forms people write (shorthands with a time zone,
+    // ~ days from the month's end, weekday names in any case, time zones, repetitions) and their near misses.
+    const compared = [
+        ...["daily", "Daily", "daily UTC", "hourly UTC", "weekly Europe/Berlin", "daily Zulu", "minutely", "quarterly"],
+        ...["*-*~01", "*-*~01 02:00", "*~01", "*-02~03", "2026-02~03", "Mon *-*-* 02:00:00", "*-*-* 02:00:00 Europe/Berlin"],
+        ...["Mon..Fri 02:00 Europe/Berlin", "*-*-* 02:00:00 utc", "*-*-* 02:00:00 Etc/UTC", "*-*-* 02:00 EST", "02:00 Etc/GMT+5"],
+        ...["*-*-* 02:00:00 America/Argentina/Buenos_Aires", "monday 02:00", "Thursday 02:00", "mon-fri 02:00", "Mon,Wed..Fri 02:00"],
+        ...["*-*-* 2,14:00", "*-*-* 02:00:00.5", "*-*-* 00:00:00/30", "*-1..6-* 00:00", "*-*-1/7 00:00", "2026..2027-01-01", "Mon"],
+        ...["Mon..Fri", "Mon..Sun 02:00", "26-12-24 00:00", "*-*-* 2:3", "Sat,Sun 03:15"],
+        ...["@daily", "now", "today", "daily; rm", "daily Mars/Olympus", "daily europe/berlin", "Monxyz 02:00", "Mo 02:00"],
+        ...["Thurs 02:00", "tues 02:00", "Fri..Mon 00:00", "*-*~01/7", "daily daily", "Mon daily", "*-*-* 02", "*-*-* 24:00"],
+        ...["*-*-* 02:00:60", "00:00 Mon", "*-*-32 00:00", "*-*-* 02:00:00 UTC UTC", "UTC", "*-*-5..1 00:00", "*-*-* 00:00/0"],
+        ...["*-*-* 0x10:00", "*-*-* 02:00 +0100", "*-*-* 02:00 $(id)"],
+    ];
+    it(`decides like \`systemd-analyze calendar\` on ${compared.length} expressions`, function () {
+        this.timeout(30_000);
+        const differ = compared.filter((e) => {
+            let ours = true;
+            try {
+                validateOnCalendar(e);
+            } catch {
+                ours = false;
+            }
+            return ours !== systemdAccepts(e);
+        });
+        assert.deepStrictEqual(differ, [], "ours and systemd's decisions differ on these");
+        assert.ok(compared.filter(systemdAccepts).length >= 30 && compared.filter((e) => !systemdAccepts(e)).length >= 20);
+    });
+    it("refuses on purpose two forms systemd takes: a one-time @epoch, and a repetition on a ~ day", () => {
+        for (const e of ["@1700000000", "*-*~07/1 00:00"]) {
+            assert.ok(systemdAccepts(e), e);
+            assert.throws(() => validateOnCalendar(e), /backup\.schedule\.onCalendar=/);
+        }
+        assert.throws(() => validateOnCalendar("@1700000000"), /an @epoch timestamp fires once; a schedule repeats/);
+    });
+
+    it("never drops a time zone: a calendar with one has no cron form, and cron-only hosts are refused", () => {
+        for (const e of ["daily UTC", "*-*-* 02:00:00 Europe/Berlin", "Mon..Fri 02:00 Etc/UTC"]) {
+            assert.strictEqual(onCalendarToCron(e), undefined, e);
+            assert.deepStrictEqual(resolveSchedule({ onCalendar: e }), { onCalendar: validateOnCalendar(e), cron: undefined });
+        }
+        assert.strictEqual(onCalendarToCron("*-*~01 02:00"), undefined, "cron cannot count days from the month's end");
+        assert.strictEqual(onCalendarToCron("Daily"), "0 0 * * *");
+        assert.strictEqual(onCalendarToCron("monday 02:00"), "0 2 * * 1");
+        assert.strictEqual(onCalendarToCron("Mon..Sun 02:00"), "0 2 * * 1-7");
+        assert.strictEqual(onCalendarToCron("Sat,Sun 03:15"), "15 3 * * 6,0");
+        assert.strictEqual(validateOnCalendar("  Daily   UTC "), "daily UTC");
+    });
+
     it("validates cron and refuses bad fields with the fix", () => {
         assert.strictEqual(validateCron(" 30  2 * * * "), "30 2 * * *");
         assert.strictEqual(validateCron("*/15 0-6 1,15 jan-jun mon-fri"), "*/15 0-6 1,15 jan-jun mon-fri");
@@ -255,6 +304,23 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
         const r = await dash(installScript(args("host2")), { AWS_REGION: "x", UCP_USERNAME: "admin" });
         assert.strictEqual(r.status, 1);
         assert.match(r.stderr, /UCP_PASSWORD is not in the environment/);
+    });
+
+    it("a time-zoned calendar on a cron host: refused before anything is written, naming the fix", async () => {
+        const a = args("host3", { unitName: "tz", schedule: resolveSchedule({ onCalendar: "*-*-* 02:00:00 Europe/Berlin" }) });
+        const r = await dash(installScript(a), env);
+        assert.strictEqual(r.status, 1);
+        assert.match(
+            r.stderr,
+            /FAILED: OnCalendar=\*-\*-\* 02:00:00 Europe\/Berlin has no cron equivalent \(cron has no time zone.*set backup\.schedule\.cron instead; nothing installed/,
+        );
+        const f = fileNames(a);
+        for (const p of [f.env, f.runner, f.pipeline, f.cron]) assert.ok(!fs.existsSync(p), `${p} not written`);
+        // The same schedule on a systemd host installs a timer that keeps the zone.
+        const s = args("host3", { unitName: "tz", scheduler: "systemd", schedule: a.schedule });
+        assert.strictEqual((await dash(installScript(s), env)).status, 0);
+        assert.match(fs.readFileSync(fileNames(s).timer, "utf8"), /^OnCalendar=\*-\*-\* 02:00:00 Europe\/Berlin$/m);
+        assert.strictEqual((await dash(uninstallScript(s))).status, 0);
     });
 
     it("systemd mode: writes service and timer, links and enables them through systemctl", async () => {

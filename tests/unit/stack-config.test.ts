@@ -312,3 +312,38 @@ describe("stack configuration: backups are encrypted in production", () => {
         assert.deepStrictEqual(problemsOf(withBackup(false, { ucp, recipients: [AGE] }), secrets), []);
     });
 });
+
+describe("stack configuration: the schedule fits the scheduler", () => {
+    const withSchedule = (schedule: Record<string, string>, scheduler?: string) => {
+        const raw = existingConfig();
+        raw.cluster.production = false;
+        raw.backup = {
+            mode: "s3",
+            bucket: "dtr-backups",
+            agentImage: "registry.example.com/dtr-ha-backup:0.1.0",
+            s3: { region: "us-east-1", endpoint: "https://s3.internal:9000" },
+            schedule,
+            ...(scheduler ? { scheduler } : {}),
+        };
+        return problemsOf(raw, new Set<SecretKey>([...allSecrets, "backupAccessKey", "backupSecretKey"]));
+    };
+
+    it("refuses a time zone with scheduler: cron (cron would run it in the host's local time), accepts it otherwise", () => {
+        const p = withSchedule({ onCalendar: "*-*-* 02:00:00 Europe/Berlin" }, "cron");
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(
+            p[0],
+            /^dtr-ha:backup.schedule.onCalendar = "\*-\*-\* 02:00:00 Europe\/Berlin": has no cron form \(cron has no time zone/,
+        );
+        assert.match(p[0], /drop the time zone .*, give backup.schedule.cron, or set backup.scheduler: auto or systemd$/);
+        assert.deepStrictEqual(withSchedule({ onCalendar: "*-*-* 02:00:00 Europe/Berlin" }), []);
+        assert.deepStrictEqual(withSchedule({ onCalendar: "*-*-* 02:00:00" }, "cron"), []);
+    });
+
+    it("refuses a cron expression systemd cannot say with scheduler: systemd", () => {
+        const p = withSchedule({ cron: "0 0 1 * 1" }, "systemd");
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(p[0], /^dtr-ha:backup.schedule.cron = "0 0 1 \* 1": has no systemd OnCalendar form/);
+        assert.deepStrictEqual(withSchedule({ cron: "0 0 1 * 1" }, "cron"), []);
+    });
+});
