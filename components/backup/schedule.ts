@@ -8,8 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SECRET_ENV } from "../dtr-cli/commands";
 import { USERNAME_ENV } from "../dtr-cli/api";
-import { shellQuote } from "../dtr-cli/shell";
-import { AGENT_ENV, BackupTarget, dtrBackupScript } from "./scripts";
+import { shellJoin, shellQuote } from "../dtr-cli/shell";
+import { AGENT_ENV, BackupTarget, agentRun, dtrBackupScript } from "./scripts";
 import { agentEnvironment } from "./agent-env";
 import { DtrBackupSource } from "./dtr-backup";
 
@@ -362,7 +362,30 @@ export interface ScheduleScriptArgs {
     scheduler?: "auto" | "systemd" | "cron";
     /** The pipeline, exactly as `dtrBackupScript` builds it. */
     pipeline: string;
+    /**
+     * How a host that is not taking the run confirms that the taker did: `listCommand` prints the agent's `list` of this
+     * cluster's backups (JSON lines, newest first; `agentListCommand` builds it), polled every `intervalSeconds` until a
+     * DTR backup stamped no earlier than this run's start (less `skewSeconds` for clocks that differ) appears, for at
+     * most `timeoutSeconds` (keep it below the schedule's period: the run holds the lock meanwhile).
+     */
+    confirm: { listCommand: string; timeoutSeconds: number; intervalSeconds: number; skewSeconds?: number };
 }
+
+/** The agent's `list` of one cluster's backups, as the runner's confirmation polls it (values quoted, from config). */
+export function agentListCommand(t: { agentImage: string; bucket: string; prefix?: string; cluster: string }): string {
+    return shellJoin([
+        ...agentRun(t.agentImage, false, false),
+        "list",
+        "--bucket",
+        t.bucket,
+        ...(t.prefix ? ["--prefix", t.prefix] : []),
+        "--cluster",
+        t.cluster,
+    ]);
+}
+
+/** Exit status of a run that found another run of the same schedule still going (EX_TEMPFAIL): no backup this time. */
+export const EXIT_ALREADY_RUNNING = 75;
 
 export function fileNames(a: { unitName: string; paths: SchedulePaths }) {
     const base = `dtr-ha-backup-${a.unitName}`;
@@ -383,38 +406,97 @@ function assertUnitName(n: string): void {
         throw new Error(`schedule unit name ${JSON.stringify(n)}: use letters, digits, _ and - (it names the timer and the cron.d file)`);
 }
 
-/** What the timer runs: the turn check, the pipeline, one log line. */
+/** A whole number of seconds within [lo, hi], or a clear error naming the setting. */
+function seconds(name: string, v: number | undefined, lo: number, hi: number): number {
+    if (v === undefined || !Number.isInteger(v) || v < lo || v > hi)
+        throw new Error(`schedule ${name}=${JSON.stringify(v)}: give whole seconds from ${lo} to ${hi}`);
+    return v;
+}
+
+/**
+ * What the timer runs: the lock, the turn check, the pipeline (or the confirmation that the taker backed up), one
+ * outcome line.
+ *
+ * - The lock (`flock -n` on `<log dir>/<base>.lock`) keeps two runs on one host from overlapping (a slow backup and the
+ *   next cron slot, or a manual run). The second run logs `SKIPPED already running` and exits 75: it took no backup,
+ *   and a non-zero status makes a run stuck for several periods visible (systemd marks the unit failed) instead of
+ *   every later slot quietly succeeding.
+ * - A host that is not the taker (the first healthy replica in preference order) does not just exit 0: every host could
+ *   decide so (a flapping replica seen differently, a taker whose timer never fires), and then no backup is taken and
+ *   nothing fails. It polls the bucket until a DTR backup of this cluster stamped at or after this run's start (less the
+ *   allowed clock skew) is listed, then logs `SKIPPED not my turn`; otherwise it logs FAILED naming the taker and exits
+ *   1. So a slot in which no host backed up is reported by every host that deferred.
+ */
 export function runnerScript(a: ScheduleScriptArgs): string {
     assertUnitName(a.unitName);
     if (!a.hosts.some((h) => h.name === a.self)) throw new Error(`schedule: host ${a.self} is not among the replica hosts`);
     const f = fileNames(a);
     const port = a.httpsPort ?? 443;
+    for (const h of a.hosts)
+        if (!/^[A-Za-z0-9_.-]+$/.test(h.name) || !/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(h.address))
+            throw new Error(
+                `schedule: host ${JSON.stringify(h.name)} at ${JSON.stringify(h.address)}: give a plain name and an IP or DNS name`,
+            );
     const entries = a.hosts.map((h) => shellQuote(`${h.name} ${h.address}`)).join(" ");
+    const timeout = seconds("confirm.timeoutSeconds", a.confirm?.timeoutSeconds, 1, 86400);
+    const interval = seconds("confirm.intervalSeconds", a.confirm?.intervalSeconds, 1, 3600);
+    const skew = seconds("confirm.skewSeconds", a.confirm?.skewSeconds ?? 600, 0, 86400);
+    if (!a.confirm.listCommand || a.confirm.listCommand.includes("\n"))
+        throw new Error("schedule confirm.listCommand: give one command line (agentListCommand builds it)");
     return [
         "#!/bin/sh",
         `# dtr-ha scheduled DTR backup (${f.base}) on ${a.self}. Installed by Pulumi: local edits are overwritten.`,
-        "set -u",
+        // No pathname expansion: the host entries below are split into words on purpose, never globbed.
+        "set -u -f",
         "umask 077",
         `log=${shellQuote(a.paths.logFile)}`,
+        `lock=${shellQuote(lockFile(a))}`,
         `envfile=${shellQuote(f.env)}`,
         `pipeline=${shellQuote(f.pipeline)}`,
         `self=${shellQuote(a.self)}`,
         // One line per run, in the log file and (where present) syslog.
         'note() { line="dtr-ha-backup $(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; echo "$line" >> "$log"; echo "$line" >&2; if command -v logger >/dev/null 2>&1; then logger -t dtr-ha-backup -- "$line" || true; fi; }',
+        // One run at a time on this host: the lock is held by fd 9 until this shell exits (children get it closed).
+        'command -v flock >/dev/null 2>&1 || { note "FAILED flock (util-linux) is not installed: runs could overlap; install util-linux"; exit 1; }',
+        'exec 9>>"$lock" || { note "FAILED cannot open the lock file $lock"; exit 1; }',
+        `flock -n 9 || { note "SKIPPED already running: another run holds $lock; no backup by this run"; exit ${EXIT_ALREADY_RUNNING}; }`,
+        "started=$(date -u +%s)",
         '[ -r "$envfile" ] || { note "FAILED the environment file $envfile is missing (run pulumi up to reinstall)"; exit 1; }',
-        'set -a; . "$envfile"; set +a',
+        "set -a",
+        "# shellcheck source=/dev/null",
+        '. "$envfile"',
+        "set +a",
         // The first healthy replica in preference order takes the backup; every host decides the same way.
         "taker=''",
+        "# shellcheck disable=SC2041,SC2086 # each entry is one quoted word 'name address', split on purpose",
         `for entry in ${entries}; do`,
         "  set -- $entry",
-        `  code=$(curl -sS --insecure --max-time 10 -o /dev/null -w '%{http_code}' "https://$2:${port}/_ping" 2>/dev/null) || code=unreachable`,
+        `  code=$(curl -sS --insecure --max-time 10 -o /dev/null -w '%{http_code}' "https://$2:${port}/_ping" 2>/dev/null 9>&-) || code=unreachable`,
         '  if [ "$code" = 200 ]; then taker=$1; break; fi',
         '  echo "dtr-ha-backup: replica on $1 ($2) is not healthy (/_ping: $code)" >&2',
         "done",
         'if [ -z "$taker" ]; then note "FAILED no healthy replica to back up from"; exit 1; fi',
-        'if [ "$taker" != "$self" ]; then note "SKIPPED not my turn: $taker is healthy"; exit 0; fi',
         "errf=$(mktemp); trap 'rm -f \"$errf\"' EXIT",
-        'out=$(sh "$pipeline" 2>"$errf"); rc=$?',
+        'if [ "$taker" != "$self" ]; then',
+        // Stamps (YYYYMMDDTHHMMSZ) compare as numbers once T and Z are dropped.
+        `  since=$(date -u -d "@$((started - ${skew}))" +%Y%m%d%H%M%S) || { note "FAILED date -d @seconds is not supported here"; exit 1; }`,
+        `  deadline=$((started + ${timeout}))`,
+        "  newest=''",
+        "  while :; do",
+        `    newest=$( (${a.confirm.listCommand}) 2>"$errf" 9>&- | sed -n 's/^{"manifestKey":"[^"]*\\/\\([0-9]\\{8\\}T[0-9]\\{6\\}Z\\)-dtr\\.manifest\\.json".*/\\1/p' | head -n 1)`,
+        `    n=$(printf '%s' "$newest" | tr -d TZ)`,
+        '    if [ -n "$n" ] && [ "$n" -ge "$since" ]; then',
+        '      echo "dtr-ha-backup: $taker took DTR backup $newest" >&2',
+        '      note "SKIPPED not my turn: $taker is healthy"; exit 0',
+        "    fi",
+        '    [ "$(date -u +%s)" -lt "$deadline" ] || break',
+        `    sleep ${interval}`,
+        "  done",
+        `  why=$(tail -n 1 "$errf")`,
+        `  note "FAILED not my turn, but $taker (healthy) took no DTR backup within ${timeout}s: the newest listed is \${newest:-none}\${why:+ (list: $why)}"`,
+        "  exit 1",
+        "fi",
+        'out=$(sh "$pipeline" 2>"$errf" 9>&-); rc=$?',
         'cat "$errf" >&2',
         `key=$(printf '%s\\n' "$out" | sed -n 's/^{"manifestKey":"\\([^"]*\\)".*/\\1/p' | tail -n 1)`,
         'if [ "$rc" = 0 ] && [ -n "$key" ]; then note "OK $key"; exit 0; fi',
@@ -422,6 +504,11 @@ export function runnerScript(a: ScheduleScriptArgs): string {
         'note "FAILED ${reason:-the backup pipeline printed no manifest} (exit $rc)"',
         "exit 1",
     ].join("\n");
+}
+
+/** The run lock: beside the log file, one per schedule. */
+export function lockFile(a: { unitName: string; paths: SchedulePaths }): string {
+    return `${a.paths.logFile.replace(/\/[^/]*$/, "") || ""}/${fileNames(a).base}.lock`;
 }
 
 export function serviceUnit(a: ScheduleScriptArgs): string {
@@ -515,6 +602,7 @@ export function installScript(a: ScheduleScriptArgs): string {
         `mkdir -p ${[d.installDir, d.envDir, d.logFile.replace(/\/[^/]*$/, "") || "/"].map(shellQuote).join(" ")} || exit 1`,
         `tmp=${shellQuote(f.env + ".tmp")}`,
         ': > "$tmp" || exit 1',
+        "val=''",
         `for v in ${SCHEDULE_ENV.join(" ")}; do`,
         '  eval "isset=\\${$v+x}"',
         '  [ -n "$isset" ] || continue',
@@ -574,6 +662,10 @@ export interface BackupScheduleArgs extends DtrBackupSource {
     retentionDays: number;
     paths?: Partial<SchedulePaths>;
     scheduler?: "auto" | "systemd" | "cron";
+    /** How long a host that defers waits for the taker's backup to be listed (default 3600; below the period). */
+    confirmTimeoutSeconds?: number;
+    /** How often it lists the bucket meanwhile (default 60). */
+    confirmIntervalSeconds?: number;
 }
 
 /** A backup timer on every replica host, running the same pipeline as `DtrBackup`. */
@@ -616,7 +708,8 @@ export class BackupSchedule extends pulumi.ComponentResource {
             [USERNAME_ENV]: args.ucp.username,
         };
         this.commands = args.hosts.map((h, i) => {
-            const scriptArgs = pulumi.all([entries, pipeline]).apply(([e, p]) => ({
+            const target = pulumi.output(args.target) as pulumi.Output<BackupTarget>;
+            const scriptArgs = pulumi.all([entries, pipeline, target]).apply(([e, p, t]): ScheduleScriptArgs => ({
                 unitName: args.clusterName,
                 self: h.name,
                 hosts: e,
@@ -625,6 +718,11 @@ export class BackupSchedule extends pulumi.ComponentResource {
                 schedule,
                 scheduler: args.scheduler,
                 pipeline: p,
+                confirm: {
+                    listCommand: agentListCommand({ ...t, cluster: args.clusterName }),
+                    timeoutSeconds: args.confirmTimeoutSeconds ?? 3600,
+                    intervalSeconds: args.confirmIntervalSeconds ?? 60,
+                },
             }));
             return new command.remote.Command(
                 `${name}-${h.name}`,

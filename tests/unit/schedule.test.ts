@@ -13,7 +13,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { Declared, captureDeclarations, settle, valueOf } from "./mocks";
 import {
     BackupSchedule,
+    EXIT_ALREADY_RUNNING,
     ScheduleScriptArgs,
+    agentListCommand,
+    lockFile,
     cronFile,
     cronToOnCalendar,
     fileNames,
@@ -242,8 +245,13 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
             schedule: resolveSchedule({ onCalendar: "*-*-* 02:30:00" }),
             scheduler: "cron",
             // The runner's pipeline stand-in: the real pipeline needs docker and is run by the lab test.
+            // A backup also shows in the bucket's listing, stamped now, as the agent's `list` would print it.
             pipeline:
-                'if [ "$AWS_SECRET_ACCESS_KEY" = "$WANT" ]; then echo "dtr-ha backup: fine" >&2; echo \'{"manifestKey":"dtr/manifests/lab/k1.manifest.json","manifest":{}}\'; else echo "dtr-ha backup FAILED: upload exit 1; no manifest written" >&2; exit 1; fi',
+                'if [ "$AWS_SECRET_ACCESS_KEY" = "$WANT" ]; then echo "dtr-ha backup: fine" >&2; ' +
+                `printf '{"manifestKey":"dtr/manifests/lab/%s-dtr.manifest.json","manifest":{}}\\n' "$(date -u +%Y%m%dT%H%M%SZ)" > ${root}/list.jsonl; ` +
+                'echo \'{"manifestKey":"dtr/manifests/lab/k1.manifest.json","manifest":{}}\'; else echo "dtr-ha backup FAILED: upload exit 1; no manifest written" >&2; exit 1; fi',
+            // The listing stand-in: the real one is `agentListCommand` (docker run of the agent).
+            confirm: { listCommand: `cat ${root}/list.jsonl`, timeoutSeconds: 2, intervalSeconds: 1 },
             ...over,
         };
     }
@@ -374,6 +382,83 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
         assert.match(lastLog("host3"), / FAILED no healthy replica to back up from$/);
         healthy.splice(0, 3, true, true, true);
     });
+
+    it("a host that defers reports FAILED when the taker's backup never shows in the bucket", async () => {
+        for (const h of HOSTS) assert.strictEqual((await dash(installScript(args(h.name)), env)).status, 0);
+        const lastLog = (h: string) => fs.readFileSync(args(h).paths.logFile, "utf8").trim().split("\n").pop()!;
+        const list = path.join(root, "list.jsonl");
+        healthy.splice(0, 3, true, true, true);
+        // The newest backup is from a past slot: host1 (healthy, so it was its turn) took none this time.
+        fs.writeFileSync(list, '{"manifestKey":"dtr/manifests/lab/20200101T000000Z-dtr.manifest.json","manifest":{}}\n');
+        const t0 = Date.now();
+        let r = await dash(fileNames(args("host2")).runner);
+        assert.strictEqual(r.status, 1, r.stderr);
+        assert.match(
+            lastLog("host2"),
+            / FAILED not my turn, but host1 \(healthy\) took no DTR backup within 2s: the newest listed is 20200101T000000Z$/,
+        );
+        assert.ok(Date.now() - t0 >= 1500, "it kept looking until the deadline");
+        // A listing that fails says why.
+        fs.rmSync(list);
+        r = await dash(fileNames(args("host3")).runner);
+        assert.strictEqual(r.status, 1);
+        assert.match(lastLog("host3"), / FAILED not my turn, but host1 .*the newest listed is none \(list: .*list\.jsonl.*\)$/);
+        // A UCP backup or another cluster's DTR backup stamped now does not count.
+        const now = new Date()
+            .toISOString()
+            .replace(/[-:]/g, "")
+            .replace(/\.\d{3}Z$/, "Z");
+        fs.writeFileSync(list, `{"manifestKey":"dtr/manifests/lab/${now}-ucp.manifest.json","manifest":{}}\n`);
+        assert.strictEqual((await dash(fileNames(args("host2")).runner)).status, 1);
+        // The taker's backup appears while host2 waits: confirmed, SKIPPED, exit 0.
+        fs.writeFileSync(list, "");
+        const waiting = dash(fileNames(args("host2")).runner);
+        await new Promise((res) => setTimeout(res, 600));
+        fs.writeFileSync(list, `{"manifestKey":"dtr/manifests/lab/${now}-dtr.manifest.json","manifest":{}}\n`);
+        r = await waiting;
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(r.stderr, new RegExp(`host1 took DTR backup ${now}`));
+        assert.match(lastLog("host2"), /SKIPPED not my turn: host1 is healthy$/);
+    });
+
+    it("one run at a time: a run that finds the lock held logs SKIPPED already running, exits 75 and takes no backup", async () => {
+        const a = args("host1");
+        assert.strictEqual((await dash(installScript(a), env)).status, 0);
+        healthy.splice(0, 3, true, true, true);
+        const lock = lockFile(a);
+        assert.strictEqual(lock, `${root}/hosts/host1/log/dtr-ha-backup-lab.lock`);
+        // Its own process group, so the holder and its sleep are ended together (by that group's id).
+        const holder = spawn("flock", [lock, "sleep", "30"], { stdio: "ignore", detached: true });
+        try {
+            for (let i = 0; i < 50 && spawnSync("flock", ["-n", lock, "true"]).status === 0; i++)
+                await new Promise((res) => setTimeout(res, 50));
+            const list = path.join(root, "list.jsonl");
+            fs.writeFileSync(list, "untouched");
+            const r = await dash(fileNames(a).runner, { WANT: AWS_SECRET });
+            assert.strictEqual(r.status, EXIT_ALREADY_RUNNING, r.stderr);
+            const last = fs.readFileSync(a.paths.logFile, "utf8").trim().split("\n").pop()!;
+            assert.match(last, / SKIPPED already running: another run holds .*dtr-ha-backup-lab\.lock; no backup by this run$/);
+            assert.strictEqual(fs.readFileSync(list, "utf8"), "untouched", "the pipeline did not run");
+        } finally {
+            process.kill(-holder.pid!, "SIGTERM");
+        }
+        await new Promise((res) => holder.on("close", res));
+        const r = await dash(fileNames(a).runner, { WANT: AWS_SECRET });
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(fs.readFileSync(a.paths.logFile, "utf8").trim().split("\n").pop()!, / OK dtr\//);
+    });
+
+    it("the generated runner and install scripts are shellcheck-clean (POSIX sh)", () => {
+        const a = args("host1");
+        for (const [name, text] of [
+            ["runner", runnerScript(a)],
+            ["install", "#!/bin/sh\n" + installScript(a)],
+            ["uninstall", "#!/bin/sh\n" + uninstallScript(a)],
+        ]) {
+            const r = spawnSync("shellcheck", ["-s", "sh", "-"], { input: text, encoding: "utf8" });
+            assert.strictEqual(r.status, 0, `${name}:\n${r.stdout}`);
+        }
+    });
 });
 
 describe("backup schedule: the component (Pulumi mocks)", function () {
@@ -430,6 +515,14 @@ describe("backup schedule: the component (Pulumi mocks)", function () {
             for (const t of texts)
                 assert.ok(!t.includes(PASS) && !t.includes(AWS_SECRET) && !t.includes("PRIVATE-SSH-MATERIAL"), "no secret in command text");
             assert.ok(texts[0].includes(pipeline), "installs dtrBackupScript's pipeline verbatim");
+            const list = agentListCommand({
+                agentImage: "reg/dtr-ha-backup:0.1.0",
+                bucket: "backups-bucket",
+                prefix: "dtr",
+                cluster: "prod",
+            });
+            assert.match(list, / reg\/dtr-ha-backup:0\.1\.0 list --bucket backups-bucket --prefix dtr --cluster prod$/);
+            assert.ok(texts[0].includes(`(${list})`), "a deferring host confirms through the agent's list of this cluster");
             assert.match(texts[0], new RegExp(`self=${c.name.replace("nightly-", "")}`));
             const envOut = pulumi.output(c.props.environment);
             assert.ok(await (envOut as any).isSecret, "the environment is secret");
