@@ -425,7 +425,9 @@ function seconds(name: string, v: number | undefined, lo: number, hi: number): n
  *   decide so (a flapping replica seen differently, a taker whose timer never fires), and then no backup is taken and
  *   nothing fails. It polls the bucket until a DTR backup of this cluster stamped at or after this run's start (less the
  *   allowed clock skew) is listed, then logs `SKIPPED not my turn`; otherwise it logs FAILED naming the taker and exits
- *   1. So a slot in which no host backed up is reported by every host that deferred.
+ *   1. So a slot in which no host backed up is reported by every host that deferred and can read the bucket. A host
+ *   whose listing fails (no S3 access, no engine) logs a WARNING line and skips: it could not have backed up either,
+ *   and the taker's run reports its own outcome.
  */
 export function runnerScript(a: ScheduleScriptArgs): string {
     assertUnitName(a.unitName);
@@ -483,7 +485,14 @@ export function runnerScript(a: ScheduleScriptArgs): string {
         `  deadline=$((started + ${timeout}))`,
         "  newest=''",
         "  while :; do",
-        `    newest=$( (${a.confirm.listCommand}) 2>"$errf" 9>&- | sed -n 's/^{"manifestKey":"[^"]*\\/\\([0-9]\\{8\\}T[0-9]\\{6\\}Z\\)-dtr\\.manifest\\.json".*/\\1/p' | head -n 1)`,
+        `    listed=$( (${a.confirm.listCommand}) 2>"$errf" 9>&-); lrc=$?`,
+        // A listing that fails cannot confirm anything (this host cannot reach the bucket or run the agent, so it
+        // could not back up either): said in the log, then the skip; the taker's own run reports its outcome.
+        '    if [ "$lrc" != 0 ]; then',
+        '      note "WARNING cannot confirm that $taker backed up: listing the bucket failed (exit $lrc): $(tail -n 1 "$errf")"',
+        '      note "SKIPPED not my turn: $taker is healthy"; exit 0',
+        "    fi",
+        `    newest=$(printf '%s\\n' "$listed" | sed -n 's/^{"manifestKey":"[^"]*\\/\\([0-9]\\{8\\}T[0-9]\\{6\\}Z\\)-dtr\\.manifest\\.json".*/\\1/p' | head -n 1)`,
         `    n=$(printf '%s' "$newest" | tr -d TZ)`,
         '    if [ -n "$n" ] && [ "$n" -ge "$since" ]; then',
         '      echo "dtr-ha-backup: $taker took DTR backup $newest" >&2',
@@ -492,8 +501,7 @@ export function runnerScript(a: ScheduleScriptArgs): string {
         '    [ "$(date -u +%s)" -lt "$deadline" ] || break',
         `    sleep ${interval}`,
         "  done",
-        `  why=$(tail -n 1 "$errf")`,
-        `  note "FAILED not my turn, but $taker (healthy) took no DTR backup within ${timeout}s: the newest listed is \${newest:-none}\${why:+ (list: $why)}"`,
+        `  note "FAILED not my turn, but $taker (healthy) took no DTR backup within ${timeout}s: the newest listed is \${newest:-none}"`,
         "  exit 1",
         "fi",
         'out=$(sh "$pipeline" 2>"$errf" 9>&-); rc=$?',
