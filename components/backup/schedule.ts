@@ -8,8 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SECRET_ENV } from "../dtr-cli/commands";
 import { USERNAME_ENV } from "../dtr-cli/api";
-import { shellQuote } from "../dtr-cli/shell";
-import { AGENT_ENV, BackupTarget, dtrBackupScript } from "./scripts";
+import { shellJoin, shellQuote } from "../dtr-cli/shell";
+import { AGENT_ENV, BackupTarget, agentRun, dtrBackupScript } from "./scripts";
 import { agentEnvironment } from "./agent-env";
 import { DtrBackupSource } from "./dtr-backup";
 
@@ -39,72 +39,129 @@ const SHORTHANDS: Record<string, string> = {
     semiannually: "0 0 1 1,7 *",
 };
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const DAY_RE = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*";
-const WEEKDAYS = new RegExp(`^${DAY_RE}(?:(?:\\.\\.|-)${DAY_RE})?(?:,${DAY_RE}(?:(?:\\.\\.|-)${DAY_RE})?)*$`, "i");
+const DAY_NAMES = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+/** The day index (0 = Sunday) of a weekday as systemd reads it: the English name or its first three letters, any case. */
+function dayIndex(d: string): number {
+    const l = d.toLowerCase();
+    return DAY_NAMES.findIndex((n) => l === n || l === n.slice(0, 3));
+}
+/** Mon..Fri, Sat,Sun, Mon-Wed,Fri: names, lists and forward ranges (systemd refuses Fri..Mon). */
+function weekdaysValid(w: string): boolean {
+    return w.split(",").every((part) => {
+        const r = part.split(/\.\.|-/);
+        if (r.length > 2 || r.some((d) => dayIndex(d) < 0)) return false;
+        // systemd orders Monday first, so Mon..Sun is a range and Sun..Mon is not.
+        const order = (d: string) => (dayIndex(d) + 6) % 7;
+        return r.length === 1 || order(r[0]) <= order(r[1]);
+    });
+}
+
+/**
+ * A time zone as systemd takes it at the end of a calendar expression: UTC (any case) or a tz database name spelt as
+ * the database spells it (Europe/Berlin, America/Argentina/Buenos_Aires, Etc/GMT+5, EST). Node's ICU database stands in
+ * for the host's /usr/share/zoneinfo.
+ */
+export function timeZoneValid(tz: string): boolean {
+    if (/^utc$/i.test(tz)) return true;
+    if (!/^[A-Z][A-Za-z0-9_+-]*(\/[A-Z0-9][A-Za-z0-9_+-]*)*$/.test(tz)) return false;
+    try {
+        new Intl.DateTimeFormat("en", { timeZone: tz });
+        return true;
+    } catch {
+        return false;
+    }
+}
 
 /** One systemd calendar component: `*`, `5`, `1,15`, `1..5`, `0/15`, `*\/2`, with values in [lo, hi]. */
-function calendarField(v: string, lo: number, hi: number): boolean {
+function calendarField(v: string, lo: number, hi: number, step = true): boolean {
     return v.split(",").every((part) => {
         const m = /^(\*|\d+)(?:\.\.(\d+))?(?:\/(\d+))?$/.exec(part);
         if (!m) return false;
         const nums = [m[1], m[2]].filter((x) => x !== undefined && x !== "*").map(Number);
         if (nums.some((n) => n < lo || n > hi)) return false;
         if (m[2] !== undefined && m[1] !== "*" && Number(m[2]) < Number(m[1])) return false;
-        return m[3] === undefined || Number(m[3]) > 0;
+        return m[3] === undefined || (step && Number(m[3]) > 0);
     });
 }
 
 function calendarError(key: string, value: string, why: string): Error {
     return new Error(
         `${key}=${JSON.stringify(value)} is not a systemd calendar expression (${why}); use a shorthand (daily, hourly, weekly) ` +
-            `or "[weekdays] *-*-* HH:MM[:SS]", e.g. "*-*-* 02:30:00" or "Mon..Fri *-*-* 01:00"`,
+            `or "[weekdays] *-*-* HH:MM[:SS] [time zone]", e.g. "*-*-* 02:30:00", "Mon..Fri *-*-* 01:00" or "daily UTC"`,
     );
 }
 
-/** Validates a systemd OnCalendar value (the subset systemd documents for timers); returns it trimmed. */
-export function validateOnCalendar(value: string, key = "backup.schedule.onCalendar"): string {
+/** An OnCalendar value taken apart: the forms `systemd-analyze calendar` accepts that people write for a schedule. */
+export interface ParsedCalendar {
+    /** The value, trimmed, with single spaces (what the timer gets); a shorthand in lower case. */
+    text: string;
+    /** daily, hourly, ... (lower case) when the value is one. */
+    shorthand?: string;
+    weekdays?: string;
+    /** `fromEnd`: `~`, the day counted back from the month's end. */
+    date?: { year: string; month: string; day: string; fromEnd: boolean };
+    time?: { hour: string; minute: string; second: string };
+    timeZone?: string;
+}
+
+/**
+ * Parses a systemd OnCalendar value the way systemd does for these forms (cross-checked with `systemd-analyze calendar`
+ * in the tests): an optional weekday list, an optional date ([YYYY-]MM-DD, or [YYYY-]MM~DD for days back from the
+ * month's end), an optional time (HH:MM[:SS[.frac]]), or a shorthand (minutely ... annually); then an optional time
+ * zone. A one-time `@epoch` timestamp is refused on purpose: it is not a schedule.
+ */
+export function parseOnCalendar(value: string, key = "backup.schedule.onCalendar"): ParsedCalendar {
     const v = value.trim().replace(/\s+/g, " ");
     if (!v) throw calendarError(key, value, "it is empty");
-    if (/[\n;`$&|<>"'\\]/.test(v)) throw calendarError(key, value, "it holds characters no calendar expression has");
-    if (SHORTHANDS[v.toLowerCase()]) return v.toLowerCase();
+    if (/[\n;`$&|<>"'\\()]/.test(v)) throw calendarError(key, value, "it holds characters no calendar expression has");
+    if (v.startsWith("@")) throw calendarError(key, value, "an @epoch timestamp fires once; a schedule repeats");
     const words = v.split(" ");
-    if (words.length > 0 && /^[A-Za-z]/.test(words[0]) && !/^(UTC|[A-Z][A-Za-z_]+\/[A-Za-z_]+)$/.test(words[0])) {
-        if (!WEEKDAYS.test(words[0])) throw calendarError(key, value, `${JSON.stringify(words[0])} is not a weekday list such as Mon..Fri`);
-        words.shift();
+    const out: ParsedCalendar = { text: v };
+    const last = words[words.length - 1];
+    if (words.length > 1 && /^[A-Za-z]/.test(last) && !SHORTHANDS[last.toLowerCase()]) {
+        if (!timeZoneValid(last))
+            throw calendarError(key, value, `${JSON.stringify(last)} is not a time zone (UTC, or a tz name such as Europe/Berlin)`);
+        out.timeZone = words.pop();
     }
-    if (words.length > 0 && /^(UTC|[A-Z][A-Za-z_]+\/[A-Za-z_]+)$/.test(words[words.length - 1])) words.pop();
-    if (words.length === 0 || words.length > 2) throw calendarError(key, value, "expected a date and/or a time");
-    let date: string | undefined;
-    let time: string | undefined;
+    if (words.length === 1 && SHORTHANDS[words[0].toLowerCase()]) {
+        out.shorthand = words[0].toLowerCase();
+        out.text = [out.shorthand, out.timeZone].filter(Boolean).join(" ");
+        return out;
+    }
+    if (/^[A-Za-z]/.test(words[0])) {
+        if (!weekdaysValid(words[0]))
+            throw calendarError(key, value, `${JSON.stringify(words[0])} is not a weekday list such as Mon..Fri or Sat,Sun`);
+        out.weekdays = words.shift();
+    }
+    if (words.length > 2 || (words.length === 0 && !out.weekdays)) throw calendarError(key, value, "expected a date and/or a time");
     for (const w of words) {
         if (w.includes(":")) {
-            if (time) throw calendarError(key, value, "two times");
-            time = w;
+            if (out.time) throw calendarError(key, value, "two times");
+            const t = w.split(":");
+            if (t.length < 2 || t.length > 3) throw calendarError(key, value, `time ${JSON.stringify(w)} is not HH:MM[:SS]`);
+            const sec = (t[2] ?? "00").replace(/\.\d{1,9}(?=$|\/)/, "");
+            if (!calendarField(t[0], 0, 23) || !calendarField(t[1], 0, 59) || !calendarField(sec, 0, 59))
+                throw calendarError(key, value, `time ${JSON.stringify(w)} has a field out of range`);
+            out.time = { hour: t[0], minute: t[1], second: t[2] ?? "00" };
         } else {
-            if (date || time) throw calendarError(key, value, "the date must come before the time, once");
-            date = w;
+            if (out.date || out.time) throw calendarError(key, value, "the date must come before the time, once");
+            const m = /^(?:([^-~]+)-)?([^-~]+)([-~])([^-~]+)$/.exec(w);
+            if (!m) throw calendarError(key, value, `date ${JSON.stringify(w)} is not [YYYY-]MM-DD or [YYYY-]MM~DD`);
+            const [, year = "*", month, sep, day] = m;
+            const fromEnd = sep === "~";
+            const yearOk = calendarField(year, 1970, 2199) || calendarField(year, 0, 99);
+            // systemd refuses a repetition on a day counted back from the month's end (*-*~01/7); so do we.
+            if (!yearOk || !calendarField(month, 1, 12) || !calendarField(day, 1, 31, !fromEnd))
+                throw calendarError(key, value, `date ${JSON.stringify(w)} has a field out of range`);
+            out.date = { year, month, day, fromEnd };
         }
     }
-    if (date) {
-        const d = date.split("-");
-        if (d.length === 2) d.unshift("*");
-        if (d.length !== 3) throw calendarError(key, value, `date ${JSON.stringify(date)} is not [YYYY-]MM-DD`);
-        if (!calendarField(d[0], 1970, 2199) || !calendarField(d[1], 1, 12) || !calendarField(d[2], 1, 31)) {
-            throw calendarError(key, value, `date ${JSON.stringify(date)} has a field out of range`);
-        }
-    }
-    if (time) {
-        const t = time.split(":");
-        if (t.length < 2 || t.length > 3) throw calendarError(key, value, `time ${JSON.stringify(time)} is not HH:MM[:SS]`);
-        if (
-            !calendarField(t[0], 0, 23) ||
-            !calendarField(t[1], 0, 59) ||
-            (t[2] !== undefined && !calendarField(t[2].replace(/\.\d+$/, ""), 0, 59))
-        ) {
-            throw calendarError(key, value, `time ${JSON.stringify(time)} has a field out of range`);
-        }
-    }
-    return v;
+    return out;
+}
+
+/** Validates a systemd OnCalendar value (see parseOnCalendar); returns it trimmed, a shorthand in lower case. */
+export function validateOnCalendar(value: string, key = "backup.schedule.onCalendar"): string {
+    return parseOnCalendar(value, key).text;
 }
 
 const CRON_FIELDS: { name: string; lo: number; hi: number; names?: string[] }[] = [
@@ -203,39 +260,31 @@ function calendarFieldToCron(v: string, f: (typeof CRON_FIELDS)[number]): string
     return parts.some((p) => p === undefined) ? undefined : parts.join(",");
 }
 
-/** OnCalendar -> cron for what cron can say (shorthands, any year, whole minutes); undefined otherwise. */
+/**
+ * OnCalendar -> cron for what cron can say (any year, whole minutes, days counted from the month's start, no time
+ * zone); undefined otherwise. A time zone has no cron form: Debian's and Ubuntu's cron ignore CRON_TZ (only cronie reads
+ * it), so a converted entry would silently run in the host's local time instead.
+ */
 export function onCalendarToCron(onCalendar: string): string | undefined {
-    if (SHORTHANDS[onCalendar]) return SHORTHANDS[onCalendar];
-    const words = onCalendar.split(" ").filter((w) => !/^(UTC|[A-Z][A-Za-z_]+\/[A-Za-z_]+)$/.test(w) || WEEKDAYS.test(w));
-    let dow = "*";
-    if (/^[A-Za-z]/.test(words[0])) {
-        const map = (d: string) => DAYS.findIndex((x) => d.toLowerCase().startsWith(x.toLowerCase()));
-        dow = words
-            .shift()!
-            .split(",")
-            .map((p) =>
-                p
-                    .split(/\.\.|-/)
-                    .map(map)
-                    .join("-"),
-            )
-            .join(",");
-    }
-    let date = "*-*-*";
-    let time = "00:00:00";
-    for (const w of words) {
-        if (w.includes(":")) time = w;
-        else date = w;
-    }
-    const d = date.split("-");
-    if (d.length === 2) d.unshift("*");
-    const t = time.split(":");
-    if (d[0] !== "*" || (t[2] !== undefined && !/^0+$/.test(t[2]))) return undefined;
+    const c = parseOnCalendar(onCalendar);
+    if (c.timeZone) return undefined;
+    if (c.shorthand) return SHORTHANDS[c.shorthand];
+    // cron's day of week: 0-6 from Sunday, 7 also Sunday (so Mon..Sun is 1-7).
+    const dow = c.weekdays
+        ? c.weekdays
+              .split(",")
+              .map((part) => part.split(/\.\.|-/).map(dayIndex))
+              .map((r) => (r.length === 1 ? String(r[0]) : `${r[0]}-${r[1] === 0 ? 7 : r[1]}`))
+              .join(",")
+        : "*";
+    const d = c.date ?? { year: "*", month: "*", day: "*", fromEnd: false };
+    const t = c.time ?? { hour: "00", minute: "00", second: "00" };
+    if (d.year !== "*" || d.fromEnd || !/^0+$/.test(t.second)) return undefined;
     const fields = [
-        calendarFieldToCron(t[1], CRON_FIELDS[0]),
-        calendarFieldToCron(t[0], CRON_FIELDS[1]),
-        calendarFieldToCron(d[2], CRON_FIELDS[2]),
-        calendarFieldToCron(d[1], CRON_FIELDS[3]),
+        calendarFieldToCron(t.minute, CRON_FIELDS[0]),
+        calendarFieldToCron(t.hour, CRON_FIELDS[1]),
+        calendarFieldToCron(d.day, CRON_FIELDS[2]),
+        calendarFieldToCron(d.month, CRON_FIELDS[3]),
     ];
     if (fields.some((x) => x === undefined)) return undefined;
     if (dow !== "*" && fields[2] !== "*") return undefined; // cron would OR them
@@ -313,7 +362,30 @@ export interface ScheduleScriptArgs {
     scheduler?: "auto" | "systemd" | "cron";
     /** The pipeline, exactly as `dtrBackupScript` builds it. */
     pipeline: string;
+    /**
+     * How a host that is not taking the run confirms that the taker did: `listCommand` prints the agent's `list` of this
+     * cluster's backups (JSON lines, newest first; `agentListCommand` builds it), polled every `intervalSeconds` until a
+     * DTR backup stamped no earlier than this run's start (less `skewSeconds` for clocks that differ) appears, for at
+     * most `timeoutSeconds` (keep it below the schedule's period: the run holds the lock meanwhile).
+     */
+    confirm: { listCommand: string; timeoutSeconds: number; intervalSeconds: number; skewSeconds?: number };
 }
+
+/** The agent's `list` of one cluster's backups, as the runner's confirmation polls it (values quoted, from config). */
+export function agentListCommand(t: { agentImage: string; bucket: string; prefix?: string; cluster: string }): string {
+    return shellJoin([
+        ...agentRun(t.agentImage, false, false),
+        "list",
+        "--bucket",
+        t.bucket,
+        ...(t.prefix ? ["--prefix", t.prefix] : []),
+        "--cluster",
+        t.cluster,
+    ]);
+}
+
+/** Exit status of a run that found another run of the same schedule still going (EX_TEMPFAIL): no backup this time. */
+export const EXIT_ALREADY_RUNNING = 75;
 
 export function fileNames(a: { unitName: string; paths: SchedulePaths }) {
     const base = `dtr-ha-backup-${a.unitName}`;
@@ -334,38 +406,105 @@ function assertUnitName(n: string): void {
         throw new Error(`schedule unit name ${JSON.stringify(n)}: use letters, digits, _ and - (it names the timer and the cron.d file)`);
 }
 
-/** What the timer runs: the turn check, the pipeline, one log line. */
+/** A whole number of seconds within [lo, hi], or a clear error naming the setting. */
+function seconds(name: string, v: number | undefined, lo: number, hi: number): number {
+    if (v === undefined || !Number.isInteger(v) || v < lo || v > hi)
+        throw new Error(`schedule ${name}=${JSON.stringify(v)}: give whole seconds from ${lo} to ${hi}`);
+    return v;
+}
+
+/**
+ * What the timer runs: the lock, the turn check, the pipeline (or the confirmation that the taker backed up), one
+ * outcome line.
+ *
+ * - The lock (`flock -n` on `<log dir>/<base>.lock`) keeps two runs on one host from overlapping (a slow backup and the
+ *   next cron slot, or a manual run). The second run logs `SKIPPED already running` and exits 75: it took no backup,
+ *   and a non-zero status makes a run stuck for several periods visible (systemd marks the unit failed) instead of
+ *   every later slot quietly succeeding.
+ * - A host that is not the taker (the first healthy replica in preference order) does not just exit 0: every host could
+ *   decide so (a flapping replica seen differently, a taker whose timer never fires), and then no backup is taken and
+ *   nothing fails. It polls the bucket until a DTR backup of this cluster stamped at or after this run's start (less the
+ *   allowed clock skew) is listed, then logs `SKIPPED not my turn`; otherwise it logs FAILED naming the taker and exits
+ *   1. So a slot in which no host backed up is reported by every host that deferred and can read the bucket. A host
+ *   whose listing fails (no S3 access, no engine) logs a WARNING line and skips: it could not have backed up either,
+ *   and the taker's run reports its own outcome.
+ */
 export function runnerScript(a: ScheduleScriptArgs): string {
     assertUnitName(a.unitName);
     if (!a.hosts.some((h) => h.name === a.self)) throw new Error(`schedule: host ${a.self} is not among the replica hosts`);
     const f = fileNames(a);
     const port = a.httpsPort ?? 443;
+    for (const h of a.hosts)
+        if (!/^[A-Za-z0-9_.-]+$/.test(h.name) || !/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(h.address))
+            throw new Error(
+                `schedule: host ${JSON.stringify(h.name)} at ${JSON.stringify(h.address)}: give a plain name and an IP or DNS name`,
+            );
     const entries = a.hosts.map((h) => shellQuote(`${h.name} ${h.address}`)).join(" ");
+    const timeout = seconds("confirm.timeoutSeconds", a.confirm?.timeoutSeconds, 1, 86400);
+    const interval = seconds("confirm.intervalSeconds", a.confirm?.intervalSeconds, 1, 3600);
+    const skew = seconds("confirm.skewSeconds", a.confirm?.skewSeconds ?? 600, 0, 86400);
+    if (!a.confirm.listCommand || a.confirm.listCommand.includes("\n"))
+        throw new Error("schedule confirm.listCommand: give one command line (agentListCommand builds it)");
     return [
         "#!/bin/sh",
         `# dtr-ha scheduled DTR backup (${f.base}) on ${a.self}. Installed by Pulumi: local edits are overwritten.`,
-        "set -u",
+        // No pathname expansion: the host entries below are split into words on purpose, never globbed.
+        "set -u -f",
         "umask 077",
         `log=${shellQuote(a.paths.logFile)}`,
+        `lock=${shellQuote(lockFile(a))}`,
         `envfile=${shellQuote(f.env)}`,
         `pipeline=${shellQuote(f.pipeline)}`,
         `self=${shellQuote(a.self)}`,
         // One line per run, in the log file and (where present) syslog.
         'note() { line="dtr-ha-backup $(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; echo "$line" >> "$log"; echo "$line" >&2; if command -v logger >/dev/null 2>&1; then logger -t dtr-ha-backup -- "$line" || true; fi; }',
+        // One run at a time on this host: the lock is held by fd 9 until this shell exits (children get it closed).
+        'command -v flock >/dev/null 2>&1 || { note "FAILED flock (util-linux) is not installed: runs could overlap; install util-linux"; exit 1; }',
+        'exec 9>>"$lock" || { note "FAILED cannot open the lock file $lock"; exit 1; }',
+        `flock -n 9 || { note "SKIPPED already running: another run holds $lock; no backup by this run"; exit ${EXIT_ALREADY_RUNNING}; }`,
+        "started=$(date -u +%s)",
         '[ -r "$envfile" ] || { note "FAILED the environment file $envfile is missing (run pulumi up to reinstall)"; exit 1; }',
-        'set -a; . "$envfile"; set +a',
+        "set -a",
+        "# shellcheck source=/dev/null",
+        '. "$envfile"',
+        "set +a",
         // The first healthy replica in preference order takes the backup; every host decides the same way.
         "taker=''",
+        "# shellcheck disable=SC2041,SC2086 # each entry is one quoted word 'name address', split on purpose",
         `for entry in ${entries}; do`,
         "  set -- $entry",
-        `  code=$(curl -sS --insecure --max-time 10 -o /dev/null -w '%{http_code}' "https://$2:${port}/_ping" 2>/dev/null) || code=unreachable`,
+        `  code=$(curl -sS --insecure --max-time 10 -o /dev/null -w '%{http_code}' "https://$2:${port}/_ping" 2>/dev/null 9>&-) || code=unreachable`,
         '  if [ "$code" = 200 ]; then taker=$1; break; fi',
         '  echo "dtr-ha-backup: replica on $1 ($2) is not healthy (/_ping: $code)" >&2',
         "done",
         'if [ -z "$taker" ]; then note "FAILED no healthy replica to back up from"; exit 1; fi',
-        'if [ "$taker" != "$self" ]; then note "SKIPPED not my turn: $taker is healthy"; exit 0; fi',
         "errf=$(mktemp); trap 'rm -f \"$errf\"' EXIT",
-        'out=$(sh "$pipeline" 2>"$errf"); rc=$?',
+        'if [ "$taker" != "$self" ]; then',
+        // Stamps (YYYYMMDDTHHMMSZ) compare as numbers once T and Z are dropped.
+        `  since=$(date -u -d "@$((started - ${skew}))" +%Y%m%d%H%M%S) || { note "FAILED date -d @seconds is not supported here"; exit 1; }`,
+        `  deadline=$((started + ${timeout}))`,
+        "  newest=''",
+        "  while :; do",
+        `    listed=$( (${a.confirm.listCommand}) 2>"$errf" 9>&-); lrc=$?`,
+        // A listing that fails cannot confirm anything (this host cannot reach the bucket or run the agent, so it
+        // could not back up either): said in the log, then the skip; the taker's own run reports its outcome.
+        '    if [ "$lrc" != 0 ]; then',
+        '      note "WARNING cannot confirm that $taker backed up: listing the bucket failed (exit $lrc): $(tail -n 1 "$errf")"',
+        '      note "SKIPPED not my turn: $taker is healthy"; exit 0',
+        "    fi",
+        `    newest=$(printf '%s\\n' "$listed" | sed -n 's/^{"manifestKey":"[^"]*\\/\\([0-9]\\{8\\}T[0-9]\\{6\\}Z\\)-dtr\\.manifest\\.json".*/\\1/p' | head -n 1)`,
+        `    n=$(printf '%s' "$newest" | tr -d TZ)`,
+        '    if [ -n "$n" ] && [ "$n" -ge "$since" ]; then',
+        '      echo "dtr-ha-backup: $taker took DTR backup $newest" >&2',
+        '      note "SKIPPED not my turn: $taker is healthy"; exit 0',
+        "    fi",
+        '    [ "$(date -u +%s)" -lt "$deadline" ] || break',
+        `    sleep ${interval}`,
+        "  done",
+        `  note "FAILED not my turn, but $taker (healthy) took no DTR backup within ${timeout}s: the newest listed is \${newest:-none}"`,
+        "  exit 1",
+        "fi",
+        'out=$(sh "$pipeline" 2>"$errf" 9>&-); rc=$?',
         'cat "$errf" >&2',
         `key=$(printf '%s\\n' "$out" | sed -n 's/^{"manifestKey":"\\([^"]*\\)".*/\\1/p' | tail -n 1)`,
         'if [ "$rc" = 0 ] && [ -n "$key" ]; then note "OK $key"; exit 0; fi',
@@ -373,6 +512,11 @@ export function runnerScript(a: ScheduleScriptArgs): string {
         'note "FAILED ${reason:-the backup pipeline printed no manifest} (exit $rc)"',
         "exit 1",
     ].join("\n");
+}
+
+/** The run lock: beside the log file, one per schedule. */
+export function lockFile(a: { unitName: string; paths: SchedulePaths }): string {
+    return `${a.paths.logFile.replace(/\/[^/]*$/, "") || ""}/${fileNames(a).base}.lock`;
 }
 
 export function serviceUnit(a: ScheduleScriptArgs): string {
@@ -444,9 +588,21 @@ export function installScript(a: ScheduleScriptArgs): string {
     const d = a.paths;
     const systemdDefault = d.unitDir === DEFAULT_PATHS.unitDir;
     const unitRefs = systemdDefault ? `${f.base}.timer` : shellQuote(f.timer);
+    const noCron = `OnCalendar=${a.schedule.onCalendar} has no cron equivalent (cron has no time zone, year, seconds or ~ day) and systemd does not run on $(hostname); set backup.schedule.cron instead`;
+    const noTimer = `cron ${a.schedule.cron} has no systemd OnCalendar equivalent; set backup.schedule.onCalendar instead`;
     return [
         "set -u",
         "umask 077",
+        // The scheduler this host will use must be able to say the schedule: checked before anything is written.
+        ...(a.schedule.onCalendar && a.schedule.cron
+            ? []
+            : [
+                  `if ${useSystemd}; then`,
+                  a.schedule.onCalendar ? "  :" : `  echo "dtr-ha schedule FAILED: ${noTimer}; nothing installed" >&2; exit 1`,
+                  "else",
+                  a.schedule.cron ? "  :" : `  echo "dtr-ha schedule FAILED: ${noCron}; nothing installed" >&2; exit 1`,
+                  "fi",
+              ]),
         `for v in ${USERNAME_ENV} ${SECRET_ENV.ucpPassword} AWS_REGION; do`,
         '  eval "isset=\\${$v+x}"',
         '  [ -n "$isset" ] || { echo "dtr-ha schedule FAILED: $v is not in the environment (does sshd AcceptEnv it?); nothing installed" >&2; exit 1; }',
@@ -454,6 +610,7 @@ export function installScript(a: ScheduleScriptArgs): string {
         `mkdir -p ${[d.installDir, d.envDir, d.logFile.replace(/\/[^/]*$/, "") || "/"].map(shellQuote).join(" ")} || exit 1`,
         `tmp=${shellQuote(f.env + ".tmp")}`,
         ': > "$tmp" || exit 1',
+        "val=''",
         `for v in ${SCHEDULE_ENV.join(" ")}; do`,
         '  eval "isset=\\${$v+x}"',
         '  [ -n "$isset" ] || continue',
@@ -476,9 +633,7 @@ export function installScript(a: ScheduleScriptArgs): string {
                   `  systemctl enable --now ${unitRefs} || exit 1`,
                   `  echo "dtr-ha schedule: systemd timer ${f.base}.timer installed on $(hostname) (OnCalendar=${a.schedule.onCalendar})"`,
               ]
-            : [
-                  `  echo "dtr-ha schedule FAILED: cron ${a.schedule.cron} has no systemd OnCalendar equivalent; set backup.schedule.onCalendar instead" >&2; exit 1`,
-              ]),
+            : [`  echo "dtr-ha schedule FAILED: ${noTimer}" >&2; exit 1`]),
         "else",
         ...(a.schedule.cron
             ? [
@@ -487,9 +642,7 @@ export function installScript(a: ScheduleScriptArgs): string {
                   `  rm -f ${shellQuote(f.service)} ${shellQuote(f.timer)}`,
                   `  echo "dtr-ha schedule: cron entry ${f.cron} installed on $(hostname) (${a.schedule.cron})"`,
               ]
-            : [
-                  `  echo "dtr-ha schedule FAILED: OnCalendar=${a.schedule.onCalendar} has no cron equivalent and systemd does not run on $(hostname); set backup.schedule.cron instead" >&2; exit 1`,
-              ]),
+            : [`  echo "dtr-ha schedule FAILED: ${noCron}" >&2; exit 1`]),
         "fi",
     ].join("\n");
 }
@@ -517,6 +670,10 @@ export interface BackupScheduleArgs extends DtrBackupSource {
     retentionDays: number;
     paths?: Partial<SchedulePaths>;
     scheduler?: "auto" | "systemd" | "cron";
+    /** How long a host that defers waits for the taker's backup to be listed (default 3600; below the period). */
+    confirmTimeoutSeconds?: number;
+    /** How often it lists the bucket meanwhile (default 60). */
+    confirmIntervalSeconds?: number;
 }
 
 /** A backup timer on every replica host, running the same pipeline as `DtrBackup`. */
@@ -559,7 +716,8 @@ export class BackupSchedule extends pulumi.ComponentResource {
             [USERNAME_ENV]: args.ucp.username,
         };
         this.commands = args.hosts.map((h, i) => {
-            const scriptArgs = pulumi.all([entries, pipeline]).apply(([e, p]) => ({
+            const target = pulumi.output(args.target) as pulumi.Output<BackupTarget>;
+            const scriptArgs = pulumi.all([entries, pipeline, target]).apply(([e, p, t]): ScheduleScriptArgs => ({
                 unitName: args.clusterName,
                 self: h.name,
                 hosts: e,
@@ -568,6 +726,11 @@ export class BackupSchedule extends pulumi.ComponentResource {
                 schedule,
                 scheduler: args.scheduler,
                 pipeline: p,
+                confirm: {
+                    listCommand: agentListCommand({ ...t, cluster: args.clusterName }),
+                    timeoutSeconds: args.confirmTimeoutSeconds ?? 3600,
+                    intervalSeconds: args.confirmIntervalSeconds ?? 60,
+                },
             }));
             return new command.remote.Command(
                 `${name}-${h.name}`,

@@ -15,17 +15,23 @@ export class TopologyError extends Error {
     }
 }
 
+/**
+ * Why a replica count is refused, or undefined when it is allowed. The config check and the components share this text
+ * so both say the same thing: a majority of N must stay up for DTR's metadata store to accept writes.
+ */
+export function replicaCountProblem(count: number): string | undefined {
+    if ((ALLOWED_REPLICA_COUNTS as readonly number[]).includes(count)) return undefined;
+    const majority = `a majority of ${count} (${quorumSize(count)}) must stay up, so ${count} replicas survive ${faultTolerance(count)} failure(s)`;
+    if (count === 2 || count === 4 || count === 6)
+        return `an even count tolerates no more failures than ${count - 1} replicas and splits votes: ${majority}, as ${count - 1} do`;
+    if (count < 3) return `fewer than 3 replicas cannot keep quorum when one fails: ${majority}`;
+    return "DTR supports up to 7 replicas";
+}
+
 /** Refuses any replica count other than 3, 5 or 7, saying why. */
 export function assertReplicaCount(count: number, key = "replicas"): void {
-    if (!(ALLOWED_REPLICA_COUNTS as readonly number[]).includes(count)) {
-        const why =
-            count === 2 || count === 4 || count === 6
-                ? `an even count tolerates no more failures than ${count - 1} replicas and splits votes`
-                : count < 3
-                  ? "fewer than 3 replicas cannot keep quorum when one fails"
-                  : "DTR supports up to 7 replicas";
-        throw new TopologyError(`${key}=${count} is not allowed: ${why}. Use 3, 5 or 7 replicas.`);
-    }
+    const why = replicaCountProblem(count);
+    if (why !== undefined) throw new TopologyError(`${key}=${count} is not allowed: ${why}. Use 3, 5 or 7 replicas.`);
 }
 
 /** How many replicas may fail with quorum kept. */

@@ -3,12 +3,13 @@
  * the value and the fix, and all problems are reported together so a user fixes their file once.
  * Keys live in the `dtr-ha` namespace; `stacks/Pulumi.example.yaml` documents each one.
  */
-import { ALLOWED_REPLICA_COUNTS } from "../cluster/topology";
+import { replicaCountProblem } from "../cluster/topology";
 import { externalUrlPort } from "../dtr-cli/commands";
 import { overlaySubnetProblems, parseCidr } from "../network/subnet";
 import type { ExistingHostSpec } from "../hosts/existing-hosts";
 import type { AwsSubnet } from "../hosts/aws-hosts";
 import { ScheduleSpec, SchedulePaths, resolvePaths, resolveSchedule } from "../backup/schedule";
+import { BACKUP_PREFIX, manifestKeyProblem } from "../backup/keys";
 
 export const NS = "dtr-ha";
 
@@ -24,6 +25,38 @@ export const SECRET_KEYS = [
     "ageIdentity",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** The non-secret top-level keys (`dtr-ha:<section>`), each a YAML map. */
+export const CONFIG_SECTIONS = ["cluster", "image", "ucp", "hosts", "storage", "backup", "restore"] as const;
+
+/** Edit distance, to suggest the key a misspelt one was meant to be. */
+function distance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0][j] = j;
+    for (let i = 1; i <= a.length; i++)
+        for (let j = 1; j <= b.length; j++)
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    return d[a.length][b.length];
+}
+
+/**
+ * Refuses top-level `dtr-ha:` keys that are neither a section nor a secret: `dtr-ha:backups` would otherwise be
+ * ignored and the stack would run without backups. The value is not shown: a misspelt secret's value is a secret.
+ */
+export function unknownTopLevelProblems(keys: Iterable<string>): string[] {
+    const known: readonly string[] = [...CONFIG_SECTIONS, ...SECRET_KEYS];
+    const out: string[] = [];
+    for (const k of keys) {
+        if (known.includes(k)) continue;
+        const near = known.filter((x) => distance(x.toLowerCase(), k.toLowerCase()) <= 2);
+        const hint = near.length ? `did you mean ${near.map((x) => `${NS}:${x}`).join(" or ")}? ` : "";
+        out.push(
+            `${NS}:${k} (value not shown) is not a known key: ${hint}remove it with \`pulumi config rm ${NS}:${k}\`; ` +
+                `known keys: ${known.join(", ")} (see stacks/Pulumi.example.yaml)`,
+        );
+    }
+    return out;
+}
 
 export interface ClusterConfig {
     name: string;
@@ -237,6 +270,23 @@ class Reader {
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,253}[A-Za-z0-9])?$/;
 const NAME = /^[a-z0-9][a-z0-9-]{0,40}$/;
+/** A login name: what useradd accepts by default (NAME_REGEX), at most 32 characters. */
+const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+/**
+ * Image references, per the distribution reference grammar (github.com/distribution/reference): an optional registry
+ * host[:port], then lower-case path components separated by `.`, `_`, `__` or dashes; a tag of word characters, `.`
+ * and `-` (at most 128); an optional digest. Nothing here can start with `-`, so no value reads as a `docker run` flag.
+ */
+// A registry is told apart from a path component as Docker does: it has a dot or a port, or is localhost.
+const DOMAIN_COMPONENT = "(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])";
+const REGISTRY = `(?:localhost(?::[0-9]+)?|${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})+(?::[0-9]+)?|${DOMAIN_COMPONENT}:[0-9]+)/`;
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const REPOSITORY_SRC = `(?:${REGISTRY})?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const TAG_SRC = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
+const DIGEST_SRC = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+export const IMAGE_REPOSITORY = new RegExp(`^(?=.{1,255}$)${REPOSITORY_SRC}$`);
+export const IMAGE_TAG = new RegExp(`^${TAG_SRC}$`);
+export const IMAGE_REFERENCE = new RegExp(`^(?=.{1,512}$)${REPOSITORY_SRC}(?::${TAG_SRC})?(?:@${DIGEST_SRC})?$`);
 const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/;
 
 /**
@@ -245,6 +295,7 @@ const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-
  */
 export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): StackConfig {
     const r = new Reader();
+    r.problems.push(...unknownTopLevelProblems(Object.keys(raw)));
     const needSecret = (key: SecretKey, why: string) => {
         if (!secretsSet.has(key)) {
             r.problems.push(`${NS}:${key} is not set: ${why}. Set it with \`pulumi config set --secret ${NS}:${key} ...\``);
@@ -267,12 +318,9 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         "mountEngineSocket",
     ]);
     const replicas = r.int(c, "replicas", "cluster.replicas", 3, 1, 99) ?? 3;
-    if (!(ALLOWED_REPLICA_COUNTS as readonly number[]).includes(replicas)) {
-        r.problem(
-            "cluster.replicas",
-            replicas,
-            "DTR's metadata store needs a majority: use 3, 5 or 7 (odd; 2 or 4 tolerate no more failures than 1 or 3)",
-        );
+    const replicasWhy = replicaCountProblem(replicas);
+    if (replicasWhy !== undefined) {
+        r.problem("cluster.replicas", replicas, `DTR's metadata store needs a majority: ${replicasWhy}; use 3, 5 or 7`);
     }
     const httpsPort = r.int(c, "httpsPort", "cluster.httpsPort", 443, 1, 65535) ?? 443;
     const httpPort = r.int(c, "httpPort", "cluster.httpPort", 80, 1, 65535) ?? 80;
@@ -323,13 +371,23 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
     r.known(img, "image", ["repository", "version"]);
     const image = {
         repository:
-            r.str(img, "repository", "image.repository", "e.g. mirantis/dtr or registry.mirantis.com/msr/dtr", {
-                pattern: /^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]$/,
-            }) ?? "",
+            r.str(
+                img,
+                "repository",
+                "image.repository",
+                "an image repository without tag (registry host[:port]/ then lower-case a-z 0-9 . _ - path, at most 255), e.g. mirantis/dtr or registry.mirantis.com/msr/dtr",
+                { pattern: IMAGE_REPOSITORY },
+            ) ?? "",
         version:
-            r.str(img, "version", "image.version", "a DTR version tag such as 2.9.16", {
-                pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
-            }) ?? "",
+            r.str(
+                img,
+                "version",
+                "image.version",
+                "a DTR version tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -) such as 2.9.16",
+                {
+                    pattern: IMAGE_TAG,
+                },
+            ) ?? "",
     };
 
     // ucp
@@ -369,7 +427,10 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                 name: r.str(o, "name", `${p}.name`, "a short unique name (a-z, 0-9, -)", { pattern: NAME }) ?? `host${i}`,
                 address: r.str(o, "address", `${p}.address`, "the SSH address (IP or DNS name)", { pattern: HOSTNAME }) ?? "",
                 port: r.int(o, "port", `${p}.port`, 22, 1, 65535),
-                user: r.str(o, "user", `${p}.user`, "the SSH user", { required: false, pattern: /^[a-z_][a-z0-9_-]*$/ }),
+                user: r.str(o, "user", `${p}.user`, "the SSH user (a login name: a-z 0-9 _ -, at most 32)", {
+                    required: false,
+                    pattern: USER,
+                }),
                 ucpNode: r.str(o, "ucpNode", `${p}.ucpNode`, "the node name as UCP lists it", { required: false, pattern: HOSTNAME }),
                 privateAddress: r.str(o, "privateAddress", `${p}.privateAddress`, "an IP or DNS name", {
                     required: false,
@@ -389,6 +450,31 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             };
             specs.push(spec);
         });
+        // Two entries for one machine would put two replicas (and their ports 80/443) on one host, or one replica's
+        // id on two hosts. Compared as the components use them: SSH address:port, privateAddress (default: address),
+        // UCP node name (default: name).
+        const dup = (what: string, value: (h: ExistingHostSpec) => string, fix: string) => {
+            const first = new Map<string, number>();
+            specs.forEach((h, i) => {
+                const v = value(h);
+                if (!v) return;
+                const j = first.get(v);
+                if (j === undefined) first.set(v, i);
+                else r.problem(`hosts.existing[${i}].${what}`, v, `is also hosts.existing[${j}]'s ${what}: ${fix}`);
+            });
+        };
+        dup("name", (h) => h.name, "give every host a unique name (it fixes the replica id)");
+        dup(
+            "address",
+            (h) => (h.address ? `${h.address}:${h.port ?? 22}` : ""),
+            "list every host once, each at its own SSH address[:port]",
+        );
+        dup(
+            "privateAddress",
+            (h) => h.privateAddress ?? h.address,
+            "replicas must reach each other on distinct addresses (privateAddress defaults to address); list every host once",
+        );
+        dup("ucpNode", (h) => h.ucpNode ?? h.name, "each replica needs its own UCP node (ucpNode defaults to name)");
         if (list.length !== replicas) {
             r.problem("hosts.existing", `${list.length} hosts`, `list exactly cluster.replicas (${replicas}) hosts, one per replica`);
         }
@@ -450,7 +536,10 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                     pattern: /^[a-z0-9]+\.[a-z0-9]+$/,
                 }),
                 rootVolumeGb: r.int(a, "rootVolumeGb", "hosts.aws.rootVolumeGb", undefined, 20, 16384),
-                sshUser: r.str(a, "sshUser", "hosts.aws.sshUser", "the AMI's login user, e.g. ubuntu") ?? "",
+                sshUser:
+                    r.str(a, "sshUser", "hosts.aws.sshUser", "the AMI's login user (a-z 0-9 _ -, at most 32), e.g. ubuntu", {
+                        pattern: USER,
+                    }) ?? "",
                 sshPublicKey:
                     r.str(a, "sshPublicKey", "hosts.aws.sshPublicKey", "the public half of sshPrivateKey", { pattern: HOST_KEY }) ?? "",
                 sshCidrs: r.cidrs(a, "sshCidrs", "hosts.aws.sshCidrs"),
@@ -596,16 +685,20 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                 pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
             }),
             prefix:
-                r.str(b, "prefix", "backup.prefix", "a key prefix without leading or trailing slash, such as dtr or backups/dtr", {
-                    required: false,
-                    pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
-                }) ?? "",
+                r.str(
+                    b,
+                    "prefix",
+                    "backup.prefix",
+                    "a key prefix without leading or trailing slash, of segments of A-Z a-z 0-9 . _ - each starting with a letter, digit or _, such as dtr or backups/dtr",
+                    { required: false, pattern: BACKUP_PREFIX },
+                ) ?? "",
             agentImage:
                 r.str(
                     b,
                     "agentImage",
                     "backup.agentImage",
-                    "the dtr-ha-backup image the hosts can pull, e.g. registry.example.com/dtr-ha-backup:0.1.0",
+                    "the dtr-ha-backup image reference the hosts can pull (repository[:tag][@digest], lower-case path), e.g. registry.example.com/dtr-ha-backup:0.1.0",
+                    { pattern: IMAGE_REFERENCE },
                 ) ?? "",
             recipients,
             lockMode: r.oneOf(b, "lockMode", "backup.lockMode", ["GOVERNANCE", "COMPLIANCE"] as const, "COMPLIANCE") ?? "COMPLIANCE",
@@ -630,11 +723,34 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                 }
             }
             backup.scheduler = r.oneOf(b, "scheduler", "backup.scheduler", ["auto", "systemd", "cron"] as const, "auto") ?? "auto";
+            // A scheduler forced to one kind must be able to say the schedule (auto checks per host at install time).
+            if (backup.schedule) {
+                const resolved = resolveSchedule(backup.schedule, "backup.schedule");
+                if (backup.scheduler === "cron" && !resolved.cron)
+                    r.problem(
+                        "backup.schedule.onCalendar",
+                        resolved.onCalendar,
+                        "has no cron form (cron has no time zone: Debian and Ubuntu cron ignore CRON_TZ; nor years, seconds or ~ days), " +
+                            "and backup.scheduler is cron: drop the time zone (cron runs in the host's local time), give backup.schedule.cron, " +
+                            "or set backup.scheduler: auto or systemd",
+                    );
+                if (backup.scheduler === "systemd" && !resolved.onCalendar)
+                    r.problem(
+                        "backup.schedule.cron",
+                        resolved.cron,
+                        "has no systemd OnCalendar form (cron ORs day of month and day of week) and backup.scheduler is systemd: " +
+                            "give backup.schedule.onCalendar, or set backup.scheduler: auto or cron",
+                    );
+            }
         }
         const manager = (o: Obj | undefined, path: string): ManagerHost => ({
             address: r.str(o, "address", `${path}.address`, "the manager's SSH address", { pattern: HOSTNAME }) ?? "",
             port: r.int(o, "port", `${path}.port`, 22, 1, 65535) ?? 22,
-            user: r.str(o, "user", `${path}.user`, "the SSH user", { required: false, pattern: /^[a-z_][a-z0-9_-]*$/ }) ?? "root",
+            user:
+                r.str(o, "user", `${path}.user`, "the SSH user (a login name: a-z 0-9 _ -, at most 32)", {
+                    required: false,
+                    pattern: USER,
+                }) ?? "root",
             hostKey:
                 r.str(o, "hostKey", `${path}.hostKey`, "the manager's SSH public key (`ssh-keyscan -t ed25519 <host>`)", {
                     pattern: HOST_KEY,
@@ -654,10 +770,13 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             backup.swarm = {
                 ...manager(sw, "backup.swarm"),
                 engine: stop && start ? { stop, start } : undefined,
-                dataRoot: r.str(sw, "dataRoot", "backup.swarm.dataRoot", "the engine's data root, e.g. /var/lib/docker", {
-                    required: false,
-                    pattern: /^\/\S+$/,
-                }),
+                dataRoot: r.str(
+                    sw,
+                    "dataRoot",
+                    "backup.swarm.dataRoot",
+                    "the engine's absolute data root: segments of A-Z a-z 0-9 . _ - each starting with a letter, digit or _, no trailing slash, at most 255 characters, e.g. /var/lib/docker",
+                    { required: false, pattern: /^(?=.{2,255}$)(\/[A-Za-z0-9_][A-Za-z0-9._-]*)+$/ },
+                ),
             };
         }
         const ucpB = r.obj(b, "ucp", "backup.ucp", false);
@@ -667,17 +786,41 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             backup.ucp = {
                 ...manager(ucpB, "backup.ucp"),
                 image: {
-                    repository: r.str(im, "repository", "backup.ucp.image.repository", "e.g. mirantis/ucp") ?? "",
-                    version: r.str(im, "version", "backup.ucp.image.version", "the UCP version running, e.g. 3.2.6") ?? "",
+                    // The same rules the UcpBackup component applies when it builds the command (checked here too, so
+                    // a bad value is reported in the one pass instead of during `up`).
+                    repository:
+                        r.str(
+                            im,
+                            "repository",
+                            "backup.ucp.image.repository",
+                            "an image repository (lower-case, at most 255 characters), e.g. mirantis/ucp",
+                            {
+                                pattern: /^(?=.{1,255}$)[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+                            },
+                        ) ?? "",
+                    version:
+                        r.str(im, "version", "backup.ucp.image.version", "the UCP version running, e.g. 3.2.6", {
+                            pattern: /^[0-9]+\.[0-9]+\.[0-9]+([.-][A-Za-z0-9.-]+)?$/,
+                        }) ?? "",
                 },
                 includeLogs: r.bool(ucpB, "includeLogs", "backup.ucp.includeLogs", false),
             };
-            if (recipients.length === 0)
-                r.problem(
-                    "backup.ucp",
-                    "(no recipients)",
-                    "UCP backups are taken without a passphrase and encrypted by the agent: give backup.recipients (age public keys)",
-                );
+        }
+        // Backups hold keys: encryption is required in production (and for UCP backups, which the agent encrypts
+        // because they are taken without a passphrase). The operator keeps the age secret key, off the hosts.
+        if (recipients.length === 0 && (cluster.production || backup.ucp)) {
+            const holds = [
+                "DTR backups hold DTR's TLS private key and cluster secret",
+                ...(backup.swarm ? ["Swarm backups hold the swarm's node keys and raft log with every swarm secret"] : []),
+                ...(backup.ucp ? ["UCP backups are taken without a passphrase and encrypted only by the agent"] : []),
+            ];
+            r.problem(
+                "backup.recipients",
+                b.recipients,
+                `${cluster.production ? "a production cluster's backups must be encrypted" : "UCP backups must be encrypted"}: ` +
+                    `${holds.join("; ")}. Make a key pair with \`age-keygen -o dtr-ha-backup.key\`, keep that file off the hosts ` +
+                    `(restores need it, as the secret dtr-ha:ageIdentity) and list its public key: backup.recipients: [age1...]`,
+            );
         }
         if (bmode === "s3") {
             const o = r.obj(b, "s3", "backup.s3");
@@ -714,11 +857,13 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
     const rs = r.obj(raw, "restore", "restore", false);
     if (rs) {
         r.known(rs, "restore", ["manifestKey", "destroyExisting"]);
+        const manifestKey = r.str(rs, "manifestKey", "restore.manifestKey", "the backup's manifest key (`npm run backups -- list`)");
+        // The key reaches the restore scripts and the agent: it must be exactly what the agent writes, a DTR backup,
+        // and one of this cluster's (rebuild copies cluster.name from the source stack, so its keys always match).
+        const keyProblem = manifestKey === undefined ? undefined : manifestKeyProblem(manifestKey, { cluster: cluster.name, kind: "dtr" });
+        if (keyProblem) r.problem("restore.manifestKey", manifestKey, keyProblem);
         restore = {
-            manifestKey:
-                r.str(rs, "manifestKey", "restore.manifestKey", "the backup's manifest key (`npm run backups -- list`)", {
-                    pattern: /\.manifest\.json$/,
-                }) ?? "",
+            manifestKey: keyProblem ? "" : (manifestKey ?? ""),
             destroyExisting: r.bool(rs, "destroyExisting", "restore.destroyExisting", false),
         };
         if (!backup) r.problem("restore", rs, "needs the backup section (bucket, agent image, S3 access) to read the backup from");

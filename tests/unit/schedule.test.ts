@@ -13,7 +13,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { Declared, captureDeclarations, settle, valueOf } from "./mocks";
 import {
     BackupSchedule,
+    EXIT_ALREADY_RUNNING,
     ScheduleScriptArgs,
+    agentListCommand,
+    lockFile,
     cronFile,
     cronToOnCalendar,
     fileNames,
@@ -73,6 +76,55 @@ describe("backup schedule: calendar and cron validation", () => {
             if (b && !b.includes(";")) assert.ok(!systemdAccepts(b), `systemd-analyze refuses ${b} too`);
         });
     }
+
+    // Our accept/refuse decision against systemd's own parser, for the forms people write (shorthands with a time zone,
+    // ~ days from the month's end, weekday names in any case, time zones, repetitions) and their near misses.
+    const compared = [
+        ...["daily", "Daily", "daily UTC", "hourly UTC", "weekly Europe/Berlin", "daily Zulu", "minutely", "quarterly"],
+        ...["*-*~01", "*-*~01 02:00", "*~01", "*-02~03", "2026-02~03", "Mon *-*-* 02:00:00", "*-*-* 02:00:00 Europe/Berlin"],
+        ...["Mon..Fri 02:00 Europe/Berlin", "*-*-* 02:00:00 utc", "*-*-* 02:00:00 Etc/UTC", "*-*-* 02:00 EST", "02:00 Etc/GMT+5"],
+        ...["*-*-* 02:00:00 America/Argentina/Buenos_Aires", "monday 02:00", "Thursday 02:00", "mon-fri 02:00", "Mon,Wed..Fri 02:00"],
+        ...["*-*-* 2,14:00", "*-*-* 02:00:00.5", "*-*-* 00:00:00/30", "*-1..6-* 00:00", "*-*-1/7 00:00", "2026..2027-01-01", "Mon"],
+        ...["Mon..Fri", "Mon..Sun 02:00", "26-12-24 00:00", "*-*-* 2:3", "Sat,Sun 03:15"],
+        ...["@daily", "now", "today", "daily; rm", "daily Mars/Olympus", "daily europe/berlin", "Monxyz 02:00", "Mo 02:00"],
+        ...["Thurs 02:00", "tues 02:00", "Fri..Mon 00:00", "*-*~01/7", "daily daily", "Mon daily", "*-*-* 02", "*-*-* 24:00"],
+        ...["*-*-* 02:00:60", "00:00 Mon", "*-*-32 00:00", "*-*-* 02:00:00 UTC UTC", "UTC", "*-*-5..1 00:00", "*-*-* 00:00/0"],
+        ...["*-*-* 0x10:00", "*-*-* 02:00 +0100", "*-*-* 02:00 $(id)"],
+    ];
+    it(`decides like \`systemd-analyze calendar\` on ${compared.length} expressions`, function () {
+        this.timeout(30_000);
+        const differ = compared.filter((e) => {
+            let ours = true;
+            try {
+                validateOnCalendar(e);
+            } catch {
+                ours = false;
+            }
+            return ours !== systemdAccepts(e);
+        });
+        assert.deepStrictEqual(differ, [], "ours and systemd's decisions differ on these");
+        assert.ok(compared.filter(systemdAccepts).length >= 30 && compared.filter((e) => !systemdAccepts(e)).length >= 20);
+    });
+    it("refuses on purpose two forms systemd takes: a one-time @epoch, and a repetition on a ~ day", () => {
+        for (const e of ["@1700000000", "*-*~07/1 00:00"]) {
+            assert.ok(systemdAccepts(e), e);
+            assert.throws(() => validateOnCalendar(e), /backup\.schedule\.onCalendar=/);
+        }
+        assert.throws(() => validateOnCalendar("@1700000000"), /an @epoch timestamp fires once; a schedule repeats/);
+    });
+
+    it("never drops a time zone: a calendar with one has no cron form, and cron-only hosts are refused", () => {
+        for (const e of ["daily UTC", "*-*-* 02:00:00 Europe/Berlin", "Mon..Fri 02:00 Etc/UTC"]) {
+            assert.strictEqual(onCalendarToCron(e), undefined, e);
+            assert.deepStrictEqual(resolveSchedule({ onCalendar: e }), { onCalendar: validateOnCalendar(e), cron: undefined });
+        }
+        assert.strictEqual(onCalendarToCron("*-*~01 02:00"), undefined, "cron cannot count days from the month's end");
+        assert.strictEqual(onCalendarToCron("Daily"), "0 0 * * *");
+        assert.strictEqual(onCalendarToCron("monday 02:00"), "0 2 * * 1");
+        assert.strictEqual(onCalendarToCron("Mon..Sun 02:00"), "0 2 * * 1-7");
+        assert.strictEqual(onCalendarToCron("Sat,Sun 03:15"), "15 3 * * 6,0");
+        assert.strictEqual(validateOnCalendar("  Daily   UTC "), "daily UTC");
+    });
 
     it("validates cron and refuses bad fields with the fix", () => {
         assert.strictEqual(validateCron(" 30  2 * * * "), "30 2 * * *");
@@ -193,8 +245,13 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
             schedule: resolveSchedule({ onCalendar: "*-*-* 02:30:00" }),
             scheduler: "cron",
             // The runner's pipeline stand-in: the real pipeline needs docker and is run by the lab test.
+            // A backup also shows in the bucket's listing, stamped now, as the agent's `list` would print it.
             pipeline:
-                'if [ "$AWS_SECRET_ACCESS_KEY" = "$WANT" ]; then echo "dtr-ha backup: fine" >&2; echo \'{"manifestKey":"dtr/manifests/lab/k1.manifest.json","manifest":{}}\'; else echo "dtr-ha backup FAILED: upload exit 1; no manifest written" >&2; exit 1; fi',
+                'if [ "$AWS_SECRET_ACCESS_KEY" = "$WANT" ]; then echo "dtr-ha backup: fine" >&2; ' +
+                `printf '{"manifestKey":"dtr/manifests/lab/%s-dtr.manifest.json","manifest":{}}\\n' "$(date -u +%Y%m%dT%H%M%SZ)" > ${root}/list.jsonl; ` +
+                'echo \'{"manifestKey":"dtr/manifests/lab/k1.manifest.json","manifest":{}}\'; else echo "dtr-ha backup FAILED: upload exit 1; no manifest written" >&2; exit 1; fi',
+            // The listing stand-in: the real one is `agentListCommand` (docker run of the agent).
+            confirm: { listCommand: `cat ${root}/list.jsonl`, timeoutSeconds: 2, intervalSeconds: 1 },
             ...over,
         };
     }
@@ -257,6 +314,23 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
         assert.match(r.stderr, /UCP_PASSWORD is not in the environment/);
     });
 
+    it("a time-zoned calendar on a cron host: refused before anything is written, naming the fix", async () => {
+        const a = args("host3", { unitName: "tz", schedule: resolveSchedule({ onCalendar: "*-*-* 02:00:00 Europe/Berlin" }) });
+        const r = await dash(installScript(a), env);
+        assert.strictEqual(r.status, 1);
+        assert.match(
+            r.stderr,
+            /FAILED: OnCalendar=\*-\*-\* 02:00:00 Europe\/Berlin has no cron equivalent \(cron has no time zone.*set backup\.schedule\.cron instead; nothing installed/,
+        );
+        const f = fileNames(a);
+        for (const p of [f.env, f.runner, f.pipeline, f.cron]) assert.ok(!fs.existsSync(p), `${p} not written`);
+        // The same schedule on a systemd host installs a timer that keeps the zone.
+        const s = args("host3", { unitName: "tz", scheduler: "systemd", schedule: a.schedule });
+        assert.strictEqual((await dash(installScript(s), env)).status, 0);
+        assert.match(fs.readFileSync(fileNames(s).timer, "utf8"), /^OnCalendar=\*-\*-\* 02:00:00 Europe\/Berlin$/m);
+        assert.strictEqual((await dash(uninstallScript(s))).status, 0);
+    });
+
     it("systemd mode: writes service and timer, links and enables them through systemctl", async () => {
         const a = args("host2", { scheduler: "systemd" });
         fs.rmSync(path.join(root, "systemctl.log"), { force: true });
@@ -307,6 +381,86 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
         assert.strictEqual((await run("host3")).status, 1);
         assert.match(lastLog("host3"), / FAILED no healthy replica to back up from$/);
         healthy.splice(0, 3, true, true, true);
+    });
+
+    it("a host that defers reports FAILED when the taker's backup never shows in the bucket", async () => {
+        for (const h of HOSTS) assert.strictEqual((await dash(installScript(args(h.name)), env)).status, 0);
+        const lastLog = (h: string) => fs.readFileSync(args(h).paths.logFile, "utf8").trim().split("\n").pop()!;
+        const list = path.join(root, "list.jsonl");
+        healthy.splice(0, 3, true, true, true);
+        // The newest backup is from a past slot: host1 (healthy, so it was its turn) took none this time.
+        fs.writeFileSync(list, '{"manifestKey":"dtr/manifests/lab/20200101T000000Z-dtr.manifest.json","manifest":{}}\n');
+        const t0 = Date.now();
+        let r = await dash(fileNames(args("host2")).runner);
+        assert.strictEqual(r.status, 1, r.stderr);
+        assert.match(
+            lastLog("host2"),
+            / FAILED not my turn, but host1 \(healthy\) took no DTR backup within 2s: the newest listed is 20200101T000000Z$/,
+        );
+        assert.ok(Date.now() - t0 >= 1500, "it kept looking until the deadline");
+        // A listing that fails cannot confirm: a WARNING line naming the failure, then the skip (exit 0); the taker's
+        // own run reports the outcome.
+        fs.rmSync(list);
+        r = await dash(fileNames(args("host3")).runner);
+        assert.strictEqual(r.status, 0, r.stderr);
+        const lines = fs.readFileSync(args("host3").paths.logFile, "utf8").trim().split("\n").slice(-2);
+        assert.match(lines[0], / WARNING cannot confirm that host1 backed up: listing the bucket failed \(exit 1\): .*list\.jsonl/);
+        assert.match(lines[1], / SKIPPED not my turn: host1 is healthy$/);
+        // A UCP backup or another cluster's DTR backup stamped now does not count.
+        const now = new Date()
+            .toISOString()
+            .replace(/[-:]/g, "")
+            .replace(/\.\d{3}Z$/, "Z");
+        fs.writeFileSync(list, `{"manifestKey":"dtr/manifests/lab/${now}-ucp.manifest.json","manifest":{}}\n`);
+        assert.strictEqual((await dash(fileNames(args("host2")).runner)).status, 1);
+        // The taker's backup appears while host2 waits: confirmed, SKIPPED, exit 0.
+        fs.writeFileSync(list, "");
+        const waiting = dash(fileNames(args("host2")).runner);
+        await new Promise((res) => setTimeout(res, 600));
+        fs.writeFileSync(list, `{"manifestKey":"dtr/manifests/lab/${now}-dtr.manifest.json","manifest":{}}\n`);
+        r = await waiting;
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(r.stderr, new RegExp(`host1 took DTR backup ${now}`));
+        assert.match(lastLog("host2"), /SKIPPED not my turn: host1 is healthy$/);
+    });
+
+    it("one run at a time: a run that finds the lock held logs SKIPPED already running, exits 75 and takes no backup", async () => {
+        const a = args("host1");
+        assert.strictEqual((await dash(installScript(a), env)).status, 0);
+        healthy.splice(0, 3, true, true, true);
+        const lock = lockFile(a);
+        assert.strictEqual(lock, `${root}/hosts/host1/log/dtr-ha-backup-lab.lock`);
+        // Its own process group, so the holder and its sleep are ended together (by that group's id).
+        const holder = spawn("flock", [lock, "sleep", "30"], { stdio: "ignore", detached: true });
+        try {
+            for (let i = 0; i < 50 && spawnSync("flock", ["-n", lock, "true"]).status === 0; i++)
+                await new Promise((res) => setTimeout(res, 50));
+            const list = path.join(root, "list.jsonl");
+            fs.writeFileSync(list, "untouched");
+            const r = await dash(fileNames(a).runner, { WANT: AWS_SECRET });
+            assert.strictEqual(r.status, EXIT_ALREADY_RUNNING, r.stderr);
+            const last = fs.readFileSync(a.paths.logFile, "utf8").trim().split("\n").pop()!;
+            assert.match(last, / SKIPPED already running: another run holds .*dtr-ha-backup-lab\.lock; no backup by this run$/);
+            assert.strictEqual(fs.readFileSync(list, "utf8"), "untouched", "the pipeline did not run");
+        } finally {
+            process.kill(-holder.pid!, "SIGTERM");
+        }
+        await new Promise((res) => holder.on("close", res));
+        const r = await dash(fileNames(a).runner, { WANT: AWS_SECRET });
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(fs.readFileSync(a.paths.logFile, "utf8").trim().split("\n").pop()!, / OK dtr\//);
+    });
+
+    it("the generated runner and install scripts are shellcheck-clean (POSIX sh)", () => {
+        const a = args("host1");
+        for (const [name, text] of [
+            ["runner", runnerScript(a)],
+            ["install", "#!/bin/sh\n" + installScript(a)],
+            ["uninstall", "#!/bin/sh\n" + uninstallScript(a)],
+        ]) {
+            const r = spawnSync("shellcheck", ["-s", "sh", "-"], { input: text, encoding: "utf8" });
+            assert.strictEqual(r.status, 0, `${name}:\n${r.stdout}`);
+        }
     });
 });
 
@@ -364,6 +518,14 @@ describe("backup schedule: the component (Pulumi mocks)", function () {
             for (const t of texts)
                 assert.ok(!t.includes(PASS) && !t.includes(AWS_SECRET) && !t.includes("PRIVATE-SSH-MATERIAL"), "no secret in command text");
             assert.ok(texts[0].includes(pipeline), "installs dtrBackupScript's pipeline verbatim");
+            const list = agentListCommand({
+                agentImage: "reg/dtr-ha-backup:0.1.0",
+                bucket: "backups-bucket",
+                prefix: "dtr",
+                cluster: "prod",
+            });
+            assert.match(list, / reg\/dtr-ha-backup:0\.1\.0 list --bucket backups-bucket --prefix dtr --cluster prod$/);
+            assert.ok(texts[0].includes(`(${list})`), "a deferring host confirms through the agent's list of this cluster");
             assert.match(texts[0], new RegExp(`self=${c.name.replace("nightly-", "")}`));
             const envOut = pulumi.output(c.props.environment);
             assert.ok(await (envOut as any).isSecret, "the environment is secret");

@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { ConfigError, SecretKey, parseStackConfig } from "../../components/config/stack-config";
+import { replicaCountProblem } from "../../components/cluster/topology";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrvC8N7j+xp1Q8bYtuqGJ2Gr7ZJxYFz0b1r0r4x5fQz host";
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
@@ -49,6 +50,22 @@ describe("stack configuration", () => {
         assert.ok(p.some((x) => /dtr-ha:hosts.existing = "3 hosts": list exactly cluster.replicas \(4\)/.test(x)));
         raw.cluster.replicas = 2;
         assert.ok(problemsOf(raw).some((x) => x.startsWith("dtr-ha:cluster.replicas = 2")));
+    });
+
+    it("explains the majority rule for an even replica count in the same words as the cluster component", () => {
+        for (const [n, majority, survive, odd] of [
+            [2, 2, 0, 1],
+            [4, 3, 1, 3],
+            [6, 4, 2, 5],
+        ]) {
+            const raw = existingConfig();
+            raw.cluster.replicas = n;
+            const p = problemsOf(raw).filter((x) => x.startsWith(`dtr-ha:cluster.replicas = ${n}: `));
+            assert.strictEqual(p.length, 1, problemsOf(raw).join("\n"));
+            const why = `a majority of ${n} (${majority}) must stay up, so ${n} replicas survive ${survive} failure(s), as ${odd} do`;
+            assert.ok(p[0].includes(why), p[0]);
+            assert.ok(p[0].includes(replicaCountProblem(n)!), "the config and assertReplicaCount give the same reason");
+        }
     });
 
     it("refuses an external URL whose port differs from httpsPort", () => {
@@ -194,5 +211,139 @@ describe("stacks/Pulumi.example.yaml", () => {
             p.some((x) => /dtr-ha:cluster.replica = 5: is not a known key; known keys here: name, replicas/.test(x)),
             p.join("\n"),
         );
+    });
+});
+
+describe("stack configuration: one entry per host, keys at the top level", () => {
+    it("refuses an unknown top-level key (parseStackConfig sees every key of the namespace)", () => {
+        const raw = existingConfig();
+        raw.backups = { mode: "s3" };
+        const p = problemsOf(raw);
+        assert.deepStrictEqual(
+            p.map((x) => x.split(" is not a known key")[0]),
+            ["dtr-ha:backups (value not shown)"],
+        );
+        // Secrets are known top-level keys too.
+        assert.deepStrictEqual(problemsOf({ ...existingConfig(), ucpPassword: null }), []);
+    });
+
+    it("refuses duplicate host names, SSH addresses, private addresses and UCP nodes, with every other problem", () => {
+        const raw = existingConfig();
+        raw.hosts.existing[1].name = "host1";
+        raw.hosts.existing[2].address = "10.9.0.11";
+        raw.image.version = "";
+        const p = problemsOf(raw);
+        for (const want of [
+            'dtr-ha:hosts.existing[1].name = "host1": is also hosts.existing[0]\'s name: give every host a unique name',
+            'dtr-ha:hosts.existing[1].ucpNode = "host1": is also hosts.existing[0]\'s ucpNode',
+            'dtr-ha:hosts.existing[2].address = "10.9.0.11:22": is also hosts.existing[0]\'s address',
+            'dtr-ha:hosts.existing[2].privateAddress = "10.9.0.11": is also hosts.existing[0]\'s privateAddress',
+            'dtr-ha:image.version = "": required',
+        ]) {
+            assert.ok(
+                p.some((x) => x.startsWith(want)),
+                `missing ${want} in:\n${p.join("\n")}`,
+            );
+        }
+    });
+
+    it("compares private addresses as used (default: address) and SSH endpoints with their port", () => {
+        const raw = existingConfig();
+        // One NAT address, distinct SSH ports and distinct private addresses: three machines, accepted.
+        raw.hosts.existing.forEach((h: any, i: number) => Object.assign(h, { address: "203.0.113.5", port: 2201 + i }));
+        raw.hosts.existing.forEach((h: any, i: number) => (h.privateAddress = `10.9.0.2${i}`));
+        assert.deepStrictEqual(problemsOf(raw), []);
+        raw.hosts.existing[2].privateAddress = "10.9.0.20";
+        assert.deepStrictEqual(
+            problemsOf(raw).map((x) => x.split(":")[1]),
+            ['hosts.existing[2].privateAddress = "10.9.0.20"'],
+        );
+        const raw2 = existingConfig();
+        raw2.hosts.existing[1].privateAddress = "10.9.0.11"; // host1's address, its default private address
+        assert.ok(problemsOf(raw2).some((x) => x.startsWith('dtr-ha:hosts.existing[1].privateAddress = "10.9.0.11": is also')));
+        raw2.hosts.existing[1].ucpNode = "host1";
+        assert.ok(problemsOf(raw2).some((x) => x.startsWith('dtr-ha:hosts.existing[1].ucpNode = "host1": is also')));
+    });
+});
+
+describe("stack configuration: backups are encrypted in production", () => {
+    const AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+    const withBackup = (production: boolean, extra: Record<string, any> = {}) => {
+        const raw = existingConfig();
+        raw.cluster.production = production;
+        raw.backup = {
+            mode: "s3",
+            bucket: "dtr-backups",
+            agentImage: "registry.example.com/dtr-ha-backup:0.1.0",
+            s3: { region: "us-east-1", endpoint: "https://s3.internal:9000" },
+            ...extra,
+        };
+        return raw;
+    };
+    const secrets = new Set<SecretKey>([...allSecrets, "backupAccessKey", "backupSecretKey"]);
+
+    it("refuses DTR (and Swarm) backups without backup.recipients, naming the key and the fix", () => {
+        for (const recipients of [undefined, []]) {
+            const raw = withBackup(true, recipients ? { recipients } : {});
+            const p = problemsOf(raw, secrets);
+            const shown = recipients ? "[]" : "(not set)";
+            assert.deepStrictEqual(
+                p.map((x) => x.split(": ")[0]),
+                [`dtr-ha:backup.recipients = ${shown}`],
+                p.join("\n"),
+            );
+            assert.match(p[0], /a production cluster's backups must be encrypted: DTR backups hold DTR's TLS private key/);
+            assert.match(p[0], /age-keygen -o dtr-ha-backup\.key.*backup\.recipients: \[age1\.\.\.\]/);
+        }
+        const swarm = { address: "10.0.1.11", hostKey: KEY };
+        assert.match(problemsOf(withBackup(true, { swarm }), secrets)[0], /Swarm backups hold the swarm's node keys/);
+        assert.deepStrictEqual(problemsOf(withBackup(true, { recipients: [AGE], swarm }), secrets), []);
+    });
+
+    it("a lab (production: false) may keep DTR backups unencrypted, but UCP backups always need recipients", () => {
+        assert.deepStrictEqual(problemsOf(withBackup(false), secrets), []);
+        const ucp = { address: "10.0.1.10", hostKey: KEY, image: { repository: "mirantis/ucp", version: "3.2.6" } };
+        const p = problemsOf(withBackup(false, { ucp }), secrets);
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(
+            p[0],
+            /^dtr-ha:backup.recipients = \(not set\): UCP backups must be encrypted: .*taken without a passphrase.*age-keygen/,
+        );
+        assert.deepStrictEqual(problemsOf(withBackup(false, { ucp, recipients: [AGE] }), secrets), []);
+    });
+});
+
+describe("stack configuration: the schedule fits the scheduler", () => {
+    const withSchedule = (schedule: Record<string, string>, scheduler?: string) => {
+        const raw = existingConfig();
+        raw.cluster.production = false;
+        raw.backup = {
+            mode: "s3",
+            bucket: "dtr-backups",
+            agentImage: "registry.example.com/dtr-ha-backup:0.1.0",
+            s3: { region: "us-east-1", endpoint: "https://s3.internal:9000" },
+            schedule,
+            ...(scheduler ? { scheduler } : {}),
+        };
+        return problemsOf(raw, new Set<SecretKey>([...allSecrets, "backupAccessKey", "backupSecretKey"]));
+    };
+
+    it("refuses a time zone with scheduler: cron (cron would run it in the host's local time), accepts it otherwise", () => {
+        const p = withSchedule({ onCalendar: "*-*-* 02:00:00 Europe/Berlin" }, "cron");
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(
+            p[0],
+            /^dtr-ha:backup.schedule.onCalendar = "\*-\*-\* 02:00:00 Europe\/Berlin": has no cron form \(cron has no time zone/,
+        );
+        assert.match(p[0], /drop the time zone .*, give backup.schedule.cron, or set backup.scheduler: auto or systemd$/);
+        assert.deepStrictEqual(withSchedule({ onCalendar: "*-*-* 02:00:00 Europe/Berlin" }), []);
+        assert.deepStrictEqual(withSchedule({ onCalendar: "*-*-* 02:00:00" }, "cron"), []);
+    });
+
+    it("refuses a cron expression systemd cannot say with scheduler: systemd", () => {
+        const p = withSchedule({ cron: "0 0 1 * 1" }, "systemd");
+        assert.strictEqual(p.length, 1, p.join("\n"));
+        assert.match(p[0], /^dtr-ha:backup.schedule.cron = "0 0 1 \* 1": has no systemd OnCalendar form/);
+        assert.deepStrictEqual(withSchedule({ cron: "0 0 1 * 1" }, "cron"), []);
     });
 });

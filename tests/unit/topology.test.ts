@@ -5,6 +5,7 @@ import {
     deriveReplicaId,
     faultTolerance,
     quorumSize,
+    replicaCountProblem,
     replicaIds,
 } from "../../components/cluster/topology";
 
@@ -18,6 +19,13 @@ describe("replica topology", () => {
         assert.throws(() => assertReplicaCount(4), /replicas=4 .*even count/);
         assert.throws(() => assertReplicaCount(1), /fewer than 3 replicas/);
         assert.throws(() => assertReplicaCount(9), /up to 7/);
+    });
+    it("explains the majority rule for 2, 4 and 6 replicas: a majority of N must stay up", () => {
+        assert.throws(() => assertReplicaCount(2), /a majority of 2 \(2\) must stay up, so 2 replicas survive 0 failure\(s\), as 1 do/);
+        assert.throws(() => assertReplicaCount(4), /a majority of 4 \(3\) must stay up, so 4 replicas survive 1 failure\(s\), as 3 do/);
+        assert.throws(() => assertReplicaCount(6), /a majority of 6 \(4\) must stay up, so 6 replicas survive 2 failure\(s\), as 5 do/);
+        assert.throws(() => assertReplicaCount(1), /a majority of 1 \(1\) must stay up/);
+        for (const n of [3, 5, 7]) assert.strictEqual(replicaCountProblem(n), undefined);
     });
     it("computes quorum as RethinkDB does", () => {
         assert.deepStrictEqual([3, 5, 7].map(quorumSize), [2, 3, 4]);
