@@ -59,7 +59,9 @@ async function main(rounds: number, keep: boolean): Promise<void> {
             process.stderr.write(
                 `round ${r}/${rounds}: install ${install[r - 1].toFixed(1)} s, RTO ${report.rtoSeconds} s, RPO ${report.rpoSeconds} s\n`,
             );
-            await (await openStack(`${name}-rebuilt`, { dir: labPulumiDir(status) })).destroy({ color: "never" });
+            const rebuilt = await openStack(`${name}-rebuilt`, { dir: labPulumiDir(status) });
+            await rebuilt.destroy({ color: "never" });
+            await rebuilt.workspace.removeStack(`${name}-rebuilt`);
             await loseCluster(status);
         }
     } finally {

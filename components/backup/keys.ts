@@ -19,9 +19,11 @@ export const KEY_CLUSTER = /^[a-z0-9][a-z0-9-]{0,40}$/;
 export const BACKUP_KINDS = ["dtr", "ucp", "swarm"] as const;
 export type BackupKind = (typeof BACKUP_KINDS)[number];
 
-const SHAPE = "[<prefix>/]manifests/<cluster>/<YYYYMMDDTHHMMSSZ>-<dtr|ucp|swarm>.manifest.json";
-const EXAMPLE = "dtr/manifests/prod-dtr/20261125T023000Z-dtr.manifest.json";
+const SHAPE = "[<prefix>/]manifests/<cluster>/<YYYYMMDDTHHMMSSmmmZ-nonce>-<dtr|ucp|swarm>.manifest.json";
+const EXAMPLE = "dtr/manifests/prod-dtr/20261125T023000123Z-1a2b3c4d-dtr.manifest.json";
 const MANIFEST = /^(?:(.+)\/)?manifests\/([^/]+)\/([^/]+)-([^/-]+)\.manifest\.json$/;
+/** The agent's stamp: to the millisecond with a nonce, or (older agents) to the second. */
+const STAMP = /^\d{8}T\d{6}(?:\d{3}Z-[0-9a-f]{8}|Z)$/;
 
 export interface ManifestKeyParts {
     prefix: string;
@@ -48,7 +50,7 @@ export function manifestKeyProblem(key: unknown, expect: { cluster?: string; kin
     if (prefix && !prefix.split("/").every((s) => PREFIX_SEGMENT.test(s)))
         return `has the prefix ${JSON.stringify(prefix)}, whose segments must start with a letter, digit or _: ${fix}`;
     if (!KEY_CLUSTER.test(cluster)) return `names the cluster ${JSON.stringify(cluster)}, which is not a cluster name (a-z 0-9 -): ${fix}`;
-    if (!/^\d{8}T\d{6}Z$/.test(stamp)) return `has the stamp ${JSON.stringify(stamp)}, not the agent's YYYYMMDDTHHMMSSZ: ${fix}`;
+    if (!STAMP.test(stamp)) return `has the stamp ${JSON.stringify(stamp)}, not the agent's YYYYMMDDTHHMMSSmmmZ-nonce: ${fix}`;
     if (!(BACKUP_KINDS as readonly string[]).includes(kind)) return `is of kind ${JSON.stringify(kind)}, not dtr, ucp or swarm: ${fix}`;
     if (expect.kind !== undefined && kind !== expect.kind)
         return `is a ${kind} backup; a ${expect.kind} backup is needed here: pick a key ending in -${expect.kind}.manifest.json`;

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # dtr-ha ownership record (POSIX sh; sourced text, constant for a library version).
 #
 # Which Pulumi stack owns the DTR replica on this host right now. The record is a Docker volume on the host's own engine,

@@ -150,10 +150,11 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
 
     it("a corrupted backup is refused and nothing is destroyed", async () => {
         const access = await backupAccess(live.stack);
-        const good = (await listBackups(access)).find((e) => e.manifest.kind === "dtr")!;
+        // A fresh backup whose manifest is then overwritten with a wrong checksum: put-manifest checks the object exists
+        // at that version and size and that the key has the agent's shape; only the checksum is wrong.
+        const badKey = await takeBackup(live, `to-corrupt-${Date.now()}`);
+        const good = (await listBackups(access)).find((e) => e.manifestKey === badKey)!;
         const corrupt = { ...good.manifest, object: { ...good.manifest.object, sha256: "0".repeat(64) } };
-        const badKey = good.manifestKey.replace(/-dtr\.manifest\.json$/, "-corrupt-dtr.manifest.json");
-        // put-manifest checks the object exists at that version and size; only the checksum is wrong.
         await agent(["put-manifest", "--bucket", access.bucket, "--key", badKey], access.env, JSON.stringify(corrupt));
         const before = await labInventory(cluster, status.hosts[0]);
         // The rebuild program refuses before creating anything.
@@ -227,6 +228,7 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
             sourceStack: "rtest-rebuilt",
             stateDir: labPulumiDir(status),
             destroyExisting: false,
+            resume: true,
         });
         assert.ok(report.ok, JSON.stringify(report));
         live = { ...cluster, stack: await openStack("rtest-interrupted", { dir: labPulumiDir(status) }) };

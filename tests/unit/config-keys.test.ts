@@ -17,7 +17,10 @@ describe("config: manifest keys (components/backup/keys.ts)", () => {
                 assert.deepStrictEqual(parseManifestKey(manifestKey), {
                     prefix: prefix ?? "",
                     cluster: "prod-dtr",
-                    stamp: manifestKey.split("/").pop()!.split("-")[0],
+                    stamp: manifestKey
+                        .split("/")
+                        .pop()!
+                        .replace(/-(dtr|ucp|swarm)\.manifest\.json$/, ""),
                     kind,
                 });
             }
@@ -52,10 +55,16 @@ describe("config: manifest keys (components/backup/keys.ts)", () => {
             const p = manifestKeyProblem(key);
             assert.ok(p, "refused");
             assert.match(p!, why);
-            assert.ok(p!.includes("manifests/<cluster>/<YYYYMMDDTHHMMSSZ>-<dtr|ucp|swarm>.manifest.json"), p);
+            assert.ok(p!.includes("manifests/<cluster>/<YYYYMMDDTHHMMSSmmmZ-nonce>-<dtr|ucp|swarm>.manifest.json"), p);
             assert.throws(() => parseManifestKey(key), /manifest key/);
         });
     }
+
+    it("accepts the older agents' second-resolution keys and refuses a stamp with a bad nonce", () => {
+        assert.strictEqual(manifestKeyProblem(GOOD), undefined);
+        assert.strictEqual(manifestKeyProblem("dtr/manifests/prod/20261125T023000123Z-1a2b3c4d-dtr.manifest.json"), undefined);
+        assert.match(manifestKeyProblem("dtr/manifests/prod/20261125T023000123Z-XYZ-dtr.manifest.json")!, /has the stamp/);
+    });
 
     it("checks the cluster and the kind when asked", () => {
         assert.strictEqual(manifestKeyProblem(GOOD, { cluster: "prod-dtr", kind: "dtr" }), undefined);
