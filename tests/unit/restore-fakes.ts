@@ -27,7 +27,9 @@ export interface Answer {
 
 const FAKE_DOCKER = `#!/bin/sh
 # Fake docker: log argv (unit-separated), then answer from $FAKE_DIR/<sub>.out and <sub>.rc.
-{ printf 'id=%s\\037%s' "\${DTR_HA_AGE_IDENTITY:+set}" "$$"; for a in "$@"; do printf '\\037%s' "$a"; done; printf '\\n'; } >> "$FAKE_DIR/calls"
+# One write per call: the two sides of a pipe log at the same time.
+line=$(printf 'id=%s\\037%s' "\${DTR_HA_AGE_IDENTITY:+set}" "$$"; for a in "$@"; do printf '\\037%s' "$a"; done)
+printf '%s\\n' "$line" >> "$FAKE_DIR/calls"
 answer() {
   [ -f "$FAKE_DIR/$1.out" ] && cat "$FAKE_DIR/$1.out"
   [ -f "$FAKE_DIR/$1.rc" ] && exit "$(cat "$FAKE_DIR/$1.rc")"
