@@ -4,6 +4,7 @@
 # Environment: DTR_HA_AGENT_IMAGE DTR_HA_BUCKET DTR_HA_PREFIX DTR_HA_MANIFEST_KEY. Function: agent_inventory.
 
 check_common_env
+need_env DTR_HA_HTTPS_PORT
 key=$DTR_HA_MANIFEST_KEY
 entry=$(catalog_entry)
 if [ -z "$entry" ]; then
