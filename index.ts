@@ -133,7 +133,7 @@ function dtrStack() {
                       bucket: backupTarget.bucket,
                       manifestKey: config.restore.manifestKey,
                       s3: backupS3,
-                      ageIdentity: config.backup!.recipients.length ? secret("ageIdentity") : undefined,
+                      ageIdentity: new pulumi.Config("dtr-ha").getSecret("ageIdentity"),
                       destroyExisting: config.restore.destroyExisting,
                   }
                 : undefined,

@@ -15,7 +15,9 @@ import {
     restoreCommand,
     RunOptions,
 } from "../dtr-cli/commands";
-import { shellJoin, shellQuote } from "../dtr-cli/shell";
+import * as fs from "fs";
+import * as path from "path";
+import { assertEnvName, shellJoin, shellQuote } from "../dtr-cli/shell";
 
 /** Environment variables the agent reads (values come from the remote shell's environment, never argv). */
 export const AGENT_ENV = [
@@ -217,9 +219,120 @@ export function dtrBackupScript(a: DtrBackupScriptArgs): string {
         "fi",
         `${shellJoin([...agentRun(t.agentImage, true, false), "put-manifest", "--bucket", t.bucket])} --key "$man" < "$work/manifest.json" >&2 || {`,
         '  echo "dtr-ha backup FAILED: the manifest could not be stored" >&2; exit 1; }',
-        'echo "dtr-ha backup: stored s3://' + t.bucket + '/$obj, manifest $man" >&2',
+        `printf 'dtr-ha backup: stored s3://%s/%s, manifest %s\\n' ${shellQuote(t.bucket)} "$obj" "$man" >&2`,
         `printf '{"manifestKey":"%s","manifest":' "$man"; tr -d '\\n' < "$work/manifest.json"; echo '}'`,
     ].join("\n");
+}
+
+/**
+ * A host script whose text is constant for a given library version, and the values it works on. `env` goes into the
+ * command resource's `environment` (names fixed, `DTR_HA_*`, which sshd accepts as `DTR_*`); the script only ever
+ * expands those variables inside double quotes, so no value from configuration or from a manifest is shell source.
+ */
+export interface HostScript {
+    script: string;
+    env: Record<string, string>;
+}
+
+/** Fixed names of the values the restore-side scripts read. */
+export const RESTORE_ENV = {
+    agentImage: "DTR_HA_AGENT_IMAGE",
+    bucket: "DTR_HA_BUCKET",
+    prefix: "DTR_HA_PREFIX",
+    manifestKey: "DTR_HA_MANIFEST_KEY",
+    expectedVersion: "DTR_HA_EXPECTED_VERSION",
+    replicaId: "DTR_HA_REPLICA_ID",
+    destroyExisting: "DTR_HA_DESTROY_EXISTING",
+    httpsPort: "DTR_HA_HTTPS_PORT",
+} as const;
+
+const SH_DIR_CANDIDATES = [
+    // Beside this module when run from the sources (ts-node, tests of the sources).
+    path.join(__dirname, "sh"),
+    // From the compiled module in bin/components/backup: the package root's components/backup/sh.
+    path.join(__dirname, "..", "..", "..", "components", "backup", "sh"),
+];
+const shCache = new Map<string, string>();
+
+/** The text of one of the shell files kept beside this module (components/backup/sh, shellchecked by lint:sh). */
+export function shFile(name: string): string {
+    const cached = shCache.get(name);
+    if (cached !== undefined) return cached;
+    for (const dir of SH_DIR_CANDIDATES) {
+        const file = path.join(dir, name);
+        if (fs.existsSync(file)) {
+            const text = fs.readFileSync(file, "utf8");
+            shCache.set(name, text);
+            return text;
+        }
+    }
+    throw new Error(`internal: ${name} not found in ${SH_DIR_CANDIDATES.join(" or ")}: the package's components/backup/sh is missing`);
+}
+
+/** `name() { <words> "$@"; }`: the words quoted once by shellJoin, the rest from the caller's arguments. */
+function shFunction(name: string, words: string[], tail = '"$@"'): string {
+    return `${name}() { ${shellJoin(words)} ${tail}; }`;
+}
+
+/** Functions running the backup agent; the image comes from DTR_HA_AGENT_IMAGE (data, never source). */
+function agentFunctions(): string {
+    const image = `"$${RESTORE_ENV.agentImage}" "$@"`;
+    const base = (noLogs: boolean, identity: boolean) => agentRun("IMAGE", false, noLogs, identity ? [AGE_IDENTITY_ENV] : []).slice(0, -1);
+    return [
+        shFunction("agent", base(false, false), image),
+        shFunction("agent_identity", base(false, true), image),
+        shFunction("agent_nolog", base(true, false), image),
+        shFunction("agent_identity_nolog", base(true, true), image),
+    ].join("\n");
+}
+
+/** Replaces the one `--replica-id <placeholder>` of a generated DTR command by a shell expansion. */
+function withReplicaIdFrom(commandLine: string, expansion: string): string {
+    const parts = commandLine.split(`--replica-id ${REPLICA_PLACEHOLDER}`);
+    if (parts.length !== 2 || commandLine.split(REPLICA_PLACEHOLDER).length !== 2) {
+        throw new Error("internal: the DTR command's --replica-id shape changed");
+    }
+    return parts.join(`--replica-id ${expansion}`);
+}
+const REPLICA_PLACEHOLDER = "000000000000";
+
+/** `dtr_destroy ID`: DTR's destroy of one replica (UCP flags from the configuration, quoted once). */
+function destroyFunction(common: { image: DtrImage; ucp: UcpConnection; run?: RunOptions }): string {
+    return `dtr_destroy() { ${withReplicaIdFrom(destroyCommand({ ...common, replicaId: REPLICA_PLACEHOLDER }), '"$1"')}; }`;
+}
+
+function assemble(prelude: string[], body: string): string {
+    return [
+        "# dtr-ha restore step: values come from the DTR_HA_* environment, never from this text",
+        ...prelude,
+        shFile("lib.sh"),
+        shFile(body),
+    ].join("\n");
+}
+
+/**
+ * The old string API: the same constant script, preceded by its values as assignments quoted once with shellQuote, for
+ * callers that do not pass `env` as the command's environment.
+ */
+export function inlineEnv(h: HostScript): string {
+    const assignments = Object.entries(h.env).map(([k, v]) => `${assertEnvName(k)}=${shellQuote(v)}`);
+    return [...assignments, h.script].join("\n");
+}
+
+function manifestKeyProblem(key: string): void {
+    if (!/\.manifest\.json$/.test(key)) throw new Error(`restore.manifestKey=${JSON.stringify(key)} must name a *.manifest.json object`);
+}
+
+function readEnv(a: { agentImage: string; bucket: string; manifestKey: string }): Record<string, string> {
+    validateTarget({ agentImage: a.agentImage, bucket: a.bucket });
+    manifestKeyProblem(a.manifestKey);
+    const prefix = prefixOfManifestKey(a.manifestKey);
+    return {
+        [RESTORE_ENV.agentImage]: a.agentImage,
+        [RESTORE_ENV.bucket]: a.bucket,
+        [RESTORE_ENV.prefix]: prefix.length ? prefix[1] : "",
+        [RESTORE_ENV.manifestKey]: a.manifestKey,
+    };
 }
 
 export interface DtrRestoreScriptArgs {
@@ -227,129 +340,103 @@ export interface DtrRestoreScriptArgs {
     agentImage: string;
     bucket: string;
     manifestKey: string;
-    /** Decrypt with the age identity in `DTR_HA_AGE_IDENTITY`. */
-    encrypted: boolean;
+    /** Ignored: whether the backup is encrypted is read from its manifest; the identity comes from `DTR_HA_AGE_IDENTITY`. */
+    encrypted?: boolean;
 }
 
 /**
- * Verifies the backup object against its manifest (size and SHA-256 at its pinned version) and only then streams it
- * into `dtr restore`. Verification reads the whole object first because a stream's checksum is known only at its end.
+ * Verifies the backup (as `restoreVerifyStep`: version, decryptability, whole object and plaintext) and only then
+ * streams it into `dtr restore`. Verification reads the whole object first because a stream's checksum is known only at
+ * its end. The identity, when the backup is encrypted, comes from `DTR_HA_AGE_IDENTITY` in the environment.
  */
+export function dtrRestoreStep(a: DtrRestoreScriptArgs): HostScript {
+    const env = readEnv(a);
+    const r = a.restore;
+    assertReplicaId("--replica-id", r.replicaId);
+    const restore = restoreCommand({ ...r, replicaId: REPLICA_PLACEHOLDER, storage: r.storage ?? { kind: "default" } });
+    const prelude = [
+        agentFunctions(),
+        destroyFunction({ image: r.image, ucp: r.ucp, run: r.run }),
+        `dtr_restore() { ${withReplicaIdFrom(restore, `"$${RESTORE_ENV.replicaId}"`)}; }`,
+    ];
+    return {
+        script: assemble(prelude, "dtr-restore.sh"),
+        env: { ...env, [RESTORE_ENV.expectedVersion]: r.image.version, [RESTORE_ENV.replicaId]: r.replicaId },
+    };
+}
+
+/** `dtrRestoreStep` as one string (values as quoted assignments). */
 export function dtrRestoreScript(a: DtrRestoreScriptArgs): string {
-    validateTarget({ agentImage: a.agentImage, bucket: a.bucket });
-    if (!/\.manifest\.json$/.test(a.manifestKey))
-        throw new Error(`restore.manifestKey=${JSON.stringify(a.manifestKey)} must name a *.manifest.json object`);
-    const { verify, download } = agentReadCommands(a);
-    const restore = restoreCommand({ ...a.restore, storage: a.restore.storage ?? { kind: "default" } });
-    const id = a.restore.replicaId;
-    // Leftovers of this very replica can only come from an interrupted earlier attempt of this restore (the clear
-    // step has already dealt with anything else): destroying them makes a re-run converge.
-    const destroyLeftovers = destroyCommand({ image: a.restore.image, ucp: a.restore.ucp, run: a.restore.run, replicaId: id });
-    return [
-        "set -u",
-        "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
-        `if docker ps -a --format '{{.Names}}' | grep -q -- '-${id}$'; then`,
-        `  echo "dtr-ha restore: removing what an interrupted attempt left of replica ${id}" >&2`,
-        `  ${destroyLeftovers} >&2 || exit 1`,
-        "fi",
-        `${verify} >&2 || { echo "dtr-ha restore REFUSED: the backup does not match its manifest; nothing was changed" >&2; exit 1; }`,
-        "{",
-        `  ${download}`,
-        '  echo $? > "$work/dl"',
-        `} | ${restore} >&2`,
-        "rs=$?",
-        'dl=$(cat "$work/dl" 2>/dev/null || echo missing)',
-        'if [ "$dl" != 0 ] || [ "$rs" != 0 ]; then echo "dtr-ha restore FAILED: download exit $dl, restore exit $rs" >&2; exit 1; fi',
-        `echo "dtr-ha restore: replica ${a.restore.replicaId} restored from ${a.manifestKey}"`,
-    ].join("\n");
+    return inlineEnv(dtrRestoreStep(a));
 }
 
 export interface RestoreVerifyArgs {
     agentImage: string;
     bucket: string;
     manifestKey: string;
-    encrypted: boolean;
+    /** Ignored: whether the backup is encrypted is read from its manifest; the identity comes from `DTR_HA_AGE_IDENTITY`. */
+    encrypted?: boolean;
     /** The configured DTR image version: a backup of another version is refused (DTR restores only into the same). */
     expectedDtrVersion: string;
 }
 
-/** Non-destructive: the backup exists, matches its manifest byte for byte, and is of the configured DTR version. */
+/**
+ * Non-destructive: the backup exists, is of the configured DTR version, and the agent's verify read it whole: the stored
+ * bytes against the manifest's size and SHA-256 and, decrypted (an encrypted backup without `DTR_HA_AGE_IDENTITY` is
+ * refused, naming `dtr-ha:ageIdentity`), the tar checked and its size, SHA-256 and entries compared.
+ */
+export function restoreVerifyStep(a: RestoreVerifyArgs): HostScript {
+    const env = readEnv(a);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(a.expectedDtrVersion)) {
+        throw new Error(`image.version=${JSON.stringify(a.expectedDtrVersion)} is not a version tag`);
+    }
+    return {
+        script: assemble([agentFunctions()], "restore-verify.sh"),
+        env: { ...env, [RESTORE_ENV.expectedVersion]: a.expectedDtrVersion },
+    };
+}
+
+/** `restoreVerifyStep` as one string (values as quoted assignments). */
 export function restoreVerifyScript(a: RestoreVerifyArgs): string {
-    validateTarget({ agentImage: a.agentImage, bucket: a.bucket });
-    const extraEnv = a.encrypted ? [AGE_IDENTITY_ENV] : [];
-    const list = shellJoin([...agentRun(a.agentImage, false, false), "list", "--bucket", a.bucket, ...prefixOfManifestKey(a.manifestKey)]);
-    const verify = shellJoin([
-        ...agentRun(a.agentImage, false, false, extraEnv),
-        "verify",
-        "--bucket",
-        a.bucket,
-        "--manifest-key",
-        a.manifestKey,
-        ...(a.encrypted ? ["--identity-env", AGE_IDENTITY_ENV] : []),
-    ]);
-    const key = a.manifestKey;
-    return [
-        "set -u",
-        `entry=$(${list} | grep -F ${shellQuote(`"manifestKey":"${key}"`)}) || {`,
-        `  echo "dtr-ha restore REFUSED: no valid manifest ${key} in s3://${a.bucket}; nothing was changed" >&2; exit 1; }`,
-        `version=$(printf '%s' "$entry" | sed -n 's/.*"dtrVersion":"\\([^"]*\\)".*/\\1/p')`,
-        `if [ "$version" != ${shellQuote(a.expectedDtrVersion)} ]; then`,
-        `  echo "dtr-ha restore REFUSED: the backup is of DTR \${version:-unknown}, the configured image is ${a.expectedDtrVersion}; DTR restores only into the same version. Set image.version to \${version:-that version}, restore, then upgrade. Nothing was changed." >&2; exit 1`,
-        "fi",
-        `${verify} || { echo "dtr-ha restore REFUSED: the backup object does not match its manifest (size or SHA-256); nothing was changed" >&2; exit 1; }`,
-        `echo "dtr-ha restore: ${key} verified (DTR $version)"`,
-    ].join("\n");
+    return inlineEnv(restoreVerifyStep(a));
 }
 
 /**
  * Run on each host before a restore: finds DTR replicas (containers named dtr-<service>-<12 hex>). None: fine. Some:
  * refused, unless `destroyExisting`, in which case each is destroyed with `dtr destroy` and `dtr-ol` removed.
  */
-export function clearReplicasScript(common: { image: DtrImage; ucp: UcpConnection; run?: RunOptions }, destroyExisting: boolean): string {
-    const placeholder = "000000000000";
-    const destroy = destroyCommandFor(common, placeholder);
-    if (!destroy.endsWith(`--replica-id ${placeholder}`) && !destroy.includes(`--replica-id ${placeholder} `)) {
-        throw new Error("internal: destroy command shape changed");
-    }
-    return [
-        "set -u",
-        `ids=$(docker ps -a --format '{{.Names}}' | sed -n 's/^dtr-[a-z0-9-]*-\\([0-9a-f]\\{12\\}\\)$/\\1/p' | sort -u | tr '\\n' ' ')`,
-        'if [ -z "${ids% }" ]; then echo "dtr-ha restore: no DTR replica on $(hostname)"; exit 0; fi',
-        destroyExisting
-            ? 'echo "dtr-ha restore: destroying replicas $ids on $(hostname) (restore.destroyExisting)" >&2'
-            : 'echo "dtr-ha restore REFUSED: DTR replicas $ids still exist on $(hostname). DTR restores only into an empty cluster; set restore.destroyExisting: true to destroy them first. Nothing was changed." >&2; exit 1',
-        "for id in $ids; do",
-        `  ${destroy.replace(`--replica-id ${placeholder}`, '--replica-id "$id"')} >&2 || exit 1`,
-        "done",
-        `docker network rm ${"dtr-ol"} >/dev/null 2>&1 || true`,
-        'echo "dtr-ha restore: $(hostname) cleared"',
-    ].join("\n");
+export function clearReplicasStep(common: { image: DtrImage; ucp: UcpConnection; run?: RunOptions }, destroyExisting: boolean): HostScript {
+    return {
+        script: assemble([destroyFunction(common)], "clear-replicas.sh"),
+        env: { [RESTORE_ENV.destroyExisting]: destroyExisting ? "true" : "false" },
+    };
 }
 
-function destroyCommandFor(common: { image: DtrImage; ucp: UcpConnection; run?: RunOptions }, replicaId: string): string {
-    return destroyCommand({ ...common, replicaId });
+/** `clearReplicasStep` as one string (values as quoted assignments). */
+export function clearReplicasScript(common: { image: DtrImage; ucp: UcpConnection; run?: RunOptions }, destroyExisting: boolean): string {
+    return inlineEnv(clearReplicasStep(common, destroyExisting));
 }
 
 /**
  * After a restore has passed the health gate: the restored cluster's inventory (repositories, tags, team access) must
  * have the fingerprint the backup recorded. A backup without one is reported as such, and only health was checked.
  */
+export function restoreCheckStep(a: { agentImage: string; bucket: string; manifestKey: string; httpsPort?: number }): HostScript {
+    const env = readEnv(a);
+    const port = a.httpsPort ?? 443;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`httpsPort=${port} is not a TCP port`);
+    const inventory = shFunction(
+        "agent_inventory",
+        ["docker", "run", "--rm", "--network", "host", "-e", "UCP_USERNAME", "-e", "UCP_PASSWORD"],
+        `"$${RESTORE_ENV.agentImage}" inventory --dtr-url "https://127.0.0.1:$${RESTORE_ENV.httpsPort}" --insecure`,
+    );
+    return {
+        script: assemble([agentFunctions(), inventory], "restore-check.sh"),
+        env: { ...env, [RESTORE_ENV.httpsPort]: String(port) },
+    };
+}
+
+/** `restoreCheckStep` as one string (values as quoted assignments). */
 export function restoreCheckScript(a: { agentImage: string; bucket: string; manifestKey: string; httpsPort?: number }): string {
-    validateTarget({ agentImage: a.agentImage, bucket: a.bucket });
-    const list = shellJoin([...agentRun(a.agentImage, false, false), "list", "--bucket", a.bucket, ...prefixOfManifestKey(a.manifestKey)]);
-    const field = (name: string, from: string) =>
-        `$(printf '%s' "$${from}" | sed -n 's/.*"${name}":"\\{0,1\\}\\([0-9a-f]*\\)"\\{0,1\\}.*/\\1/p')`;
-    return [
-        "set -u",
-        `entry=$(${list} | grep -F ${shellQuote(`"manifestKey":"${a.manifestKey}"`)}) || { echo "dtr-ha restore check: manifest ${a.manifestKey} not found" >&2; exit 1; }`,
-        `want=${field("inventorySha256", "entry")}`,
-        'if [ -z "$want" ]; then echo "dtr-ha restore check: the backup recorded no inventory; only health was checked"; exit 0; fi',
-        `got=$(${inventoryCommand(a.agentImage, a.httpsPort ?? 443)}) || { echo "dtr-ha restore check: could not read the restored inventory" >&2; exit 1; }`,
-        `gotsha=${field("sha256", "got")}`,
-        `summary=$(printf '%s' "$got" | sed -n 's/^{"repositories":\\([0-9]*\\),"tags":\\([0-9]*\\),"teamAccess":\\([0-9]*\\).*/\\1 repositories, \\2 tags, \\3 team grants/p')`,
-        'if [ "$gotsha" != "$want" ]; then',
-        '  echo "dtr-ha restore check FAILED: the restored metadata ($summary, fingerprint $gotsha) differs from the backup (fingerprint $want)" >&2; exit 1',
-        "fi",
-        'echo "dtr-ha restore check: metadata matches the backup: $summary"',
-    ].join("\n");
+    return inlineEnv(restoreCheckStep(a));
 }

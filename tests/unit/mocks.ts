@@ -3,6 +3,7 @@
  * its inputs and the options it was declared with, so tests can assert on the resource graph itself.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { catalogEntry } from "./restore-fakes";
 
 export interface Recorded {
     type: string;
@@ -11,6 +12,21 @@ export interface Recorded {
 }
 
 export const recorded: Recorded[] = [];
+
+/**
+ * A backup command (its script stores a manifest with the agent's put-manifest) prints what the real one prints: progress
+ * on stderr and, as its last stdout line, the catalog entry of the backup it took, for the kind, cluster and bucket in
+ * its script. Anything else: undefined.
+ */
+export function backupStdout(inputs: Record<string, any>): string | undefined {
+    const create = typeof inputs.create === "string" ? inputs.create : "";
+    if (!create.includes(" put-manifest ")) return undefined;
+    const kind = (create.match(/ --kind (dtr|ucp|swarm)\b/)?.[1] ?? "dtr") as "dtr" | "ucp" | "swarm";
+    const cluster = create.match(/ --cluster ([a-z0-9-]+)/)?.[1] ?? "lab";
+    const bucket = create.match(/ put-manifest --bucket ([a-z0-9.-]+)/)?.[1] ?? "dtr-backups";
+    const version = create.match(/ --meta dtrVersion=([A-Za-z0-9_.-]+)/)?.[1];
+    return `dtr-ha backup: done\n${catalogEntry({ kind, cluster, bucket, dtrVersion: version })}\n`;
+}
 
 pulumi.runtime.setMocks(
     {
@@ -34,7 +50,7 @@ pulumi.runtime.setMocks(
                     ? "dtr-ha health: healthy: 3 replicas OK after 1 attempt(s), 0s"
                     : args.name.includes("-overlay-")
                       ? "overlay true 172.16.240.0/24"
-                      : "";
+                      : (backupStdout(args.inputs) ?? "");
                 state.stderr = "";
             }
             return { id: `${args.name}-id`, state };

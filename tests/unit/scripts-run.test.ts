@@ -56,7 +56,7 @@ interface FakeReplica {
     sawAuth: string[];
 }
 
-function runSh(script: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string; argvSeen: string }> {
+function runSh(script: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
         const p = spawn("dash", ["-c", script], {
             env: { PATH: process.env.PATH!, ...env },
@@ -65,7 +65,7 @@ function runSh(script: string, env: Record<string, string>): Promise<{ code: num
         let stderr = "";
         p.stdout.on("data", (d) => (stdout += d));
         p.stderr.on("data", (d) => (stderr += d));
-        p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, argvSeen: "" }));
+        p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
     });
 }
 
@@ -248,7 +248,6 @@ describe("every generated host script parses in bash and dash", () => {
             agentImage: target.agentImage,
             bucket: "dtr-backups",
             manifestKey: key,
-            encrypted: true,
             expectedDtrVersion: "2.9.16",
         }),
         restore: backup.dtrRestoreScript({
@@ -256,7 +255,6 @@ describe("every generated host script parses in bash and dash", () => {
             agentImage: target.agentImage,
             bucket: "dtr-backups",
             manifestKey: key,
-            encrypted: false,
         }),
         clear: backup.clearReplicasScript({ image, ucp }, true),
         clearRefuse: backup.clearReplicasScript({ image, ucp }, false),
@@ -279,9 +277,6 @@ describe("every generated host script parses in bash and dash", () => {
         assert.match(s, /reg\/dtr:"\$prev" backup/);
         assert.match(s, /--meta dtrVersion="\$prev"/);
     });
-    it("the restore refuses before anything destructive when the backup's version differs", () => {
-        assert.match(scripts.restoreVerify, /restores only into the same version/);
-        assert.ok(scripts.restoreVerify.indexOf("verify --bucket") > scripts.restoreVerify.indexOf("dtrVersion"));
-        assert.doesNotMatch(scripts.restoreVerify, / destroy | restore --/);
-    });
+    // What the restore-side scripts refuse, and that they run nothing from a manifest key, is asserted by running them
+    // against a scripted docker: tests/unit/restore-scripts.test.ts.
 });
