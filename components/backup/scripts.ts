@@ -15,8 +15,7 @@ import {
     restoreCommand,
     RunOptions,
 } from "../dtr-cli/commands";
-import * as fs from "fs";
-import * as path from "path";
+import { shFile as packageShFile } from "../dtr-cli/sh-file";
 import { assertEnvName, shellJoin, shellQuote } from "../dtr-cli/shell";
 
 /** Environment variables the agent reads (values come from the remote shell's environment, never argv). */
@@ -246,27 +245,9 @@ export const RESTORE_ENV = {
     httpsPort: "DTR_HA_HTTPS_PORT",
 } as const;
 
-const SH_DIR_CANDIDATES = [
-    // Beside this module when run from the sources (ts-node, tests of the sources).
-    path.join(__dirname, "sh"),
-    // From the compiled module in bin/components/backup: the package root's components/backup/sh.
-    path.join(__dirname, "..", "..", "..", "components", "backup", "sh"),
-];
-const shCache = new Map<string, string>();
-
 /** The text of one of the shell files kept beside this module (components/backup/sh, shellchecked by lint:sh). */
 export function shFile(name: string): string {
-    const cached = shCache.get(name);
-    if (cached !== undefined) return cached;
-    for (const dir of SH_DIR_CANDIDATES) {
-        const file = path.join(dir, name);
-        if (fs.existsSync(file)) {
-            const text = fs.readFileSync(file, "utf8");
-            shCache.set(name, text);
-            return text;
-        }
-    }
-    throw new Error(`internal: ${name} not found in ${SH_DIR_CANDIDATES.join(" or ")}: the package's components/backup/sh is missing`);
+    return packageShFile(__dirname, name);
 }
 
 /** `name() { <words> "$@"; }`: the words quoted once by shellJoin, the rest from the caller's arguments. */

@@ -21,11 +21,12 @@ import { healthGateScript } from "./health-gate";
 import {
     AGE_IDENTITY_ENV,
     BackupTarget,
-    clearReplicasScript,
+    HostScript,
+    clearReplicasStep,
     dtrBackupScript,
-    dtrRestoreScript,
-    restoreCheckScript,
-    restoreVerifyScript,
+    dtrRestoreStep,
+    restoreCheckStep,
+    restoreVerifyStep,
 } from "../backup/scripts";
 import { BackupS3Access, agentEnvironment } from "../backup/agent-env";
 import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, TopologyError } from "./topology";
@@ -241,8 +242,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                         `${name}-restore-clear-${h.name}`,
                         {
                             connection: h.connection,
-                            environment: env,
-                            create: clearReplicasScript({ ...common }, restore.destroyExisting ?? false),
+                            ...withStep(env, pulumi.output(clearReplicasStep({ ...common }, restore.destroyExisting ?? false))),
                             // One-shot: re-running it later would destroy the restored cluster itself.
                             update: noRerun("clearing the hosts"),
                         },
@@ -254,15 +254,16 @@ export class DtrCluster extends pulumi.ComponentResource {
                 `${name}-restore`,
                 {
                     connection: first.connection,
-                    environment: { ...envOf(0), ...agentEnv },
-                    create: pulumi.all([first.ucpNode, restore.bucket]).apply(([node, bucket]) =>
-                        dtrRestoreScript({
-                            restore: { ...common, ...ports, replicaId: ids[0], ucpNode: node, externalUrl: args.externalUrl },
-                            agentImage: restore.agentImage,
-                            bucket,
-                            manifestKey: restore.manifestKey,
-                            encrypted: restore.ageIdentity !== undefined,
-                        }),
+                    ...withStep(
+                        { ...envOf(0), ...agentEnv },
+                        pulumi.all([first.ucpNode, restore.bucket]).apply(([node, bucket]) =>
+                            dtrRestoreStep({
+                                restore: { ...common, ...ports, replicaId: ids[0], ucpNode: node, externalUrl: args.externalUrl },
+                                agentImage: restore.agentImage,
+                                bucket,
+                                manifestKey: restore.manifestKey,
+                            }),
+                        ),
                     ),
                     update: noRerun("restore"),
                     delete: destroyFirst,
@@ -390,14 +391,16 @@ export class DtrCluster extends pulumi.ComponentResource {
                 `${name}-restore-check`,
                 {
                     connection: first.connection,
-                    environment: { ...env, ...agentEnvironment(restore.s3) },
-                    create: pulumi.output(restore.bucket).apply((bucket) =>
-                        restoreCheckScript({
-                            agentImage: restore.agentImage,
-                            bucket,
-                            manifestKey: restore.manifestKey,
-                            httpsPort: args.httpsPort,
-                        }),
+                    ...withStep(
+                        { ...env, ...agentEnvironment(restore.s3) },
+                        pulumi.output(restore.bucket).apply((bucket) =>
+                            restoreCheckStep({
+                                agentImage: restore.agentImage,
+                                bucket,
+                                manifestKey: restore.manifestKey,
+                                httpsPort: args.httpsPort,
+                            }),
+                        ),
                     ),
                     // One-shot: the registry may rightly hold more than the backup later on.
                     update: noRerun("the restore check"),
@@ -444,15 +447,16 @@ export class DtrCluster extends pulumi.ComponentResource {
             `${name}-restore-verify`,
             {
                 connection: args.hosts[0].connection,
-                environment: restoreAgentEnv(restore),
-                create: pulumi.output(restore.bucket).apply((bucket) =>
-                    restoreVerifyScript({
-                        agentImage: restore.agentImage,
-                        bucket,
-                        manifestKey: restore.manifestKey,
-                        encrypted: restore.ageIdentity !== undefined,
-                        expectedDtrVersion: args.image.version,
-                    }),
+                ...withStep(
+                    restoreAgentEnv(restore),
+                    pulumi.output(restore.bucket).apply((bucket) =>
+                        restoreVerifyStep({
+                            agentImage: restore.agentImage,
+                            bucket,
+                            manifestKey: restore.manifestKey,
+                            expectedDtrVersion: args.image.version,
+                        }),
+                    ),
                 ),
                 // One-shot: after the restore, later changes (a new image version) must not re-check an old backup.
                 update: `echo "dtr-ha: restore verification is not re-run on change"`,
@@ -460,6 +464,20 @@ export class DtrCluster extends pulumi.ComponentResource {
             child({ dependsOn }),
         );
     }
+}
+
+/**
+ * A host script whose text is constant and whose values travel as data: `create` is the script, the values join the
+ * command's environment (names fixed by the builder; sshd must AcceptEnv DTR_*).
+ */
+function withStep(
+    base: Record<string, pulumi.Input<string>>,
+    step: pulumi.Output<HostScript>,
+): { create: pulumi.Output<string>; environment: pulumi.Output<Record<string, string>> } {
+    return {
+        create: step.script,
+        environment: pulumi.all([pulumi.output(base), step]).apply(([b, h]) => ({ ...b, ...h.env })),
+    };
 }
 
 /** The agent's S3 access, plus the age identity when the restore has one (a secret). */

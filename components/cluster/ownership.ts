@@ -1,12 +1,11 @@
 /**
  * Ownership of the replicas on each host: the stack that owns a replica now is the only one whose destructive steps may
- * touch it. The record and its rules live in ownership.sh (constant text; data only from the environment); this file
+ * touch it. The record and its rules live in sh/ownership.sh (constant text; data only from the environment); this file
  * names the actions and the environment they read.
  */
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { assertReplicaId } from "../dtr-cli/commands";
+import { shFile } from "../dtr-cli/sh-file";
 
 /** Environment the ownership functions read (the lab's sshd and AWS hosts accept DTR_*). */
 export const OWNER_ENV = {
@@ -40,20 +39,9 @@ export function assertOwner(owner: string): string {
     return owner;
 }
 
-let cached: string | undefined;
-/** ownership.sh, found beside this file's source (the compiled file lives under bin/). */
-function ownershipFunctions(): string {
-    if (cached) return cached;
-    for (let dir = __dirname; ; dir = path.dirname(dir)) {
-        const candidate = path.join(dir, "components", "cluster", "ownership.sh");
-        if (fs.existsSync(candidate)) return (cached = fs.readFileSync(candidate, "utf8"));
-        if (path.dirname(dir) === dir) throw new Error(`internal: components/cluster/ownership.sh not found above ${__dirname}`);
-    }
-}
-
 /** The script that runs one ownership action (text constant for a library version). */
 export function ownershipScript(action: OwnerAction): string {
-    return `${ownershipFunctions()}\nowner_${action}`;
+    return `${shFile(__dirname, "ownership.sh")}\nowner_${action}`;
 }
 
 /** A destructive command run only when this stack owns the replica (or nobody does); otherwise skipped, saying why. */
