@@ -113,7 +113,7 @@ async function main(opts: Options): Promise<number> {
         const same = JSON.stringify(before) === JSON.stringify(after);
         await steps.run(`pull admin/web:1.0 on ${h3.name} from the rebuilt cluster`, () => pullImage(cluster, h3, h1, "admin/web", "1.0"));
         // The routine cleanup an operator does next: destroy the old stack. Its deletes find lab-rebuilt as the owner of
-        // every replica and destroy nothing (components/cluster/sh/ownership.sh).
+        // every replica and destroy nothing (components/hosts/sh/ownership.sh).
         await steps.run(
             "pulumi destroy of the old stack lab (each delete finds lab-rebuilt as the owner)",
             () => cluster.stack.destroy({ color: "never" }),

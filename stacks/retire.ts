@@ -1,6 +1,6 @@
 /**
  * `npm run retire -- --stack <old> [--yes]`: drops an old stack's state without running any delete. After a rebuild the
- * cluster belongs to the new stack (components/cluster/ownership.sh); the old stack's state still lists commands for the
+ * cluster belongs to the new stack (components/hosts/sh/ownership.sh); the old stack's state still lists commands for the
  * same replica ids on the same hosts. `pulumi destroy` of it is safe too (each delete finds the new owner and skips),
  * but it opens SSH to every host and needs them reachable; retiring needs nothing but the backend.
  * Without `--yes` it only prints what it would drop.

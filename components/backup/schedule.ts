@@ -12,6 +12,7 @@ import { shellJoin, shellQuote } from "../dtr-cli/shell";
 import { AGENT_ENV, BackupTarget, agentRun, dtrBackupScript } from "./scripts";
 import { agentEnvironment } from "./agent-env";
 import { DtrBackupSource } from "./dtr-backup";
+import { OWNER_ENV, assertOwner, currentOwner, guarded, required } from "../hosts/ownership";
 
 /** Config shape: exactly one of the two. */
 export interface ScheduleSpec {
@@ -674,6 +675,12 @@ export interface BackupScheduleArgs extends DtrBackupSource {
     confirmTimeoutSeconds?: number;
     /** How often it lists the bucket meanwhile (default 60). */
     confirmIntervalSeconds?: number;
+    /**
+     * The stack that owns the cluster's replicas (default: this program's stack). The schedule is installed only on
+     * hosts whose replica that stack owns, and uninstalled only from those: after a rebuild, the old stack's destroy
+     * leaves the new stack's timers alone (components/hosts/sh/ownership.sh).
+     */
+    owner?: string;
 }
 
 /** A backup timer on every replica host, running the same pipeline as `DtrBackup`. */
@@ -715,6 +722,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
             [SECRET_ENV.ucpPassword]: pulumi.secret(args.ucpPassword),
             [USERNAME_ENV]: args.ucp.username,
         };
+        const owner = assertOwner(args.owner ?? currentOwner());
         this.commands = args.hosts.map((h, i) => {
             const target = pulumi.output(args.target) as pulumi.Output<BackupTarget>;
             const scriptArgs = pulumi.all([entries, pipeline, target]).apply(([e, p, t]): ScheduleScriptArgs => ({
@@ -736,11 +744,15 @@ export class BackupSchedule extends pulumi.ComponentResource {
                 `${name}-${h.name}`,
                 {
                     connection: h.connection,
-                    environment,
-                    create: scriptArgs.apply(installScript),
+                    environment: {
+                        ...environment,
+                        [OWNER_ENV.owner]: owner,
+                        [OWNER_ENV.replicaId]: entries.apply((e) => e[i].replicaId),
+                    },
+                    create: scriptArgs.apply((a) => required(installScript(a))),
                     // Any change to what is installed reinstalls it (create runs again on update).
-                    update: scriptArgs.apply(installScript),
-                    delete: uninstallScript({ unitName: args.clusterName, paths: paths[i] }),
+                    update: scriptArgs.apply((a) => required(installScript(a))),
+                    delete: guarded(uninstallScript({ unitName: args.clusterName, paths: paths[i] })),
                     addPreviousOutputInEnv: false,
                 },
                 { parent: this, dependsOn: h.ready },

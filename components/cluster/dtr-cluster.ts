@@ -30,7 +30,7 @@ import {
 } from "../backup/scripts";
 import { BackupS3Access, agentEnvironment } from "../backup/agent-env";
 import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, TopologyError } from "./topology";
-import { OWNER_ENV, assertOwner, currentOwner, guarded, ownerEnvironment, ownershipScript, required } from "./ownership";
+import { OWNER_ENV, assertOwner, currentOwner, guarded, ownerEnvironment, ownershipScript, required } from "../hosts/ownership";
 
 export interface DtrClusterArgs {
     /** Name of this DTR cluster; with the host names it fixes the replica ids. */

@@ -81,6 +81,8 @@ async function scheduleStack(status: LabStatus, c: LabCluster, replicaIds: strin
             paths: labPaths(status),
             // The lab machine's own systemd (if any) must never get these timers: cron files under the state dir.
             scheduler: "cron",
+            // This stack installs the schedule for the cluster that stack STACK owns.
+            owner: `organization/dtr-ha/${STACK}`,
         });
         return { retentionDays: s.retentionDays, hosts: s.hosts, schedule: s.schedule };
     };

@@ -12,8 +12,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Declared, captureDeclarations, settle, valueOf } from "./mocks";
 import { DtrCluster, DtrClusterArgs } from "../../components/cluster/dtr-cluster";
-import { guarded, ownershipScript, required } from "../../components/cluster/ownership";
+import { guarded, ownershipScript, required } from "../../components/hosts/ownership";
 import { existingHosts } from "../../components/hosts/existing-hosts";
+import { BackupSchedule } from "../../components/backup/schedule";
 import { deriveReplicaId } from "../../components/cluster/topology";
 
 const ID = "0123456789ab";
@@ -327,5 +328,74 @@ describe("DtrCluster ownership wiring (mocks)", function () {
         };
         assert.deepStrictEqual(aliasesOf({})["sw-install"], ["sw-restore"]);
         assert.deepStrictEqual(aliasesOf({ bootstrap: RESTORE })["sw-restore"], ["sw-install"]);
+    });
+});
+
+describe("BackupSchedule ownership (mocks + dash)", function () {
+    this.timeout(20_000);
+
+    it("uninstalls only from hosts whose replica the owner holds: the old stack's destroy leaves the new stack's timer", async () => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-sched-owner-"));
+        const paths = {
+            installDir: `${root}/sbin`,
+            unitDir: `${root}/units`,
+            cronDir: `${root}/cron.d`,
+            envDir: `${root}/etc`,
+            logFile: `${root}/log`,
+        };
+        const declared: Declared[] = [];
+        new BackupSchedule(
+            "own",
+            {
+                clusterName: "lab",
+                hosts: clusterArgs().hosts,
+                replicaIds: [ID, "0123456789ac", "0123456789ad"],
+                image: { repository: "mirantis/dtr", version: "2.9.16" },
+                ucp: { url: "https://ucp.lab", username: "admin", insecureTls: true },
+                ucpPassword: pulumi.secret("pw"),
+                target: { agentImage: "reg/dtr-ha-backup:0.1.0", bucket: "backups-bucket", prefix: "dtr" },
+                s3: { region: "eu-west-1" },
+                schedule: { onCalendar: "*-*-* 02:30:00" },
+                retentionDays: 1,
+                paths,
+                scheduler: "cron",
+                owner: A,
+            },
+            { transformations: [captureDeclarations(declared)] },
+        );
+        await settle();
+        const host1 = declared.find((d) => d.name === "own-host1")!;
+        const e = await valueOf<Record<string, string>>(host1.props.environment);
+        assert.deepStrictEqual([e.DTR_HA_OWNER, e.DTR_HA_REPLICA_ID], [A, ID]);
+        const del = await valueOf<string>(host1.props.delete);
+        const install = await valueOf<string>(host1.props.create);
+        const files = ["sbin/dtr-ha-backup-lab", "sbin/dtr-ha-backup-lab-pipeline", "cron.d/dtr-ha-backup-lab"].map((f) =>
+            path.join(root, f),
+        );
+        const plant = () => {
+            for (const f of files) {
+                fs.mkdirSync(path.dirname(f), { recursive: true });
+                fs.writeFileSync(f, "the rebuilt stack's schedule");
+            }
+        };
+        const h = fakeHost();
+        h.setRecord({ "dtr-ha.owner": B, "dtr-ha.since": "t" });
+        plant();
+        const theirs = h.run(del, { DTR_HA_OWNER: A, DTR_HA_REPLICA_ID: ID });
+        assert.strictEqual(theirs.code, 0, theirs.stderr);
+        assert.ok(
+            files.every((f) => fs.existsSync(f)),
+            "another stack's schedule stays",
+        );
+        const reinstall = h.run(install, { DTR_HA_OWNER: A, DTR_HA_REPLICA_ID: ID });
+        assert.strictEqual(reinstall.code, 1, "installing over another stack's host is refused");
+        assert.match(reinstall.stderr, /belongs to stack organization\/dtr-ha\/lab-rebuilt .*Nothing was changed/);
+        assert.strictEqual(fs.readFileSync(files[0], "utf8"), "the rebuilt stack's schedule");
+        h.setRecord({ "dtr-ha.owner": A, "dtr-ha.since": "t" });
+        assert.strictEqual(h.run(del, { DTR_HA_OWNER: A, DTR_HA_REPLICA_ID: ID }).code, 0);
+        assert.ok(
+            files.every((f) => !fs.existsSync(f)),
+            "the owner's destroy removes its schedule",
+        );
     });
 });
