@@ -227,23 +227,28 @@ export interface ReadFlags {
     bucket: string;
     manifestKey: string;
     identityEnv: string | null;
+    /** verify only: an encrypted backup without an identity is checked on its stored bytes alone (not a restore proof). */
+    storedOnly: boolean;
 }
 
-function parseRead(cmd: string, argv: string[]): ReadFlags {
+function parseRead(cmd: string, argv: string[], extra: Record<string, { bool?: boolean; help: string }> = {}): ReadFlags {
     const raw = parse(cmd, argv, {
         bucket: { required: true, help: "bucket" },
         "manifest-key": { required: true, help: `key ending in ${MANIFEST_SUFFIX}` },
         "identity-env": { help: "NAME of the env var holding the AGE-SECRET-KEY-1..." },
+        ...extra,
     });
     const idEnv = one(raw, "identity-env");
     return {
         bucket: bucket(cmd, one(raw, "bucket")!),
         manifestKey: manifestKey(cmd, "manifest-key", one(raw, "manifest-key")!),
         identityEnv: idEnv === undefined ? null : envName(cmd, "identity-env", idEnv),
+        storedOnly: raw.has("stored-only"),
     };
 }
 
-export const parseVerify = (argv: string[]): ReadFlags => parseRead("verify", argv);
+export const parseVerify = (argv: string[]): ReadFlags =>
+    parseRead("verify", argv, { "stored-only": { bool: true, help: "check an encrypted backup's stored bytes without decrypting it" } });
 export const parseDownload = (argv: string[]): ReadFlags => parseRead("download", argv);
 
 export function parseList(argv: string[]): { bucket: string; prefix: string; cluster: string | null; includeBroken: boolean } {

@@ -110,6 +110,7 @@ async function run(argv: string[]): Promise<number> {
                 f.manifestKey,
                 identity,
                 `env ${f.identityEnv}`,
+                f.storedOnly,
             );
             out(JSON.stringify(v));
             if (!v.ok) process.stderr.write(`backup-agent: verify: FAILED: ${v.error}\n`);

@@ -123,6 +123,7 @@ export async function verifyBackup(
     manifestKey: string,
     identity: string | null,
     identityWhere: string,
+    storedOnly = false,
 ): Promise<Verdict> {
     const { manifest: m } = await getManifest(s3, bucket, manifestKey);
     const decode = identity !== null || m.content.encryption === null;
@@ -141,6 +142,12 @@ export async function verifyBackup(
         contentChecked: decode,
         error: null,
     };
+    // A restore must decrypt: proving only the stored bytes of an encrypted backup is asked for by name, never implied.
+    if (!decode && !storedOnly) {
+        verdict.error =
+            "the backup is encrypted: pass --identity-env NAME with its age identity (the stack's dtr-ha:ageIdentity) to prove it decrypts and its tar is whole, or --stored-only to check the stored bytes alone";
+        return verdict;
+    }
     try {
         verdict.actual = await readBackup(s3, m, { decode, identity, identityWhere, sink: null });
         verdict.ok = true;

@@ -135,7 +135,12 @@ describe("backup agent against MinIO", function () {
         const key = ["--bucket", BUCKET, "--manifest-key", ENC.manifestKey];
         const idEnv = { ...env, AGE_ID: id, WRONG_ID: other };
 
-        const storedOnly = await agent(["verify", ...key], { env });
+        // Without the identity an encrypted backup is not called whole: only --stored-only checks the bytes alone.
+        const noIdentity = await agent(["verify", ...key], { env });
+        assert.equal(noIdentity.code, 1);
+        assert.match(noIdentity.stderr, /the backup is encrypted: pass --identity-env NAME .*dtr-ha:ageIdentity/);
+        assert.equal(JSON.parse(noIdentity.stdout.toString()).ok, false);
+        const storedOnly = await agent(["verify", ...key, "--stored-only"], { env });
         assert.equal(storedOnly.code, 0, storedOnly.stderr);
         assert.equal(JSON.parse(storedOnly.stdout.toString()).contentChecked, false);
         const full = await agent(["verify", ...key, "--identity-env", "AGE_ID"], { env: idEnv });
