@@ -8,9 +8,7 @@ import {
     assertExternalUrlMatchesPort,
     destroyCommand,
     installCommand,
-    joinCommand,
     pullCommand,
-    removeCommand,
     upgradeCommand,
 } from "../dtr-cli/commands";
 import { USERNAME_ENV } from "../dtr-cli/api";
@@ -30,6 +28,7 @@ import {
 } from "../backup/scripts";
 import { BackupS3Access, agentEnvironment } from "../backup/agent-env";
 import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, TopologyError } from "./topology";
+import { joinStep, removeStep } from "./membership";
 import { OWNER_ENV, assertOwner, currentOwner, guarded, ownerEnvironment, ownershipScript, required } from "../hosts/ownership";
 
 export interface DtrClusterArgs {
@@ -292,19 +291,26 @@ export class DtrCluster extends pulumi.ComponentResource {
         }
 
         this.joinCommands = [];
+        const candidates = pulumi
+            .all(hosts.map((h) => h.privateAddress))
+            .apply((addresses) => ids.map((id, i) => ({ id, address: addresses[i] })));
         for (let i = 1; i < hosts.length; i++) {
             const h = hosts[i];
+            // Through whichever other declared replica is healthy when it runs (no special replica): a lost install
+            // host stops neither a join nor a remove.
+            const steps = pulumi.all([h.ucpNode, candidates]).apply(([node, cands]) => ({
+                join: joinStep({ ...common, ...ports, ucpNode: node, replicaId: ids[i] }, cands),
+                remove: removeStep({ ...common, httpsPort: args.httpsPort, replicaId: ids[i] }, cands),
+            }));
             const join = new command.remote.Command(
                 `${name}-join-${h.name}`,
                 {
                     connection: h.connection,
-                    environment: envOf(i),
-                    create: pulumi
-                        .output(h.ucpNode)
-                        .apply((node) => joinCommand({ ...common, ...ports, ucpNode: node, existingReplicaId: ids[0], replicaId: ids[i] })),
+                    environment: pulumi.all([pulumi.output(envOf(i)), steps]).apply(([e, st]) => ({ ...e, ...st.join.env })),
+                    create: steps.join.script,
                     update: noRerun("join"),
                     // Removing a host from the config removes its replica cleanly while the others keep serving.
-                    delete: guarded(removeCommand({ ...common, existingReplicaId: ids[0], replicaIds: [ids[i]] })),
+                    delete: steps.apply((st) => guarded(st.remove.script)),
                 },
                 // Strictly one join at a time: each waits for the previous one (DTR-FACTS: joins are sequential).
                 child({ dependsOn: [previous, ...readyOn(i), ownerSteps[i]] }),

@@ -4,6 +4,7 @@ import { Declared, captureDeclarations, settle, valueOf } from "./mocks";
 import { DtrCluster, DtrClusterArgs } from "../../components/cluster/dtr-cluster";
 import { existingHosts } from "../../components/hosts/existing-hosts";
 import { deriveReplicaId } from "../../components/cluster/topology";
+import { fakeHost } from "./fake-host";
 
 const PASSWORD = "s3cr3t-ucp-Pa55";
 const S3_SECRET = "minio-secret-KEY-123";
@@ -106,9 +107,27 @@ describe("DtrCluster", () => {
         const get = (s: string) => declared.find((d) => d.name.endsWith(s))!;
         const install = await valueOf<string>(get("-install").props.create);
         assert.match(install, new RegExp(` install .*--ucp-node host1 --replica-id ${ids[0]} `, "s"));
-        const join3 = await valueOf<string>(get("-join-host3").props.create);
-        assert.match(join3, new RegExp(`--ucp-node host3 --existing-replica-id ${ids[0]} --replica-id ${ids[2]}`));
-        assert.match(await valueOf<string>(get("-join-host3").props.delete), new RegExp(` remove .*--replica-ids ${ids[2]}$`, "s"));
+        // The join and its remove go through whichever other declared replica is healthy when they run: with host1's
+        // replica down, host3's join goes through host2's, and so does its remove.
+        const join3 = get("-join-host3").props;
+        const env3 = await valueOf<Record<string, string>>(join3.environment);
+        assert.strictEqual(env3.DTR_HA_CANDIDATES, `${ids[0]} 10.200.0.11 ${ids[1]} 10.200.0.12`);
+        const h = fakeHost();
+        h.setPing({ "10.200.0.11": "unreachable" });
+        const joined = h.run(await valueOf<string>(join3.create), env3);
+        assert.strictEqual(joined.code, 0, joined.stderr);
+        const dockerCalls = (r: { calls: string[] }) => r.calls.filter((c) => !c.startsWith("curl ") && !c.startsWith("volume "));
+        assert.strictEqual(dockerCalls(joined).length, 1, joined.calls.join(" | "));
+        assert.match(dockerCalls(joined)[0], new RegExp(` join .*--ucp-node host3 --existing-replica-id ${ids[1]} --replica-id ${ids[2]}`));
+        assert.match(joined.stderr, new RegExp(`replica ${ids[0]} at 10.200.0.11 is not healthy \\(/_ping: unreachable\\)`));
+        const removed = h.run(await valueOf<string>(join3.delete), env3);
+        assert.strictEqual(removed.code, 0, removed.stderr);
+        assert.match(dockerCalls(removed)[0], new RegExp(` remove .*--existing-replica-id ${ids[1]} --replica-ids ${ids[2]}$`));
+        h.setPing({ "10.200.0.11": "unreachable", "10.200.0.12": "503" });
+        const none = h.run(await valueOf<string>(join3.create), env3);
+        assert.strictEqual(none.code, 1, "no healthy replica: nothing to join");
+        assert.strictEqual(dockerCalls(none).length, 0);
+        assert.match(none.stderr, /no declared replica answers \/_ping/);
         assert.match(
             await valueOf<string>(get("-install").props.delete),
             new RegExp(` destroy .*--replica-id ${ids[0]} && \\(docker network rm dtr-ol`, "s"),
@@ -142,11 +161,15 @@ describe("DtrCluster", () => {
                 }
             }
             if (c.props.environment) {
-                const env = c.props.environment;
-                if (env.UCP_PASSWORD !== undefined) assert.ok(await pulumi.isSecret(env.UCP_PASSWORD), `${c.name} UCP_PASSWORD not secret`);
+                // A plain map of inputs, or one Output (steps that merge their values in): then the whole map is secret.
+                const raw = c.props.environment;
+                const whole = pulumi.Output.isInstance(raw);
+                const env = await valueOf<Record<string, string>>(raw);
+                const secret = async (k: string) => (whole ? await (raw as any).isSecret : await pulumi.isSecret(raw[k]));
+                if (env.UCP_PASSWORD !== undefined) assert.ok(await secret("UCP_PASSWORD"), `${c.name} UCP_PASSWORD not secret`);
                 if (env.DTR_STORAGE_SETTINGS !== undefined) {
-                    assert.ok(await pulumi.isSecret(env.DTR_STORAGE_SETTINGS), `${c.name} storage settings not secret`);
-                    const settings = JSON.parse(await valueOf<string>(env.DTR_STORAGE_SETTINGS));
+                    assert.ok(await secret("DTR_STORAGE_SETTINGS"), `${c.name} storage settings not secret`);
+                    const settings = JSON.parse(env.DTR_STORAGE_SETTINGS);
                     assert.strictEqual(settings.storage.s3.secretkey, S3_SECRET);
                     assert.strictEqual(settings.storage.s3.regionendpoint, "http://10.200.0.1:9000");
                 }

@@ -5,83 +5,20 @@
  * against another stack's record destroys nothing.
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Declared, captureDeclarations, settle, valueOf } from "./mocks";
+import { ID, fakeHost } from "./fake-host";
 import { DtrCluster, DtrClusterArgs } from "../../components/cluster/dtr-cluster";
 import { guarded, ownershipScript, required } from "../../components/hosts/ownership";
 import { existingHosts } from "../../components/hosts/existing-hosts";
 import { BackupSchedule } from "../../components/backup/schedule";
 import { deriveReplicaId } from "../../components/cluster/topology";
 
-const ID = "0123456789ab";
 const A = "organization/dtr-ha/lab";
 const B = "organization/dtr-ha/lab-rebuilt";
-
-/** A fake engine: `volume ls/inspect/create/rm`, `ps -a`, and every other call appended to calls.log. */
-const FAKE_DOCKER = `#!/bin/sh
-# volumes: one directory each under $FAKE_DOCKER_DIR/volumes, one file per label
-d=$FAKE_DOCKER_DIR
-echo "$*" >> "$d/calls.log"
-[ -e "$d/down" ] && { echo "Cannot connect to the Docker daemon" >&2; exit 1; }
-v=$d/volumes
-case "$1 $2" in
-"volume ls") f=$6; f=\${f#name=}; for n in $(ls "$v"); do case "$n" in *"$f"*) echo "$n";; esac; done ;;
-"volume inspect")
-  eval "n=\\\${$#}"
-  [ -d "$v/$n" ] || { echo "Error: No such volume: $n" >&2; exit 1; }
-  if [ "$3" = --format ]; then l=$(printf '%s' "$4" | sed 's/.*"\\([^"]*\\)".*/\\1/'); cat "$v/$n/$l" 2>/dev/null; echo; fi ;;
-"volume create")
-  shift 2; tmp=$(mktemp -d)
-  while [ "$1" = --label ]; do printf '%s' "\${2#*=}" > "$tmp/\${2%%=*}"; shift 2; done
-  rm -rf "$v/$1"; mv "$tmp" "$v/$1"; echo "$1" ;;
-"volume rm") rm -rf "$v/$3" ;;
-"ps -a") [ -f "$d/containers" ] && cat "$d/containers" ;;
-esac
-exit 0
-`;
-
-interface Host {
-    dir: string;
-    run(script: string, env: Record<string, string>): { code: number; stdout: string; stderr: string; calls: string[] };
-    record(): Record<string, string> | undefined;
-    setRecord(labels: Record<string, string>): void;
-}
-
-function fakeHost(): Host {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-owner-"));
-    const bin = path.join(dir, "bin");
-    fs.mkdirSync(bin);
-    fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
-    fs.mkdirSync(path.join(dir, "volumes"));
-    const vol = path.join(dir, "volumes", `dtrha_owner_${ID}`);
-    const read = (): Record<string, string> | undefined =>
-        fs.existsSync(vol)
-            ? Object.fromEntries(fs.readdirSync(vol).map((l) => [l, fs.readFileSync(path.join(vol, l), "utf8")]))
-            : undefined;
-    return {
-        dir,
-        run(script, env) {
-            fs.writeFileSync(path.join(dir, "calls.log"), "");
-            const r = spawnSync("dash", ["-c", script], {
-                env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_DOCKER_DIR: dir, HOME: dir, ...env },
-                encoding: "utf8",
-                cwd: dir,
-            });
-            const calls = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter(Boolean);
-            return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, calls };
-        },
-        record: read,
-        setRecord: (labels) => {
-            fs.rmSync(vol, { recursive: true, force: true });
-            fs.mkdirSync(vol);
-            for (const [k, v] of Object.entries(labels)) fs.writeFileSync(path.join(vol, k), v);
-        },
-    };
-}
 
 const env = (owner: string, extra: Record<string, string> = {}) => ({ DTR_HA_OWNER: owner, DTR_HA_REPLICA_ID: ID, ...extra });
 /** The destructive stand-in: a docker call the fake logs, so a test sees whether it ran. */
@@ -249,13 +186,13 @@ describe("DtrCluster ownership wiring (mocks)", function () {
             // The fake records volumes under ID; point the record at this replica's id by running the scripts with it.
             const theirs = h.run(`${ownershipScript("claim")}`, { DTR_HA_OWNER: B, DTR_HA_REPLICA_ID: ids[i] });
             assert.strictEqual(theirs.code, 0);
-            const r = h.run(del, { DTR_HA_OWNER: e.DTR_HA_OWNER, DTR_HA_REPLICA_ID: e.DTR_HA_REPLICA_ID });
+            const r = h.run(del, e);
             assert.strictEqual(r.code, 0, r.stderr);
             assert.ok(!destroyed(r.calls) && !r.calls.some((c) => c.startsWith("network rm")), `${d.name}: ${r.calls.join(" | ")}`);
             // And with this stack's own record the same delete does run.
             const mine = fakeHost();
             mine.run(ownershipScript("claim"), { DTR_HA_OWNER: A, DTR_HA_REPLICA_ID: ids[i] });
-            assert.ok(destroyed(mine.run(del, { DTR_HA_OWNER: A, DTR_HA_REPLICA_ID: ids[i] }).calls), `${d.name} runs for its owner`);
+            assert.ok(destroyed(mine.run(del, e).calls), `${d.name} runs for its owner`);
         }
     });
 
