@@ -371,20 +371,26 @@ export class DtrCluster extends pulumi.ComponentResource {
             child({ dependsOn: [previous, ...overlayChecks, ...ownerSteps] }),
         );
 
+        const gate = (mode: "wait" | "check") =>
+            pulumi.all(hosts.map((h) => h.privateAddress)).apply((addresses) =>
+                healthGateScript({
+                    replicas: ids.map((id, i) => ({ id, address: addresses[i] })),
+                    externalUrl: args.externalUrl,
+                    httpsPort: args.httpsPort,
+                    timeoutSeconds: args.healthGate?.timeoutSeconds,
+                    intervalSeconds: args.healthGate?.intervalSeconds,
+                    mode,
+                }),
+            );
         this.healthGate = new command.remote.Command(
             `${name}-health`,
             {
                 connection: first.connection,
-                environment: env,
-                create: pulumi.all(hosts.map((h) => h.privateAddress)).apply((addresses) =>
-                    healthGateScript({
-                        replicas: ids.map((id, i) => ({ id, address: addresses[i] })),
-                        externalUrl: args.externalUrl,
-                        httpsPort: args.httpsPort,
-                        timeoutSeconds: args.healthGate?.timeoutSeconds,
-                        intervalSeconds: args.healthGate?.intervalSeconds,
-                    }),
-                ),
+                // DTR_HA_RUN changes every run, so every later up reads the live cluster again (its `update`): the
+                // health output is never stale, and a degraded cluster is reported by replica and failure class.
+                environment: { ...envOf(0), [OWNER_ENV.run]: runId },
+                create: gate("wait"),
+                update: gate("check"),
                 triggers: [...ids, args.image.version],
             },
             child({ dependsOn: [versionStep] }),

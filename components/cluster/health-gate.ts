@@ -21,7 +21,20 @@ export interface HealthGateOptions {
     timeoutSeconds?: number;
     /** Pause between attempts in seconds (default 10). */
     intervalSeconds?: number;
+    /**
+     * `wait` (the first deployment): wait up to the timeout for every replica. `check` (every later up): give the
+     * cluster at most `CHECK_SECONDS` to be whole, then report what is: a cluster that keeps quorum with replicas down
+     * is DEGRADED (exit 0: it serves, a backup from a healthy replica must still run); one that lost quorum fails.
+     * Either way the failure classes name the recovery (npm run recover).
+     */
+    mode?: "wait" | "check";
+    /** `check` mode's wait in seconds (default CHECK_SECONDS, at most the timeout). */
+    checkSeconds?: number;
 }
+
+/** How long a later up's check waits for a degraded cluster to become whole before reporting it. */
+export const CHECK_SECONDS = 60;
+export const DEGRADED_LINE_PREFIX = "dtr-ha health: DEGRADED";
 
 export const HEALTHY_LINE_PREFIX = "dtr-ha health: healthy";
 
@@ -37,7 +50,14 @@ export function healthGateScript(o: HealthGateOptions): string {
     if (o.replicas.length === 0) throw new Error("health gate needs at least one replica");
     o.replicas.forEach((r) => assertReplicaId("replica id", r.id));
     const port = o.httpsPort ?? 443;
-    const maxAttempts = Math.ceil(timeout / interval) + 1;
+    const check = o.mode === "check";
+    const checkSeconds = o.checkSeconds ?? CHECK_SECONDS;
+    if (!Number.isInteger(checkSeconds) || checkSeconds < 1)
+        throw new Error(`healthGate checkSeconds=${checkSeconds} must be a whole number >= 1`);
+    const limit = check ? Math.min(timeout, checkSeconds) : timeout;
+    const maxAttempts = Math.ceil(limit / Math.min(interval, limit)) + 1;
+    const n = o.replicas.length;
+    const quorum = Math.floor(n / 2) + 1;
     const pairs = o.replicas.map((r) => shellQuote(`${r.id} ${r.address}`)).join(" ");
     const status = curlCall({
         externalUrl: o.externalUrl,
@@ -51,13 +71,15 @@ export function healthGateScript(o: HealthGateOptions): string {
         "set -u",
         authConfigFunction(),
         "body=$(mktemp); trap 'rm -f \"$body\"' EXIT",
-        `start=$(date +%s); deadline=$((start + ${timeout})); attempt=0`,
+        `start=$(date +%s); deadline=$((start + ${limit})); attempt=0`,
+        // Which stack to name in the recovery command (organization/project/stack in DTR_HA_OWNER).
+        "stack=${DTR_HA_OWNER:-<stack>}; stack=${stack##*/}",
         "while :; do",
-        "  attempt=$((attempt + 1)); bad=''",
+        "  attempt=$((attempt + 1)); bad=''; up=0",
         `  for pair in ${pairs}; do`,
         "    set -- $pair",
         `    code=$(curl -sS --insecure --max-time 10 -o /dev/null -w '%{http_code}' "https://$2:${port}/_ping" 2>/dev/null) || code=unreachable`,
-        '    [ "$code" = 200 ] || bad="$bad $1@$2(/_ping:$code)"',
+        '    if [ "$code" = 200 ]; then up=$((up + 1)); else bad="$bad $1@$2(/_ping:$code)"; fi',
         "  done",
         '  if [ -z "$bad" ]; then',
         `    code=$(${status}) || code=unreachable`,
@@ -72,7 +94,20 @@ export function healthGateScript(o: HealthGateOptions): string {
         `    echo "${HEALTHY_LINE_PREFIX}: ${o.replicas.length} replicas OK after $attempt attempt(s), $(( $(date +%s) - start ))s"; exit 0`,
         "  fi",
         `  if [ "$(date +%s)" -ge "$deadline" ] || [ "$attempt" -ge ${maxAttempts} ]; then`,
-        `    echo "dtr-ha health: NOT healthy after $attempt attempt(s), $(( $(date +%s) - start ))s (limit ${timeout}s):$bad" >&2; exit 1`,
+        // The failure classes of DTR's disaster-recovery guide, by how many replicas still answer.
+        `    if [ "$up" -ge ${quorum} ]; then cls="class 1: quorum kept ($up of ${n} replicas answer): remove and replace the lost replicas, no data lost"`,
+        `    elif [ "$up" -gt 0 ]; then cls="class 2: quorum LOST ($up of ${n} answer, ${quorum} needed): emergency-repair on the most up-to-date survivor, then replace the others, no data lost"`,
+        `    else cls="class 3: no replica answers: rebuild from the newest verified backup"; fi`,
+        '    fix="see the plan: npm run recover -- --stack $stack (it changes nothing without --yes)"',
+        ...(check
+            ? [
+                  `    if [ "$up" -ge ${quorum} ] && [ "$up" -lt ${n} ]; then`,
+                  `      echo "dtr-ha health: WARNING: the cluster is degraded:$bad; $cls; $fix" >&2`,
+                  `      echo "${DEGRADED_LINE_PREFIX}: $up of ${n} replicas OK; down:$bad; $cls; $fix"; exit 0`,
+                  "    fi",
+              ]
+            : []),
+        `    echo "dtr-ha health: NOT healthy after $attempt attempt(s), $(( $(date +%s) - start ))s (limit ${limit}s):$bad; $cls; $fix" >&2; exit 1`,
         "  fi",
         '  echo "dtr-ha health: attempt $attempt waiting for:$bad" >&2',
         `  sleep ${interval}`,

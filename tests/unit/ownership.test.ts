@@ -71,6 +71,17 @@ describe("ownership record and guards (dash, fake engine)", function () {
         );
     });
 
+    it("a later up's check passes with a warning when the host's engine is down (a degraded cluster still serves); a claim does not", () => {
+        const h = fakeHost();
+        fs.writeFileSync(path.join(h.dir, "down"), "");
+        const checked = h.run(ownershipScript("check"), env(A));
+        assert.strictEqual(checked.code, 0, checked.stderr);
+        assert.match(checked.stderr, /WARNING: the Docker engine on .* did not answer; replica 0123456789ab's owner was not checked/);
+        assert.match(checked.stdout, /engine not answering, owner unknown/);
+        assert.strictEqual(h.run(ownershipScript("claim"), env(A)).code, 1, "nothing is installed where the owner cannot be read");
+        assert.strictEqual(h.run(ownershipScript("take_over"), env(B)).code, 1);
+    });
+
     it("require (upgrades) fails on another stack's replica instead of skipping", () => {
         const h = fakeHost();
         h.setRecord({ "dtr-ha.owner": B, "dtr-ha.since": "t" });

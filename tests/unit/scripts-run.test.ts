@@ -167,6 +167,51 @@ describe("generated host scripts, run for real", function () {
         assert.ok(Date.now() - started < 20_000, "bounded by its timeout");
     });
 
+    const check = (timeoutSeconds = 4) =>
+        healthGateScript({
+            replicas: IDS.map((id, i) => ({ id, address: `127.0.0.${i + 1}` })),
+            externalUrl: `https://dtr.test:${port}`,
+            httpsPort: port,
+            timeoutSeconds: 10,
+            intervalSeconds: 1,
+            mode: "check",
+            checkSeconds: timeoutSeconds,
+        });
+    const owned = { ...env, DTR_HA_OWNER: "organization/dtr-ha/lab" };
+
+    it("a later up's check: one replica down keeps quorum, so it reports DEGRADED (class 1, the replica, the command) and passes", async () => {
+        replicas[1].healthy = false;
+        const r = await runSh(check(), owned);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.match(
+            r.stdout,
+            /^dtr-ha health: DEGRADED: 2 of 3 replicas OK; down: aaaaaaaaaaa2@127\.0\.0\.2\(\/_ping:503\); class 1: quorum kept \(2 of 3 replicas answer\).*npm run recover -- --stack lab /m,
+        );
+        assert.strictEqual(parseHealthLine(r.stdout).healthy, false, "a degraded line is not a healthy line");
+    });
+
+    it("a later up's check: quorum lost fails naming class 2, and no replica at all names class 3", async () => {
+        replicas[1].healthy = false;
+        replicas[2].healthy = false;
+        const two = await runSh(check(), owned);
+        assert.strictEqual(two.code, 1);
+        assert.match(
+            two.stderr,
+            /NOT healthy .*class 2: quorum LOST \(1 of 3 answer, 2 needed\): emergency-repair .*npm run recover -- --stack lab/,
+        );
+        replicas[0].healthy = false;
+        const none = await runSh(check(), owned);
+        assert.strictEqual(none.code, 1);
+        assert.match(none.stderr, /class 3: no replica answers: rebuild from the newest verified backup/);
+    });
+
+    it("the first deployment's gate never calls a degraded cluster done", async () => {
+        replicas[1].healthy = false;
+        const r = await runSh(gate(10, 5), owned);
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /NOT healthy .*class 1: quorum kept/);
+    });
+
     it("the health gate fails on bad credentials instead of passing", async () => {
         const r = await runSh(gate(10, 5), { ...env, UCP_PASSWORD: "wrong" });
         assert.strictEqual(r.code, 1);

@@ -30,8 +30,13 @@ owner_inputs() {
 
 # Sets owner, since, previous, how ("" when there is no record). An engine that does not answer is an error, never "no owner".
 owner_read() {
+  owner_fetch || owner_fail "the Docker engine on $(hostname) did not answer; nothing was changed"
+}
+
+# As owner_read, but returns 1 when the engine does not answer.
+owner_fetch() {
   owner_inputs
-  vols=$(docker volume ls --quiet --filter "name=$owner_vol") || owner_fail "the Docker engine on $(hostname) did not answer; nothing was changed"
+  vols=$(docker volume ls --quiet --filter "name=$owner_vol") || return 1
   owner=''
   since=''
   previous=''
@@ -79,7 +84,13 @@ owner_claim() {
 # switch of this stack to restore is refused by owner_take_over. Another stack's record stops the up before any step
 # that changes the cluster.
 owner_check() {
-  owner_read
+  if ! owner_fetch; then
+    # A replica host whose engine is down is a degraded cluster, not a reason to stop the up (a backup from a healthy
+    # replica must still run): every destructive step on this host reads the record again and fails without it.
+    echo "dtr-ha ownership: WARNING: the Docker engine on $(hostname) did not answer; replica $DTR_HA_REPLICA_ID's owner was not checked" >&2
+    echo "dtr-ha owner: replica $DTR_HA_REPLICA_ID on $(hostname): engine not answering, owner unknown"
+    return 0
+  fi
   if [ -z "$owner" ]; then
     owner_write '' claim
   elif [ "$owner" != "$DTR_HA_OWNER" ]; then
