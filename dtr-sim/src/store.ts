@@ -14,6 +14,8 @@ export interface PeerView {
     ok: boolean;
     at: number; // last successful contact (ms)
     error?: string;
+    /** Revision and write time of the copy the peer held at the last contact (cluster_status's replica_timestamp). */
+    stored?: { rev: number; at?: string };
     health?: { Healthy: boolean; Error?: string; version?: string; appliedRev?: number; registryOk?: boolean };
 }
 
@@ -80,11 +82,11 @@ export class Store {
             const r = await peerRequest(host, port, "GET", "/internal/state", { headers: this.headers(), timeoutMs: PEER_TIMEOUT_MS });
             if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
             const body = r.json<{ stored: Stored; health: PeerView["health"] }>();
-            this.peers.set(id, { ok: true, at: Date.now(), health: body.health });
+            this.peers.set(id, { ok: true, at: Date.now(), health: body.health, stored: { rev: body.stored.rev, at: body.stored.at } });
             return body;
         } catch (e) {
             const prev = this.peers.get(id);
-            this.peers.set(id, { ok: false, at: prev?.at ?? 0, error: (e as Error).message });
+            this.peers.set(id, { ok: false, at: prev?.at ?? 0, error: (e as Error).message, stored: prev?.stored });
             return undefined;
         }
     }
@@ -139,7 +141,7 @@ export class Store {
                     `need ${majority(oldSet.length)}; the write was not made. Bring replicas back or run emergency-repair.`,
             );
         }
-        const next: Stored = { rev: latest.rev + 1, writer: this.id, doc: apply(latest.doc, op) };
+        const next: Stored = { rev: latest.rev + 1, writer: this.id, at: new Date().toISOString(), doc: apply(latest.doc, op) };
         const newSet = this.members(next.doc);
         const targets = [...new Set([...oldSet, ...newSet])].filter((r) => r !== this.id);
         const acked = new Set<string>();
