@@ -385,7 +385,10 @@ describe("dtr-sim on the lab's dockerds", function () {
         ok(await docker(h2, ["stop", `dtr-api-${B}`]), "stop B");
         ok(await docker(h3, ["stop", `dtr-api-${C}`]), "stop C");
         await until("/_ping 503 on host1", 30000, async () => ((await ping(h1)).status === 503 ? true : undefined));
-        const r = await dtr(h1, newImage, ["emergency-repair", "--existing-replica-id", R]);
+        const refused = await dtr(h1, newImage, ["emergency-repair", "--existing-replica-id", R]);
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stderr, /this command needs confirmation; pass --yes/);
+        const r = await dtr(h1, newImage, ["emergency-repair", "--existing-replica-id", R, "--yes"]);
         ok(r, "emergency-repair");
         assert.match(r.stderr, new RegExp(`Replica set is now ${R}; dropped (${B}, ${C}|${C}, ${B})\\n`));
         await healthy(h1);
