@@ -376,6 +376,11 @@ export function destroyCommand(a: DestroyArgs): string {
     return adminRun(a, "destroy", flags);
 }
 
+/**
+ * `remove --existing-replica-id <stays> --replica-ids <a,b>` (docker/docs reference/dtr/2.7/cli/remove.md). Always the
+ * documented `--replica-ids` comma list, never its deprecated alias `--replica-id` (that one names a replica to remove).
+ * DTR refuses unless every replica that stays is healthy; a removed replica may be gone entirely.
+ */
 export function removeCommand(a: RemoveArgs): string {
     const flags = onExistingReplica(a);
     if (a.replicaIds.length === 0) {
@@ -397,9 +402,15 @@ export function upgradeCommand(a: UpgradeArgs): string {
     return adminRun(a, "upgrade", onExistingReplica(a));
 }
 
+/**
+ * `emergency-repair --existing-replica-id <survivor> --yes` (docker/docs reference/dtr/2.7/cli/emergency-repair.md): the
+ * survivor becomes the only replica. `--yes` ("Answer yes to any prompts", `$YES`) because the command runs without a
+ * TTY, where DTR's confirmation prompt cannot be answered.
+ */
 export function emergencyRepairCommand(a: EmergencyRepairArgs): string {
     const flags = onExistingReplica(a);
     if (a.overlaySubnet) flags.push(["--overlay-subnet", a.overlaySubnet]);
+    flags.push(["--yes"]);
     return adminRun(a, "emergency-repair", flags);
 }
 

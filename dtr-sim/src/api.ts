@@ -10,6 +10,7 @@ import { Identity, reconcileRegistry, removeLocalReplica, runHelper, selfImage, 
 import { CredentialCache, parseBasic } from "./auth";
 import { findRepo, Op, Stored } from "./state";
 import { redactStorage, validateStorageBody, driverOf } from "./settings";
+import { clusterStatus } from "./status";
 import { API_INTERNAL_PORT, overlayLookup, peerRequest, registryHost, sleep } from "./peer";
 import { info, warn, UserError } from "./log";
 
@@ -291,38 +292,26 @@ export class ApiServer {
 
     private clusterStatus() {
         const doc = this.store.doc;
-        const health: Record<string, string> = {};
-        const seen: Record<string, string> = {};
-        const versions: Record<string, string> = {};
-        const issues: string[] = [];
-        for (const r of doc.replicas) {
-            if (r.id === this.id) {
-                const h = this.health();
-                health[r.id] = this.registry.ok ? "OK" : "UNHEALTHY";
-                seen[r.id] = new Date().toISOString();
-                versions[r.id] = this.self.version;
-                if (!this.registry.ok) issues.push(`replica ${r.id}: ${h.Error}`);
-                continue;
-            }
-            const v = this.store.peers.get(r.id);
-            const up = v?.ok && Date.now() - v.at < 8000;
-            health[r.id] = !up
-                ? "DOWN"
-                : v?.health?.Healthy === false && !String(v.health.Error).startsWith("rethinkdb")
-                  ? "UNHEALTHY"
-                  : "OK";
-            if (v?.at) seen[r.id] = new Date(v.at).toISOString();
-            if (v?.health?.version) versions[r.id] = v.health.version;
-            if (!up) issues.push(`replica ${r.id} on ${r.node} is unreachable: ${v?.error ?? "not contacted yet"}`);
-            else if (health[r.id] === "UNHEALTHY") issues.push(`replica ${r.id}: ${v?.health?.Error}`);
-        }
         const q = this.store.quorum();
+        const v = clusterStatus(
+            doc,
+            {
+                id: this.id,
+                version: this.self.version,
+                health: this.health(),
+                stored: { rev: this.store.stored.rev, at: this.store.stored.at },
+                canWrite: q.ok,
+            },
+            this.store.peers,
+        );
+        const issues = v.issues;
         if (!q.ok) issues.push(`rethinkdb: no quorum: ${q.reachable} of ${q.members} replicas reachable, need ${q.majority}`);
         if (doc.joinLock) issues.push(`join of replica ${doc.joinLock.replicaId} in progress since ${doc.joinLock.since}`);
         return {
-            replica_health: health,
-            replica_timestamp: seen,
-            replica_version: versions,
+            replica_health: v.replica_health,
+            replica_timestamp: v.replica_timestamp,
+            replica_readonly: v.replica_readonly,
+            replica_version: v.replica_version,
             current_issues: issues,
             replicas: doc.replicas,
             quorum: q,

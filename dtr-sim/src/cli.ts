@@ -12,6 +12,7 @@ import { dtrVersion, checkUpgrade } from "./version";
 import { createReplica, ensureNetwork, joinOverlay, L, removeLocalReplica, selfImage, SelfImage, names } from "./replica";
 import { API_INTERNAL_PORT, apiHost, peerRequest, PeerResponse, sleep } from "./peer";
 import { info, warn, UserError } from "./log";
+import { checkRemove, checkRepairSurvivor } from "./membership";
 
 const CERT_DIR = "/app/certs";
 const WAIT_MS = Number(process.env.DTR_SIM_WAIT_SECONDS ?? 180) * 1000;
@@ -212,7 +213,12 @@ export async function install(flags: Flags): Promise<void> {
         teamAccess: [],
     };
     info(`Replica ID is set to: ${id}`);
-    await createReplica(ctx.engine, { replicaId: id, node, httpPort, httpsPort }, { rev: 1, writer: id, doc }, ctx.self);
+    await createReplica(
+        ctx.engine,
+        { replicaId: id, node, httpPort, httpsPort },
+        { rev: 1, writer: id, at: new Date().toISOString(), doc },
+        ctx.self,
+    );
     await joinOverlay(ctx.engine);
     await waitFor(id, "DTR to start", (d) => d.Healthy);
     info(`Installation is complete. Replica ${id} serves ${doc.externalUrl} (ports ${httpPort}/${httpsPort} on ${node})`);
@@ -337,7 +343,12 @@ export async function restore(flags: Flags): Promise<void> {
     if (storage.kind === "volume") Object.assign(doc, { storage: defaultStorage(), storageVolume: storage.volume, nfsUrl: undefined });
     if (storage.kind === "nfs") Object.assign(doc, { storage: defaultStorage(), storageVolume: undefined, nfsUrl: storage.url });
     info(`Restoring replica ${id} on ${node} (storage: ${storage.kind === "default" ? "as configured at backup time" : storage.kind})`);
-    await createReplica(ctx.engine, { replicaId: id, node, httpPort, httpsPort }, { rev: stored.rev + 1, writer: id, doc }, ctx.self);
+    await createReplica(
+        ctx.engine,
+        { replicaId: id, node, httpPort, httpsPort },
+        { rev: stored.rev + 1, writer: id, at: new Date().toISOString(), doc },
+        ctx.self,
+    );
     await waitFor(id, "DTR to start", (d) => d.Healthy);
     info(`Restore is complete. Replica ${id} serves ${doc.externalUrl}; join the other replicas now`);
     process.stdout.write(`${id}\n`);
@@ -356,31 +367,16 @@ export async function destroy(flags: Flags): Promise<void> {
 }
 
 export async function remove(flags: Flags): Promise<void> {
+    const { existing: existingId, ids } = F.removeTargets(flags, !!process.stdin.isTTY);
     const ctx = await context(flags);
-    const existingId = F.validateReplicaId("existing-replica-id", F.str(flags, "existing-replica-id")!);
-    const raw = F.str(flags, "replica-ids") ?? F.str(flags, "replica-id");
-    if (!raw)
-        throw F.missingFlagError(
-            "remove",
-            "replica-ids",
-            F.commands.remove.flags.find((f) => f.name === "replica-ids"),
-            !!process.stdin.isTTY,
-        );
-    const ids = raw.split(",").map((x) => F.validateReplicaId("replica-ids", x.trim()));
-    if (ids.includes(existingId))
-        throw new UserError(`--existing-replica-id ${existingId} is also in --replica-ids: pick a replica that stays`);
     await joinOverlay(ctx.engine);
     const { stored } = await getState(ctx, existingId);
-    const staying = stored.doc.replicas.map((r) => r.id).filter((r) => !ids.includes(r));
-    if (!F.bool(flags, "force-remove")) {
-        for (const r of staying) {
-            const d = await healthWithin(r, 20000, (x) => x.registry.ok);
-            if (!d || !d.registry.ok)
-                throw new UserError(
-                    `replica ${r} is ${d ? "unhealthy: " + d.registry.error : "unreachable"}: remove needs the remaining replicas healthy (--force-remove to skip this check)`,
-                );
-        }
-    }
+    const members = stored.doc.replicas.map((r) => r.id);
+    // All other replicas must be healthy (reference/dtr/2.7/cli/remove.md); the removed ones may be gone entirely.
+    const seen = new Map<string, Detail | undefined>();
+    for (const r of members.filter((m) => !ids.includes(m))) seen.set(r, await healthWithin(r));
+    checkRemove(members, existingId, ids, (r) => seen.get(r));
+    // The membership change is a majority write through the existing replica: it needs no answer from removed replicas.
     await write(ctx, existingId, { op: "removeReplicas", ids });
     info(`Removed ${ids.join(", ")} from the replica set`);
     const local = new Set((await localReplicas(ctx.engine)).map((r) => r.id));
@@ -393,8 +389,10 @@ export async function remove(flags: Flags): Promise<void> {
             await call(ctx, r, "POST", "/internal/decommission", {}, 10000);
             info(`Replica ${r} is removing its own containers and volumes`);
         } catch (e) {
+            // Its host may be gone: the cluster no longer counts it, which is what remove is for; still exit 0.
             warn(
-                `replica ${r} could not be told to remove its containers (${(e as Error).message}): run destroy --replica-id ${r} on its node`,
+                `replica ${r}'s containers and volumes could not be cleaned (${(e as Error).message}); ` +
+                    `it is out of the replica set all the same. If its node comes back, run destroy --replica-id ${r} there`,
             );
         }
     }
@@ -459,9 +457,12 @@ export async function reconfigure(flags: Flags): Promise<void> {
 }
 
 export async function emergencyRepair(flags: Flags): Promise<void> {
+    // No --yes: refuse before touching anything (reference/dtr/2.7/cli/emergency-repair.md, `--y, yes`).
+    F.requireConfirmation("emergency-repair", flags, !!process.stdin.isTTY);
     const ctx = await context(flags);
     const existingId = F.validateReplicaId("existing-replica-id", F.str(flags, "existing-replica-id")!);
     await joinOverlay(ctx.engine);
+    checkRepairSurvivor(existingId, await healthWithin(existingId, 20000, () => true));
     const r = (await call(ctx, existingId, "POST", "/internal/emergency-repair", {}, 30000)).json<{ kept: string[]; dropped: string[] }>();
     info(`Replica set is now ${r.kept.join(", ")}; dropped ${r.dropped.join(", ") || "none"}`);
     if (F.bool(flags, "prune")) {

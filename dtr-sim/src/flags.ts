@@ -7,6 +7,8 @@ export interface FlagSpec {
     kind: FlagKind;
     env?: string;
     help: string;
+    /** Other names of the same flag (emergency-repair's `--y, yes`). */
+    aliases?: string[];
 }
 
 const common: FlagSpec[] = [
@@ -16,6 +18,8 @@ const common: FlagSpec[] = [
     { name: "ucp-ca", kind: "string", env: "UCP_CA", help: "PEM of UCP's CA" },
     { name: "ucp-insecure-tls", kind: "bool", env: "UCP_INSECURE_TLS", help: "do not verify UCP's certificate" },
     { name: "debug", kind: "bool", env: "DEBUG", help: "debug logging" },
+    // Every 2.7 reference page lists it (docker/docs reference/dtr/2.7/cli/*.md): prints this command's flags.
+    { name: "help-extended", kind: "bool", env: "DTR_EXTENDED_HELP", help: "print this command's flags" },
 ];
 const s = (name: string, help: string, env?: string): FlagSpec => ({ name, kind: "string", help, env });
 const b = (name: string, help: string, env?: string): FlagSpec => ({ name, kind: "bool", help, env });
@@ -103,14 +107,17 @@ export const commands: Record<string, CommandSpec> = {
         flags: [...common, s("replica-id", "replica to destroy", "DTR_DESTROY_REPLICA_ID")],
         required: ["ucp-url", "ucp-username", "ucp-password", "replica-id"],
     },
+    // docker/docs reference/dtr/2.7/cli/remove.md: exactly these flags (no --force-remove: DTR 2.1's
+    // reference had it, datacenter/dtr/2.1/reference/cli/remove.md; 2.6's and 2.7's do not);
+    // --existing-replica-id is the replica the command talks to ($DTR_REPLICA_ID), --replica-ids the ones removed,
+    // --replica-id ($DTR_REMOVE_REPLICA_ID) the DEPRECATED alias of --replica-ids, i.e. a replica to REMOVE.
     remove: {
-        help: "Remove replicas cleanly from the cluster",
+        help: "Remove replicas cleanly from the cluster (all other replicas must be healthy)",
         flags: [
             ...common,
-            s("existing-replica-id", "a healthy replica that stays", "DTR_REMOVE_REPLICA_ID"),
+            s("existing-replica-id", "a healthy replica that stays; the command talks to it", "DTR_REPLICA_ID"),
             s("replica-ids", "comma-separated replicas to remove", "DTR_REMOVE_REPLICA_IDS"),
-            s("replica-id", "deprecated alias of --replica-ids"),
-            b("force-remove", "remove even if the others are not all healthy"),
+            s("replica-id", "DEPRECATED alias for --replica-ids (a replica to remove)", "DTR_REMOVE_REPLICA_ID"),
         ],
         required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
     },
@@ -133,13 +140,16 @@ export const commands: Record<string, CommandSpec> = {
         ],
         required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
     },
+    // docker/docs reference/dtr/2.7/cli/emergency-repair.md: --existing-replica-id, --overlay-subnet, --prune ($PRUNE),
+    // `--y, yes` ($YES, "Answer yes to any prompts") and the common flags.
     "emergency-repair": {
-        help: "Recover a cluster that lost quorum, from one healthy replica",
+        help: "Recover a cluster that lost quorum: the chosen replica becomes the only one",
         flags: [
             ...common,
-            s("existing-replica-id", "the healthy replica to keep", "DTR_REPLICA_ID"),
-            b("prune", "remove this engine's containers/volumes of the dropped replicas"),
-            s("overlay-subnet", "accepted"),
+            s("existing-replica-id", "the replica to repair from; it becomes the only member", "DTR_REPLICA_ID"),
+            s("overlay-subnet", "subnet of dtr-ol (accepted; the network is kept)", "DTR_OVERLAY_SUBNET"),
+            b("prune", "delete this engine's containers/volumes of the dropped replicas", "PRUNE"),
+            { ...b("yes", "answer yes to any prompts (needed without a terminal)", "YES"), aliases: ["y"] },
         ],
         required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
     },
@@ -165,12 +175,26 @@ export function missingFlagError(cmd: string, flag: string, spec: FlagSpec | und
     );
 }
 
+/**
+ * DTR's CLI refuses a flag its command does not define (DTR-FACTS.md, reviews/dtr-contract-check.md: "unknown flags
+ * are refused"). Its exact text is not in DTR's docs; the first line is what Go's flag package prints for one
+ * (DTR's bootstrapper is a Go program; the reference's `--y, yes` naming is urfave/cli's), the rest is dtr-sim's hint.
+ */
+export function unknownFlagError(cmd: string, name: string, spec: CommandSpec): UserError {
+    return new UserError(
+        `flag provided but not defined: -${name}\n` +
+            `dtr-sim hint: DTR 2.7's reference (docker/docs reference/dtr/2.7/cli/${cmd}.md) has no --${name} for '${cmd}'. ` +
+            `Its flags: ${spec.flags.map((x) => ["--" + x.name, ...(x.aliases ?? []).map((a) => "--" + a)].join("/")).join(" ")}`,
+    );
+}
+
 export function parseFlags(cmd: string, argv: string[], opts: ParseOptions): Flags {
     const spec = commands[cmd];
     if (!spec) {
         throw new UserError(`unknown command '${cmd}'. Commands: ${Object.keys(commands).join(", ")}`);
     }
     const byName = new Map(spec.flags.map((f) => [f.name, f]));
+    for (const f of spec.flags) for (const a of f.aliases ?? []) byName.set(a, f);
     const out: Flags = {};
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
@@ -178,15 +202,14 @@ export function parseFlags(cmd: string, argv: string[], opts: ParseOptions): Fla
             throw new UserError(`unexpected argument '${arg}' for '${cmd}': flags look like --name value or --name=value`);
         }
         const eq = arg.indexOf("=");
-        const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-        const f = byName.get(name);
-        if (!f) {
-            throw new UserError(`unknown flag --${name} for '${cmd}'. Known flags: ${spec.flags.map((x) => "--" + x.name).join(" ")}`);
-        }
+        const given = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+        const f = byName.get(given);
+        if (!f) throw unknownFlagError(cmd, given, spec);
+        const name = f.name;
         if (f.kind === "bool") {
             const v = eq >= 0 ? arg.slice(eq + 1) : "true";
             if (v !== "true" && v !== "false") {
-                throw new UserError(`--${name} takes true or false, got '${v}'`);
+                throw new UserError(`--${given} takes true or false, got '${v}'`);
             }
             out[name] = v === "true";
         } else {
@@ -195,7 +218,7 @@ export function parseFlags(cmd: string, argv: string[], opts: ParseOptions): Fla
             else {
                 v = argv[i + 1];
                 if (v === undefined || v.startsWith("--")) {
-                    throw new UserError(`--${name} needs a value: --${name} <value> or --${name}=<value>`);
+                    throw new UserError(`--${given} needs a value: --${given} <value> or --${given}=<value>`);
                 }
                 i++;
             }
@@ -215,6 +238,49 @@ export function parseFlags(cmd: string, argv: string[], opts: ParseOptions): Fla
         }
     }
     return out;
+}
+
+/**
+ * remove's replicas (docker/docs reference/dtr/2.7/cli/remove.md): `--replica-ids` is "a comma separated list of IDs of
+ * replicas to remove", `--replica-id` its DEPRECATED alias (a replica to remove, never the one that stays), and
+ * `--existing-replica-id` the replica the command talks to, which stays.
+ */
+export function removeTargets(flags: Flags, stdinIsTTY: boolean): { existing: string; ids: string[] } {
+    const existing = validateReplicaId("existing-replica-id", str(flags, "existing-replica-id") ?? "");
+    const list = str(flags, "replica-ids");
+    const alias = str(flags, "replica-id");
+    // Not documented what DTR does with both; conservative: refuse unless they agree.
+    if (list !== undefined && alias !== undefined && list !== alias) {
+        throw new UserError(
+            `--replica-ids '${list}' and --replica-id '${alias}' (its DEPRECATED alias, env DTR_REMOVE_REPLICA_ID) disagree: pass only --replica-ids`,
+        );
+    }
+    const raw = list ?? alias;
+    if (raw === undefined) {
+        const spec = commands.remove.flags.find((f) => f.name === "replica-ids");
+        throw missingFlagError("remove", "replica-ids", spec, stdinIsTTY);
+    }
+    const ids = [...new Set(raw.split(",").map((x) => validateReplicaId("replica-ids", x.trim())))];
+    if (ids.includes(existing)) {
+        throw new UserError(
+            `--existing-replica-id ${existing} is also among the replicas to remove (${ids.join(",")}): ` +
+                `the command talks to --existing-replica-id, which must be a healthy replica that stays`,
+        );
+    }
+    return { existing, ids };
+}
+
+/**
+ * emergency-repair asks for confirmation unless `--yes` ("Answer yes to any prompts", $YES; docker/docs
+ * reference/dtr/2.7/cli/emergency-repair.md). Without a terminal DTR's prompt cannot be answered; dtr-sim never
+ * prompts, so it refuses before changing anything, with or without a terminal.
+ */
+export function requireConfirmation(cmd: string, flags: Flags, stdinIsTTY: boolean): void {
+    if (bool(flags, "yes")) return;
+    const why = stdinIsTTY
+        ? `dtr-sim does not prompt (real DTR would ask on the terminal)`
+        : `there is no terminal to answer DTR's prompt on (docker run without -t)`;
+    throw new UserError(`${cmd}: this command needs confirmation; pass --yes (or env YES=true): ${why}. Nothing was changed.`);
 }
 
 export function str(flags: Flags, name: string): string | undefined {

@@ -53,6 +53,8 @@ export interface ClusterDoc {
 export interface Stored {
     rev: number;
     writer: string;
+    /** When this revision was written (ISO time): cluster_status's replica_timestamp. Absent in older state files. */
+    at?: string;
     doc: ClusterDoc;
 }
 

@@ -14,6 +14,8 @@ export interface PeerView {
     ok: boolean;
     at: number; // last successful contact (ms)
     error?: string;
+    /** Revision and write time of the copy the peer held at the last contact (cluster_status's replica_timestamp). */
+    stored?: { rev: number; at?: string };
     health?: { Healthy: boolean; Error?: string; version?: string; appliedRev?: number; registryOk?: boolean };
 }
 
@@ -80,11 +82,11 @@ export class Store {
             const r = await peerRequest(host, port, "GET", "/internal/state", { headers: this.headers(), timeoutMs: PEER_TIMEOUT_MS });
             if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
             const body = r.json<{ stored: Stored; health: PeerView["health"] }>();
-            this.peers.set(id, { ok: true, at: Date.now(), health: body.health });
+            this.peers.set(id, { ok: true, at: Date.now(), health: body.health, stored: { rev: body.stored.rev, at: body.stored.at } });
             return body;
         } catch (e) {
             const prev = this.peers.get(id);
-            this.peers.set(id, { ok: false, at: prev?.at ?? 0, error: (e as Error).message });
+            this.peers.set(id, { ok: false, at: prev?.at ?? 0, error: (e as Error).message, stored: prev?.stored });
             return undefined;
         }
     }
@@ -139,7 +141,7 @@ export class Store {
                     `need ${majority(oldSet.length)}; the write was not made. Bring replicas back or run emergency-repair.`,
             );
         }
-        const next: Stored = { rev: latest.rev + 1, writer: this.id, doc: apply(latest.doc, op) };
+        const next: Stored = { rev: latest.rev + 1, writer: this.id, at: new Date().toISOString(), doc: apply(latest.doc, op) };
         const newSet = this.members(next.doc);
         const targets = [...new Set([...oldSet, ...newSet])].filter((r) => r !== this.id);
         const acked = new Set<string>();
@@ -155,21 +157,32 @@ export class Store {
         return next;
     }
 
-    /** emergency-repair: the reachable members become the replica set, written without quorum. */
+    /**
+     * emergency-repair (docker/docs reference/dtr/2.7/cli/emergency-repair.md): "a DTR replica of your choice is repaired
+     * and turned into the only replica in the whole DTR cluster", from its own persisted data volume
+     * (ee/dtr/admin/disaster-recovery/repair-a-cluster.md). Written without quorum. This replica's copy is the data:
+     * nothing is taken from peers, even newer copies (pick the survivor with the newest replica_timestamp).
+     * The new revision is above every revision seen, so dropped replicas that still answer take it and learn they are out.
+     */
     async forceMembership(): Promise<{ kept: string[]; dropped: string[]; stored: Stored }> {
-        await this.sync();
-        const now = Date.now();
-        const kept = this.members().filter((r) => r === this.id || (this.peers.get(r)?.ok && now - (this.peers.get(r)?.at ?? 0) < 8000));
-        if (!kept.includes(this.id)) kept.push(this.id);
-        const dropped = this.members().filter((r) => !kept.includes(r));
-        const doc = JSON.parse(JSON.stringify(this.doc)) as ClusterDoc;
-        if (!doc.replicas.some((r) => r.id === this.id))
+        const mine = this.stored; // before any await: a background sync must not slip another copy in
+        if (!this.members(mine.doc).includes(this.id))
             throw new UserError(`replica ${this.id} is not a member of this cluster: repair from a member`);
-        doc.replicas = doc.replicas.filter((r) => kept.includes(r.id));
+        const dropped = this.members(mine.doc).filter((r) => r !== this.id);
+        const seen = await Promise.all(dropped.map((p) => this.fetchPeer(p)));
+        const top = Math.max(
+            mine.rev,
+            this.stored.rev,
+            ...seen.map((g) => g?.stored.rev ?? 0),
+            ...dropped.map((r) => this.peers.get(r)?.stored?.rev ?? 0),
+        );
+        const doc = JSON.parse(JSON.stringify(mine.doc)) as ClusterDoc;
+        doc.replicas = doc.replicas.filter((r) => r.id === this.id);
         delete doc.joinLock;
-        const next: Stored = { rev: this.stored.rev + 1, writer: this.id, doc };
+        const next: Stored = { rev: top + 1, writer: this.id, at: new Date().toISOString(), doc };
         this.accept(next);
-        await Promise.all(kept.filter((r) => r !== this.id).map((r) => this.push(r, next)));
-        return { kept, dropped, stored: next };
+        await Promise.all(dropped.map((r) => this.push(r, next)));
+        for (const r of dropped) this.peers.delete(r);
+        return { kept: [this.id], dropped, stored: next };
     }
 }

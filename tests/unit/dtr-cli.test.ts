@@ -149,6 +149,10 @@ describe("dtr command lines", () => {
             removeCommand({ image, ucp, existingReplicaId: R1, replicaIds: [R2] }),
             / remove [\s\S]*--existing-replica-id 0123456789ab --replica-ids bbbbbbbbbbbb$/,
         );
+        // The documented comma list; never the deprecated --replica-id alias (reference/dtr/2.7/cli/remove.md).
+        const two = removeCommand({ image, ucp, existingReplicaId: R1, replicaIds: [R2, "cccccccccccc"] });
+        assert.match(two, /--replica-ids bbbbbbbbbbbb,cccccccccccc$/);
+        assert.doesNotMatch(two, /--replica-id |--force-remove/);
         assert.throws(() => removeCommand({ image, ucp, existingReplicaId: R1, replicaIds: [R1] }), /run remove from a replica that stays/);
         assert.throws(() => removeCommand({ image, ucp, existingReplicaId: R1, replicaIds: [] }), /at least one/);
     });
@@ -158,8 +162,14 @@ describe("dtr command lines", () => {
         assert.match(upgradeCommand({ image, ucp, existingReplicaId: R1 }), / upgrade [\s\S]*--existing-replica-id 0123456789ab$/);
         assert.match(
             emergencyRepairCommand({ image, ucp, existingReplicaId: R1, overlaySubnet: "172.16.1.0/24" }),
-            / emergency-repair [\s\S]*--overlay-subnet 172\.16\.1\.0\/24$/,
+            / emergency-repair [\s\S]*--existing-replica-id 0123456789ab --overlay-subnet 172\.16\.1\.0\/24 --yes$/,
         );
+    });
+
+    it("emergency-repair answers DTR's prompt with --yes: it runs without a TTY (reference/dtr/2.7/cli/emergency-repair.md)", () => {
+        const cmd = emergencyRepairCommand({ image, ucp, existingReplicaId: R1 });
+        assert.match(cmd, / emergency-repair [\s\S]*--existing-replica-id 0123456789ab --yes$/);
+        assert.doesNotMatch(cmd, / -t | -it /);
     });
 
     it("mounts the engine socket only when asked (dtr-sim in the lab)", () => {

@@ -223,7 +223,10 @@ describe("dtr-sim on the lab's dockerds", function () {
         assert.equal(w.status, 503);
         assert.match(w.body.errors[0].message, /no quorum/);
         const st = (await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status")).body;
-        assert.deepEqual([st.replica_health[B], st.replica_health[C]], ["DOWN", "DOWN"]);
+        assert.match(st.replica_health[B], /^unreachable: /);
+        assert.match(st.replica_health[C], /^unreachable: /);
+        assert.match(st.replica_health[A], /^rethinkdb: no quorum/);
+        assert.deepEqual([st.replica_readonly[A], st.replica_readonly[B]], [true, true]);
         ok(await docker(h2, ["start", `dtr-api-${B}`]), "start B");
         ok(await docker(h3, ["start", `dtr-api-${C}`]), "start C");
         for (const h of [h1, h2, h3]) await healthy(h);
@@ -382,7 +385,10 @@ describe("dtr-sim on the lab's dockerds", function () {
         ok(await docker(h2, ["stop", `dtr-api-${B}`]), "stop B");
         ok(await docker(h3, ["stop", `dtr-api-${C}`]), "stop C");
         await until("/_ping 503 on host1", 30000, async () => ((await ping(h1)).status === 503 ? true : undefined));
-        const r = await dtr(h1, newImage, ["emergency-repair", "--existing-replica-id", R]);
+        const refused = await dtr(h1, newImage, ["emergency-repair", "--existing-replica-id", R]);
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stderr, /this command needs confirmation; pass --yes/);
+        const r = await dtr(h1, newImage, ["emergency-repair", "--existing-replica-id", R, "--yes"]);
         ok(r, "emergency-repair");
         assert.match(r.stderr, new RegExp(`Replica set is now ${R}; dropped (${B}, ${C}|${C}, ${B})\\n`));
         await healthy(h1);

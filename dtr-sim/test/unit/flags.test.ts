@@ -41,7 +41,7 @@ describe("flags", () => {
     it("rejects unknown flags and commands, naming them", () => {
         assert.throws(
             () => F.parseFlags("install", [...base, "--replica-idd", "x"], { env, stdinIsTTY: false }),
-            /unknown flag --replica-idd for 'install'/,
+            /flag provided but not defined: -replica-idd\ndtr-sim hint: .*reference\/dtr\/2\.7\/cli\/install\.md/,
         );
         assert.throws(() => F.parseFlags("instal", [], { env, stdinIsTTY: false }), /unknown command 'instal'/);
         assert.throws(() => F.parseFlags("install", ["--ucp-url"], { env, stdinIsTTY: false }), /--ucp-url needs a value/);
@@ -93,5 +93,107 @@ describe("flags", () => {
                 );
             }
         }
+    });
+
+    describe("remove (reference/dtr/2.7/cli/remove.md)", () => {
+        const ucp = ["--ucp-url", "https://ucp.example", "--ucp-username", "admin", "--ucp-insecure-tls"];
+        const parse = (args: string[], e: Record<string, string> = {}) =>
+            F.parseFlags("remove", [...ucp, ...args], { env: { UCP_PASSWORD: "pw", ...e }, stdinIsTTY: false });
+        const A = "aaaaaaaaaaaa",
+            B = "bbbbbbbbbbbb",
+            C = "cccccccccccc";
+
+        it("refuses --force-remove, which DTR 2.6/2.7's remove does not define", () => {
+            assert.throws(
+                () => parse(["--existing-replica-id", A, "--replica-ids", B, "--force-remove"]),
+                /flag provided but not defined: -force-remove\n/,
+            );
+        });
+
+        it("--replica-ids is a comma list; --existing-replica-id stays and comes from $DTR_REPLICA_ID", () => {
+            assert.deepEqual(F.removeTargets(parse(["--replica-ids", `${B}, ${C}`], { DTR_REPLICA_ID: A }), false), {
+                existing: A,
+                ids: [B, C],
+            });
+        });
+
+        it("--replica-id and $DTR_REMOVE_REPLICA_ID are the deprecated alias of the replica to REMOVE", () => {
+            assert.deepEqual(F.removeTargets(parse(["--existing-replica-id", A, "--replica-id", B]), false), { existing: A, ids: [B] });
+            assert.deepEqual(F.removeTargets(parse(["--existing-replica-id", A], { DTR_REMOVE_REPLICA_ID: B }), false), {
+                existing: A,
+                ids: [B],
+            });
+            // The old sim read $DTR_REMOVE_REPLICA_ID as the replica that stays: it is not that.
+            assert.throws(() => parse([], { DTR_REMOVE_REPLICA_ID: A }), /EOF unexpected end of file[\s\S]*--existing-replica-id/);
+        });
+
+        it("refuses when --replica-ids and its alias disagree", () => {
+            assert.throws(
+                () => F.removeTargets(parse(["--existing-replica-id", A, "--replica-ids", B, "--replica-id", C]), false),
+                /--replica-ids 'bbbbbbbbbbbb' and --replica-id 'cccccccccccc' .* disagree/,
+            );
+        });
+
+        it("refuses an --existing-replica-id that is among the replicas removed", () => {
+            assert.throws(
+                () => F.removeTargets(parse(["--existing-replica-id", A, "--replica-ids", `${B},${A}`]), false),
+                /--existing-replica-id aaaaaaaaaaaa is also among the replicas to remove/,
+            );
+        });
+
+        it("without replicas to remove and without a TTY gives DTR's EOF error naming --replica-ids", () => {
+            assert.throws(
+                () => F.removeTargets(parse(["--existing-replica-id", A]), false),
+                /EOF unexpected end of file[\s\S]*--replica-ids \(or env DTR_REMOVE_REPLICA_IDS\)/,
+            );
+            assert.throws(
+                () => F.removeTargets(parse(["--existing-replica-id", A, "--replica-ids", `${B},`]), false),
+                /is not a replica id/,
+            );
+        });
+    });
+
+    describe("emergency-repair (reference/dtr/2.7/cli/emergency-repair.md)", () => {
+        const args = [
+            "--ucp-url",
+            "https://ucp.example",
+            "--ucp-username",
+            "admin",
+            "--ucp-insecure-tls",
+            "--existing-replica-id",
+            "aaaaaaaaaaaa",
+        ];
+        const parse = (more: string[], e: Record<string, string> = {}) =>
+            F.parseFlags("emergency-repair", [...args, ...more], { env: { UCP_PASSWORD: "pw", ...e }, stdinIsTTY: false });
+
+        it("accepts the documented flags: --overlay-subnet, --prune/$PRUNE, --yes, --y and $YES", () => {
+            const f = parse(["--overlay-subnet", "10.1.0.0/24", "--prune", "--y"]);
+            assert.deepEqual([f["overlay-subnet"], f.prune, f.yes], ["10.1.0.0/24", true, true]);
+            assert.equal(parse(["--yes"]).yes, true);
+            assert.deepEqual([parse([], { YES: "true", PRUNE: "1" }).yes, parse([], { YES: "true", PRUNE: "1" }).prune], [true, true]);
+            assert.throws(() => parse(["--force"]), /flag provided but not defined: -force\n/);
+        });
+
+        it("without --yes it refuses, with or without a terminal, before changing anything", () => {
+            assert.throws(
+                () => F.requireConfirmation("emergency-repair", parse([]), false),
+                /emergency-repair: this command needs confirmation; pass --yes \(or env YES=true\): there is no terminal/,
+            );
+            assert.throws(
+                () => F.requireConfirmation("emergency-repair", parse([]), true),
+                /needs confirmation; pass --yes.*does not prompt/,
+            );
+            assert.throws(() => F.requireConfirmation("emergency-repair", parse(["--yes=false"]), false), /needs confirmation/);
+            assert.doesNotThrow(() => F.requireConfirmation("emergency-repair", parse(["--yes"]), false));
+            assert.doesNotThrow(() => F.requireConfirmation("emergency-repair", parse([], { YES: "1" }), false));
+        });
+    });
+
+    it("accepts --help-extended, listed on every 2.7 reference page", () => {
+        for (const c of Object.keys(F.commands))
+            assert.ok(
+                F.commands[c].flags.some((f) => f.name === "help-extended"),
+                c,
+            );
     });
 });

@@ -1,57 +1,9 @@
 // Three stores talking real HTTP on 127.0.0.1: majority writes, lost quorum, catch-up, emergency repair.
 import assert from "node:assert/strict";
-import http from "node:http";
-import { AddressInfo } from "node:net";
-import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Store, SECRET_HEADER, NoQuorumError } from "../../src/store";
+import { readFileSync } from "node:fs";
+import { NoQuorumError } from "../../src/store";
 import { Stored } from "../../src/state";
-import { doc, stored } from "./fixtures";
-
-const ids = ["aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"];
-
-interface Node {
-    store: Store;
-    server: http.Server;
-    port: number;
-    up: boolean;
-}
-
-async function cluster(): Promise<Map<string, Node>> {
-    const dir = mkdtempSync(join(tmpdir(), "dtr-sim-store-"));
-    const s0 = stored(doc(ids));
-    const nodes = new Map<string, Node>();
-    const addr = (id: string) => ({ host: "127.0.0.1", port: nodes.get(id)!.port });
-    for (const id of ids) {
-        writeFileSync(join(dir, `${id}.json`), JSON.stringify(s0));
-        const store = new Store(id, join(dir, `${id}.json`), addr);
-        const node: Node = { store, server: undefined as unknown as http.Server, port: 0, up: true };
-        node.server = http.createServer((req, res): void => {
-            if (!node.up) {
-                req.socket.destroy(); // a dead replica: connection dropped
-                return;
-            }
-            assert.equal(req.headers[SECRET_HEADER], store.doc.secret);
-            if (req.method === "GET") {
-                res.writeHead(200, { "Content-Type": "application/json" });
-                res.end(JSON.stringify({ stored: store.stored, health: { Healthy: true } }));
-                return;
-            }
-            const chunks: Buffer[] = [];
-            req.on("data", (c: Buffer) => chunks.push(c));
-            req.on("end", () => {
-                const ok = store.accept(JSON.parse(Buffer.concat(chunks).toString()) as Stored);
-                res.writeHead(ok ? 200 : 409);
-                res.end();
-            });
-        });
-        await new Promise<void>((r) => node.server.listen(0, "127.0.0.1", r));
-        node.port = (node.server.address() as AddressInfo).port;
-        nodes.set(id, node);
-    }
-    return nodes;
-}
+import { cluster, ids, Node } from "./fixtures";
 
 describe("replicated metadata store (real HTTP between three replicas)", function () {
     this.timeout(20000);
@@ -106,12 +58,65 @@ describe("replicated metadata store (real HTTP between three replicas)", functio
         );
     });
 
-    it("emergency repair keeps the reachable replicas and restores writes", async () => {
+    it("emergency repair (reference/dtr/2.7/cli/emergency-repair.md): the chosen replica becomes the only member, keeps its data and takes writes", async () => {
+        await n(0).store.write({ op: "createRepo", namespace: "team", body: { name: "before" } });
         n(1).up = false;
+        n(2).up = false;
+        await assert.rejects(n(0).store.write({ op: "createRepo", namespace: "team", body: { name: "lost" } }), NoQuorumError);
+        const r = await n(0).store.forceMembership();
+        assert.deepEqual([r.kept, r.dropped], [[ids[0]], [ids[1], ids[2]]]);
+        assert.deepEqual(n(0).store.members(), [ids[0]]);
+        assert.deepEqual(
+            n(0).store.doc.repositories.map((x) => x.name),
+            ["before"],
+        );
+        await n(0).store.write({ op: "createRepo", namespace: "team", body: { name: "after" } });
+        assert.equal(n(0).store.quorum().ok, true);
+    });
+
+    it("emergency repair drops every other replica, even one that still answers, and that one learns it is out", async () => {
         n(2).up = false;
         const r = await n(0).store.forceMembership();
         assert.deepEqual([r.kept, r.dropped], [[ids[0]], [ids[1], ids[2]]]);
+        assert.equal(n(1).store.isMember(), false);
+        assert.deepEqual(n(1).store.members(), [ids[0]]);
+    });
+
+    it("emergency repair keeps the survivor's own copy, even when a dropped replica holds a newer one", async () => {
+        n(0).up = false;
+        await n(1).store.write({ op: "createRepo", namespace: "team", body: { name: "newer-on-b" } });
+        n(0).up = true;
+        n(2).up = false;
+        const bRev = n(1).store.stored.rev;
+        assert.ok(n(0).store.stored.rev < bRev);
+        const r = await n(0).store.forceMembership();
+        assert.ok(r.stored.rev > bRev, "the repaired revision is above what b held, so b takes it");
+        assert.deepEqual(n(0).store.doc.repositories, []);
+        assert.deepEqual(n(1).store.doc.repositories, [], "b now holds the survivor's data");
+        assert.deepEqual(n(1).store.members(), [ids[0]]);
+    });
+
+    it("emergency repair refuses a replica that is not a member", async () => {
+        await n(0).store.write({ op: "removeReplicas", ids: [ids[2]] });
+        await assert.rejects(n(2).store.forceMembership(), /replica cccccccccccc is not a member of this cluster/);
+    });
+
+    it("remove of a replica whose host is gone commits through the existing replica (majority of old and new set)", async () => {
+        n(2).up = false;
+        const s = await n(0).store.write({ op: "removeReplicas", ids: [ids[2]] });
+        assert.deepEqual(
+            s.doc.replicas.map((r) => r.id),
+            [ids[0], ids[1]],
+        );
+        assert.deepEqual(n(1).store.members(), [ids[0], ids[1]]);
+        assert.deepEqual(n(2).store.members(), ids, "the lost replica never heard of it");
+    });
+
+    it("writes record when they were made (cluster_status's replica_timestamp)", async () => {
+        const t0 = Date.now();
         await n(0).store.write({ op: "createRepo", namespace: "team", body: { name: "app" } });
-        assert.equal(n(0).store.quorum().ok, true);
+        for (const i of [0, 1, 2]) assert.ok(Date.parse(n(i).store.stored.at!) >= t0 - 1000);
+        await n(0).store.sync();
+        assert.equal(n(0).store.peers.get(ids[1])?.stored?.at, n(1).store.stored.at);
     });
 });
