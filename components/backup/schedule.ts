@@ -481,7 +481,7 @@ export function runnerScript(a: ScheduleScriptArgs): string {
         'if [ -z "$taker" ]; then note "FAILED no healthy replica to back up from"; exit 1; fi',
         "errf=$(mktemp); trap 'rm -f \"$errf\"' EXIT",
         'if [ "$taker" != "$self" ]; then',
-        // Stamps (YYYYMMDDTHHMMSZ) compare as numbers once T and Z are dropped.
+        // Stamps, to the second (YYYYMMDDTHHMMSS), compare as numbers once the T is dropped.
         `  since=$(date -u -d "@$((started - ${skew}))" +%Y%m%d%H%M%S) || { note "FAILED date -d @seconds is not supported here"; exit 1; }`,
         `  deadline=$((started + ${timeout}))`,
         "  newest=''",
@@ -493,7 +493,9 @@ export function runnerScript(a: ScheduleScriptArgs): string {
         '      note "WARNING cannot confirm that $taker backed up: listing the bucket failed (exit $lrc): $(tail -n 1 "$errf")"',
         '      note "SKIPPED not my turn: $taker is healthy"; exit 0',
         "    fi",
-        `    newest=$(printf '%s\\n' "$listed" | sed -n 's/^{"manifestKey":"[^"]*\\/\\([0-9]\\{8\\}T[0-9]\\{6\\}Z\\)-dtr\\.manifest\\.json".*/\\1/p' | head -n 1)`,
+        // The agent's stamp is YYYYMMDDTHHMMSSmmmZ-<nonce> (older agents: YYYYMMDDTHHMMSSZ); the first 15 characters
+        // (to the second) are what is compared.
+        `    newest=$(printf '%s\\n' "$listed" | sed -n 's/^{"manifestKey":"[^"]*\\/\\([0-9]\\{8\\}T[0-9]\\{6\\}\\)[0-9]\\{0,3\\}Z\\(-[0-9a-f]\\{8\\}\\)\\{0,1\\}-dtr\\.manifest\\.json".*/\\1/p' | head -n 1)`,
         `    n=$(printf '%s' "$newest" | tr -d TZ)`,
         '    if [ -n "$n" ] && [ "$n" -ge "$since" ]; then',
         '      echo "dtr-ha-backup: $taker took DTR backup $newest" >&2',

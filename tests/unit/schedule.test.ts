@@ -248,7 +248,7 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
             // A backup also shows in the bucket's listing, stamped now, as the agent's `list` would print it.
             pipeline:
                 'if [ "$AWS_SECRET_ACCESS_KEY" = "$WANT" ]; then echo "dtr-ha backup: fine" >&2; ' +
-                `printf '{"manifestKey":"dtr/manifests/lab/%s-dtr.manifest.json","manifest":{}}\\n' "$(date -u +%Y%m%dT%H%M%SZ)" > ${root}/list.jsonl; ` +
+                `printf '{"manifestKey":"dtr/manifests/lab/%s-dtr.manifest.json","manifest":{}}\\n' "$(date -u +%Y%m%dT%H%M%S)456Z-0f0f0f0f" > ${root}/list.jsonl; ` +
                 'echo \'{"manifestKey":"dtr/manifests/lab/k1.manifest.json","manifest":{}}\'; else echo "dtr-ha backup FAILED: upload exit 1; no manifest written" >&2; exit 1; fi',
             // The listing stand-in: the real one is `agentListCommand` (docker run of the agent).
             confirm: { listCommand: `cat ${root}/list.jsonl`, timeoutSeconds: 2, intervalSeconds: 1 },
@@ -395,7 +395,7 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
         assert.strictEqual(r.status, 1, r.stderr);
         assert.match(
             lastLog("host2"),
-            / FAILED not my turn, but host1 \(healthy\) took no DTR backup within 2s: the newest listed is 20200101T000000Z$/,
+            / FAILED not my turn, but host1 \(healthy\) took no DTR backup within 2s: the newest listed is 20200101T000000$/,
         );
         assert.ok(Date.now() - t0 >= 1500, "it kept looking until the deadline");
         // A listing that fails cannot confirm: a WARNING line naming the failure, then the skip (exit 0); the taker's
@@ -417,10 +417,12 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
         fs.writeFileSync(list, "");
         const waiting = dash(fileNames(args("host2")).runner);
         await new Promise((res) => setTimeout(res, 600));
-        fs.writeFileSync(list, `{"manifestKey":"dtr/manifests/lab/${now}-dtr.manifest.json","manifest":{}}\n`);
+        // The key as the agent writes it now: milliseconds and a nonce after the second (older keys: see above).
+        const stamp = `${now.replace(/Z$/, "")}123Z-1a2b3c4d`;
+        fs.writeFileSync(list, `{"manifestKey":"dtr/manifests/lab/${stamp}-dtr.manifest.json","manifest":{}}\n`);
         r = await waiting;
         assert.strictEqual(r.status, 0, r.stderr);
-        assert.match(r.stderr, new RegExp(`host1 took DTR backup ${now}`));
+        assert.match(r.stderr, new RegExp(`host1 took DTR backup ${now.replace(/Z$/, "")}`));
         assert.match(lastLog("host2"), /SKIPPED not my turn: host1 is healthy$/);
     });
 
