@@ -1,0 +1,412 @@
+/**
+ * `npm run recover -- --stack <name> [--spare '<host spec>']... [--yes] [--json]`: diagnoses the stack's DTR cluster
+ * (each declared host's SSH, engine, replica containers, `/_ping`, DTR's cluster status), prints the failure class and
+ * the least-lossy plan (recover-plan.ts) with what it destroys and the expected data loss, and runs it only with
+ * `--yes`. Classes 1 and 2 run here (remove or emergency-repair through a surviving replica over SSH, then the lost
+ * hosts' resources leave the stack's state without any delete, the spares take their places in the configuration, and
+ * `pulumi up` joins them through a healthy replica); class 3 is a rebuild from a backup into a fresh stack
+ * (`npm run rebuild`), which the plan names. Ends with a timeline: RTO, every step, health and inventory before and
+ * after; `--json` ends with one JSON line.
+ */
+import { Command } from "commander";
+import { Stack } from "@pulumi/pulumi/automation";
+import { DtrImage, UcpConnection, emergencyRepairCommand, removeCommand } from "../components/dtr-cli/commands";
+import { authConfigFunction } from "../components/dtr-cli/api";
+import { deriveReplicaId } from "../components/cluster/topology";
+import { parseStackConfig, SECRET_KEYS, SecretKey } from "../components/config/stack-config";
+import type { ExistingHostSpec } from "../components/hosts/existing-hosts";
+import { Steps } from "./progress";
+import { HostShell, SshHost } from "./host-ssh";
+import { RecoveryPlan, ReplicaProbe, isAlive, planRecovery } from "./recover-plan";
+import { selectStack, stackExists, stackNameProblem } from "./workspace";
+
+export class UsageError extends Error {}
+
+export interface RecoverOptions {
+    stack: string;
+    stateDir: string;
+    /** Replacement hosts (same shape as hosts.existing entries), used in order for the lost ones. */
+    spares: ExistingHostSpec[];
+    yes: boolean;
+}
+
+export interface Inventory {
+    repositories: number;
+    tags: number;
+    teamAccess: number;
+    sha256: string;
+}
+
+export interface RecoverReport {
+    stack: string;
+    class: number;
+    plan: RecoveryPlan;
+    ran: boolean;
+    ok: boolean;
+    rtoSeconds: number | null;
+    rpoSeconds: number | null;
+    healthyBefore: number;
+    healthyAfter: number | null;
+    inventoryBefore: Inventory | null;
+    inventoryAfter: Inventory | null;
+    steps: { step: string; seconds: number; ok: boolean }[];
+    error?: string;
+}
+
+interface Cluster {
+    name: string;
+    httpsPort: number;
+    hosts: ExistingHostSpec[];
+    ids: string[];
+    image: DtrImage;
+    ucp: UcpConnection;
+    mountEngineSocket: boolean;
+    agentImage?: string;
+    env: Record<string, string>;
+    sshKey: string;
+    raw: Record<string, unknown>;
+}
+
+const sshOf = (h: ExistingHostSpec): SshHost => ({ name: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostKey });
+
+/** The stack's configuration as the program reads it (validated the same way), plus the secrets recover needs. */
+async function readCluster(stack: Stack): Promise<Cluster> {
+    const all = await stack.getAllConfig();
+    const raw: Record<string, unknown> = {};
+    const secrets = new Set<SecretKey>();
+    for (const [k, v] of Object.entries(all)) {
+        if (!k.startsWith("dtr-ha:")) continue;
+        const key = k.slice("dtr-ha:".length);
+        if ((SECRET_KEYS as readonly string[]).includes(key)) secrets.add(key as SecretKey);
+        else raw[key] = JSON.parse(v.value);
+    }
+    const c = parseStackConfig(raw, secrets);
+    if (c.hosts.mode !== "existing")
+        throw new UsageError(`stack ${stack.name}: recover handles hosts.mode existing (this stack: ${c.hosts.mode})`);
+    const secret = (k: string) => all[`dtr-ha:${k}`]?.value ?? "";
+    return {
+        name: c.cluster.name,
+        httpsPort: c.cluster.httpsPort,
+        hosts: c.hosts.existing,
+        ids: c.hosts.existing.map((h) => deriveReplicaId(c.cluster.name, h.name)),
+        image: c.image,
+        ucp: { url: c.ucp.url, username: c.ucp.username, caPem: c.ucp.ca, insecureTls: c.ucp.insecureTls },
+        mountEngineSocket: c.cluster.mountEngineSocket,
+        agentImage: c.backup?.agentImage,
+        env: { UCP_USERNAME: c.ucp.username, UCP_PASSWORD: secret("ucpPassword") },
+        sshKey: secret("sshPrivateKey"),
+        raw,
+    };
+}
+
+// Constant probe: the engine, this replica's containers, and /_ping from the host itself. The port and the replica id
+// arrive as DTR_HA_* variables.
+const PROBE = [
+    "set -u",
+    'if docker info --format "{{.ServerVersion}}" >/dev/null 2>&1; then echo engine=up; else echo engine=down; exit 0; fi',
+    'n=$(docker ps --format "{{.Names}}" | grep -c -- "-$DTR_HA_REPLICA_ID\\$" || true); echo running=$n',
+    'code=$(curl -sk --max-time 5 -o /dev/null -w "%{http_code}" "https://127.0.0.1:$DTR_HA_HTTPS_PORT/_ping" 2>/dev/null) || code=unreachable',
+    "echo ping=$code",
+].join("\n");
+
+const STATUS = [
+    "set -u",
+    authConfigFunction(),
+    'dtr_auth_config | curl -sk --max-time 10 -K - "https://127.0.0.1:$DTR_HA_HTTPS_PORT/api/v0/meta/cluster_status"',
+].join("\n");
+
+async function probe(sh: HostShell, c: Cluster): Promise<{ probes: ReplicaProbe[]; statusFrom?: string }> {
+    const probes = await Promise.all(
+        c.hosts.map(async (h, i): Promise<ReplicaProbe> => {
+            const r = await sh.run(sshOf(h), PROBE, {
+                env: { DTR_HA_REPLICA_ID: c.ids[i], DTR_HA_HTTPS_PORT: String(c.httpsPort) },
+                timeoutSeconds: 30,
+            });
+            const v = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(r.stdout)?.[1];
+            const ping = v("ping");
+            return {
+                host: h.name,
+                replicaId: c.ids[i],
+                ssh: r.code !== 255,
+                engine: v("engine") === "up",
+                running: Number(v("running") ?? 0) > 0,
+                ping: ping && /^\d+$/.test(ping) ? Number(ping) : "unreachable",
+            };
+        }),
+    );
+    // DTR's own view, from the first replica that answers /_ping (else from any live one: without quorum none does).
+    for (const p of [...probes.filter((x) => x.ping === 200), ...probes.filter((x) => x.ping !== 200 && isAlive(x))]) {
+        const h = c.hosts.find((x) => x.name === p.host)!;
+        const r = await sh.run(sshOf(h), STATUS, { env: { ...c.env, DTR_HA_HTTPS_PORT: String(c.httpsPort) }, timeoutSeconds: 30 });
+        try {
+            const s = JSON.parse(r.stdout) as { replica_health?: Record<string, string>; replica_timestamp?: Record<string, string> };
+            if (!s.replica_health) continue;
+            for (const q of probes) {
+                q.status = s.replica_health[q.replicaId] ?? "not a member";
+                q.timestamp = s.replica_timestamp?.[q.replicaId];
+            }
+            return { probes, statusFrom: p.host };
+        } catch {
+            continue;
+        }
+    }
+    return { probes };
+}
+
+async function inventory(sh: HostShell, c: Cluster, probes: ReplicaProbe[]): Promise<Inventory | null> {
+    if (!c.agentImage) return null;
+    const p = probes.find((x) => x.ping === 200);
+    if (!p) return null;
+    const h = c.hosts.find((x) => x.name === p.host)!;
+    const script = [
+        "set -u",
+        'docker run --rm --network host -e UCP_USERNAME -e UCP_PASSWORD "$DTR_HA_AGENT_IMAGE" inventory --dtr-url "https://127.0.0.1:$DTR_HA_HTTPS_PORT" --insecure',
+    ].join("\n");
+    const r = await sh.run(sshOf(h), script, {
+        env: { ...c.env, DTR_HA_AGENT_IMAGE: c.agentImage, DTR_HA_HTTPS_PORT: String(c.httpsPort) },
+        timeoutSeconds: 120,
+    });
+    try {
+        return JSON.parse(r.stdout.trim().split("\n").pop()!) as Inventory;
+    } catch {
+        return null;
+    }
+}
+
+/** A DTR command line (quoted once by the builders) run on `h` with the UCP secrets from the environment. */
+async function dtr(sh: HostShell, c: Cluster, h: ExistingHostSpec, line: string): Promise<void> {
+    const r = await sh.run(sshOf(h), `set -u\n${line}`, { env: c.env, timeoutSeconds: 900 });
+    if (r.code !== 0) throw new Error(`on ${h.name}: exit ${r.code}: ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" | ")}`);
+}
+
+/** Drops every resource of the lost hosts from the stack's state, without running any delete; other references go too. */
+async function forgetHosts(stack: Stack, hosts: string[], cluster: string): Promise<number> {
+    const state = await stack.exportStack();
+    const res = (state.deployment.resources ?? []) as {
+        urn: string;
+        dependencies?: string[];
+        propertyDependencies?: Record<string, string[]>;
+        parent?: string;
+    }[];
+    const mine = (urn: string) => {
+        const name = urn.split("::").pop()!;
+        return hosts.some((h) => name.endsWith(`-${h}`) && name.startsWith(`${cluster}-`));
+    };
+    const gone = new Set(res.filter((r) => mine(r.urn)).map((r) => r.urn));
+    const kept = res.filter((r) => !gone.has(r.urn));
+    for (const r of kept) {
+        if (r.dependencies) r.dependencies = r.dependencies.filter((d) => !gone.has(d));
+        if (r.propertyDependencies)
+            for (const k of Object.keys(r.propertyDependencies))
+                r.propertyDependencies[k] = r.propertyDependencies[k].filter((d) => !gone.has(d));
+    }
+    state.deployment.resources = kept;
+    await stack.importStack(state);
+    return gone.size;
+}
+
+export async function recover(o: RecoverOptions, steps = new Steps()): Promise<RecoverReport> {
+    const problem = stackNameProblem("--stack", o.stack);
+    if (problem) throw new UsageError(problem);
+    const place = { dir: o.stateDir };
+    if (!stackExists(o.stack, place)) throw new UsageError(`--stack ${o.stack}: no such stack in ${o.stateDir}; nothing was changed`);
+    const stack = await steps.run(`open stack ${o.stack} (select only)`, () => selectStack(o.stack, place));
+    const c = await steps.run("read its configuration", () => readCluster(stack));
+    const sh = new HostShell(c.sshKey);
+    const declared = Date.now();
+    const report: RecoverReport = {
+        stack: o.stack,
+        class: 0,
+        plan: undefined as unknown as RecoveryPlan,
+        ran: false,
+        ok: false,
+        rtoSeconds: null,
+        rpoSeconds: 0,
+        healthyBefore: 0,
+        healthyAfter: null,
+        inventoryBefore: null,
+        inventoryAfter: null,
+        steps: [],
+    };
+    try {
+        const before = await steps.run(
+            `diagnose ${c.hosts.length} hosts (SSH, engine, replica, /_ping, cluster status)`,
+            () => probe(sh, c),
+            (d) =>
+                d.probes
+                    .map(
+                        (p) =>
+                            `${p.host}: ${isAlive(p) ? `replica ${p.ping === 200 ? "OK" : `/_ping ${p.ping}`}` : !p.ssh ? "unreachable" : !p.engine ? "engine down" : "no replica"}`,
+                    )
+                    .join(", "),
+        );
+        report.healthyBefore = before.probes.filter((p) => p.ping === 200 && (p.status ?? "OK") === "OK").length;
+        report.inventoryBefore = await steps.run(
+            "inventory before",
+            () => inventory(sh, c, before.probes),
+            (i) => (i ? `${i.repositories} repositories, ${i.tags} tags, ${i.teamAccess} grants` : "none readable"),
+        );
+        const plan = planRecovery(
+            before.probes,
+            o.spares.map((s) => s.name),
+            null,
+        );
+        report.plan = plan;
+        report.class = plan.class;
+        report.rpoSeconds = plan.rpoSeconds;
+        if (plan.class === 0 || !o.yes || plan.blockers.length || plan.class === 3) return report;
+
+        // Validate the new configuration before anything changes: the spares in the lost hosts' places.
+        const lostNames = new Set(plan.class === 2 ? before.probes.filter((p) => p.host !== plan.survivor).map((p) => p.host) : plan.lost);
+        const lostList = c.hosts.filter((h) => lostNames.has(h.name));
+        const replacement = new Map(lostList.map((h, i) => [h.name, o.spares[i]]));
+        const newHosts = c.hosts.map((h) => replacement.get(h.name) ?? h);
+        const rawHosts = { ...(c.raw.hosts as Record<string, unknown>), existing: newHosts };
+        parseStackConfig({ ...c.raw, hosts: rawHosts }, new Set(SECRET_KEYS));
+        report.ran = true;
+
+        if (plan.class === 1) {
+            const through = c.hosts.find((h) => h.name === plan.healthy[0])!;
+            const ids = lostList.map((h) => c.ids[c.hosts.indexOf(h)]);
+            await steps.run(`remove ${ids.join(", ")} through ${through.name}`, () =>
+                dtr(
+                    sh,
+                    c,
+                    through,
+                    removeCommand({
+                        image: c.image,
+                        ucp: c.ucp,
+                        run: { mountEngineSocket: c.mountEngineSocket },
+                        existingReplicaId: c.ids[c.hosts.indexOf(through)],
+                        replicaIds: ids,
+                    }),
+                ),
+            );
+        } else {
+            const survivor = c.hosts.find((h) => h.name === plan.survivor)!;
+            await steps.run(`emergency-repair on ${survivor.name} (the most up-to-date survivor)`, () =>
+                dtr(
+                    sh,
+                    c,
+                    survivor,
+                    emergencyRepairCommand({
+                        image: c.image,
+                        ucp: c.ucp,
+                        run: { mountEngineSocket: c.mountEngineSocket },
+                        existingReplicaId: c.ids[c.hosts.indexOf(survivor)],
+                    }),
+                ),
+            );
+        }
+        await steps.run(
+            `drop ${[...lostNames].join(", ")}'s resources from the stack's state (no delete runs on a lost host)`,
+            () => forgetHosts(stack, [...lostNames], c.name),
+            (n) => `${n} resources`,
+        );
+        await steps.run(`configuration: ${[...replacement].map(([a, b]) => `${a} -> ${b.name}`).join(", ")}`, () =>
+            stack.setConfig("dtr-ha:hosts", { value: JSON.stringify(rawHosts) }),
+        );
+        await steps.run(
+            "pulumi up: join the replacements through a healthy replica, health gate",
+            () => stack.up({ color: "never" }),
+            (r) =>
+                Object.entries(r.summary.resourceChanges ?? {})
+                    .map(([k, v]) => `${k} ${v}`)
+                    .join(", "),
+        );
+        const after = await steps.run(
+            "health after",
+            async () => {
+                const next = await readCluster(stack);
+                return { c: next, d: await probe(sh, next) };
+            },
+            (a) => `${a.d.probes.filter((p) => p.ping === 200 && (p.status ?? "OK") === "OK").length} of ${a.d.probes.length} replicas OK`,
+        );
+        report.healthyAfter = after.d.probes.filter((p) => p.ping === 200 && (p.status ?? "OK") === "OK").length;
+        report.rtoSeconds = Number(((Date.now() - declared) / 1000).toFixed(1));
+        report.inventoryAfter = await steps.run(
+            "inventory after",
+            () => inventory(sh, after.c, after.d.probes),
+            (i) => (i ? `${i.repositories} repositories, ${i.tags} tags, ${i.teamAccess} grants` : "none readable"),
+        );
+        report.ok =
+            report.healthyAfter === after.d.probes.length &&
+            (report.inventoryBefore === null || report.inventoryAfter?.sha256 === report.inventoryBefore.sha256);
+        return report;
+    } catch (e) {
+        report.error = (e as Error).message;
+        return report;
+    } finally {
+        sh.close();
+        report.steps = steps.records.map((r) => ({ step: r.step, seconds: Number(r.seconds.toFixed(1)), ok: r.ok }));
+    }
+}
+
+export function describePlan(r: RecoverReport): string {
+    const p = r.plan;
+    if (!p) return `recover ${r.stack}: ${r.error ?? "no plan"}`;
+    const lines = [`recover ${r.stack}: ${p.summary}`];
+    if (p.steps.length) {
+        lines.push("plan:");
+        p.steps.forEach((s, i) => lines.push(`  ${i + 1}. ${s.step}${s.destroys ? `\n     destroys/changes: ${s.destroys}` : ""}`));
+    }
+    for (const b of p.blockers) lines.push(`cannot run yet: ${b}`);
+    if (p.class === 3)
+        lines.push("class 3 is a rebuild into a fresh stack: run the npm run rebuild line above (it verifies the backup first).");
+    else if (p.class !== 0 && !r.ran && !p.blockers.length) lines.push("nothing was changed: run again with --yes to carry out this plan.");
+    if (r.ran) {
+        lines.push(
+            `result: ${r.ok ? "HEALTHY" : "NOT HEALTHY"}; RTO ${r.rtoSeconds ?? "-"} s, RPO ${r.rpoSeconds ?? "unknown"} s; healthy ${r.healthyBefore} -> ${r.healthyAfter ?? "-"}`,
+            `  inventory before: ${fmt(r.inventoryBefore)}; after: ${fmt(r.inventoryAfter)}`,
+        );
+    }
+    if (r.error) lines.push(`FAILED: ${r.error}`);
+    return lines.join("\n");
+}
+
+const fmt = (i: Inventory | null) =>
+    i ? `${i.repositories} repositories, ${i.tags} tags, ${i.teamAccess} grants (${i.sha256.slice(0, 12)})` : "unknown";
+
+if (require.main === module) {
+    const spares: ExistingHostSpec[] = [];
+    const program = new Command()
+        .name("npm run recover --")
+        .description("Diagnose a stack's DTR cluster, print the least-lossy recovery plan, and carry it out with --yes.")
+        .requiredOption("--stack <name>", "the stack whose cluster to recover (no default: name it)")
+        .option(
+            "--state-dir <dir>",
+            "where the stacks' state lives (file backend)",
+            process.env.DTR_HA_STATE_DIR ?? "/var/tmp/dtr-ha-lab/pulumi",
+        )
+        .option("--spare <json>", "a replacement host, as a hosts.existing entry in JSON (repeat for several)", (v: string) => {
+            try {
+                spares.push(JSON.parse(v) as ExistingHostSpec);
+            } catch {
+                throw new UsageError(
+                    `--spare ${JSON.stringify(v)} is not JSON: give a hosts.existing entry, e.g. '{"name":"host4","address":"10.0.0.14","zone":"z4","hostKey":"ssh-ed25519 AAAA..."}'`,
+                );
+            }
+            return v;
+        })
+        .option("--yes", "carry the plan out (without: diagnose and plan only, nothing changes)", false)
+        .option("--json", "end with one JSON line", false)
+        .showHelpAfterError()
+        .action(async (o: { stack: string; stateDir: string; yes: boolean; json: boolean }) => {
+            const steps = new Steps();
+            const report = await recover({ ...o, spares }, steps);
+            process.stderr.write(
+                `\n${describePlan(report)}\n\n${steps.summary(report.ran ? (report.ok ? "recovered" : "recovery FAILED") : "plan only")}\n`,
+            );
+            if (o.json) {
+                const { plan, ...rest } = report;
+                process.stdout.write(
+                    `${JSON.stringify({ ...rest, class: report.class, plan: plan?.steps ?? [], summary: plan?.summary })}\n`,
+                );
+            }
+            process.exitCode = report.error || (report.ran && !report.ok) ? 1 : 0;
+        });
+    program.parseAsync().catch((e) => {
+        process.stderr.write(`recover: ${(e as Error).message}\n`);
+        process.exitCode = e instanceof UsageError ? 2 : 1;
+    });
+}

@@ -1,0 +1,98 @@
+import * as assert from "assert";
+import { ReplicaProbe, planRecovery } from "../../stacks/recover-plan";
+
+const ok = (host: string, id: string, timestamp = "2026-11-29T10:00:00Z"): ReplicaProbe => ({
+    host,
+    replicaId: id,
+    ssh: true,
+    engine: true,
+    running: true,
+    ping: 200,
+    status: "OK",
+    timestamp,
+});
+const lostHost = (host: string, id: string): ReplicaProbe => ({
+    host,
+    replicaId: id,
+    ssh: false,
+    engine: false,
+    running: false,
+    ping: "unreachable",
+});
+const noQuorum = (p: ReplicaProbe): ReplicaProbe => ({ ...p, ping: 503, status: "rethinkdb: no quorum" });
+const A = "aaaaaaaaaaa1";
+const B = "aaaaaaaaaaa2";
+const C = "aaaaaaaaaaa3";
+
+describe("recovery plan (stacks/recover-plan.ts)", () => {
+    it("nothing lost: class 0, no step", () => {
+        const p = planRecovery([ok("host1", A), ok("host2", B), ok("host3", C)], [], null);
+        assert.strictEqual(p.class, 0);
+        assert.deepStrictEqual(p.steps, []);
+        assert.match(p.summary, /healthy: 3 of 3/);
+    });
+
+    it("one host lost, quorum kept: class 1, remove through a healthy replica, then its spare joins; RPO 0", () => {
+        const p = planRecovery([ok("host1", A), lostHost("host2", B), ok("host3", C)], ["host4"], 3600);
+        assert.strictEqual(p.class, 1);
+        assert.strictEqual(p.rpoSeconds, 0);
+        assert.deepStrictEqual(p.lost, ["host2"]);
+        assert.match(p.steps[0].step, new RegExp(`remove --existing-replica-id ${A} --replica-ids ${B} on host1`));
+        assert.match(p.steps[1].step, /replace host2 by host4/);
+        assert.deepStrictEqual(p.blockers, []);
+        assert.match(p.summary, /host2 \(replica aaaaaaaaaaa2: host unreachable \(SSH\)\)/);
+    });
+
+    it("losing the install host is no different: the remove goes through another healthy replica", () => {
+        const p = planRecovery([lostHost("host1", A), ok("host2", B), ok("host3", C)], ["host4"], null);
+        assert.strictEqual(p.class, 1);
+        assert.match(p.steps[0].step, new RegExp(`--existing-replica-id ${B} --replica-ids ${A} on host2`));
+    });
+
+    it("a lost host without a spare blocks the run and says how to give one", () => {
+        const p = planRecovery([ok("host1", A), lostHost("host2", B), ok("host3", C)], [], null);
+        assert.strictEqual(p.class, 1);
+        assert.match(p.blockers[0], /no spare host for host2: give one with --spare/);
+    });
+
+    it("quorum lost, one survivor: class 2, emergency-repair on the most up-to-date survivor, RPO 0", () => {
+        const p = planRecovery(
+            [noQuorum(ok("host1", A, "2026-11-29T10:00:05Z")), lostHost("host2", B), lostHost("host3", C)],
+            ["host4", "host5"],
+            null,
+        );
+        assert.strictEqual(p.class, 2);
+        assert.strictEqual(p.survivor, "host1");
+        assert.match(p.steps[0].step, new RegExp(`emergency-repair --existing-replica-id ${A} --yes on host1`));
+        assert.strictEqual(p.rpoSeconds, 0);
+        assert.strictEqual(p.steps.filter((s) => /^replace /.test(s.step)).length, 2);
+    });
+
+    it("class 2 with two survivors (of five) picks the one with the newest replica timestamp", () => {
+        const p = planRecovery(
+            [
+                noQuorum(ok("h1", A, "2026-11-29T10:00:01Z")),
+                noQuorum(ok("h2", B, "2026-11-29T10:00:09Z")),
+                lostHost("h3", C),
+                lostHost("h4", "aaaaaaaaaaa4"),
+                lostHost("h5", "aaaaaaaaaaa5"),
+            ],
+            [],
+            null,
+        );
+        assert.strictEqual(p.class, 2);
+        assert.strictEqual(p.survivor, "h2");
+    });
+
+    it("every replica lost: class 3, a rebuild from the newest backup, RPO its age", () => {
+        const p = planRecovery(
+            [lostHost("host1", A), lostHost("host2", B), { ...lostHost("host3", C), ssh: true, engine: true }],
+            [],
+            1800,
+        );
+        assert.strictEqual(p.class, 3);
+        assert.strictEqual(p.rpoSeconds, 1800);
+        assert.match(p.steps[0].step, /npm run rebuild -- --from latest/);
+        assert.match(p.summary, /RPO 1800 s/);
+    });
+});
