@@ -2,7 +2,7 @@
  * The stack configuration for the lab, derived from `lab.sh status`: the three namespace hosts as existing hosts
  * (host keys pinned), MinIO as S3-compatible layer storage, dtr-sim as the DTR image. Pure: tested directly.
  */
-import type { LabStatus } from "../lab/lab";
+import type { LabHost, LabStatus } from "../lab/lab";
 
 export const LAB_IMAGE_VERSION = "2.9.16";
 export const LAB_ADMIN = "admin";
@@ -90,7 +90,12 @@ export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackC
 
 /** The lab's hosts as `hosts.existing` entries (SSH address, port, user, UCP node, pinned host key). */
 export function labExistingHosts(status: LabStatus) {
-    return status.hosts.map((h) => ({
+    return status.hosts.map(labHostSpec);
+}
+
+/** One lab host as a `hosts.existing` entry (also a spare's spec for `npm run recover -- --spare`). */
+export function labHostSpec(h: LabHost) {
+    return {
         name: h.name,
         address: h.address,
         port: h.sshPort,
@@ -99,5 +104,5 @@ export function labExistingHosts(status: LabStatus) {
         // Each namespace host is its own failure domain in the lab.
         zone: `lab-${h.name}`,
         hostKey: h.hostPublicKey,
-    }));
+    };
 }
