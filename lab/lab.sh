@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # dtr-ha local lab: three Docker hosts (network namespaces with their own dockerd + sshd) in a
-# three-manager swarm, an image registry and an S3 server, all on 10.200.0.0/24. See lab/README.md.
+# three-manager swarm, a spare host4 of the same kind, an image registry and an S3 server, all on
+# 10.200.0.0/24. See lab/README.md.
 #
 #   bash lab/lab.sh up | down | status
-#   bash lab/lab.sh kill-docker hostN | start-docker hostN    (failure tests)
+#   bash lab/lab.sh kill-docker hostN | start-docker hostN    (failure tests: the engine crashes)
+#   bash lab/lab.sh lose-host hostN | revive-host hostN       (failure tests: the whole host is gone)
+#   bash lab/lab.sh join-spare host4 | leave-spare host4      (the spare as a swarm worker, or in no swarm)
 #   bash lab/lab.sh ssh hostN [command...]                    (debugging)
 set -euo pipefail
 
@@ -69,7 +72,7 @@ cmd_up() {
   ssh-keygen -q -t ed25519 -N '' -C dtr-ha-lab -f "$LAB_STATE/ssh/id_ed25519"
   cp "$LAB_STATE/ssh/id_ed25519.pub" "$LAB_STATE/ssh/authorized_keys"
   cgroup_mounts_file >/dev/null
-  for h in "${LAB_HOSTS[@]}"; do host_write_config "$h"; done
+  for h in "${LAB_ALL_HOSTS[@]}"; do host_write_config "$h"; done
   write_ssh_config
 
   step "bridge $LAB_BRIDGE $LAB_GW/$LAB_PREFIX"
@@ -77,20 +80,20 @@ cmd_up() {
   step "registry on $LAB_REGISTRY_ADDR, S3 on $LAB_S3_ADDR (starting)"
   registry_start
   s3_start
-  for h in "${LAB_HOSTS[@]}"; do
+  for h in "${LAB_ALL_HOSTS[@]}"; do
     step "$h: namespace $(host_netns "$h"), $(host_addr "$h"), mount+uts namespaces"
     net_host_up "$h"
     host_start_holder "$h"
   done
-  step "starting dockerd on ${LAB_HOSTS[*]}"
-  for h in "${LAB_HOSTS[@]}"; do host_start_dockerd "$h"; done
-  for h in "${LAB_HOSTS[@]}"; do host_start_sshd "$h"; done
-  for h in "${LAB_HOSTS[@]}"; do host_wait_dockerd "$h"; done
+  step "starting dockerd on ${LAB_ALL_HOSTS[*]}"
+  for h in "${LAB_ALL_HOSTS[@]}"; do host_start_dockerd "$h"; done
+  for h in "${LAB_ALL_HOSTS[@]}"; do host_start_sshd "$h"; done
+  for h in "${LAB_ALL_HOSTS[@]}"; do host_wait_dockerd "$h"; done
   step "dockerd up on all hosts; checking ssh"
-  for h in "${LAB_HOSTS[@]}"; do host_wait_sshd "$h"; done
+  for h in "${LAB_ALL_HOSTS[@]}"; do host_wait_sshd "$h"; done
   step "swarm: init on ${LAB_HOSTS[0]}, managers join"
   swarm_up
-  step "swarm: ${#LAB_HOSTS[@]} managers Ready (leader $(swarm_json | jq -r .leader))"
+  step "swarm: ${#LAB_HOSTS[@]} managers Ready (leader $(swarm_json | jq -r .leader)); spare ${LAB_SPARES[*]} in no swarm (join-spare)"
   wait_until 20 registry registry_healthy || die "registry did not answer on $LAB_REGISTRY_ADDR; see $LAB_STATE/registry/registry.log"
   step "registry answers on http://$LAB_REGISTRY_ADDR/v2/"
   wait_until 60 "S3 server" s3_healthy || die "S3 server did not answer on $LAB_S3_ADDR within 60 s; see $LAB_STATE/s3/s3.log"
@@ -122,14 +125,14 @@ summary() {
   local mem
   mem=$(lab_memory_mb)
   step "done"
-  printf '%s\n' "Lab up in $(elapsed) s: ${#LAB_HOSTS[@]} hosts (${LAB_HOSTS[*]} at $(for h in "${LAB_HOSTS[@]}"; do printf '%s ' "$(host_addr "$h")"; done | sed 's/ $//')) each with its own dockerd and sshd, forming a ${#LAB_HOSTS[@]}-manager swarm (overlay pool $LAB_SWARM_POOL, $LAB_DTR_OL_RESERVED kept free for dtr-ol); registry http://$LAB_REGISTRY_ADDR; S3 http://$LAB_S3_ADDR (region $LAB_S3_REGION, buckets $LAB_BUCKET_LAYERS, $LAB_BUCKET_BACKUPS; keys in $LAB_STATE/s3/). SSH: ssh -F $LAB_STATE/ssh/config host1 docker info. Lab processes use ${mem} MB RSS. JSON: bash lab/lab.sh status; remove: bash lab/lab.sh down." >&2
+  printf '%s\n' "Lab up in $(elapsed) s: ${#LAB_HOSTS[@]} hosts (${LAB_HOSTS[*]} at $(for h in "${LAB_HOSTS[@]}"; do printf '%s ' "$(host_addr "$h")"; done | sed 's/ $//')) each with its own dockerd and sshd, forming a ${#LAB_HOSTS[@]}-manager swarm, plus spare ${LAB_SPARES[*]} ($(for h in "${LAB_SPARES[@]}"; do printf '%s ' "$(host_addr "$h")"; done | sed 's/ $//'); in no swarm until join-spare) (overlay pool $LAB_SWARM_POOL, $LAB_DTR_OL_RESERVED kept free for dtr-ol); registry http://$LAB_REGISTRY_ADDR; S3 http://$LAB_S3_ADDR (region $LAB_S3_REGION, buckets $LAB_BUCKET_LAYERS, $LAB_BUCKET_BACKUPS; keys in $LAB_STATE/s3/). SSH: ssh -F $LAB_STATE/ssh/config host1 docker info. Lab processes use ${mem} MB RSS. JSON: bash lab/lab.sh status; remove: bash lab/lab.sh down." >&2
 }
 
 write_ssh_config() {
   local h kh=$LAB_STATE/ssh/known_hosts cfg=$LAB_STATE/ssh/config
   : >"$kh"
   : >"$cfg"
-  for h in "${LAB_HOSTS[@]}"; do
+  for h in "${LAB_ALL_HOSTS[@]}"; do
     printf '%s,%s %s\n' "$(host_addr "$h")" "$h" "$(cut -d' ' -f1,2 <"$(host_dir "$h")/ssh_host_ed25519_key.pub")" >>"$kh"
     printf 'Host %s\n  HostName %s\n' "$h" "$(host_addr "$h")" >>"$cfg"
   done
@@ -149,9 +152,9 @@ CFG
 cmd_down() {
   local h pid t0=$EPOCHREALTIME kept=
   step "stopping hosts"
-  for h in "${LAB_HOSTS[@]}"; do host_stop_all "$h" & done
+  for h in "${LAB_ALL_HOSTS[@]}"; do host_stop_all "$h" & done
   wait
-  for h in "${LAB_HOSTS[@]}"; do net_host_down "$h"; done
+  for h in "${LAB_ALL_HOSTS[@]}"; do net_host_down "$h"; done
   pid=$(registry_pid) && stop_pid "$pid" "$LAB_STATE/registry/config.yml" registry 5
   pid=$(s3_pid) && stop_pid "$pid" "$LAB_STATE/s3/data" "S3 server" 10
   net_bridge_down
@@ -192,6 +195,7 @@ cmd_start_docker() {
   local h=${1:-}
   [[ -n $h ]] || die "start-docker needs a host: e.g. bash lab/lab.sh start-docker host2"
   valid_host "$h"
+  host_lost "$h" && die "$h is lost (lose-host): bring the whole host back with: bash lab/lab.sh revive-host $h"
   if dockerd_pid "$h" >/dev/null; then
     step "$h: dockerd already running (pid $(dockerd_pid "$h"))"
     return 0
@@ -199,6 +203,61 @@ cmd_start_docker() {
   host_start_dockerd "$h"
   host_wait_dockerd "$h"
   step "$h: dockerd restarted with its recorded config (pid $(dockerd_pid "$h"))"
+}
+
+cmd_lose_host() {
+  local h=${1:-} t0=$EPOCHREALTIME
+  [[ -n $h ]] || die "lose-host needs a host: e.g. bash lab/lab.sh lose-host host2"
+  valid_host "$h"
+  holder_pid "$h" >/dev/null || die "$h is not running (bash lab/lab.sh status)"
+  host_lose "$h"
+  step "$h lost in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s: sshd, dockerd, containerd and its containers killed (SIGKILL); SSH is refused, its disk is kept; bash lab/lab.sh revive-host $h"
+}
+
+cmd_revive_host() {
+  local h=${1:-} t0=$EPOCHREALTIME swarm
+  [[ -n $h ]] || die "revive-host needs a host: e.g. bash lab/lab.sh revive-host host2"
+  valid_host "$h"
+  host_revive "$h"
+  step "$h: dockerd (pid $(dockerd_pid "$h")) and sshd answer again"
+  # Its engine rejoins the swarm it was in from its own state; wait until the swarm counts it Ready.
+  swarm=$(swarm_local_state "$h" 2>/dev/null) || swarm=unknown
+  if [[ $swarm != inactive ]]; then
+    wait_until 60 "$h Ready in the swarm" swarm_node_ready "$h" ||
+      die "$h is back but not a Ready node of the swarm within 60 s (its engine says '$(swarm_local_state "$h" 2>/dev/null)'): $(swarm_json)"
+    step "$h: Ready in the swarm again"
+  fi
+  step "$h revived in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s"
+}
+
+spare_arg() {
+  local h=${1:-}
+  [[ -n $h ]] || die "$2 needs a spare host: one of ${LAB_SPARES[*]}"
+  valid_host "$h"
+  is_spare "$h" || die "$h is a replica host (a swarm manager); $2 takes a spare: ${LAB_SPARES[*]}"
+  host_healthy "$h" || die "$h is not healthy (lost or its engine killed?): bash lab/lab.sh status"
+}
+
+cmd_join_spare() {
+  local h=${1:-}
+  spare_arg "$h" join-spare
+  case $(swarm_local_state "$h") in
+    active)
+      swarm_node_ready "$h" && { step "$h: already a Ready node of the swarm"; return 0; }
+      die "$h is in a swarm but not a Ready node of the lab's: $(swarm_json)"
+      ;;
+    inactive) ;;
+    *) die "$h: swarm state '$(swarm_local_state "$h")'; leave-spare first" ;;
+  esac
+  swarm_join_worker "$h"
+  step "$h: Ready worker of the swarm"
+}
+
+cmd_leave_spare() {
+  local h=${1:-}
+  spare_arg "$h" leave-spare
+  swarm_leave_worker "$h"
+  step "$h: out of the swarm, its node removed"
 }
 
 cmd="${1:-}"
@@ -209,11 +268,15 @@ case $cmd in
   status) preflight base; cmd_status ;;
   kill-docker) preflight base; lock; cmd_kill_docker "$@" ;;
   start-docker) preflight; lock; cmd_start_docker "$@" ;;
+  lose-host) preflight base; lock; cmd_lose_host "$@" ;;
+  revive-host) preflight; lock; cmd_revive_host "$@" ;;
+  join-spare) preflight; lock; cmd_join_spare "$@" ;;
+  leave-spare) preflight; lock; cmd_leave_spare "$@" ;;
   ssh)
     preflight
     [[ -n ${1:-} ]] || die "ssh needs a host: e.g. bash lab/lab.sh ssh host1 docker node ls"
     valid_host "$1"
     exec ssh -F "$LAB_STATE/ssh/config" "$@"
     ;;
-  *) die "unknown command '${cmd}': use up, down, status, kill-docker <host>, start-docker <host> or ssh <host> [cmd]" ;;
+  *) die "unknown command '${cmd}': use up, down, status, kill-docker <host>, start-docker <host>, lose-host <host>, revive-host <host>, join-spare <spare>, leave-spare <spare> or ssh <host> [cmd]" ;;
 esac

@@ -1,5 +1,5 @@
 /**
- * The lab from TypeScript: drives lab/lab.sh (three namespace hosts, Swarm, registry, S3) and reads its status.
+ * The lab from TypeScript: drives lab/lab.sh (three namespace hosts, Swarm, a spare host, registry, S3) and reads its status.
  * Everything here talks to real processes on this machine; nothing is simulated except DTR itself (dtr-sim).
  */
 import { execFile, spawn } from "child_process";
@@ -22,12 +22,26 @@ export interface LabHost {
     dockerSocket: string;
     dockerdPid: number | null;
     healthy: boolean;
+    /** Lost on purpose (loseHost) and not revived yet. Always set by lab.sh status. */
+    lost?: boolean;
+}
+
+/** A spare host: a host of the same kind as the replica hosts, to replace a lost one. */
+export interface LabSpare extends LabHost {
+    /** Its swarm role: "worker" after joinSpare, null while it is in no swarm (as after labUp). */
+    swarmRole: "worker" | "manager" | null;
 }
 
 export interface LabStatus {
+    /** "partial" while a host is lost (loseHost) or its engine killed (killDocker); labUp would rebuild the lab. */
     state: "up" | "down" | "partial";
     stateDir: string;
+    /** The three replica hosts (host1..3, the swarm's managers); never a spare. */
     hosts: LabHost[];
+    /** The spare hosts (host4). Always set by lab.sh status; optional so hand-made statuses need not list any. */
+    spares?: LabSpare[];
+    /** Names of the hosts (replica or spare) lost with loseHost and not revived. Always set by lab.sh status. */
+    lost?: string[];
     swarm: { defaultAddrPool: string; reservedForDtrOl: string; managers: number; ready: number };
     registry: string;
     s3: {
@@ -73,6 +87,14 @@ export async function labUp(echo = true): Promise<LabStatus> {
 export const labDown = (echo = true) => labSh(["down"], echo);
 export const killDocker = (host: string) => labSh(["kill-docker", host], false);
 export const startDocker = (host: string) => labSh(["start-docker", host], false);
+/** The whole host gone, as a dead machine: sshd (SSH refused), dockerd, containerd and its containers killed; its disk kept. */
+export const loseHost = (host: string) => labSh(["lose-host", host], false);
+/** The lost host back: same dockerd, data-root and host key; resolves once its swarm node (if any) is Ready again. */
+export const reviveHost = (host: string) => labSh(["revive-host", host], false);
+/** The spare joins the swarm as a worker (a DTR host is a UCP worker); resolves once it is a Ready node. */
+export const joinSpare = (host: string) => labSh(["join-spare", host], false);
+/** The spare leaves the swarm and its node is removed, so the swarm lists the replica hosts only again. */
+export const leaveSpare = (host: string) => labSh(["leave-spare", host], false);
 
 /** The lab's S3 keys, read from its state files (mode 600); never printed. */
 export function s3Keys(status: LabStatus): { accessKey: string; secretKey: string } {

@@ -2,16 +2,21 @@
 # Shared settings and helpers for lab.sh (sourced, not run).
 # shellcheck disable=SC2034 # the settings are used by lab.sh and the other lib files that source this one
 # Address plan (all inside 10.200.0.0/16; see lab/README.md):
-#   10.200.0.0/24    lab link: bridge dtrlab0 = .1, host1..3 = .11/.12/.13
-#   10.200.N.0/24    docker0 (--bip) of hostN (N = 1..3)
-#   10.200.16N.0/20  hostN's local bridge networks (default-address-pools), e.g. docker_gwbridge
+#   10.200.0.0/24    lab link: bridge dtrlab0 = .1, host1..4 = .11/.12/.13/.14
+#   10.200.N.0/24    docker0 (--bip) of hostN (N = 1..4)
+#   10.200.16N.0/20  hostN's local bridge networks (default-address-pools), e.g. docker_gwbridge, for
+#                    N = 1..3; host4 (the spare) takes 10.200.80.0/20, as 10.200.64.0/20 holds dtr-ol's range
 #   10.200.64.0/24   reserved for the dtr-ol overlay (stack config); never handed out by the lab
 #   10.200.128.0/17  swarm overlay pool (--default-addr-pool, /24 per network), incl. ingress
 LAB_STATE=${DTR_HA_LAB_STATE:-/var/tmp/dtr-ha-lab}
 LAB_BRIDGE=dtrlab0
 LAB_GW=10.200.0.1
 LAB_PREFIX=24
+# The replica hosts (the swarm's three managers; `status.hosts`) and the spare hosts (`status.spares`): same
+# kind of host, kept out of the swarm until `join-spare`, to replace a lost replica host.
 LAB_HOSTS=(host1 host2 host3)
+LAB_SPARES=(host4)
+LAB_ALL_HOSTS=("${LAB_HOSTS[@]}" "${LAB_SPARES[@]}")
 LAB_REGISTRY_ADDR=$LAB_GW:5000
 LAB_S3_ADDR=$LAB_GW:9000
 LAB_S3_REGION="us-east-1"
@@ -25,6 +30,13 @@ LAB_T0=${EPOCHREALTIME/[.,]/}
 # host<N> -> N
 host_index() { echo "${1#host}"; }
 host_addr() { echo "10.200.0.1$(host_index "$1")"; }
+# hostN's local bridge pool: 10.200.16N.0/20, skipping 10.200.64.0/20 (dtr-ol's reserved /24 lies in it).
+host_pool() {
+  local n
+  n=$(host_index "$1")
+  ((n >= 4)) && n=$((n + 1))
+  echo "10.200.$((n * 16)).0/20"
+}
 host_netns() { echo "dtrlab-$1"; }
 # Root-side veth name (<= 15 chars).
 host_veth() { echo "dtrlab-h$(host_index "$1")"; }
@@ -34,8 +46,13 @@ host_sock() { echo "$(host_dir "$1")/run/docker.sock"; }
 
 valid_host() {
   local h
-  for h in "${LAB_HOSTS[@]}"; do [[ $1 == "$h" ]] && return 0; done
-  die "unknown host '$1': use one of ${LAB_HOSTS[*]}"
+  for h in "${LAB_ALL_HOSTS[@]}"; do [[ $1 == "$h" ]] && return 0; done
+  die "unknown host '$1': use one of ${LAB_ALL_HOSTS[*]}"
+}
+is_spare() {
+  local h
+  for h in "${LAB_SPARES[@]}"; do [[ $1 == "$h" ]] && return 0; done
+  return 1
 }
 
 elapsed() {

@@ -30,13 +30,13 @@ host_write_config() {
   n=$(host_index "$h")
   d=$(host_dir "$h")
   mkdir -p "$d/run" "$d/docker" "$d/exec" "$d/log"
-  jq -n --arg d "$d" --arg n "$n" --arg h "$h" '{
+  jq -n --arg d "$d" --arg n "$n" --arg h "$h" --arg pool "$(host_pool "$h")" '{
     "data-root": "\($d)/docker",
     "exec-root": "\($d)/exec",
     "pidfile": "\($d)/dockerd.pid",
     "hosts": ["unix:///var/run/docker.sock"],
     "bip": "10.200.\($n).1/24",
-    "default-address-pools": [{"base": "10.200.\(($n | tonumber) * 16).0/20", "size": 24}],
+    "default-address-pools": [{"base": $pool, "size": 24}],
     "insecure-registries": ["10.200.0.0/16"],
     "cgroup-parent": "/dtrlab-\($h)",
     "storage-driver": "overlay2",
@@ -161,4 +161,44 @@ host_stop_all() {
   done
   # Empty cgroups of the lab's containers can now go (deepest first).
   find /sys/fs/cgroup -depth -type d -path "*/dtrlab-$h*" -exec rmdir {} \; 2>/dev/null || true
+}
+
+# A lost host: the marker file says it was lost on purpose (status reports it; start-docker refuses).
+host_lost() { [[ -f $(host_dir "$1")/lost ]]; }
+
+# Lose a host the way a dead machine is lost: sshd (and every session), dockerd, containerd, shims and
+# containers are killed at once (SIGKILL, nothing flushed or drained), so SSH is refused and nothing
+# runs there. What stays is what a powered-off machine keeps: its disk (data-root with the swarm's
+# raft/TLS state, daemon.json, host key) and, here, the namespaces that give it its address and name
+# (the holder), so `revive-host` brings back the same host.
+host_lose() {
+  local h=$1 d pid holder left p
+  d=$(host_dir "$h")
+  touch "$d/lost"
+  pid=$(sshd_pid "$h") && kill -KILL "$pid" 2>/dev/null
+  host_kill_docker "$h"
+  holder=$(holder_pid "$h") || holder=
+  for _ in 1 2 3 4 5; do
+    left=
+    for p in $(ip netns pids "$(host_netns "$h")" 2>/dev/null) $(host_container_pids "$h"); do
+      [[ $p == "$holder" ]] || left+=" $p"
+    done
+    [[ -z ${left// /} ]] && return 0
+    # shellcheck disable=SC2086
+    kill -KILL $left 2>/dev/null || true
+    sleep 0.2
+  done
+  warn "$h: processes still present after SIGKILL:$left"
+}
+
+# Bring a lost host back: the same dockerd (daemon.json, data-root) and sshd (host key), in the same
+# namespaces; the engine rejoins its swarm from the state on disk.
+host_revive() {
+  local h=$1
+  holder_pid "$h" >/dev/null || die "$h: its namespaces are gone, so it cannot be revived; \`bash lab/lab.sh up\` rebuilds the lab"
+  rm -f "$(host_dir "$h")/lost"
+  dockerd_pid "$h" >/dev/null || host_start_dockerd "$h"
+  sshd_pid "$h" >/dev/null || host_start_sshd "$h"
+  host_wait_dockerd "$h"
+  host_wait_sshd "$h"
 }

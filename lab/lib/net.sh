@@ -48,7 +48,7 @@ net_bridge_down() { ip link del "$LAB_BRIDGE" 2>/dev/null || true; }
 net_names_free() {
   local h
   ip link show "$LAB_BRIDGE" >/dev/null 2>&1 && return 1
-  for h in "${LAB_HOSTS[@]}"; do
+  for h in "${LAB_ALL_HOSTS[@]}"; do
     ip link show "$(host_veth "$h")" >/dev/null 2>&1 && return 1
     [[ -e /run/netns/$(host_netns "$h") ]] && return 1
   done

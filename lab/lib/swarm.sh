@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Three-manager swarm over the lab link (sourced by lab.sh). Join tokens travel on curl's stdin,
-# never in argv.
+# Three-manager swarm over the lab link, and the spare hosts joining it as workers (sourced by lab.sh).
+# Join tokens travel on curl's stdin, never in argv.
 
 swarm_up() {
   local first=${LAB_HOSTS[0]} a token h
@@ -19,19 +19,22 @@ swarm_up() {
   wait_until 30 "3 ready managers" swarm_all_ready || die "swarm nodes not all Ready after 30 s: $(swarm_json)"
 }
 
-# First host whose engine answers (host1 may be killed on purpose).
+# First replica host that answers the node list (host1 may be killed or lost on purpose; a worker
+# never answers it).
 swarm_query_host() {
   local h
   for h in "${LAB_HOSTS[@]}"; do
-    docker_api "$h" GET /_ping >/dev/null 2>&1 && echo "$h" && return 0
+    docker_api "$h" GET /nodes >/dev/null 2>&1 && echo "$h" && return 0
   done
   return 1
 }
 
 swarm_nodes() {
   local h
-  h=$(swarm_query_host) || return 1
-  docker_api "$h" GET /nodes 2>/dev/null
+  for h in "${LAB_HOSTS[@]}"; do
+    docker_api "$h" GET /nodes 2>/dev/null && return 0
+  done
+  return 1
 }
 
 swarm_json() {
@@ -50,10 +53,46 @@ swarm_json() {
   }' <<<"$nodes"
 }
 
+# Every replica host is a Ready, reachable manager (a spare, if joined, does not count).
 swarm_all_ready() {
   local nodes
   nodes=$(swarm_nodes) || return 1
   jq -e --argjson n "${#LAB_HOSTS[@]}" \
     '[.[] | select(.Status.State == "ready" and .ManagerStatus.Reachability == "reachable")] | length == $n' \
     <<<"$nodes" >/dev/null
+}
+
+# The engine's own view: inactive, pending, active, error, locked.
+swarm_local_state() { docker_api "$1" GET /info | jq -r .Swarm.LocalNodeState; }
+
+# hostN is a Ready node of the swarm (and, if a manager, a reachable one).
+swarm_node_ready() {
+  local nodes
+  nodes=$(swarm_nodes) || return 1
+  jq -e --arg h "$1" 'any(.[]; .Description.Hostname == $h and .Status.State == "ready" and
+      (.Spec.Role == "worker" or .ManagerStatus.Reachability == "reachable"))' <<<"$nodes" >/dev/null
+}
+
+# A spare joins the swarm as a worker (as DTR hosts are UCP workers in production).
+swarm_join_worker() {
+  local h=$1 m token
+  m=$(swarm_query_host) || die "no manager answers: the swarm is not usable"
+  token=$(docker_api "$m" GET /swarm | jq -r .JoinTokens.Worker)
+  [[ $token == SWMTKN-* ]] || die "could not read the worker join token from $m"
+  printf '{"ListenAddr":"%s:2377","AdvertiseAddr":"%s","RemoteAddrs":["%s:2377"],"JoinToken":"%s"}' \
+    "$(host_addr "$h")" "$(host_addr "$h")" "$(host_addr "$m")" "$token" |
+    docker_api "$h" POST /swarm/join --data-binary @- >/dev/null ||
+    die "$h could not join the swarm as a worker; see $(host_dir "$h")/log/dockerd.log"
+  wait_until 30 "$h Ready" swarm_node_ready "$h" || die "$h joined but is not a Ready node after 30 s: $(swarm_json)"
+}
+
+# A spare leaves the swarm and its node entries are removed, so the swarm lists the replica hosts only.
+swarm_leave_worker() {
+  local h=$1 m id
+  [[ $(swarm_local_state "$h") == inactive ]] ||
+    docker_api "$h" POST "/swarm/leave?force=false" >/dev/null || die "$h could not leave the swarm; see $(host_dir "$h")/log/dockerd.log"
+  m=$(swarm_query_host) || die "no manager answers: cannot remove $h's node"
+  for id in $(docker_api "$m" GET /nodes | jq -r --arg h "$h" '.[] | select(.Description.Hostname == $h and .Spec.Role == "worker") | .ID'); do
+    docker_api "$m" DELETE "/nodes/$id?force=true" >/dev/null || die "could not remove node $id ($h) from the swarm"
+  done
 }
