@@ -86,8 +86,14 @@ export async function ensureNetwork(engine: Engine, subnet: string | undefined):
 export async function joinOverlay(engine: Engine): Promise<void> {
     const me = await engine.inspectContainer(hostname());
     if (me?.NetworkSettings?.Networks?.[NETWORK]) return;
-    if (!(await engine.inspectNetwork(NETWORK)))
-        throw new UserError(`network ${NETWORK} does not exist on this engine: is DTR installed in this swarm?`);
+    // A swarm worker sees an attachable overlay only once a container on it uses it (the manager hands it over on
+    // connect), so a worker node (where DTR runs: system-requirements.md) connects by name before it can inspect it.
+    if (!(await engine.inspectNetwork(NETWORK))) {
+        await engine.connectNetwork(NETWORK, hostname()).catch((e: Error) => {
+            throw new UserError(`network ${NETWORK} does not exist in this swarm (${e.message}): is DTR installed in this swarm?`);
+        });
+        return;
+    }
     await engine.connectNetwork(NETWORK, hostname());
 }
 

@@ -47,7 +47,7 @@ describe("npm run recover in the lab: a lost host, quorum kept (class 1)", funct
             if (vols.length) await docker(h, ["volume", "rm", "-f", ...vols]).catch(() => undefined);
         }
         await leaveSpare("host4").catch(() => undefined);
-        await cluster?.stack.workspace.removeStack(STACK).catch(() => undefined);
+        await cluster?.stack.workspace.removeStack(STACK, { force: true }).catch(() => undefined);
     });
 
     it("plans class 1 without --yes and changes nothing; with --yes replaces host2 by host4: 3/3, same inventory, RPO 0", async () => {
