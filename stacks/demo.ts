@@ -5,8 +5,8 @@
  * rebuild it from the backup into a fresh stack, verify that every repository, tag and grant came back, and report
  * the measured RTO and RPO. Then lab down. `--keep` leaves the lab up; `--json` ends with one JSON line.
  */
-import { Command } from "commander";
-import { labDown, labStatus, labUp } from "../lab/lab";
+import { Command, Option } from "commander";
+import { joinSpare, labDown, labStatus, labUp, loseHost } from "../lab/lab";
 import { Steps } from "./progress";
 import {
     blobsInBucket,
@@ -23,8 +23,12 @@ import {
     waitHealthy,
 } from "./lab-cluster";
 import { rebuild, timeline } from "./rebuild";
+import { describePlan, recover } from "./recover";
+import { labHostSpec } from "./lab-config";
 
 interface Options {
+    /** replica: one host lost, quorum kept, recovered by recover (class 1); total: every replica lost, rebuilt (class 3). */
+    scenario: "replica" | "total";
     keep: boolean;
     json: boolean;
     verbose: boolean;
@@ -91,78 +95,128 @@ async function main(opts: Options): Promise<number> {
             (k) => k,
         );
         const disasterAt = new Date();
-        await steps.run("disaster: every DTR container, volume and dtr-ol gone from all hosts", () => loseCluster(status));
-        const report = await steps.run(
-            "rebuild from the backup into stack lab-rebuilt (Automation API)",
-            () =>
-                rebuild({
-                    from: manifestKey,
-                    stack: "lab-rebuilt",
-                    sourceStack: "lab",
-                    stateDir: labPulumiDir(status),
-                    disasterTime: disasterAt,
-                    destroyExisting: false,
-                }),
-            (r) => `RTO ${r.rtoSeconds} s, RPO ${r.rpoSeconds} s`,
-        );
-        const after = await steps.run(
-            "inventory after",
-            () => labInventory(cluster, h2),
-            (i) => `${i.repositories.length} repositories, ${i.tags.length} tags, ${i.teamAccess.length} grants`,
-        );
-        const same = JSON.stringify(before) === JSON.stringify(after);
-        await steps.run(`pull admin/web:1.0 on ${h3.name} from the rebuilt cluster`, () => pullImage(cluster, h3, h1, "admin/web", "1.0"));
-        // The routine cleanup an operator does next: destroy the old stack. Its deletes find lab-rebuilt as the owner of
-        // every replica and destroy nothing (components/hosts/sh/ownership.sh).
-        await steps.run(
-            "pulumi destroy of the old stack lab (each delete finds lab-rebuilt as the owner)",
-            () => cluster.stack.destroy({ color: "never" }),
-            (r) => `${r.summary.resourceChanges?.delete ?? 0} deletes, no replica touched`,
-        );
-        const afterRetire = await steps.run(
-            "health of the rebuilt cluster after the old stack's destroy",
-            async () => {
-                await waitHealthy(cluster, status.hosts.length, 60);
-                return clusterHealth(cluster);
-            },
-            (h) => `${h.healthy} of ${status.hosts.length} replicas OK`,
-        );
-        const stillSame = JSON.stringify(await labInventory(cluster, h3)) === JSON.stringify(before);
-        Object.assign(result, {
-            ok: report.ok && same && stillSame && afterRetire.healthy === status.hosts.length,
-            healthyAfterOldStackDestroyed: afterRetire.healthy,
-            replicas: outputs.replicaCount,
-            replicaIds: outputs.replicaIds,
-            healthy: health.healthy,
-            gate: outputs.health,
-            image: `${pushed.repository}:${pushed.tag}`,
-            imageId,
-            blobsInS3: blobs.found.length,
-            backup: manifestKey,
-            rtoSeconds: report.rtoSeconds,
-            rpoSeconds: report.rpoSeconds,
-            restoreSteps: report.steps,
-            before: { repositories: before.repositories.length, tags: before.tags.length, teamAccess: before.teamAccess.length },
-            after: { repositories: after.repositories.length, tags: after.tags.length, teamAccess: after.teamAccess.length },
-            inventoryEqual: same,
-        });
-        if (!same) result.error = `inventory differs after the rebuild: before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`;
-        else if (!stillSame || afterRetire.healthy !== status.hosts.length)
-            result.error = `the old stack's destroy changed the rebuilt cluster: ${afterRetire.healthy} replicas OK, inventory ${stillSame ? "same" : "DIFFERENT"}`;
-        process.stderr.write(
-            [
-                "",
-                `DTR (dtr-sim stand-in) on ${status.hosts.map((h) => `https://${h.address}`).join(", ")}`,
-                `  replicas: ${(outputs.replicaIds as string[]).join(", ")}; health gate: ${outputs.health}`,
-                `  dtr-ol: ${(outputs.overlayFacts as string[])[0]}`,
-                `  pushed ${pushed.repository}:${pushed.tag} via ${h1.address}, pulled on ${h3.name} via ${h2.address}; ${blobs.found.length} blobs in s3://${status.s3.buckets.layers}`,
-                `  old stack lab destroyed afterwards: the rebuilt cluster stayed ${afterRetire.healthy}/${status.hosts.length} OK with the same inventory (ownership: lab-rebuilt)`,
-                `  before: ${before.repositories.length} repositories, ${before.tags.length} tags, ${before.teamAccess.length} grants; after: ${after.repositories.length}, ${after.tags.length}, ${after.teamAccess.length} (${same ? "identical" : "DIFFERENT"})`,
-                "",
-                timeline(report),
-                "",
-            ].join("\n"),
-        );
+        result.scenario = opts.scenario;
+        if (opts.scenario === "replica") {
+            // Class 1: one replica host lost for good, quorum kept. recover removes its replica through a healthy one
+            // and the spare host4 takes its place; nothing is restored from the backup (RPO 0).
+            const spare = status.spares?.[0];
+            if (!spare) throw new Error("the lab has no spare host (status.spares): lab/lab.sh starts host4");
+            await steps.run(`spare ${spare.name} joins the swarm as a worker (a DTR host is a UCP worker)`, () => joinSpare(spare.name));
+            await steps.run(`disaster: ${h2.name} lost (its sshd, dockerd and every container stopped)`, () => loseHost(h2.name));
+            const rec = await steps.run(
+                `recover: diagnose, plan, remove ${h2.name}'s replica through a healthy one, ${spare.name} joins in its place`,
+                () =>
+                    recover(
+                        { stack: "lab", stateDir: labPulumiDir(status), spares: [labHostSpec(spare)], yes: true },
+                        new Steps((l) => process.stderr.write(`    ${l}\n`)),
+                    ),
+                (r) => `class ${r.class}, RTO ${r.rtoSeconds} s, RPO ${r.rpoSeconds} s, healthy ${r.healthyBefore} -> ${r.healthyAfter}`,
+            );
+            const after = await steps.run(
+                `inventory after, through the new replica on ${spare.name}`,
+                () => labInventory(cluster, spare),
+                (i) => `${i.repositories.length} repositories, ${i.tags.length} tags, ${i.teamAccess.length} grants`,
+            );
+            const same = JSON.stringify(before) === JSON.stringify(after);
+            await steps.run(`pull admin/web:1.0 on ${h3.name} through ${spare.name}`, () =>
+                pullImage(cluster, h3, spare, "admin/web", "1.0"),
+            );
+            Object.assign(result, {
+                ok: rec.ok && same,
+                class: rec.class,
+                plan: rec.plan.steps,
+                rtoSeconds: rec.rtoSeconds,
+                rpoSeconds: rec.rpoSeconds,
+                healthyBefore: rec.healthyBefore,
+                healthyAfter: rec.healthyAfter,
+                inventoryBefore: rec.inventoryBefore,
+                inventoryAfter: rec.inventoryAfter,
+                before: { repositories: before.repositories.length, tags: before.tags.length, teamAccess: before.teamAccess.length },
+                after: { repositories: after.repositories.length, tags: after.tags.length, teamAccess: after.teamAccess.length },
+                inventoryEqual: same,
+                backup: manifestKey,
+            });
+            if (!rec.ok) result.error = `recover did not end healthy: ${rec.error ?? JSON.stringify(rec.steps)}`;
+            else if (!same)
+                result.error = `inventory differs after the recovery: before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`;
+            process.stderr.write(`\n${describePlan(rec)}\n\n`);
+        } else {
+            await steps.run("disaster: every DTR container, volume and dtr-ol gone from all hosts", () => loseCluster(status));
+            const report = await steps.run(
+                "rebuild from the backup into stack lab-rebuilt (Automation API)",
+                () =>
+                    rebuild({
+                        from: manifestKey,
+                        stack: "lab-rebuilt",
+                        sourceStack: "lab",
+                        stateDir: labPulumiDir(status),
+                        disasterTime: disasterAt,
+                        destroyExisting: false,
+                    }),
+                (r) => `RTO ${r.rtoSeconds} s, RPO ${r.rpoSeconds} s`,
+            );
+            const after = await steps.run(
+                "inventory after",
+                () => labInventory(cluster, h2),
+                (i) => `${i.repositories.length} repositories, ${i.tags.length} tags, ${i.teamAccess.length} grants`,
+            );
+            const same = JSON.stringify(before) === JSON.stringify(after);
+            await steps.run(`pull admin/web:1.0 on ${h3.name} from the rebuilt cluster`, () =>
+                pullImage(cluster, h3, h1, "admin/web", "1.0"),
+            );
+            // The routine cleanup an operator does next: destroy the old stack. Its deletes find lab-rebuilt as the owner of
+            // every replica and destroy nothing (components/hosts/sh/ownership.sh).
+            await steps.run(
+                "pulumi destroy of the old stack lab (each delete finds lab-rebuilt as the owner)",
+                () => cluster.stack.destroy({ color: "never" }),
+                (r) => `${r.summary.resourceChanges?.delete ?? 0} deletes, no replica touched`,
+            );
+            const afterRetire = await steps.run(
+                "health of the rebuilt cluster after the old stack's destroy",
+                async () => {
+                    await waitHealthy(cluster, status.hosts.length, 60);
+                    return clusterHealth(cluster);
+                },
+                (h) => `${h.healthy} of ${status.hosts.length} replicas OK`,
+            );
+            const stillSame = JSON.stringify(await labInventory(cluster, h3)) === JSON.stringify(before);
+            Object.assign(result, {
+                ok: report.ok && same && stillSame && afterRetire.healthy === status.hosts.length,
+                healthyAfterOldStackDestroyed: afterRetire.healthy,
+                replicas: outputs.replicaCount,
+                replicaIds: outputs.replicaIds,
+                healthy: health.healthy,
+                gate: outputs.health,
+                image: `${pushed.repository}:${pushed.tag}`,
+                imageId,
+                blobsInS3: blobs.found.length,
+                backup: manifestKey,
+                rtoSeconds: report.rtoSeconds,
+                rpoSeconds: report.rpoSeconds,
+                restoreSteps: report.steps,
+                before: { repositories: before.repositories.length, tags: before.tags.length, teamAccess: before.teamAccess.length },
+                after: { repositories: after.repositories.length, tags: after.tags.length, teamAccess: after.teamAccess.length },
+                inventoryEqual: same,
+            });
+            if (!same)
+                result.error = `inventory differs after the rebuild: before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`;
+            else if (!stillSame || afterRetire.healthy !== status.hosts.length)
+                result.error = `the old stack's destroy changed the rebuilt cluster: ${afterRetire.healthy} replicas OK, inventory ${stillSame ? "same" : "DIFFERENT"}`;
+            process.stderr.write(
+                [
+                    "",
+                    `DTR (dtr-sim stand-in) on ${status.hosts.map((h) => `https://${h.address}`).join(", ")}`,
+                    `  replicas: ${(outputs.replicaIds as string[]).join(", ")}; health gate: ${outputs.health}`,
+                    `  dtr-ol: ${(outputs.overlayFacts as string[])[0]}`,
+                    `  pushed ${pushed.repository}:${pushed.tag} via ${h1.address}, pulled on ${h3.name} via ${h2.address}; ${blobs.found.length} blobs in s3://${status.s3.buckets.layers}`,
+                    `  old stack lab destroyed afterwards: the rebuilt cluster stayed ${afterRetire.healthy}/${status.hosts.length} OK with the same inventory (ownership: lab-rebuilt)`,
+                    `  before: ${before.repositories.length} repositories, ${before.tags.length} tags, ${before.teamAccess.length} grants; after: ${after.repositories.length}, ${after.tags.length}, ${after.teamAccess.length} (${same ? "identical" : "DIFFERENT"})`,
+                    "",
+                    timeline(report),
+                    "",
+                ].join("\n"),
+            );
+        }
     } catch (e) {
         result.error = (e as Error).message;
     } finally {
@@ -187,6 +241,14 @@ const program = new Command()
     .option("--keep", "leave the lab (and the cluster) up afterwards", false)
     .option("--json", "end with one JSON line: replicas, healthy, RTO, RPO, counts before and after, timings per step", false)
     .option("--verbose", "show the lab's and the engine's own output", false)
+    .addOption(
+        new Option(
+            "--scenario <name>",
+            "replica: one host lost, quorum kept, recovered in place (class 1); total: every replica lost, rebuilt from the backup (class 3)",
+        )
+            .choices(["replica", "total"])
+            .default("total"),
+    )
     .action(async (opts: Options) => {
         process.exitCode = await main(opts);
     });

@@ -180,7 +180,7 @@ async function dtr(sh: HostShell, c: Cluster, h: ExistingHostSpec, line: string)
 }
 
 /** Drops every resource of the lost hosts from the stack's state, without running any delete; other references go too. */
-async function forgetHosts(stack: Stack, hosts: string[], cluster: string): Promise<number> {
+async function forgetHosts(stack: Stack, hosts: string[], cluster: string, alsoNames: string[] = []): Promise<number> {
     const state = await stack.exportStack();
     const res = (state.deployment.resources ?? []) as {
         urn: string;
@@ -190,7 +190,7 @@ async function forgetHosts(stack: Stack, hosts: string[], cluster: string): Prom
     }[];
     const mine = (urn: string) => {
         const name = urn.split("::").pop()!;
-        return hosts.some((h) => name.endsWith(`-${h}`) && name.startsWith(`${cluster}-`));
+        return alsoNames.includes(name) || hosts.some((h) => name.endsWith(`-${h}`) && name.startsWith(`${cluster}-`));
     };
     const gone = new Set(res.filter((r) => mine(r.urn)).map((r) => r.urn));
     const kept = res.filter((r) => !gone.has(r.urn));
@@ -260,7 +260,18 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         const lostNames = new Set(plan.class === 2 ? before.probes.filter((p) => p.host !== plan.survivor).map((p) => p.host) : plan.lost);
         const lostList = c.hosts.filter((h) => lostNames.has(h.name));
         const replacement = new Map(lostList.map((h, i) => [h.name, o.spares[i]]));
-        const newHosts = c.hosts.map((h) => replacement.get(h.name) ?? h);
+        let newHosts = c.hosts.map((h) => replacement.get(h.name) ?? h);
+        // The first host's replica is the stack's `<cluster>-install` resource, which never re-runs. When that host is
+        // lost, a surviving host moves to the front (its install resource is then that replica; its join resource
+        // leaves the state without a delete) and the spare takes the survivor's old place, so it gets a join.
+        const forget: string[] = [];
+        if (lostNames.has(c.hosts[0].name)) {
+            const survivor = newHosts.findIndex((h, i) => i > 0 && !replacement.has(c.hosts[i].name) && plan.healthy.includes(h.name));
+            if (survivor < 0) throw new Error("no healthy host to take the first place; nothing was changed");
+            const first = newHosts[survivor];
+            newHosts = [first, ...newHosts.slice(1, survivor), newHosts[0], ...newHosts.slice(survivor + 1)];
+            forget.push(`${c.name}-join-${first.name}`);
+        }
         const rawHosts = { ...(c.raw.hosts as Record<string, unknown>), existing: newHosts };
         parseStackConfig({ ...c.raw, hosts: rawHosts }, new Set(SECRET_KEYS));
         report.ran = true;
@@ -300,7 +311,7 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         }
         await steps.run(
             `drop ${[...lostNames].join(", ")}'s resources from the stack's state (no delete runs on a lost host)`,
-            () => forgetHosts(stack, [...lostNames], c.name),
+            () => forgetHosts(stack, [...lostNames], c.name, forget),
             (n) => `${n} resources`,
         );
         await steps.run(`configuration: ${[...replacement].map(([a, b]) => `${a} -> ${b.name}`).join(", ")}`, () =>
