@@ -6,7 +6,8 @@
  * the measured RTO and RPO. Then lab down. `--keep` leaves the lab up; `--json` ends with one JSON line.
  */
 import { Command, Option } from "commander";
-import { joinSpare, labDown, labStatus, labUp, loseHost } from "../lab/lab";
+import { LabHost, joinSpare, labDown, labStatus, labUp, loseHost, reviveHost } from "../lab/lab";
+import { docker } from "../lab/docker";
 import { Steps } from "./progress";
 import {
     blobsInBucket,
@@ -27,11 +28,19 @@ import { describePlan, recover } from "./recover";
 import { labHostSpec } from "./lab-config";
 
 interface Options {
-    /** replica: one host lost, quorum kept, recovered by recover (class 1); total: every replica lost, rebuilt (class 3). */
-    scenario: "replica" | "total";
+    /** replica: one host lost (class 1); quorum: two of three lost (class 2); total: every replica lost, rebuilt (class 3). */
+    scenario: "replica" | "quorum" | "total";
     keep: boolean;
     json: boolean;
     verbose: boolean;
+}
+
+/** What a reinstalled machine has of DTR: nothing (every dtr- container and volume gone). */
+async function wipeDtr(h: LabHost): Promise<void> {
+    const names = (await docker(h, ["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
+    if (names.length) await docker(h, ["rm", "-f", ...names]);
+    const vols = (await docker(h, ["volume", "ls", "--format", "{{.Name}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
+    if (vols.length) await docker(h, ["volume", "rm", "-f", ...vols]);
 }
 
 async function main(opts: Options): Promise<number> {
@@ -96,18 +105,39 @@ async function main(opts: Options): Promise<number> {
         );
         const disasterAt = new Date();
         result.scenario = opts.scenario;
-        if (opts.scenario === "replica") {
+        if (opts.scenario === "replica" || opts.scenario === "quorum") {
             // Class 1: one replica host lost for good, quorum kept. recover removes its replica through a healthy one
             // and the spare host4 takes its place; nothing is restored from the backup (RPO 0).
             const spare = status.spares?.[0];
             if (!spare) throw new Error("the lab has no spare host (status.spares): lab/lab.sh starts host4");
             await steps.run(`spare ${spare.name} joins the swarm as a worker (a DTR host is a UCP worker)`, () => joinSpare(spare.name));
-            await steps.run(`disaster: ${h2.name} lost (its sshd, dockerd and every container stopped)`, () => loseHost(h2.name));
+            const spares = [labHostSpec(spare)];
+            if (opts.scenario === "replica") {
+                await steps.run(`disaster: ${h2.name} lost (its sshd, dockerd and every container stopped)`, () => loseHost(h2.name));
+            } else {
+                // Class 2: two of three lost at once, quorum gone; host1's replica is the only survivor.
+                await steps.run(`disaster: ${h2.name} and ${h3.name} lost at once (quorum gone)`, async () => {
+                    await loseHost(h2.name);
+                    await loseHost(h3.name);
+                });
+                await steps.run(
+                    "recover without --yes: the plan (class 2, emergency-repair on the survivor), nothing changed",
+                    () => recover({ stack: "lab", stateDir: labPulumiDir(status), spares: [], yes: false }, new Steps(() => undefined)),
+                    (r) => r.plan.summary,
+                );
+                await steps.run(`${h3.name} comes back as a reinstalled machine (engine up, nothing of DTR on it)`, async () => {
+                    await reviveHost(h3.name);
+                    await wipeDtr(h3);
+                });
+                spares.push(labHostSpec(h3));
+            }
             const rec = await steps.run(
-                `recover: diagnose, plan, remove ${h2.name}'s replica through a healthy one, ${spare.name} joins in its place`,
+                opts.scenario === "replica"
+                    ? `recover: diagnose, plan, remove ${h2.name}'s replica through a healthy one, ${spare.name} joins in its place`
+                    : `recover: diagnose, plan, emergency-repair on ${h1.name}, ${spare.name} and ${h3.name} join`,
                 () =>
                     recover(
-                        { stack: "lab", stateDir: labPulumiDir(status), spares: [labHostSpec(spare)], yes: true },
+                        { stack: "lab", stateDir: labPulumiDir(status), spares, yes: true },
                         new Steps((l) => process.stderr.write(`    ${l}\n`)),
                     ),
                 (r) => `class ${r.class}, RTO ${r.rtoSeconds} s, RPO ${r.rpoSeconds} s, healthy ${r.healthyBefore} -> ${r.healthyAfter}`,
@@ -244,9 +274,9 @@ const program = new Command()
     .addOption(
         new Option(
             "--scenario <name>",
-            "replica: one host lost, quorum kept, recovered in place (class 1); total: every replica lost, rebuilt from the backup (class 3)",
+            "replica: one host lost, quorum kept (class 1); quorum: two of three lost (class 2, emergency-repair); total: every replica lost, rebuilt from the backup (class 3)",
         )
-            .choices(["replica", "total"])
+            .choices(["replica", "quorum", "total"])
             .default("total"),
     )
     .action(async (opts: Options) => {

@@ -308,6 +308,22 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
                     }),
                 ),
             );
+            // Without quorum DTR's API does not answer: what the cluster keeps is what the survivor holds, read once repaired.
+            if (report.inventoryBefore === null) {
+                report.inventoryBefore = await steps.run(
+                    `inventory on ${survivor.name} after the repair (what the cluster keeps)`,
+                    async () => {
+                        // The repaired replica answers /_ping once it has taken the new replica set (bounded wait).
+                        for (let t = 0; t < 30; t++) {
+                            const inv = await inventory(sh, c, (await probe(sh, c)).probes);
+                            if (inv) return inv;
+                            await new Promise((r) => setTimeout(r, 1000));
+                        }
+                        return null;
+                    },
+                    (i) => (i ? `${i.repositories} repositories, ${i.tags} tags, ${i.teamAccess} grants` : "none readable"),
+                );
+            }
         }
         await steps.run(
             `drop ${[...lostNames].join(", ")}'s resources from the stack's state (no delete runs on a lost host)`,

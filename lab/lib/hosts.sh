@@ -197,6 +197,11 @@ host_revive() {
   local h=$1
   holder_pid "$h" >/dev/null || die "$h: its namespaces are gone, so it cannot be revived; \`bash lab/lab.sh up\` rebuilds the lab"
   rm -f "$(host_dir "$h")/lost"
+  # The killed dockerd left its pid file; once its pid is reused by any other process, a new dockerd refuses to start
+  # ("pid file found, ensure docker is not running"). No dockerd of this host runs here, so the file is stale.
+  if ! dockerd_pid "$h" >/dev/null; then
+    rm -f "$(host_dir "$h")/dockerd.pid" "$(host_dir "$h")/exec/containerd/containerd.pid"
+  fi
   dockerd_pid "$h" >/dev/null || host_start_dockerd "$h"
   sshd_pid "$h" >/dev/null || host_start_sshd "$h"
   host_wait_dockerd "$h"
