@@ -160,7 +160,7 @@ export function planRecovery(probes: ReplicaProbe[], spares: string[], newestBac
         summary: `class 3: no replica is healthy (${lostText}). Rebuild from the newest verified backup into a fresh stack; data written after that backup is lost (RPO ${newestBackupAgeSeconds === null ? "unknown: no verified backup found" : `${Math.round(newestBackupAgeSeconds)} s`}).`,
         steps: [
             {
-                step: "npm run rebuild -- --from latest --stack <new> --source-stack <this>: verify, take the hosts over, clear, restore, join, check the inventory",
+                step: "rebuild from the newest intact backup into a fresh stack (recover --to-stack <new> --yes, i.e. npm run rebuild -- --from latest --stack <new> --source-stack <this>): verify, take the hosts over, clear, restore, join, check the inventory",
                 destroys: "whatever is left of the replicas on the hosts (restore.destroyExisting)",
             },
         ],

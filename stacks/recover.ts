@@ -4,8 +4,8 @@
  * the least-lossy plan (recover-plan.ts) with what it destroys and the expected data loss, and runs it only with
  * `--yes`. Classes 1 and 2 run here (remove or emergency-repair through a surviving replica over SSH, then the lost
  * hosts' resources leave the stack's state without any delete, the spares take their places in the configuration, and
- * `pulumi up` joins them through a healthy replica); class 3 is a rebuild from a backup into a fresh stack
- * (`npm run rebuild`), which the plan names. Ends with a timeline: RTO, every step, health and inventory before and
+ * `pulumi up` joins them through a healthy replica); class 3 rebuilds from the newest intact backup into the fresh stack
+ * `--to-stack` names (stacks/rebuild.ts). Ends with a timeline: RTO, every step, health and inventory before and
  * after; `--json` ends with one JSON line.
  */
 import { Command } from "commander";
@@ -19,6 +19,8 @@ import { Steps } from "./progress";
 import { HostShell, SshHost } from "./host-ssh";
 import { RecoveryPlan, ReplicaProbe, isAlive, planRecovery } from "./recover-plan";
 import { selectStack, stackExists, stackNameProblem } from "./workspace";
+import { backupAccess, resolveManifest } from "./catalog";
+import { rebuild } from "./rebuild";
 
 export class UsageError extends Error {}
 
@@ -28,6 +30,8 @@ export interface RecoverOptions {
     /** Replacement hosts (same shape as hosts.existing entries), used in order for the lost ones. */
     spares: ExistingHostSpec[];
     yes: boolean;
+    /** Class 3: the fresh stack the cluster is rebuilt into from the newest verified backup. */
+    toStack?: string;
 }
 
 export interface Inventory {
@@ -246,15 +250,64 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
             () => inventory(sh, c, before.probes),
             (i) => (i ? `${i.repositories} repositories, ${i.tags} tags, ${i.teamAccess} grants` : "none readable"),
         );
+        // Class 3's data loss is the age of the newest intact backup (by the store's time), so look it up only then.
+        const alive = before.probes.filter(isAlive).length;
+        const newest =
+            alive === 0
+                ? await steps.run(
+                      "newest intact backup (the store's time)",
+                      async () => resolveManifest(await backupAccess(stack), "latest").catch(() => null),
+                      (e) => (e ? `${e.manifestKey}, stored ${e.storedAt}` : "none"),
+                  )
+                : null;
         const plan = planRecovery(
             before.probes,
             o.spares.map((s) => s.name),
-            null,
+            newest ? (Date.now() - Date.parse(newest.storedAt)) / 1000 : null,
         );
         report.plan = plan;
         report.class = plan.class;
         report.rpoSeconds = plan.rpoSeconds;
-        if (plan.class === 0 || !o.yes || plan.blockers.length || plan.class === 3) return report;
+        if (plan.class === 3) {
+            if (!newest) plan.blockers.push("no intact backup of this cluster was found: nothing to rebuild from");
+            if (!o.toStack) plan.blockers.push("class 3 rebuilds into a fresh stack: give --to-stack <new stack name>");
+        }
+        if (plan.class === 0 || !o.yes || plan.blockers.length) return report;
+        if (plan.class === 3) {
+            report.ran = true;
+            const rebuilt = await steps.run(
+                `rebuild from ${newest!.manifestKey} into stack ${o.toStack} (verify, take the hosts over, clear, restore, join, check)`,
+                () =>
+                    rebuild(
+                        {
+                            from: newest!.manifestKey,
+                            stack: o.toStack!,
+                            sourceStack: o.stack,
+                            stateDir: o.stateDir,
+                            declaredAt: new Date(declared),
+                            destroyExisting: true,
+                        },
+                        new Steps((l) => process.stderr.write(`    ${l}\n`)),
+                    ),
+                (r) => `RTO ${r.rtoSeconds} s, RPO ${r.rpoSeconds} s`,
+            );
+            report.rtoSeconds = rebuilt.rtoSeconds;
+            report.rpoSeconds = rebuilt.rpoSeconds;
+            const next = await readCluster(await selectStack(o.toStack!, place));
+            const after = await steps.run(
+                "health after",
+                () => probe(sh, next),
+                (d) => `${d.probes.filter((p) => p.ping === 200).length} of ${d.probes.length} replicas OK`,
+            );
+            report.healthyAfter = after.probes.filter((p) => p.ping === 200 && (p.status ?? "OK") === "OK").length;
+            report.inventoryAfter = await steps.run(
+                "inventory after",
+                () => inventory(sh, next, after.probes),
+                (i) => (i ? `${i.repositories} repositories, ${i.tags} tags, ${i.teamAccess} grants` : "none readable"),
+            );
+            report.ok = rebuilt.ok && report.healthyAfter === after.probes.length;
+            return report;
+        }
 
         // Validate the new configuration before anything changes: the spares in the lost hosts' places.
         const lostNames = new Set(plan.class === 2 ? before.probes.filter((p) => p.host !== plan.survivor).map((p) => p.host) : plan.lost);
@@ -378,9 +431,7 @@ export function describePlan(r: RecoverReport): string {
         p.steps.forEach((s, i) => lines.push(`  ${i + 1}. ${s.step}${s.destroys ? `\n     destroys/changes: ${s.destroys}` : ""}`));
     }
     for (const b of p.blockers) lines.push(`cannot run yet: ${b}`);
-    if (p.class === 3)
-        lines.push("class 3 is a rebuild into a fresh stack: run the npm run rebuild line above (it verifies the backup first).");
-    else if (p.class !== 0 && !r.ran && !p.blockers.length) lines.push("nothing was changed: run again with --yes to carry out this plan.");
+    if (p.class !== 0 && !r.ran && !p.blockers.length) lines.push("nothing was changed: run again with --yes to carry out this plan.");
     if (r.ran) {
         lines.push(
             `result: ${r.ok ? "HEALTHY" : "NOT HEALTHY"}; RTO ${r.rtoSeconds ?? "-"} s, RPO ${r.rpoSeconds ?? "unknown"} s; healthy ${r.healthyBefore} -> ${r.healthyAfter ?? "-"}`,
@@ -415,10 +466,11 @@ if (require.main === module) {
             }
             return v;
         })
+        .option("--to-stack <name>", "class 3 only: the fresh stack to rebuild the cluster into")
         .option("--yes", "carry the plan out (without: diagnose and plan only, nothing changes)", false)
         .option("--json", "end with one JSON line", false)
         .showHelpAfterError()
-        .action(async (o: { stack: string; stateDir: string; yes: boolean; json: boolean }) => {
+        .action(async (o: { stack: string; stateDir: string; yes: boolean; json: boolean; toStack?: string }) => {
             const steps = new Steps();
             const report = await recover({ ...o, spares }, steps);
             process.stderr.write(

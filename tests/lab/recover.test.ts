@@ -7,13 +7,32 @@
 import * as assert from "assert";
 import { LabStatus, joinSpare, labUp, leaveSpare, loseHost, reviveHost } from "../../lab/lab";
 import { docker, dtrApi } from "../../lab/docker";
-import { LabCluster, grantTeam, labInventory, labPulumiDir, labStack, pullImage, pushImage } from "../../stacks/lab-cluster";
+import {
+    LabCluster,
+    grantTeam,
+    labInventory,
+    labPulumiDir,
+    labStack,
+    loseCluster,
+    pullImage,
+    pushImage,
+    takeBackup,
+} from "../../stacks/lab-cluster";
+import { openStack } from "../../stacks/workspace";
 import { labHostSpec } from "../../stacks/lab-config";
 import { recover } from "../../stacks/recover";
 import { Steps } from "../../stacks/progress";
 import { deriveReplicaId } from "../../components/cluster/topology";
 
 const STACK = "rctest";
+
+/** Every DTR container and volume gone from one host (what loseCluster does to the replica hosts). */
+async function wipe(h: LabStatus["hosts"][number]): Promise<void> {
+    const names = (await docker(h, ["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
+    if (names.length) await docker(h, ["rm", "-f", ...names]);
+    const vols = (await docker(h, ["volume", "ls", "--format", "{{.Name}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
+    if (vols.length) await docker(h, ["volume", "rm", "-f", ...vols]);
+}
 
 describe("npm run recover in the lab: a lost host, quorum kept (class 1)", function () {
     this.timeout(20 * 60 * 1000);
@@ -34,6 +53,9 @@ describe("npm run recover in the lab: a lost host, quorum kept (class 1)", funct
 
     after(async () => {
         await reviveHost("host2").catch(() => undefined);
+        const rebuilt = await openStack(`${STACK}-rebuilt`, { dir: labPulumiDir(status) }).catch(() => undefined);
+        await rebuilt?.destroy({ color: "never" }).catch((e) => console.error("destroy rebuilt:", (e as Error).message));
+        await rebuilt?.workspace.removeStack(`${STACK}-rebuilt`, { force: true }).catch(() => undefined);
         await cluster?.stack.destroy({ color: "never" }).catch((e) => console.error("destroy:", (e as Error).message));
         // What host2 still held of its removed replica (its disk survived the "loss"), and anything else of ours.
         for (const h of [...status.hosts, ...(status.spares ?? [])]) {
@@ -90,5 +112,25 @@ describe("npm run recover in the lab: a lost host, quorum kept (class 1)", funct
         // The stack sees the cluster it has now: another up changes nothing it should not, and the gate is healthy.
         const again = await cluster.stack.up({ color: "never" });
         assert.match(again.outputs.health.value, /healthy: 3 replicas OK/);
+    });
+
+    it("every replica lost (class 3): recover rebuilds from the newest intact backup into a fresh stack, RPO its age", async () => {
+        await reviveHost("host2");
+        await takeBackup(cluster, `before-total-${Date.now()}`);
+        const before = await labInventory(cluster, status.hosts[0]);
+        // The disaster: every DTR container and volume gone from every host of the cluster (host1, host4, host3 now).
+        await loseCluster(status);
+        await wipe(status.spares![0]);
+        const place = { stack: STACK, stateDir: labPulumiDir(status) };
+        const plan = await recover({ ...place, spares: [], yes: true }, quiet());
+        assert.strictEqual(plan.class, 3, plan.plan.summary);
+        assert.strictEqual(plan.ran, false, "no target stack: nothing ran");
+        assert.match(plan.plan.blockers.join(" "), /give --to-stack/);
+        assert.ok(plan.rpoSeconds !== null && plan.rpoSeconds >= 0 && plan.rpoSeconds < 600, `RPO ${plan.rpoSeconds}`);
+        const r = await recover({ ...place, spares: [], yes: true, toStack: `${STACK}-rebuilt` }, new Steps());
+        assert.ok(r.ok, JSON.stringify({ ...r, plan: r.plan.summary }));
+        assert.strictEqual(r.healthyAfter, 3);
+        assert.ok(r.rtoSeconds !== null && r.rtoSeconds > 0);
+        assert.deepStrictEqual(await labInventory(cluster, status.spares![0]), before);
     });
 });
