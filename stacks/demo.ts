@@ -6,8 +6,7 @@
  * the measured RTO and RPO. Then lab down. `--keep` leaves the lab up; `--json` ends with one JSON line.
  */
 import { Command, Option } from "commander";
-import { LabHost, joinSpare, labDown, labStatus, labUp, loseHost, reviveHost } from "../lab/lab";
-import { docker } from "../lab/docker";
+import { joinSpare, labDown, labStatus, labUp, loseHost, reviveHost } from "../lab/lab";
 import { Steps } from "./progress";
 import {
     blobsInBucket,
@@ -22,6 +21,7 @@ import {
     takeBackup,
     up,
     waitHealthy,
+    wipeDtr,
 } from "./lab-cluster";
 import { rebuild, timeline } from "./rebuild";
 import { describePlan, recover } from "./recover";
@@ -33,14 +33,6 @@ interface Options {
     keep: boolean;
     json: boolean;
     verbose: boolean;
-}
-
-/** What a reinstalled machine has of DTR: nothing (every dtr- container and volume gone). */
-async function wipeDtr(h: LabHost): Promise<void> {
-    const names = (await docker(h, ["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
-    if (names.length) await docker(h, ["rm", "-f", ...names]);
-    const vols = (await docker(h, ["volume", "ls", "--format", "{{.Name}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
-    if (vols.length) await docker(h, ["volume", "rm", "-f", ...vols]);
 }
 
 async function main(opts: Options): Promise<number> {

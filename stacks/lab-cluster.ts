@@ -188,13 +188,20 @@ export async function grantTeam(c: LabCluster, via: LabHost, repository: string,
 
 /** The disaster: every DTR container, volume and the dtr-ol network gone from every host. Hosts and S3 survive. */
 export async function loseCluster(status: LabStatus): Promise<void> {
-    for (const h of status.hosts) {
-        const names = (await docker(h, ["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
-        if (names.length) await docker(h, ["rm", "-f", ...names]);
-        const volumes = (await docker(h, ["volume", "ls", "--format", "{{.Name}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
-        if (volumes.length) await docker(h, ["volume", "rm", "-f", ...volumes]);
-    }
+    for (const h of status.hosts) await wipeDtr(h);
     await docker(status.hosts[0], ["network", "rm", "dtr-ol"]).catch(() => undefined);
+}
+
+/**
+ * What a wiped (or reinstalled) machine has of DTR: nothing. Without `ids`, every `dtr-*` container and volume goes;
+ * with them, everything named for those replicas (their containers, volumes and ownership records).
+ */
+export async function wipeDtr(h: LabHost, ids?: string[]): Promise<void> {
+    const mine = (n: string) => (ids ? ids.some((id) => n.endsWith(id)) : n.startsWith("dtr-"));
+    const names = (await docker(h, ["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter(mine);
+    if (names.length) await docker(h, ["rm", "-f", ...names]);
+    const volumes = (await docker(h, ["volume", "ls", "--format", "{{.Name}}"])).split("\n").filter(mine);
+    if (volumes.length) await docker(h, ["volume", "rm", "-f", ...volumes]);
 }
 
 /** Takes a new backup through the stack (a new `backup.trigger`), returns the manifest key. */

@@ -5,8 +5,8 @@
  */
 import * as assert from "assert";
 import { LabStatus, joinSpare, labUp, leaveSpare, loseHost, reviveHost } from "../../lab/lab";
-import { docker, dtrApi } from "../../lab/docker";
-import { LabCluster, grantTeam, labInventory, labPulumiDir, labStack, pullImage, pushImage } from "../../stacks/lab-cluster";
+import { dtrApi } from "../../lab/docker";
+import { LabCluster, grantTeam, labInventory, labPulumiDir, labStack, pullImage, pushImage, wipeDtr } from "../../stacks/lab-cluster";
 import { labHostSpec } from "../../stacks/lab-config";
 import { recover } from "../../stacks/recover";
 import { Steps } from "../../stacks/progress";
@@ -32,16 +32,7 @@ describe("npm run recover in the lab: the install host lost (class 1, no special
     after(async () => {
         await reviveHost("host1").catch(() => undefined);
         await cluster?.stack.destroy({ color: "never" }).catch((e) => console.error("destroy:", (e as Error).message));
-        for (const h of [...status.hosts, ...(status.spares ?? [])]) {
-            const names = (await docker(h, ["ps", "-a", "--format", "{{.Names}}"]).catch(() => ""))
-                .split("\n")
-                .filter((n) => ids.some((id) => n.endsWith(id)));
-            if (names.length) await docker(h, ["rm", "-f", ...names]).catch(() => undefined);
-            const vols = (await docker(h, ["volume", "ls", "--format", "{{.Name}}"]).catch(() => ""))
-                .split("\n")
-                .filter((n) => ids.some((id) => n.endsWith(id)));
-            if (vols.length) await docker(h, ["volume", "rm", "-f", ...vols]).catch(() => undefined);
-        }
+        for (const h of [...status.hosts, ...(status.spares ?? [])]) await wipeDtr(h, ids).catch(() => undefined);
         await leaveSpare("host4").catch(() => undefined);
         await cluster?.stack.workspace.removeStack(STACK, { force: true }).catch(() => undefined);
     });

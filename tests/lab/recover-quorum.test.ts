@@ -6,22 +6,14 @@
  */
 import * as assert from "assert";
 import { LabStatus, joinSpare, labUp, leaveSpare, loseHost, reviveHost } from "../../lab/lab";
-import { docker, dtrApi } from "../../lab/docker";
-import { LabCluster, grantTeam, labInventory, labStack, labPulumiDir, pushImage } from "../../stacks/lab-cluster";
+import { dtrApi } from "../../lab/docker";
+import { LabCluster, grantTeam, labInventory, labStack, labPulumiDir, pushImage, wipeDtr } from "../../stacks/lab-cluster";
 import { labHostSpec } from "../../stacks/lab-config";
 import { recover } from "../../stacks/recover";
 import { Steps } from "../../stacks/progress";
 import { deriveReplicaId } from "../../components/cluster/topology";
 
 const STACK = "rqtest";
-
-/** What a reinstalled machine has of DTR: nothing (every dtr- container and volume of this cluster gone). */
-async function wipeDtr(h: LabStatus["hosts"][number], ids: string[]): Promise<void> {
-    const names = (await docker(h, ["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter((n) => ids.some((id) => n.endsWith(id)));
-    if (names.length) await docker(h, ["rm", "-f", ...names]);
-    const vols = (await docker(h, ["volume", "ls", "--format", "{{.Name}}"])).split("\n").filter((n) => ids.some((id) => n.endsWith(id)));
-    if (vols.length) await docker(h, ["volume", "rm", "-f", ...vols]);
-}
 
 describe("npm run recover in the lab: quorum lost (class 2)", function () {
     this.timeout(20 * 60 * 1000);

@@ -6,7 +6,7 @@
  */
 import * as assert from "assert";
 import { LabStatus, joinSpare, labUp, leaveSpare, loseHost, reviveHost } from "../../lab/lab";
-import { docker, dtrApi } from "../../lab/docker";
+import { dtrApi } from "../../lab/docker";
 import {
     LabCluster,
     grantTeam,
@@ -17,6 +17,7 @@ import {
     pullImage,
     pushImage,
     takeBackup,
+    wipeDtr,
 } from "../../stacks/lab-cluster";
 import { openStack } from "../../stacks/workspace";
 import { labHostSpec } from "../../stacks/lab-config";
@@ -25,14 +26,6 @@ import { Steps } from "../../stacks/progress";
 import { deriveReplicaId } from "../../components/cluster/topology";
 
 const STACK = "rctest";
-
-/** Every DTR container and volume gone from one host (what loseCluster does to the replica hosts). */
-async function wipe(h: LabStatus["hosts"][number]): Promise<void> {
-    const names = (await docker(h, ["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
-    if (names.length) await docker(h, ["rm", "-f", ...names]);
-    const vols = (await docker(h, ["volume", "ls", "--format", "{{.Name}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
-    if (vols.length) await docker(h, ["volume", "rm", "-f", ...vols]);
-}
 
 describe("npm run recover in the lab: a lost host, quorum kept (class 1)", function () {
     this.timeout(20 * 60 * 1000);
@@ -58,16 +51,7 @@ describe("npm run recover in the lab: a lost host, quorum kept (class 1)", funct
         await rebuilt?.workspace.removeStack(`${STACK}-rebuilt`, { force: true }).catch(() => undefined);
         await cluster?.stack.destroy({ color: "never" }).catch((e) => console.error("destroy:", (e as Error).message));
         // What host2 still held of its removed replica (its disk survived the "loss"), and anything else of ours.
-        for (const h of [...status.hosts, ...(status.spares ?? [])]) {
-            const names = (await docker(h, ["ps", "-a", "--format", "{{.Names}}"]).catch(() => ""))
-                .split("\n")
-                .filter((n) => n.startsWith("dtr-") && [...ids, spareId].some((id) => n.endsWith(id)));
-            if (names.length) await docker(h, ["rm", "-f", ...names]).catch(() => undefined);
-            const vols = (await docker(h, ["volume", "ls", "--format", "{{.Name}}"]).catch(() => ""))
-                .split("\n")
-                .filter((n) => [...ids, spareId].some((id) => n.endsWith(id)));
-            if (vols.length) await docker(h, ["volume", "rm", "-f", ...vols]).catch(() => undefined);
-        }
+        for (const h of [...status.hosts, ...(status.spares ?? [])]) await wipeDtr(h, [...ids, spareId]).catch(() => undefined);
         await leaveSpare("host4").catch(() => undefined);
         await cluster?.stack.workspace.removeStack(STACK, { force: true }).catch(() => undefined);
     });
@@ -120,7 +104,7 @@ describe("npm run recover in the lab: a lost host, quorum kept (class 1)", funct
         const before = await labInventory(cluster, status.hosts[0]);
         // The disaster: every DTR container and volume gone from every host of the cluster (host1, host4, host3 now).
         await loseCluster(status);
-        await wipe(status.spares![0]);
+        await wipeDtr(status.spares![0]);
         const place = { stack: STACK, stateDir: labPulumiDir(status) };
         const plan = await recover({ ...place, spares: [], yes: true }, quiet());
         assert.strictEqual(plan.class, 3, plan.plan.summary);
