@@ -25,6 +25,8 @@ export interface ReplicaProbe {
     status?: string;
     /** DTR's `replica_timestamp` for this replica (the most up-to-date survivor has the newest). */
     timestamp?: string;
+    /** The stack the host's ownership record names (components/hosts/sh/ownership.sh); "" when there is none. */
+    owner?: string;
 }
 
 export type RecoveryClass = 0 | 1 | 2 | 3;
@@ -63,7 +65,26 @@ export function isAlive(p: ReplicaProbe): boolean {
  * The plan for `probes` (one per declared replica). `spares` are replacement host names, used in order for lost
  * hosts; `newestBackupAgeSeconds` is the RPO of a class 3 rebuild.
  */
-export function planRecovery(probes: ReplicaProbe[], spares: string[], newestBackupAgeSeconds: number | null): RecoveryPlan {
+export function planRecovery(
+    probes: ReplicaProbe[],
+    spares: string[],
+    newestBackupAgeSeconds: number | null,
+    stack?: string,
+): RecoveryPlan {
+    const plan = planFor(probes, spares, newestBackupAgeSeconds);
+    // A recovery acts only on what this stack owns: a replica another stack took over (a rebuild) is not ours to touch.
+    if (stack !== undefined) {
+        for (const p of probes) {
+            if (p.owner && !p.owner.endsWith(`/${stack}`))
+                plan.blockers.push(
+                    `${p.host}'s replica belongs to stack ${p.owner}, not ${stack}: recover that stack instead (or retire this one)`,
+                );
+        }
+    }
+    return plan;
+}
+
+function planFor(probes: ReplicaProbe[], spares: string[], newestBackupAgeSeconds: number | null): RecoveryPlan {
     const n = probes.length;
     const q = quorumSize(n);
     const healthy = probes.filter(isHealthy);
@@ -166,4 +187,35 @@ export function planRecovery(probes: ReplicaProbe[], spares: string[], newestBac
         ],
         rpoSeconds: newestBackupAgeSeconds,
     };
+}
+
+export interface StateResource {
+    urn: string;
+    dependencies?: string[];
+    propertyDependencies?: Record<string, string[]>;
+}
+
+/**
+ * The state without the lost hosts' resources (`<cluster>-*-<host>`, plus `alsoNames`), and without any reference to
+ * them from the resources that stay, so the engine accepts it. Nothing else is touched.
+ */
+export function dropHostResources<R extends StateResource>(
+    resources: R[],
+    hosts: string[],
+    cluster: string,
+    alsoNames: string[] = [],
+): { kept: R[]; gone: number } {
+    const lost = (urn: string) => {
+        const name = urn.split("::").pop()!;
+        return alsoNames.includes(name) || hosts.some((h) => name.endsWith(`-${h}`) && name.startsWith(`${cluster}-`));
+    };
+    const gone = new Set(resources.filter((r) => lost(r.urn)).map((r) => r.urn));
+    const kept = resources.filter((r) => !gone.has(r.urn));
+    for (const r of kept) {
+        if (r.dependencies) r.dependencies = r.dependencies.filter((d) => !gone.has(d));
+        if (r.propertyDependencies)
+            for (const k of Object.keys(r.propertyDependencies))
+                r.propertyDependencies[k] = r.propertyDependencies[k].filter((d) => !gone.has(d));
+    }
+    return { kept, gone: gone.size };
 }

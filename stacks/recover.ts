@@ -17,7 +17,7 @@ import { parseStackConfig, SECRET_KEYS, SecretKey } from "../components/config/s
 import type { ExistingHostSpec } from "../components/hosts/existing-hosts";
 import { Steps } from "./progress";
 import { HostShell, SshHost } from "./host-ssh";
-import { RecoveryPlan, ReplicaProbe, isAlive, planRecovery } from "./recover-plan";
+import { RecoveryPlan, ReplicaProbe, dropHostResources, isAlive, planRecovery } from "./recover-plan";
 import { selectStack, stackExists, stackNameProblem } from "./workspace";
 import { backupAccess, resolveManifest } from "./catalog";
 import { rebuild } from "./rebuild";
@@ -110,6 +110,7 @@ const PROBE = [
     'if docker info --format "{{.ServerVersion}}" >/dev/null 2>&1; then echo engine=up; else echo engine=down; exit 0; fi',
     'n=$(docker ps --format "{{.Names}}" | grep -c -- "-$DTR_HA_REPLICA_ID\\$" || true); echo running=$n',
     'code=$(curl -sk --max-time 5 -o /dev/null -w "%{http_code}" "https://127.0.0.1:$DTR_HA_HTTPS_PORT/_ping" 2>/dev/null) || code=unreachable',
+    'echo owner=$(docker volume inspect --format "{{index .Labels \\"dtr-ha.owner\\"}}" "dtrha_owner_$DTR_HA_REPLICA_ID" 2>/dev/null)',
     "echo ping=$code",
 ].join("\n");
 
@@ -135,6 +136,7 @@ async function probe(sh: HostShell, c: Cluster): Promise<{ probes: ReplicaProbe[
                 engine: v("engine") === "up",
                 running: Number(v("running") ?? 0) > 0,
                 ping: ping && /^\d+$/.test(ping) ? Number(ping) : "unreachable",
+                owner: v("owner") ?? "",
             };
         }),
     );
@@ -183,30 +185,13 @@ async function dtr(sh: HostShell, c: Cluster, h: ExistingHostSpec, line: string)
     if (r.code !== 0) throw new Error(`on ${h.name}: exit ${r.code}: ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" | ")}`);
 }
 
-/** Drops every resource of the lost hosts from the stack's state, without running any delete; other references go too. */
+/** Drops every resource of the lost hosts from the stack's state, without running any delete (dropHostResources). */
 async function forgetHosts(stack: Stack, hosts: string[], cluster: string, alsoNames: string[] = []): Promise<number> {
     const state = await stack.exportStack();
-    const res = (state.deployment.resources ?? []) as {
-        urn: string;
-        dependencies?: string[];
-        propertyDependencies?: Record<string, string[]>;
-        parent?: string;
-    }[];
-    const mine = (urn: string) => {
-        const name = urn.split("::").pop()!;
-        return alsoNames.includes(name) || hosts.some((h) => name.endsWith(`-${h}`) && name.startsWith(`${cluster}-`));
-    };
-    const gone = new Set(res.filter((r) => mine(r.urn)).map((r) => r.urn));
-    const kept = res.filter((r) => !gone.has(r.urn));
-    for (const r of kept) {
-        if (r.dependencies) r.dependencies = r.dependencies.filter((d) => !gone.has(d));
-        if (r.propertyDependencies)
-            for (const k of Object.keys(r.propertyDependencies))
-                r.propertyDependencies[k] = r.propertyDependencies[k].filter((d) => !gone.has(d));
-    }
+    const { kept, gone } = dropHostResources(state.deployment.resources ?? [], hosts, cluster, alsoNames);
     state.deployment.resources = kept;
     await stack.importStack(state);
-    return gone.size;
+    return gone;
 }
 
 export async function recover(o: RecoverOptions, steps = new Steps()): Promise<RecoverReport> {
@@ -264,6 +249,7 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
             before.probes,
             o.spares.map((s) => s.name),
             newest ? (Date.now() - Date.parse(newest.storedAt)) / 1000 : null,
+            o.stack,
         );
         report.plan = plan;
         report.class = plan.class;

@@ -128,6 +128,14 @@ describe("DtrCluster", () => {
         assert.strictEqual(none.code, 1, "no healthy replica: nothing to join");
         assert.strictEqual(dockerCalls(none).length, 0);
         assert.match(none.stderr, /no declared replica answers \/_ping/);
+        const noRemove = h.run(await valueOf<string>(join3.delete), env3);
+        assert.strictEqual(noRemove.code, 1, "no healthy replica to remove through: refused, never forced");
+        assert.strictEqual(dockerCalls(noRemove).length, 0);
+        const pwned = `${h.dir}/pwned`;
+        const hostile = h.run(await valueOf<string>(join3.create), { ...env3, DTR_HA_CANDIDATES: `${ids[0]} $(touch ${pwned})` });
+        assert.strictEqual(hostile.code, 1);
+        assert.match(hostile.stderr, /DTR_HA_CANDIDATES holds characters no replica id or address has/);
+        assert.ok(!require("fs").existsSync(pwned) && dockerCalls(hostile).length === 0, "data, never code");
         assert.match(
             await valueOf<string>(get("-install").props.delete),
             new RegExp(` destroy .*--replica-id ${ids[0]} && \\(docker network rm dtr-ol`, "s"),

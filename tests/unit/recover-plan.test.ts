@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { ReplicaProbe, planRecovery } from "../../stacks/recover-plan";
+import { ReplicaProbe, dropHostResources, planRecovery } from "../../stacks/recover-plan";
 
 const ok = (host: string, id: string, timestamp = "2026-11-29T10:00:00Z"): ReplicaProbe => ({
     host,
@@ -94,5 +94,42 @@ describe("recovery plan (stacks/recover-plan.ts)", () => {
         assert.strictEqual(p.rpoSeconds, 1800);
         assert.match(p.steps[0].step, /npm run rebuild -- --from latest/);
         assert.match(p.summary, /RPO 1800 s/);
+    });
+
+    it("a replica another stack owns blocks the run (a rebuild took it over): recover acts only on its own stack", () => {
+        const probes = [ok("host1", A), lostHost("host2", B), ok("host3", C)].map((p) => ({ ...p, owner: "organization/dtr-ha/lab" }));
+        assert.deepStrictEqual(planRecovery(probes, ["host4"], null, "lab").blockers, []);
+        probes[2].owner = "organization/dtr-ha/lab-rebuilt";
+        const p = planRecovery(probes, ["host4"], null, "lab");
+        assert.match(p.blockers.join(" "), /host3's replica belongs to stack organization\/dtr-ha\/lab-rebuilt, not lab/);
+        assert.deepStrictEqual(
+            planRecovery(probes, ["host4"], null, "lab-rebuilt").blockers.length,
+            2,
+            "lab's records block lab-rebuilt too",
+        );
+    });
+
+    it("the lost hosts' resources leave the state with every reference to them; nothing else is touched", () => {
+        const urn = (n: string) => `urn:pulumi:lab::dtr-ha::command:remote:Command::${n}`;
+        const state = [
+            { urn: urn("lab-install") },
+            { urn: urn("lab-join-host2"), dependencies: [urn("lab-install")] },
+            { urn: urn("lab-owner-host2") },
+            {
+                urn: urn("lab-join-host3"),
+                dependencies: [urn("lab-join-host2"), urn("lab-install")],
+                propertyDependencies: { x: [urn("lab-owner-host2")] },
+            },
+            { urn: urn("other-join-host2") },
+        ];
+        const { kept, gone } = dropHostResources(state, ["host2"], "lab");
+        assert.strictEqual(gone, 2);
+        assert.deepStrictEqual(
+            kept.map((r) => r.urn.split("::").pop()),
+            ["lab-install", "lab-join-host3", "other-join-host2"],
+        );
+        assert.deepStrictEqual(kept[1].dependencies, [urn("lab-install")]);
+        assert.deepStrictEqual(kept[1].propertyDependencies, { x: [] });
+        assert.strictEqual(dropHostResources(state, ["host1"], "lab", ["lab-join-host3"]).gone, 1, "named extras go too");
     });
 });
