@@ -301,15 +301,16 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         const replacement = new Map(lostList.map((h, i) => [h.name, o.spares[i]]));
         let newHosts = c.hosts.map((h) => replacement.get(h.name) ?? h);
         // The first host's replica is the stack's `<cluster>-install` resource, which never re-runs. When that host is
-        // lost, a surviving host moves to the front (its install resource is then that replica; its join resource
-        // leaves the state without a delete) and the spare takes the survivor's old place, so it gets a join.
+        // lost, a surviving host moves to the front (its install resource is then that replica; its join and leave
+        // resources leave the state without a delete) and the spare takes the survivor's old place, so it gets a join.
         const forget: string[] = [];
         if (lostNames.has(c.hosts[0].name)) {
             const survivor = newHosts.findIndex((h, i) => i > 0 && !replacement.has(c.hosts[i].name) && plan.healthy.includes(h.name));
             if (survivor < 0) throw new Error("no healthy host to take the first place; nothing was changed");
             const first = newHosts[survivor];
             newHosts = [first, ...newHosts.slice(1, survivor), newHosts[0], ...newHosts.slice(survivor + 1)];
-            forget.push(`${c.name}-join-${first.name}`);
+            // Its join and its leave step (whose delete would remove this very replica) leave the state without a delete.
+            forget.push(`${c.name}-join-${first.name}`, `${c.name}-leave-${first.name}`);
         }
         const rawHosts = { ...(c.raw.hosts as Record<string, unknown>), existing: newHosts };
         parseStackConfig({ ...c.raw, hosts: rawHosts }, new Set(SECRET_KEYS));

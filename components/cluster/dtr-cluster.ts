@@ -9,7 +9,6 @@ import {
     destroyCommand,
     installCommand,
     pullCommand,
-    upgradeCommand,
 } from "../dtr-cli/commands";
 import { USERNAME_ENV } from "../dtr-cli/api";
 import { DtrHost } from "../hosts/dtr-host";
@@ -28,7 +27,9 @@ import {
 } from "../backup/scripts";
 import { BackupS3Access, agentEnvironment } from "../backup/agent-env";
 import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, TopologyError } from "./topology";
-import { joinStep, removeStep } from "./membership";
+import { MEMBER_ENV, joinStep, removeStep, upgradeFunctions } from "./membership";
+import { probeReplicas } from "./probe";
+import { viaEnvironment, viaScript } from "../hosts/via-ssh";
 import { OWNER_ENV, assertOwner, currentOwner, guarded, ownerEnvironment, ownershipScript, required } from "../hosts/ownership";
 
 export interface DtrClusterArgs {
@@ -58,8 +59,12 @@ export interface DtrClusterArgs {
     overlayAvoid?: { vpcCidrs?: string[]; hostNetworks?: string[]; dockerPools?: string[] };
     /** Image-layer storage. Omitted: DTR's local filesystem, refused for more than one replica. */
     storage?: { s3: pulumi.Input<S3Settings> };
-    /** Health gate limits. */
-    healthGate?: { timeoutSeconds?: number; intervalSeconds?: number };
+    /**
+     * Health gate limits. `probeFromHere`: every preview and up also asks each replica's `/_ping` from the machine
+     * running Pulumi and warns, by replica, about those that do not answer (turn on when that machine reaches the
+     * replicas' private addresses; default false).
+     */
+    healthGate?: { timeoutSeconds?: number; intervalSeconds?: number; probeFromHere?: boolean };
     /** Options for the bootstrap container (the lab's dtr-sim needs the engine socket). */
     run?: RunOptions;
     /** Pull the DTR image on every host before installing (default true). */
@@ -76,6 +81,18 @@ export interface DtrClusterArgs {
      */
     owner?: string;
 }
+
+/** What the steps run from this machine send to the hosts (their sshd accepts DTR_* and UCP_*). */
+const GATE_SENDS = [USERNAME_ENV, SECRET_ENV.ucpPassword, OWNER_ENV.owner];
+const LEAVE_SENDS = [...GATE_SENDS, MEMBER_ENV.memberId, MEMBER_ENV.candidates, MEMBER_ENV.httpsPort];
+/** The leave step's delete: remove through another reachable host, then let go of the leaving host's record. */
+const LEAVE_TAIL = [
+    'via_first "$DTR_HA_REMOVE_SCRIPT" "$DTR_HA_LEAVING" || exit 1',
+    'if via_on "$DTR_HA_LEAVING" "$DTR_HA_RELEASE_SCRIPT"; then :',
+    'elif [ "$via_state" = unreachable ]; then',
+    '  echo "dtr-ha: $DTR_HA_LEAVING is unreachable: its ownership record stays there (docker volume rm dtrha_owner_$DTR_HA_MEMBER_ID if it comes back)"',
+    "else exit 1; fi",
+].join("\n");
 
 /** Restore the cluster from a backup: verify it, clear the hosts, restore replica 1, join the rest. */
 export interface RestoreBootstrap {
@@ -118,7 +135,11 @@ export class DtrCluster extends pulumi.ComponentResource {
     /** The command resources, for callers that must order work after them (backups, restores). */
     public readonly installCommand: command.remote.Command;
     public readonly joinCommands: command.remote.Command[];
-    public readonly healthGate: command.remote.Command;
+    /** Per joined replica: the step whose delete removes it through a healthy replica (run from this machine over SSH). */
+    public readonly leaveCommands: command.local.Command[];
+    /** Every up: this stack still owns each reachable host's replica (from this machine over SSH; lost hosts named). */
+    public readonly ownerCheck: command.local.Command;
+    public readonly healthGate: command.local.Command;
     /** Restore mode only: the check that the restored metadata matches the backup's inventory. */
     public readonly restoreCheck?: command.remote.Command;
     /** Per host, the ownership step's line (`dtr-ha owner: replica <id> on <host> belongs to <stack> since <time>`). */
@@ -185,29 +206,47 @@ export class DtrCluster extends pulumi.ComponentResource {
                       ),
               )
             : undefined;
-        // On every up (DTR_HA_RUN changes each run, so `update` runs): this stack still owns each replica, or the up stops
-        // here, naming the owner, before any step that changes the cluster. The delete lets go of our own record only.
-        const runId = `${Date.now()}-${Math.random().toString(16).slice(2, 10)}`;
+        // Each host's record is claimed once, bound to that host. Nothing here runs again on a later up, and there is no
+        // delete: a lost host must not stall an up. The record is let go by the step that removes the replica.
         const ownerSteps = hosts.map(
             (h, i) =>
                 new command.remote.Command(
                     `${name}-owner-${h.name}`,
                     {
                         connection: h.connection,
-                        environment: { ...ownerEnvironment(owner, ids[i]), [OWNER_ENV.run]: runId },
+                        environment: ownerEnvironment(owner, ids[i]),
                         create: ownershipScript("claim"),
                         update: ownershipScript("check"),
-                        delete: ownershipScript("release"),
                     },
                     child({ dependsOn: [...readyOn(i), ...(takeOvers ? [takeOvers[i]] : [])] }),
                 ),
         );
+        // On every up (DTR_HA_RUN changes each run): this stack still owns each replica, or the up stops here, naming the
+        // owner, before any step that changes the cluster. From this machine over SSH, so a lost host is named and passed
+        // over in seconds instead of failing the up.
+        const runId = `${Date.now()}-${Math.random().toString(16).slice(2, 10)}`;
+        const checkOwners = viaScript(`via_each "$DTR_HA_OWNER_SCRIPT"`);
+        this.ownerCheck = new command.local.Command(
+            `${name}-owners`,
+            {
+                environment: pulumi.all([viaEnvironment(hosts, ids, [OWNER_ENV.owner])]).apply(([via]) => ({
+                    ...via,
+                    [OWNER_ENV.owner]: owner,
+                    [OWNER_ENV.run]: runId,
+                    DTR_HA_OWNER_SCRIPT: ownershipScript("check"),
+                })),
+                create: checkOwners,
+                update: checkOwners,
+            },
+            child({ dependsOn: ownerSteps }),
+        );
+        const owned = [this.ownerCheck];
 
         const first = hosts[0];
         // DTR's destroy leaves dtr-ol behind; remove it as Launchpad does, so the hosts end clean. Both only when this
         // stack owns the replica: after a rebuild the old stack's delete finds the new owner and leaves the cluster be.
         const destroyFirst = guarded(
-            `${destroyCommand({ ...common, replicaId: ids[0] })} && (docker network rm ${OVERLAY_NETWORK_NAME} >/dev/null 2>&1 || true)`,
+            `${destroyCommand({ ...common, replicaId: ids[0] })} && (docker network rm ${OVERLAY_NETWORK_NAME} >/dev/null 2>&1 || true) && owner_release`,
         );
         // The first replica keeps one identity across a switch of bootstrap mode (each name aliases the other), so the
         // switch never deletes it: its `update` only notes that nothing ran.
@@ -230,7 +269,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                     update: noRerun("install"),
                     delete: destroyFirst,
                 },
-                child({ dependsOn: [...readyOn(0), ownerSteps[0]], aliases: [{ name: `${name}-restore` }] }),
+                child({ dependsOn: [...readyOn(0), ownerSteps[0], ...owned], aliases: [{ name: `${name}-restore` }] }),
             );
         } else {
             const agentEnv = restoreAgentEnv(restore);
@@ -267,7 +306,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                     update: noRerun("restore"),
                     delete: destroyFirst,
                 },
-                child({ dependsOn: [...cleared, ownerSteps[0]], aliases: [{ name: `${name}-install` }] }),
+                child({ dependsOn: [...cleared, ownerSteps[0], ...owned], aliases: [{ name: `${name}-install` }] }),
             );
         }
 
@@ -286,11 +325,13 @@ export class DtrCluster extends pulumi.ComponentResource {
                     },
                     create: applyStorageSettingsScript({ externalUrl: args.externalUrl, httpsPort: args.httpsPort }),
                 },
-                child({ dependsOn: [this.installCommand, ...ownerSteps] }),
+                child({ dependsOn: [this.installCommand, ...ownerSteps, ...owned] }),
             );
         }
 
         this.joinCommands = [];
+        this.leaveCommands = [];
+        let previousLeave: pulumi.Resource | undefined;
         const candidates = pulumi
             .all(hosts.map((h) => h.privateAddress))
             .apply((addresses) => ids.map((id, i) => ({ id, address: addresses[i] })));
@@ -309,14 +350,36 @@ export class DtrCluster extends pulumi.ComponentResource {
                     environment: pulumi.all([pulumi.output(envOf(i)), steps]).apply(([e, st]) => ({ ...e, ...st.join.env })),
                     create: steps.join.script,
                     update: noRerun("join"),
-                    // Removing a host from the config removes its replica cleanly while the others keep serving.
-                    delete: steps.apply((st) => guarded(st.remove.script)),
                 },
                 // Strictly one join at a time: each waits for the previous one (DTR-FACTS: joins are sequential).
-                child({ dependsOn: [previous, ...readyOn(i), ownerSteps[i]] }),
+                child({ dependsOn: [previous, ...readyOn(i), ownerSteps[i], ...owned] }),
+            );
+            // Removing a host from the config removes its replica through another reachable host's engine and a healthy
+            // replica (never over SSH to the host leaving, which may be lost), then lets go of its record if it answers.
+            const note = `echo "dtr-ha: replica ${ids[i]} on ${h.name} is removed through a healthy replica when ${h.name} leaves the config"`;
+            const leave = new command.local.Command(
+                `${name}-leave-${h.name}`,
+                {
+                    environment: pulumi.all([viaEnvironment(hosts, ids, LEAVE_SENDS), pulumi.output(env), steps]).apply(([via, e, st]) => ({
+                        ...via,
+                        ...e,
+                        ...st.remove.env,
+                        [OWNER_ENV.owner]: owner,
+                        DTR_HA_LEAVING: h.name,
+                        DTR_HA_REMOVE_SCRIPT: guarded(st.remove.script),
+                        DTR_HA_RELEASE_SCRIPT: ownershipScript("release"),
+                    })),
+                    create: note,
+                    update: note,
+                    delete: viaScript(LEAVE_TAIL),
+                },
+                // Deleted one at a time, last joined first (DTR removes a replica only while every other one is healthy).
+                child({ dependsOn: [join, ...(previousLeave ? [previousLeave] : [])] }),
             );
             this.joinCommands.push(join);
+            this.leaveCommands.push(leave);
             previous = join;
+            previousLeave = leave;
         }
 
         const replicaCommands = [this.installCommand, ...this.joinCommands];
@@ -342,15 +405,22 @@ export class DtrCluster extends pulumi.ComponentResource {
             `${name}-version`,
             {
                 connection: first.connection,
-                environment: preUpgrade ? { ...envOf(0), ...agentEnvironment(preUpgrade.s3) } : envOf(0),
+                environment: pulumi
+                    .all([pulumi.output(envOf(0)), candidates, pulumi.output(preUpgrade ? agentEnvironment(preUpgrade.s3) : {})])
+                    .apply(([e, cands, agent]) => ({
+                        ...e,
+                        ...agent,
+                        ...upgradeFunctions({ ...common, httpsPort: args.httpsPort }, cands).env,
+                    })),
                 create: `echo "dtr-version: ${args.image.version}"`,
                 update: pulumi
-                    .all([pulumi.all(hosts.map((h) => h.privateAddress)), pulumi.output(preUpgrade?.target)])
-                    .apply(([addresses, target]) =>
+                    .all([pulumi.all(hosts.map((h) => h.privateAddress)), pulumi.output(preUpgrade?.target), candidates])
+                    .apply(([addresses, target, cands]) =>
                         // An upgrade is a requested change: on a replica another stack owns it fails instead of skipping.
+                        // It goes through the first declared replica that answers (no special replica).
                         upgradeScriptOwned(
                             args.image.version,
-                            upgradeCommand({ ...common, existingReplicaId: ids[0] }),
+                            "member_upgrade",
                             target
                                 ? withPreviousVersion(
                                       dtrBackupScript({
@@ -364,11 +434,12 @@ export class DtrCluster extends pulumi.ComponentResource {
                                       }),
                                   )
                                 : undefined,
+                            upgradeFunctions({ ...common, httpsPort: args.httpsPort }, cands).script,
                         ),
                     ),
                 triggers: [args.image.repository, args.image.version],
             },
-            child({ dependsOn: [previous, ...overlayChecks, ...ownerSteps] }),
+            child({ dependsOn: [previous, ...overlayChecks, ...ownerSteps, ...owned] }),
         );
 
         const gate = (mode: "wait" | "check") =>
@@ -382,19 +453,45 @@ export class DtrCluster extends pulumi.ComponentResource {
                     mode,
                 }),
             );
-        this.healthGate = new command.remote.Command(
+        // From this machine over SSH through the first host that answers: a lost host (even the first) is reported
+        // DEGRADED by replica and failure class, not a dial timeout. DTR_HA_RUN changes every run, so every later up
+        // reads the live cluster again (`update`, check mode): the health output is never stale.
+        const gateEnv = pulumi.all([viaEnvironment(hosts, ids, GATE_SENDS), pulumi.output(env)]).apply(([via, e]) => ({
+            ...via,
+            ...e,
+            [OWNER_ENV.owner]: owner,
+            [OWNER_ENV.run]: runId,
+        }));
+        this.healthGate = new command.local.Command(
             `${name}-health`,
             {
-                connection: first.connection,
-                // DTR_HA_RUN changes every run, so every later up reads the live cluster again (its `update`): the
-                // health output is never stale, and a degraded cluster is reported by replica and failure class.
-                environment: { ...envOf(0), [OWNER_ENV.run]: runId },
-                create: gate("wait"),
-                update: gate("check"),
+                environment: pulumi.all([gateEnv, gate("wait"), gate("check")]).apply(([e, w, c]) => ({
+                    ...e,
+                    DTR_HA_GATE_WAIT: w,
+                    DTR_HA_GATE_CHECK: c,
+                })),
+                create: viaScript(`via_first "$DTR_HA_GATE_WAIT"`),
+                update: viaScript(`via_first "$DTR_HA_GATE_CHECK"`),
                 triggers: [...ids, args.image.version],
             },
             child({ dependsOn: [versionStep] }),
         );
+        if (args.healthGate?.probeFromHere) {
+            pulumi.all(hosts.map((h) => h.privateAddress)).apply((addresses) =>
+                probeReplicas(
+                    ids.map((id, i) => ({ id, host: hosts[i].name, address: addresses[i] })),
+                    args.httpsPort ?? 443,
+                ).then((down) =>
+                    down.forEach((d) =>
+                        pulumi.log.warn(
+                            `dtr-ha: replica ${d.id} on ${d.host} (${d.address}) does not answer /_ping from here (${d.reason}): ` +
+                                `this up reports the cluster DEGRADED or stops; the plan: npm run recover -- --stack ${pulumi.getStack()}`,
+                            this,
+                        ),
+                    ),
+                ),
+            );
+        }
 
         this.ids = ids;
         // After a restore: the cluster must hold what the backup held (inventory fingerprint from its manifest).
@@ -430,7 +527,7 @@ export class DtrCluster extends pulumi.ComponentResource {
         this.health = this.healthGate.stdout;
         this.restored = this.restoreCheck ? this.restoreCheck.stdout : pulumi.output("");
         this.overlayFacts = pulumi.all(overlayChecks.map((c) => c.stdout));
-        this.owners = pulumi.all(ownerSteps.map((c) => c.stdout));
+        this.owners = this.ownerCheck.stdout.apply((o) => o.split("\n").filter((l) => l.startsWith("dtr-ha owner:")));
         this.registerOutputs({
             replicaIds: this.replicaIds,
             replicaCount: this.replicaCount,
@@ -501,8 +598,8 @@ function restoreAgentEnv(restore: RestoreBootstrap): Record<string, pulumi.Input
 }
 
 /** The version step's update, run only while this stack owns the first replica (see `upgradeScript`). */
-export function upgradeScriptOwned(version: string, upgrade: string, backupWithPrevious?: string): string {
-    return required(upgradeScript(version, upgrade, backupWithPrevious));
+export function upgradeScriptOwned(version: string, upgrade: string, backupWithPrevious?: string, functions?: string): string {
+    return required(`${functions ? `${functions}\n` : ""}${upgradeScript(version, upgrade, backupWithPrevious)}`);
 }
 
 /** All checks that need no cloud call; throws one error listing every problem. Exported for direct tests. */

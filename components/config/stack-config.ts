@@ -68,7 +68,8 @@ export interface ClusterConfig {
     overlaySubnet: string;
     dockerAddressPools?: string[];
     allowZoneSharing: boolean;
-    healthGate: { timeoutSeconds: number; intervalSeconds: number };
+    /** `probeFromHere`: also ping each replica from the machine running Pulumi, so a preview names one that is down. */
+    healthGate: { timeoutSeconds: number; intervalSeconds: number; probeFromHere: boolean };
     /** Lab only: mount the engine socket into the bootstrap container (dtr-sim needs it). */
     mountEngineSocket: boolean;
 }
@@ -343,7 +344,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
     const dockerAddressPools =
         c?.dockerAddressPools === undefined ? undefined : r.cidrs(c, "dockerAddressPools", "cluster.dockerAddressPools");
     const healthGateRaw = r.obj(c, "healthGate", "cluster.healthGate", false);
-    r.known(healthGateRaw, "cluster.healthGate", ["timeoutSeconds", "intervalSeconds"]);
+    r.known(healthGateRaw, "cluster.healthGate", ["timeoutSeconds", "intervalSeconds", "probeFromHere"]);
     const timeoutSeconds = r.int(healthGateRaw, "timeoutSeconds", "cluster.healthGate.timeoutSeconds", 900, 10, 7200) ?? 900;
     const intervalSeconds = r.int(healthGateRaw, "intervalSeconds", "cluster.healthGate.intervalSeconds", 10, 1, 600) ?? 10;
     if (intervalSeconds > timeoutSeconds)
@@ -359,7 +360,11 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             r.str(c, "overlaySubnet", "cluster.overlaySubnet", "a private CIDR for dtr-ol used nowhere else, e.g. 172.16.240.0/24") ?? "",
         dockerAddressPools,
         allowZoneSharing: r.bool(c, "allowZoneSharing", "cluster.allowZoneSharing", false),
-        healthGate: { timeoutSeconds, intervalSeconds },
+        healthGate: {
+            timeoutSeconds,
+            intervalSeconds,
+            probeFromHere: r.bool(healthGateRaw, "probeFromHere", "cluster.healthGate.probeFromHere", false),
+        },
         mountEngineSocket: r.bool(c, "mountEngineSocket", "cluster.mountEngineSocket", false),
     };
     if (cluster.production && cluster.mountEngineSocket) {

@@ -77,7 +77,8 @@ export interface InstallArgs extends CommonArgs, ReplicaPorts {
     rethinkdbCacheMb?: number;
     /** `--log-host`, `--log-protocol`, `--log-level` */
     logHost?: string;
-    logProtocol?: "tcp" | "tcp+tls" | "udp" | "internal";
+    /** DTR 2.7 documents tcp, udp and internal (reference/dtr/2.7/cli/install.md); `tcp+tls` is not in it. */
+    logProtocol?: "tcp" | "udp" | "internal";
     logLevel?: "debug" | "info" | "warn" | "error" | "fatal";
     httpProxy?: string;
     httpsProxy?: string;
@@ -290,7 +291,11 @@ export function installCommand(a: InstallArgs): string {
     ];
     if (a.overlaySubnet) flags.push(["--overlay-subnet", a.overlaySubnet]);
     if (a.rethinkdbCacheMb !== undefined) flags.push(["--replica-rethinkdb-cache-mb", a.rethinkdbCacheMb]);
-    if (a.logProtocol) flags.push(["--log-protocol", a.logProtocol]);
+    if (a.logProtocol) {
+        if (!["tcp", "udp", "internal"].includes(a.logProtocol))
+            throw new DtrCommandError("--log-protocol", a.logProtocol, "use tcp, udp or internal (DTR 2.7's reference lists no other)");
+        flags.push(["--log-protocol", a.logProtocol]);
+    }
     if (a.logHost) flags.push(["--log-host", a.logHost]);
     if (a.logLevel) flags.push(["--log-level", a.logLevel]);
     if (a.httpProxy) flags.push(["--http-proxy", a.httpProxy]);

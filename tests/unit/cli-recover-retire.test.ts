@@ -14,7 +14,9 @@ const run = (cli: string, args: string[]) => {
     return { code: r.status, stderr: r.stderr };
 };
 
-describe("recover and retire: bad input refused before anything", () => {
+describe("recover and retire: bad input refused before anything", function () {
+    // Each case starts a node process: seconds on a loaded 2-core machine, not mocha's default 2.
+    this.timeout(30_000);
     const dir = path.join(os.tmpdir(), `dtr-ha-cli-${process.pid}-${Date.now()}`);
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 

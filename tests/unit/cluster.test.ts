@@ -76,7 +76,7 @@ describe("DtrCluster", () => {
         const storage = name("-storage")!;
         const join2 = name("-join-host2")!;
         const join3 = name("-join-host3")!;
-        const gate = name("-health")!;
+        const gate = declared.find((c) => c.name.endsWith("-health"))!;
         const version = name("-version")!;
         assert.ok(install && storage && join2 && join3 && gate && version, cmds.map((c) => c.name).join(","));
         assert.strictEqual(cmds.filter((c) => /-(install|join-host\d)$/.test(c.name)).length, 3);
@@ -86,6 +86,12 @@ describe("DtrCluster", () => {
         assert.ok(!join3.dependsOn.includes(storage.name) && !join2.dependsOn.includes(join3.name), "no parallel joins");
         assert.ok(version.dependsOn.includes(join3.name), "version step after the last join");
         assert.ok(gate.dependsOn.includes(version.name), "gate after everything");
+        // Each joined replica's leave step: after its join, and chained so a destroy removes one replica at a time,
+        // the last joined first (DTR removes a replica only while every other one is healthy).
+        const leave = (h: string) => declared.find((c) => c.name.endsWith(`-leave-${h}`))!;
+        assert.ok(leave("host2").dependsOn.includes(join2.name) && leave("host3").dependsOn.includes(join3.name));
+        assert.ok(leave("host3").dependsOn.includes(leave("host2").name), "host3 leaves before host2 on destroy");
+        assert.ok(!declared.some((c) => c.name.endsWith("-leave-host1")), "the first replica's delete is its destroy");
         // Overlay checks, one per replica, each after that replica exists.
         for (const [i, r] of [install, join2, join3].entries()) {
             const check = name(`-overlay-host${i + 1}`)!;
@@ -120,7 +126,12 @@ describe("DtrCluster", () => {
         assert.strictEqual(dockerCalls(joined).length, 1, joined.calls.join(" | "));
         assert.match(dockerCalls(joined)[0], new RegExp(` join .*--ucp-node host3 --existing-replica-id ${ids[1]} --replica-id ${ids[2]}`));
         assert.match(joined.stderr, new RegExp(`replica ${ids[0]} at 10.200.0.11 is not healthy \\(/_ping: unreachable\\)`));
-        const removed = h.run(await valueOf<string>(join3.delete), env3);
+        // The remove (the leave step's script, as a host runs it): through host2's replica, as DTR's status lists host3's.
+        const leave3 = await valueOf<Record<string, string>>(get("-leave-host3").props.environment);
+        const removeScript = leave3.DTR_HA_REMOVE_SCRIPT;
+        const onHost = { ...leave3, DTR_HA_REPLICA_ID: ids[1] };
+        h.setStatus({ [ids[0]]: "unreachable", [ids[1]]: "OK", [ids[2]]: "OK" });
+        const removed = h.run(removeScript, onHost);
         assert.strictEqual(removed.code, 0, removed.stderr);
         assert.match(dockerCalls(removed)[0], new RegExp(` remove .*--existing-replica-id ${ids[1]} --replica-ids ${ids[2]}$`));
         h.setPing({ "10.200.0.11": "unreachable", "10.200.0.12": "503" });
@@ -128,7 +139,7 @@ describe("DtrCluster", () => {
         assert.strictEqual(none.code, 1, "no healthy replica: nothing to join");
         assert.strictEqual(dockerCalls(none).length, 0);
         assert.match(none.stderr, /no declared replica answers \/_ping/);
-        const noRemove = h.run(await valueOf<string>(join3.delete), env3);
+        const noRemove = h.run(removeScript, onHost);
         assert.strictEqual(noRemove.code, 1, "no healthy replica to remove through: refused, never forced");
         assert.strictEqual(dockerCalls(noRemove).length, 0);
         const pwned = `${h.dir}/pwned`;
@@ -142,7 +153,7 @@ describe("DtrCluster", () => {
         );
         assert.strictEqual((await valueOf<any>(get("-join-host3").props.connection)).host, "10.200.0.13");
         assert.strictEqual((await valueOf<any>(get("-install").props.connection)).hostKey, HOSTKEY);
-        const gate = await valueOf<string>(get("-health").props.create);
+        const gate = (await valueOf<Record<string, string>>(get("-health").props.environment)).DTR_HA_GATE_WAIT;
         for (const [i, id] of ids.entries()) assert.ok(gate.includes(`'${id} 10.200.0.1${i + 1}'`), `gate checks ${id}`);
     });
 
@@ -160,7 +171,8 @@ describe("DtrCluster", () => {
     it("keeps every secret out of command text and passes them as secret environment", async () => {
         const { declared } = build(3);
         await settle();
-        const cmds = declared.filter((d) => d.type === "command:remote:Command");
+        const cmds = declared.filter((d) => d.type === "command:remote:Command" || d.type === "command:local:Command");
+        assert.ok(cmds.filter((c) => c.type === "command:local:Command").length >= 4, "leave steps, owner check and gate");
         for (const c of cmds) {
             for (const field of ["create", "update", "delete"]) {
                 const text = String((await valueOf<string | undefined>(c.props[field])) ?? "");
@@ -182,7 +194,14 @@ describe("DtrCluster", () => {
                     assert.strictEqual(settings.storage.s3.regionendpoint, "http://10.200.0.1:9000");
                 }
             }
-            assert.ok(await pulumi.isSecret((c.props.connection as any).privateKey), `${c.name} SSH key not secret`);
+            if (c.type === "command:remote:Command") {
+                assert.ok(await pulumi.isSecret((c.props.connection as any).privateKey), `${c.name} SSH key not secret`);
+            } else {
+                // A local step carries the SSH key in its environment: the whole map is secret then.
+                const env = await valueOf<Record<string, string>>(c.props.environment);
+                assert.strictEqual(env.DTRHA_SSH_PRIVATE_KEY, SSH_KEY, c.name);
+                assert.ok(await (c.props.environment as any).isSecret, `${c.name}: environment with the SSH key not secret`);
+            }
         }
     });
 });

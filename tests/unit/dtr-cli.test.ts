@@ -59,6 +59,15 @@ describe("dtr command lines", () => {
         assert.doesNotMatch(cmd, /--dtr-key/);
     });
 
+    it("refuses a log protocol DTR 2.7 does not document (tcp+tls), naming the choices (reference/dtr/2.7/cli/install.md)", () => {
+        const base = { image, ucp, ucpNode: "n", replicaId: R1, externalUrl: "https://d.example.com", logHost: "logs:514" };
+        assert.match(installCommand({ ...base, logProtocol: "udp" }), / --log-protocol udp /);
+        assert.throws(
+            () => installCommand({ ...base, logProtocol: "tcp+tls" as "tcp" }),
+            /--log-protocol="tcp\+tls" is not valid: use tcp, udp or internal/,
+        );
+    });
+
     it("refuses an external URL whose port differs from the replica HTTPS port (the install hang)", () => {
         assert.throws(
             () => installCommand({ image, ucp, ucpNode: "n", replicaId: R1, externalUrl: "https://dtr.example.com:4443", httpsPort: 443 }),

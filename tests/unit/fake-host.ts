@@ -34,16 +34,20 @@ esac
 exit 0
 `;
 
-/** A fake curl for /_ping probes: prints the code listed for the URL's host in curl-codes ("address code" lines), 200 otherwise. */
-const FAKE_CURL = `#!/bin/sh
+/**
+ * A fake curl: prints the code listed for the URL's host in curl-codes ("address code" lines), 200 otherwise; a
+ * cluster_status request gets the file status-body as its body (-o).
+ */
+export const FAKE_CURL = `#!/bin/sh
 d=$FAKE_DOCKER_DIR
 echo "curl $*" >> "$d/calls.log"
-url=''
-for a in "$@"; do case "$a" in https://*) url=$a;; esac; done
+url=''; out=''; prev=''
+for a in "$@"; do case "$a" in https://*) url=$a;; esac; [ "$prev" = -o ] && out=$a; prev=$a; done
 h=\${url#https://}; h=\${h%%:*}
 code=200
 [ -f "$d/curl-codes" ] && c=$(sed -n "s/^$h //p" "$d/curl-codes") && [ -n "$c" ] && code=$c
 [ "$code" = unreachable ] && exit 7
+case "$url" in */cluster_status) [ -n "$out" ] && [ "$out" != /dev/null ] && cat "$d/status-body" > "$out" 2>/dev/null;; esac
 printf '%s' "$code"
 `;
 
@@ -54,6 +58,8 @@ export interface FakeHost {
     setRecord(labels: Record<string, string>): void;
     /** /_ping answers per address (default 200); "unreachable" makes curl fail to connect. */
     setPing(codes: Record<string, string>): void;
+    /** DTR's cluster status as the API returns it: each member's replica_health. */
+    setStatus(replicaHealth: Record<string, string>): void;
 }
 
 export function fakeHost(): FakeHost {
@@ -88,6 +94,8 @@ export function fakeHost(): FakeHost {
                     .map(([a, c]) => `${a} ${c}\n`)
                     .join(""),
             ),
+        setStatus: (health) =>
+            fs.writeFileSync(path.join(dir, "status-body"), JSON.stringify({ replica_health: health, replica_readonly: {} }, null, 2)),
         setRecord: (labels) => {
             fs.rmSync(vol, { recursive: true, force: true });
             fs.mkdirSync(vol);

@@ -186,24 +186,39 @@ describe("DtrCluster ownership wiring (mocks)", function () {
     it("every replica's delete is guarded: run against another stack's record, it destroys and removes nothing", async () => {
         const { declared } = build();
         await settle();
-        const deletes = declared.filter((d) => /-(install|join-host\d)$/.test(d.name));
+        // The first replica's delete (destroy, on its host) and each joined replica's removal (the leave step's script as
+        // the host it goes through runs it: DTR_HA_REPLICA_ID is that host's replica, whose record is asked).
+        const install = declared.find((d) => d.name.endsWith("-install"))!;
+        const deletes = [
+            {
+                name: install.name,
+                del: await valueOf<string>(install.props.delete),
+                e: await valueOf<Record<string, string>>(install.props.environment),
+                via: 0,
+            },
+        ];
+        for (const h of ["host2", "host3"]) {
+            const leave = declared.find((d) => d.name.endsWith(`-leave-${h}`))!;
+            const e = await valueOf<Record<string, string>>(leave.props.environment);
+            deletes.push({ name: leave.name, del: e.DTR_HA_REMOVE_SCRIPT, e: { ...e, DTR_HA_REPLICA_ID: ids[0] }, via: 0 });
+        }
         assert.strictEqual(deletes.length, 3);
-        for (const [i, d] of deletes.entries()) {
-            const del = await valueOf<string>(d.props.delete);
-            const e = await valueOf<Record<string, string>>(d.props.environment);
+        for (const { name, del, e, via } of deletes) {
             assert.strictEqual(e.DTR_HA_OWNER, A);
-            assert.strictEqual(e.DTR_HA_REPLICA_ID, ids[i], `${d.name} names its own replica`);
+            assert.strictEqual(e.DTR_HA_REPLICA_ID, ids[via], `${name} asks the record of the replica on the host it runs on`);
             const h = fakeHost();
+            h.setStatus(Object.fromEntries(ids.map((id) => [id, "OK"])));
             // The fake records volumes under ID; point the record at this replica's id by running the scripts with it.
-            const theirs = h.run(`${ownershipScript("claim")}`, { DTR_HA_OWNER: B, DTR_HA_REPLICA_ID: ids[i] });
+            const theirs = h.run(`${ownershipScript("claim")}`, { DTR_HA_OWNER: B, DTR_HA_REPLICA_ID: ids[via] });
             assert.strictEqual(theirs.code, 0);
             const r = h.run(del, e);
             assert.strictEqual(r.code, 0, r.stderr);
-            assert.ok(!destroyed(r.calls) && !r.calls.some((c) => c.startsWith("network rm")), `${d.name}: ${r.calls.join(" | ")}`);
+            assert.ok(!destroyed(r.calls) && !r.calls.some((c) => c.startsWith("network rm")), `${name}: ${r.calls.join(" | ")}`);
             // And with this stack's own record the same delete does run.
             const mine = fakeHost();
-            mine.run(ownershipScript("claim"), { DTR_HA_OWNER: A, DTR_HA_REPLICA_ID: ids[i] });
-            assert.ok(destroyed(mine.run(del, e).calls), `${d.name} runs for its owner`);
+            mine.setStatus(Object.fromEntries(ids.map((id) => [id, "OK"])));
+            mine.run(ownershipScript("claim"), { DTR_HA_OWNER: A, DTR_HA_REPLICA_ID: ids[via] });
+            assert.ok(destroyed(mine.run(del, e).calls), `${name} runs for its owner`);
         }
     });
 
@@ -219,22 +234,28 @@ describe("DtrCluster ownership wiring (mocks)", function () {
         assert.ok(!destroyed(r.calls), r.calls.join(" | "));
     });
 
-    it("install mode: each host's owner step runs on every up, before that host's install or join and before storage", async () => {
+    it("install mode: each host's claim, then the owner check of every up, come before any install, join, storage or upgrade", async () => {
         const { declared, cluster } = build();
         await settle();
         const by = (s: string) => declared.find((d) => d.name.endsWith(s))!;
+        const check = by("-owners");
         for (const [i, replica] of ["-install", "-join-host2", "-join-host3"].entries()) {
             const owner = by(`-owner-host${i + 1}`);
             assert.ok(by(replica).dependsOn.includes(owner.name), `${replica} after ${owner.name}`);
+            assert.ok(check.dependsOn.includes(owner.name), `the check after ${owner.name}'s claim`);
             assert.ok(by("-storage").dependsOn.includes(owner.name));
             assert.ok(by("-version").dependsOn.includes(owner.name));
-            assert.strictEqual(await valueOf<string>(owner.props.update), ownershipScript("check"), "the check runs as the update");
-            assert.ok((await valueOf<Record<string, string>>(owner.props.environment)).DTR_HA_RUN, "a per-run value makes it update");
+            for (const step of [replica, "-storage", "-version"])
+                assert.ok(by(step).dependsOn.includes(check.name), `${step} after the check`);
+            assert.strictEqual(await valueOf<string>(owner.props.create), ownershipScript("claim"));
         }
+        const env = await valueOf<Record<string, string>>(check.props.environment);
+        assert.strictEqual(env.DTR_HA_OWNER_SCRIPT, ownershipScript("check"), "the check is the owner rule, on each host");
+        assert.ok(env.DTR_HA_RUN, "a per-run value makes it run on every up");
         const again = build();
         await settle();
         const run = async (b: { declared: Declared[] }) =>
-            (await valueOf<Record<string, string>>(b.declared.find((d) => d.name.endsWith("-owner-host1"))!.props.environment)).DTR_HA_RUN;
+            (await valueOf<Record<string, string>>(b.declared.find((d) => d.name.endsWith("-owners"))!.props.environment)).DTR_HA_RUN;
         assert.notStrictEqual(await run(again), await run({ declared }), "each program run has its own run id");
         assert.ok(cluster.owners);
     });

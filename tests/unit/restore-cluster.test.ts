@@ -55,7 +55,8 @@ async function build(restore: Partial<RestoreBootstrap> = {}) {
     const name = `r${Math.random().toString(36).slice(2, 8)}`;
     new DtrCluster(name, args(restore), { transformations: [captureDeclarations(declared)] });
     await settle();
-    const cmds = declared.filter((d) => d.type === CMD);
+    // Steps on one host (remote) and the ones run from this machine over SSH (local: owner check, leave steps, gate).
+    const cmds = declared.filter((d) => d.type === CMD || d.type === "command:local:Command");
     const get = (suffix: string) => {
         const found = cmds.filter((c) => c.name === `${name}${suffix}`);
         assert.strictEqual(found.length, 1, `${name}${suffix} in ${cmds.map((c) => c.name).join(",")}`);
