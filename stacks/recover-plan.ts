@@ -70,8 +70,21 @@ export function planRecovery(
     spares: string[],
     newestBackupAgeSeconds: number | null,
     stack?: string,
+    /** The stack manages Swarm backups: a lost host's node also leaves the swarm, through a healthy manager. */
+    swarmManaged = false,
 ): RecoveryPlan {
     const plan = planFor(probes, spares, newestBackupAgeSeconds);
+    if (swarmManaged && (plan.class === 1 || plan.class === 2) && plan.lost.length) {
+        // After DTR's own step, before the replacements join: a lost manager out of raft keeps the swarm's quorum whole.
+        plan.steps.splice(
+            1,
+            0,
+            ...plan.lost.map((h) => ({
+                step: `swarm: once ${h}'s node is Down, demote it out of raft and remove it (docker node demote, docker node rm) through a healthy manager`,
+                destroys: `${h}'s node leaves the swarm (already lost; a Ready node is refused)`,
+            })),
+        );
+    }
     // A recovery acts only on what this stack owns: a replica another stack took over (a rebuild) is not ours to touch.
     if (stack !== undefined) {
         for (const p of probes) {

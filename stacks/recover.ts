@@ -21,6 +21,7 @@ import { RecoveryPlan, ReplicaProbe, dropHostResources, isAlive, planRecovery } 
 import { selectStack, stackExists, stackNameProblem } from "./workspace";
 import { backupAccess, resolveManifest } from "./catalog";
 import { rebuild } from "./rebuild";
+import { swarmPeerScript } from "../components/backup/swarm-backup";
 
 export class UsageError extends Error {}
 
@@ -69,6 +70,8 @@ interface Cluster {
     env: Record<string, string>;
     sshKey: string;
     raw: Record<string, unknown>;
+    /** The stack manages Swarm backups (backup.swarm): a lost host's node leaves the swarm too. */
+    swarmManaged: boolean;
 }
 
 const sshOf = (h: ExistingHostSpec): SshHost => ({ name: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostKey });
@@ -100,6 +103,7 @@ async function readCluster(stack: Stack): Promise<Cluster> {
         env: { UCP_USERNAME: c.ucp.username, UCP_PASSWORD: secret("ucpPassword") },
         sshKey: secret("sshPrivateKey"),
         raw,
+        swarmManaged: c.backup?.swarm !== undefined,
     };
 }
 
@@ -186,6 +190,29 @@ async function dtr(sh: HostShell, c: Cluster, h: ExistingHostSpec, line: string)
 }
 
 /** Drops every resource of the lost hosts from the stack's state, without running any delete (dropHostResources). */
+/**
+ * The lost host's node leaves the swarm: on the first healthy host that is a manager, its node id is looked up by
+ * hostname (exact, not docker's prefix filter), then swarmPeerScript("forget") waits for Down, demotes and removes it.
+ */
+async function forgetSwarmNode(sh: HostShell, c: Cluster, lost: ExistingHostSpec, healthy: string[]): Promise<string> {
+    const hostname = lost.ucpNode ?? lost.name;
+    for (const name of healthy) {
+        const h = c.hosts.find((x) => x.name === name);
+        if (!h) continue;
+        const ls = await sh.run(sshOf(h), "docker node ls --format '{{.ID}} {{.Hostname}}'", { timeoutSeconds: 30 });
+        if (ls.code !== 0) continue; // not a manager (or its engine is down): the next one
+        const node = ls.stdout
+            .split("\n")
+            .map((l) => l.trim().split(/\s+/))
+            .find((f) => f[1] === hostname);
+        if (!node) return `${hostname} is not in the swarm: nothing to remove`;
+        const r = await sh.run(sshOf(h), swarmPeerScript("forget", node[0]), { timeoutSeconds: 300 });
+        if (r.code !== 0) throw new Error(`swarm forget of ${hostname} (${node[0]}) through ${h.name} failed: ${r.stderr.trim()}`);
+        return r.stdout.trim().split("\n").pop() ?? "";
+    }
+    throw new Error(`no healthy host answered as a swarm manager to remove ${hostname}'s node through; nothing was changed in the swarm`);
+}
+
 async function forgetHosts(stack: Stack, hosts: string[], cluster: string, alsoNames: string[] = []): Promise<number> {
     const state = await stack.exportStack();
     const { kept, gone } = dropHostResources(state.deployment.resources ?? [], hosts, cluster, alsoNames);
@@ -250,6 +277,7 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
             o.spares.map((s) => s.name),
             newest ? (Date.now() - Date.parse(newest.storedAt)) / 1000 : null,
             o.stack,
+            c.swarmManaged,
         );
         report.plan = plan;
         report.class = plan.class;
@@ -362,6 +390,13 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
                         return null;
                     },
                     (i) => (i ? `${i.repositories} repositories, ${i.tags} tags, ${i.teamAccess} grants` : "none readable"),
+                );
+            }
+        }
+        if (c.swarmManaged) {
+            for (const h of c.hosts.filter((x) => plan.lost.includes(x.name))) {
+                await steps.run(`swarm: remove ${h.name}'s node through a healthy manager`, () =>
+                    forgetSwarmNode(sh, c, h, plan.healthy.length ? plan.healthy : plan.survivor ? [plan.survivor] : []),
                 );
             }
         }

@@ -225,7 +225,8 @@ export class DtrCluster extends pulumi.ComponentResource {
         // owner, before any step that changes the cluster. From this machine over SSH, so a lost host is named and passed
         // over in seconds instead of failing the up.
         const runId = `${Date.now()}-${Math.random().toString(16).slice(2, 10)}`;
-        const checkOwners = viaScript(`via_each "$DTR_HA_OWNER_SCRIPT"`);
+        // The command text names the script's variable only, so a failure's message is the output, not 200 lines of script.
+        const checkOwners = 'sh -c "$DTR_HA_OWNERS"';
         this.ownerCheck = new command.local.Command(
             `${name}-owners`,
             {
@@ -234,6 +235,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                     [OWNER_ENV.owner]: owner,
                     [OWNER_ENV.run]: runId,
                     DTR_HA_OWNER_SCRIPT: ownershipScript("check"),
+                    DTR_HA_OWNERS: viaScript('via_each "$DTR_HA_OWNER_SCRIPT"'),
                 })),
                 create: checkOwners,
                 update: checkOwners,
@@ -368,10 +370,11 @@ export class DtrCluster extends pulumi.ComponentResource {
                         DTR_HA_LEAVING: h.name,
                         DTR_HA_REMOVE_SCRIPT: guarded(st.remove.script),
                         DTR_HA_RELEASE_SCRIPT: ownershipScript("release"),
+                        DTR_HA_LEAVE: viaScript(LEAVE_TAIL),
                     })),
                     create: note,
                     update: note,
-                    delete: viaScript(LEAVE_TAIL),
+                    delete: 'sh -c "$DTR_HA_LEAVE"',
                 },
                 // Deleted one at a time, last joined first (DTR removes a replica only while every other one is healthy).
                 child({ dependsOn: [join, ...(previousLeave ? [previousLeave] : [])] }),
@@ -469,9 +472,12 @@ export class DtrCluster extends pulumi.ComponentResource {
                     ...e,
                     DTR_HA_GATE_WAIT: w,
                     DTR_HA_GATE_CHECK: c,
+                    DTR_HA_HEALTH: viaScript(
+                        'if [ "$1" = wait ]; then via_first "$DTR_HA_GATE_WAIT"; else via_first "$DTR_HA_GATE_CHECK"; fi',
+                    ),
                 })),
-                create: viaScript(`via_first "$DTR_HA_GATE_WAIT"`),
-                update: viaScript(`via_first "$DTR_HA_GATE_CHECK"`),
+                create: 'sh -c "$DTR_HA_HEALTH" dtr-ha-health wait',
+                update: 'sh -c "$DTR_HA_HEALTH" dtr-ha-health check',
                 triggers: [...ids, args.image.version],
             },
             child({ dependsOn: [versionStep] }),

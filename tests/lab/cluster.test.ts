@@ -49,7 +49,8 @@ describe("HA DTR in the lab (real engine, SSH, Swarm, S3; DTR = dtr-sim)", funct
             color: "never",
             onEvent: (e: EngineEvent) => {
                 const urn = e.resOutputsEvent?.metadata.urn;
-                if (urn && urn.includes("command:remote:Command")) finished.push(urn.split("::").pop()!);
+                // Host-bound steps (remote) and the ones run from this machine over SSH (local: owner check, leave, gate).
+                if (urn && /command:(remote|local):Command/.test(urn)) finished.push(urn.split("::").pop()!);
             },
         });
         outputs = Object.fromEntries(Object.entries(res.outputs).map(([k, v]) => [k, v.value]));

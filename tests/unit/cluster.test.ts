@@ -139,6 +139,14 @@ describe("DtrCluster", () => {
         assert.strictEqual(none.code, 1, "no healthy replica: nothing to join");
         assert.strictEqual(dockerCalls(none).length, 0);
         assert.match(none.stderr, /no declared replica answers \/_ping/);
+        // Every other replica gone (a destroyed cluster): no replica set to remove it from, nothing done, not a failure.
+        h.setPing({ "10.200.0.11": "unreachable", "10.200.0.12": "unreachable" });
+        const gone = h.run(removeScript, onHost);
+        assert.strictEqual(gone.code, 0, gone.stderr);
+        assert.strictEqual(dockerCalls(gone).length, 0);
+        assert.match(gone.stdout, /no other declared replica answers at all: no replica set is left/);
+        // One that answers unhealthy (quorum lost) still holds data: refused.
+        h.setPing({ "10.200.0.11": "unreachable", "10.200.0.12": "503" });
         const noRemove = h.run(removeScript, onHost);
         assert.strictEqual(noRemove.code, 1, "no healthy replica to remove through: refused, never forced");
         assert.strictEqual(dockerCalls(noRemove).length, 0);

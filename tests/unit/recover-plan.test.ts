@@ -43,6 +43,28 @@ describe("recovery plan (stacks/recover-plan.ts)", () => {
         assert.match(p.summary, /host2 \(replica aaaaaaaaaaa2: host unreachable \(SSH\)\)/);
     });
 
+    it("a stack that manages Swarm backups also plans each lost host's node out of the swarm, after DTR's step, before the joins", () => {
+        const probes = [ok("host1", A), lostHost("host2", B), ok("host3", C)];
+        const p = planRecovery(probes, ["host4"], null, "lab", true);
+        assert.match(p.steps[0].step, /dtr remove/);
+        assert.match(p.steps[1].step, /^swarm: once host2's node is Down, demote it out of raft and remove it/);
+        assert.match(p.steps[1].destroys, /host2's node leaves the swarm \(already lost; a Ready node is refused\)/);
+        assert.match(p.steps[2].step, /replace host2 by host4/);
+        assert.ok(!planRecovery(probes, ["host4"], null, "lab").steps.some((s) => s.step.startsWith("swarm:")), "not without it");
+        const two = planRecovery(
+            [noQuorum(ok("host1", A)), lostHost("host2", B), lostHost("host3", C)],
+            ["host4", "host5"],
+            null,
+            "lab",
+            true,
+        );
+        assert.strictEqual(two.class, 2);
+        assert.deepStrictEqual(
+            two.steps.filter((s) => s.step.startsWith("swarm:")).map((s) => s.step.split("'")[0]),
+            ["swarm: once host2", "swarm: once host3"],
+        );
+    });
+
     it("losing the install host is no different: the remove goes through another healthy replica", () => {
         const p = planRecovery([lostHost("host1", A), ok("host2", B), ok("host3", C)], ["host4"], null);
         assert.strictEqual(p.class, 1);

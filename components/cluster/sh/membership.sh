@@ -37,9 +37,11 @@ member_inputs() {
 }
 
 # Sets `existing` and `existing_addr` to the first candidate whose /_ping answers 200; says why others were passed over.
+# `answered` is set when any candidate answered at all (healthy or not).
 member_pick() {
   existing=''
   existing_addr=''
+  answered=''
   set -f
   # shellcheck disable=SC2086 # word splitting of the id/address list is the point
   set -- $DTR_HA_CANDIDATES
@@ -51,6 +53,7 @@ member_pick() {
     member_is_id "$id" || member_fail "candidate $id is not a replica id; nothing was changed"
     [ "$id" = "${DTR_HA_MEMBER_ID:-}" ] && continue
     code=$(curl -sS --insecure --max-time 10 -o /dev/null -w '%{http_code}' "https://$addr:$DTR_HA_HTTPS_PORT/_ping" 2>/dev/null) || code=unreachable
+    [ "$code" = unreachable ] || [ "$code" = 000 ] || answered=1
     if [ "$code" = 200 ]; then
       existing=$id
       existing_addr=$addr
@@ -117,7 +120,15 @@ member_join() {
 
 member_remove() {
   member_inputs
-  member_pick || member_fail "no other declared replica answers /_ping, and DTR removes a replica only through a healthy one; nothing was changed. See npm run recover -- --stack <stack>"
+  if ! member_pick; then
+    # No other replica answers at all (the cluster is gone, e.g. destroyed by the stack that rebuilt it): there is no
+    # replica set left to remove it from. One that answers unhealthy (quorum lost) is a failure: DTR still holds data.
+    if [ -z "$answered" ]; then
+      echo "dtr-ha membership: no other declared replica answers at all: no replica set is left to remove $DTR_HA_MEMBER_ID from; nothing was changed"
+      return 0
+    fi
+    member_fail "no other declared replica answers /_ping healthy, and DTR removes a replica only through a healthy one; nothing was changed. See npm run recover -- --stack <stack>"
+  fi
   statuses=$(member_status) || exit 1
   case "
 $statuses" in
