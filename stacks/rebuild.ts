@@ -157,10 +157,12 @@ class StepClock {
     private readonly started = new Map<string, number>();
     readonly finished: { step: string; seconds: number; at: number }[] = [];
     onEvent = (e: EngineEvent) => {
+        // Host-bound steps (remote) and the ones run from this machine over SSH (local: owner check, leave, gate).
+        const isStep = (t: string) => t === "command:remote:Command" || t === "command:local:Command";
         const pre = e.resourcePreEvent?.metadata;
-        if (pre && pre.type === "command:remote:Command") this.started.set(pre.urn, Date.now());
+        if (pre && isStep(pre.type)) this.started.set(pre.urn, Date.now());
         const out = e.resOutputsEvent?.metadata;
-        if (out && out.type === "command:remote:Command") {
+        if (out && isStep(out.type)) {
             const t0 = this.started.get(out.urn) ?? Date.now();
             this.finished.push({ step: out.urn.split("::").pop()!, seconds: (Date.now() - t0) / 1000, at: Date.now() });
         }
