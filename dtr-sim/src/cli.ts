@@ -31,7 +31,7 @@ async function context(flags: Flags): Promise<Ctx> {
     F.checkUcpTrust(flags);
     const engine = new Engine();
     const self = await selfImage(engine);
-    if (process.argv.some((a) => a === "--ucp-password" || a.startsWith("--ucp-password="))) {
+    if (process.argv.some((a) => /^--?ucp-password(=|$)/.test(a))) {
         warn(`--ucp-password on the command line is visible in ps and docker inspect: prefer -e UCP_PASSWORD`);
     }
     const username = F.str(flags, "ucp-username")!;

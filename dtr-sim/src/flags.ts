@@ -1,4 +1,5 @@
 // The DTR CLI flag contract (docs.mirantis.com/msr/2.9/cli-ref, docker/docs reference/dtr/2.7/cli).
+import { X509Certificate } from "node:crypto";
 import { UserError } from "./log";
 
 export type FlagKind = "string" | "bool";
@@ -188,7 +189,31 @@ export function unknownFlagError(cmd: string, name: string, spec: CommandSpec): 
     );
 }
 
-export function parseFlags(cmd: string, argv: string[], opts: ParseOptions): Flags {
+/**
+ * Go's strconv.ParseBool, which Go's flag package uses for `-flag=x` and urfave/cli (the `--y, yes` naming of the
+ * reference is urfave's) for a boolean flag's environment variable: golang/go src/flag/flag.go ("Boolean flags may
+ * be: 1, 0, t, f, T, F, true, false, TRUE, FALSE, True, False"). Anything else is not a boolean.
+ */
+export function parseGoBool(v: string): boolean | undefined {
+    if (["1", "t", "T", "true", "TRUE", "True"].includes(v)) return true;
+    if (["0", "f", "F", "false", "FALSE", "False"].includes(v)) return false;
+    return undefined;
+}
+
+export interface Scanned {
+    flags: Flags;
+    /** `--help`/`-h`: urfave/cli gives every command a `help, h` flag. */
+    help: boolean;
+}
+
+/**
+ * The command line as Go's flag package reads it (golang/go src/flag/flag.go, "Command line flag syntax"):
+ * `-flag`, `-flag=x`, `-flag x` (non-boolean flags only); "One or two minus signs may be used; they are
+ * equivalent". A string flag's value is the next argument whatever it starts with, so the documented
+ * `--ucp-ca "$(cat ca.pem)"` (every reference/dtr/2.7/cli/*.md page) works although a PEM starts with `-----BEGIN`.
+ * A boolean flag takes a value only as `-flag=x`. Error texts are Go's, plus a dtr-sim hint where useful.
+ */
+export function scanFlags(cmd: string, argv: string[]): Scanned {
     const spec = commands[cmd];
     if (!spec) {
         throw new UserError(`unknown command '${cmd}'. Commands: ${Object.keys(commands).join(", ")}`);
@@ -196,42 +221,77 @@ export function parseFlags(cmd: string, argv: string[], opts: ParseOptions): Fla
     const byName = new Map(spec.flags.map((f) => [f.name, f]));
     for (const f of spec.flags) for (const a of f.aliases ?? []) byName.set(a, f);
     const out: Flags = {};
+    let help = false;
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
-        if (!arg.startsWith("--")) {
-            throw new UserError(`unexpected argument '${arg}' for '${cmd}': flags look like --name value or --name=value`);
+        if (arg === "--") {
+            // Go: "--" ends the flags; what follows are arguments, and DTR's commands take none.
+            if (i + 1 < argv.length) throw unexpectedArgument(cmd, argv[i + 1]);
+            break;
         }
-        const eq = arg.indexOf("=");
-        const given = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-        const f = byName.get(given);
-        if (!f) throw unknownFlagError(cmd, given, spec);
-        const name = f.name;
+        if (arg.length < 2 || arg[0] !== "-") throw unexpectedArgument(cmd, arg);
+        let name = arg.slice(arg[1] === "-" ? 2 : 1);
+        if (name === "" || name[0] === "-" || name[0] === "=") throw new UserError(`bad flag syntax: ${arg}`);
+        let value: string | undefined;
+        const eq = name.indexOf("=");
+        if (eq > 0) {
+            value = name.slice(eq + 1);
+            name = name.slice(0, eq);
+        }
+        if (name === "help" || name === "h") {
+            help = true;
+            continue;
+        }
+        const f = byName.get(name);
+        if (!f) throw unknownFlagError(cmd, name, spec);
         if (f.kind === "bool") {
-            const v = eq >= 0 ? arg.slice(eq + 1) : "true";
-            if (v !== "true" && v !== "false") {
-                throw new UserError(`--${given} takes true or false, got '${v}'`);
+            const v = value ?? "true";
+            const b = parseGoBool(v);
+            if (b === undefined) {
+                throw new UserError(
+                    `invalid boolean value "${v}" for -${name}: parse error\n` +
+                        `dtr-sim hint: booleans are 1, 0, t, f, T, F, true, false, TRUE, FALSE, True, False, given as --${name}=<value>`,
+                );
             }
-            out[name] = v === "true";
+            out[f.name] = b;
         } else {
-            let v: string | undefined;
-            if (eq >= 0) v = arg.slice(eq + 1);
-            else {
-                v = argv[i + 1];
-                if (v === undefined || v.startsWith("--")) {
-                    throw new UserError(`--${given} needs a value: --${given} <value> or --${given}=<value>`);
+            if (value === undefined) {
+                if (i + 1 >= argv.length) {
+                    throw new UserError(`flag needs an argument: -${name}\ndtr-sim hint: --${name} <value> or --${name}=<value>`);
                 }
-                i++;
+                value = argv[++i];
             }
-            out[name] = v;
+            out[f.name] = value;
         }
     }
-    // Environment fills flags not given on the command line (how secrets should arrive).
+    return { flags: out, help };
+}
+
+function unexpectedArgument(cmd: string, arg: string): UserError {
+    return new UserError(`unexpected argument '${arg}' for '${cmd}': DTR's commands take only flags (--name value or --name=value)`);
+}
+
+export function parseFlags(cmd: string, argv: string[], opts: ParseOptions): Flags {
+    const { flags: out } = scanFlags(cmd, argv);
+    const spec = commands[cmd];
+    // Environment fills flags not given on the command line (how secrets should arrive). A boolean's variable is
+    // read as urfave/cli reads it: empty is false, otherwise strconv.ParseBool or an error.
     for (const f of spec.flags) {
         if (out[f.name] !== undefined || !f.env) continue;
         const v = opts.env[f.env];
         if (v === undefined || v === "") continue;
-        out[f.name] = f.kind === "bool" ? v === "true" || v === "1" : v;
+        if (f.kind === "bool") {
+            const b = parseGoBool(v);
+            if (b === undefined) {
+                throw new UserError(
+                    `could not parse ${v} as bool value for flag ${f.name}: strconv.ParseBool: parsing "${v}": invalid syntax\n` +
+                        `dtr-sim hint: env ${f.env} takes 1, 0, t, f, T, F, true, false, TRUE, FALSE, True, False`,
+                );
+            }
+            out[f.name] = b;
+        } else out[f.name] = v;
     }
+    const byName = new Map(spec.flags.map((f) => [f.name, f]));
     for (const r of spec.required) {
         if (out[r] === undefined || out[r] === "") {
             throw missingFlagError(cmd, r, byName.get(r), opts.stdinIsTTY);
@@ -352,11 +412,32 @@ export function checkUcpUrl(url: string): void {
 }
 
 export function checkUcpTrust(flags: Flags): void {
-    if (!str(flags, "ucp-ca") && !bool(flags, "ucp-insecure-tls")) {
+    const ca = str(flags, "ucp-ca");
+    if (!ca && !bool(flags, "ucp-insecure-tls")) {
         throw new UserError(
             `cannot verify UCP's certificate: pass --ucp-ca "<pem>" (or --ucp-insecure-tls, not for production). ` +
                 `(dtr-sim has no UCP to talk to, but enforces the same flags real DTR needs.)`,
         );
+    }
+    if (ca) checkPemCertificates("ucp-ca", ca);
+}
+
+/**
+ * `--ucp-ca "$(cat ca.pem)"` (reference/dtr/2.7/cli/*.md): the PEM text itself. A value that holds no parsable
+ * certificate could never verify UCP, so real DTR could not connect to UCP with it; dtr-sim, which has no UCP,
+ * refuses it up front (its wording is dtr-sim's: DTR's is not documented).
+ */
+export function checkPemCertificates(flag: string, pem: string): void {
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    if (!blocks.length) {
+        throw new UserError(`--${flag} holds no PEM certificate (-----BEGIN CERTIFICATE-----): pass the text, --${flag} "$(cat ca.pem)"`);
+    }
+    for (const b of blocks) {
+        try {
+            new X509Certificate(b);
+        } catch (e) {
+            throw new UserError(`--${flag}: a certificate in it does not parse (${(e as Error).message})`);
+        }
     }
 }
 
