@@ -190,14 +190,6 @@ describe("flags", () => {
         });
     });
 
-    it("accepts --help-extended, listed on every 2.7 reference page", () => {
-        for (const c of Object.keys(F.commands))
-            assert.ok(
-                F.commands[c].flags.some((f) => f.name === "help-extended"),
-                c,
-            );
-    });
-
     // Go's flag package (golang/go src/flag/flag.go, "Command line flag syntax"), which DTR's urfave/cli bootstrapper
     // parses with; the reference documents `--ucp-ca "$(cat ca.pem)"` (reference/dtr/2.7/cli/*.md, every page).
     describe("Go flag syntax (golang/go src/flag/flag.go; reference/dtr/2.7/cli/*.md)", () => {
