@@ -305,9 +305,18 @@ export class ApiServer {
             this.store.peers,
         );
         const issues = v.issues;
-        if (!q.ok) issues.push(`rethinkdb: no quorum: ${q.reachable} of ${q.members} replicas reachable, need ${q.majority}`);
-        if (doc.joinLock) issues.push(`join of replica ${doc.joinLock.replicaId} in progress since ${doc.joinLock.since}`);
+        if (!q.ok)
+            issues.push({
+                critical: true,
+                description: `rethinkdb: no quorum: ${q.reachable} of ${q.members} replicas reachable, need ${q.majority}`,
+            });
+        if (doc.joinLock)
+            issues.push({
+                critical: false,
+                description: `join of replica ${doc.joinLock.replicaId} in progress since ${doc.joinLock.since}`,
+            });
         return {
+            rethink_system_tables: v.rethink_system_tables,
             replica_health: v.replica_health,
             replica_timestamp: v.replica_timestamp,
             replica_readonly: v.replica_readonly,
