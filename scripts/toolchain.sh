@@ -284,15 +284,15 @@ cmd_env() {
   check_platform
   local path
   path=$(bin_dirs | paste -sd: -)
-  # The caller's own PULUMI_BACKEND_URL wins; the default keeps stack state in the repo's git-ignored
-  # .pulumi/ (created here: the file backend refuses a missing directory), so each clone has its own.
+  # No backend is chosen here: the operator tools and `pulumi` use the caller's PULUMI_BACKEND_URL, Pulumi.yaml's
+  # backend or the logged-in one (the lab passes its own file backend explicitly). PULUMI_HOME is the cache's only
+  # when the caller has none and never logged in (~/.pulumi/credentials.json), so an existing login stays visible.
   cat <<EOF
 export PATH="${path:+$path:}\$PATH"
-export PULUMI_HOME="$CACHE/pulumi-home"
+if [ -z "\${PULUMI_HOME:-}" ] && [ ! -f "\$HOME/.pulumi/credentials.json" ]; then export PULUMI_HOME="$CACHE/pulumi-home"; fi
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-if [ -z "\${PULUMI_BACKEND_URL:-}" ]; then mkdir -p "$REPO/.pulumi"; export PULUMI_BACKEND_URL="file://$REPO/.pulumi"; fi
 export MINIO_UPDATE=off
 export MC_UPDATE=off
 EOF
