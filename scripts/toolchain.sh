@@ -20,6 +20,8 @@
 #   Debian packages   whatever bookworm's apt serves; `versions` records the installed ones
 # Measured on the project's 2-core machine, empty Go caches: cold install 409-460 s (pulumi 218-225 s,
 # minio 115-173 s, mc 26-31 s, command provider 28-35 s, actionlint 3-5 s, S3 smoke 5 s); warm < 1 s.
+# The language host: 4 s after the pulumi CLI's build (they share most packages in Go's build cache); 149 s alone with
+# an empty build cache (modules already downloaded, nice 19 on the shared 2-core machine).
 # pulumi-language-nodejs cannot come from the module proxy (its module answers 403), hence the vendored source.
 # Inline Automation API programs do not need it; `pulumi up`/`preview` of this project from the CLI does.
 #
