@@ -214,7 +214,7 @@ function dtrStack() {
               )
             : undefined;
 
-    return {
+    const outputs = {
         backupSchedule: schedule?.schedule,
         backupScheduleHosts: schedule?.hosts,
         replicaIds: dtr.replicaIds,
@@ -235,6 +235,9 @@ function dtrStack() {
         layerBucket: storage?.bucketName ?? (config.storage.mode === "s3" ? config.storage.s3.bucket : undefined),
         loadBalancer,
     };
+    // Outputs a configuration does not have (no schedule, no load balancer, ...) are left out, not exported as
+    // undefined: the engine would warn "Undefined value (...) will not show as a stack output" for each.
+    return Object.fromEntries(Object.entries(outputs).filter(([, v]) => v !== undefined)) as Partial<typeof outputs>;
 }
 
 export = dtrStack;

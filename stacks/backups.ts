@@ -3,10 +3,11 @@
  * and a verification that re-reads a backup object and checks its size and SHA-256 against the manifest.
  *
  * Exit codes: 0 fine, 1 a runtime failure (or a backup that failed verification), 2 bad usage or input. The stack is
- * only ever selected, never created, and the key is checked before anything is called.
+ * only ever selected, never created, and the key is checked before anything is called. `--stack` has no default; the
+ * stack is looked up where pulumi would (see workspace.ts), or in the lab's state dir with --state-dir.
  */
 import { Command, CommanderError } from "commander";
-import { passphraseProblem, requirePulumiCli, selectStack, stackExists, stackNameProblem } from "./workspace";
+import { passphraseProblem, placeName, placeOf, requirePulumiCli, selectStack, stackExists, stackNameProblem } from "./workspace";
 import { missingValueProblem } from "./rebuild";
 import { backupAccess, keyPlacementProblem, readBackupCatalog, verifyBackup } from "./catalog";
 import { manifestKeyProblem } from "../backup-agent/src/keys";
@@ -16,32 +17,34 @@ class UsageError extends Error {}
 const program = new Command()
     .name("npm run backups --")
     .description("List and verify a stack's DTR backups.")
-    .option("--stack <name>", "the stack whose backups to read", "lab")
+    .option("--stack <name>", "the stack whose backups to read (required: no default)")
     .option(
         "--state-dir <dir>",
-        "where the stacks' state lives (file backend)",
-        process.env.DTR_HA_STATE_DIR ?? "/var/tmp/dtr-ha-lab/pulumi",
+        "the lab's settings: its file backend and passphrase in <dir> (default: $DTR_HA_STATE_DIR; without either, the backend and secrets pulumi uses)",
+        process.env.DTR_HA_STATE_DIR || undefined,
     )
     .option("--json", "print JSON lines instead of a table", false)
     // Usage errors exit 2 like bad input, not commander's 1 (1 is a runtime failure).
     .exitOverride();
 
 /** Checks the stack name and that the stack exists (reading the backend's files only), then selects it. */
-async function access(o: { stack: string; stateDir: string }) {
+async function access(o: { stack?: string; stateDir?: string }) {
+    if (o.stack === undefined) throw new UsageError("--stack is required: name the stack whose backups to read (there is no default)");
     const bad = stackNameProblem("--stack", o.stack) ?? (o.stateDir === "" ? "--state-dir is empty" : null);
     if (bad) throw new UsageError(bad);
-    if (!stackExists(o.stack, { dir: o.stateDir })) throw new UsageError(`stack ${o.stack} does not exist in ${o.stateDir}/backend`);
+    const place = placeOf(o.stateDir);
+    if (!stackExists(o.stack, place)) throw new UsageError(`stack ${o.stack} does not exist in ${placeName(place)}`);
     requirePulumiCli();
-    const passphrase = passphraseProblem({ dir: o.stateDir });
+    const passphrase = passphraseProblem(place);
     if (passphrase) throw new Error(passphrase);
-    return backupAccess(await selectStack(o.stack, { dir: o.stateDir }));
+    return backupAccess(await selectStack(o.stack, place));
 }
 
 program
     .command("list")
     .description("every backup of the cluster, newest first (by the store's time); refused manifests after them")
     .action(async () => {
-        const o = program.opts<{ stack: string; stateDir: string; json: boolean }>();
+        const o = program.opts<{ stack?: string; stateDir?: string; json: boolean }>();
         const a = await access(o);
         const { entries, broken } = await readBackupCatalog(a);
         if (o.json) {
@@ -65,7 +68,7 @@ program
     .command("verify <manifestKey>")
     .description("re-read the backup object and check it against its manifest")
     .action(async (key: string) => {
-        const o = program.opts<{ stack: string; stateDir: string; json: boolean }>();
+        const o = program.opts<{ stack?: string; stateDir?: string; json: boolean }>();
         const shape = manifestKeyProblem(key);
         if (shape) throw new UsageError(shape);
         const a = await access(o);

@@ -3,9 +3,9 @@
  * the hosts run), fed with the stack's backup settings. Nothing here is a second implementation of the agent.
  */
 import { spawn } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { REPO_ROOT } from "../lab/lab";
 import { manifestKeyProblem, parseManifestKey } from "../backup-agent/src/keys";
 
 export interface BackupAccess {
@@ -78,10 +78,17 @@ export async function backupAccess(stack: Stack): Promise<BackupAccess> {
     return { bucket, prefix: backup.prefix ?? "", cluster, env };
 }
 
-const AGENT = path.join(REPO_ROOT, "backup-agent", "dist", "main.js");
+// The package root (this file is bin/stacks/catalog.js); the lab is not needed to find the agent.
+const AGENT = path.join(__dirname, "..", "..", "backup-agent", "dist", "main.js");
 
 /** Runs the backup agent locally; resolves with stdout, rejects with its stderr. */
 export function agent(args: string[], env: Record<string, string>, input?: string): Promise<string> {
+    if (!fs.existsSync(AGENT))
+        return Promise.reject(
+            new Error(
+                `the backup agent is not built (${AGENT} is missing): in a clone of dtr-ha run npm --prefix backup-agent ci && npm --prefix backup-agent run build; the installed package does not ship it yet`,
+            ),
+        );
     return new Promise((resolve, reject) => {
         const p = spawn(process.execPath, [AGENT, ...args], {
             env: { PATH: process.env.PATH ?? "", ...env },

@@ -6,7 +6,17 @@
 import { Command, CommanderError } from "commander";
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { parseHealthLine } from "../components/cluster/health-gate";
-import { createStack, passphraseProblem, requirePulumiCli, selectStack, stackExists, stackNameProblem } from "./workspace";
+import {
+    createStack,
+    passphraseProblem,
+    placeName,
+    placeOf,
+    requirePulumiCli,
+    selectStack,
+    stackExists,
+    stackNameProblem,
+    StackPlace,
+} from "./workspace";
 import { Steps } from "./progress";
 import { backupAccess, fromProblem, resolveManifest, verifyBackup } from "./catalog";
 
@@ -58,19 +68,22 @@ export function missingValueProblem(argv: string[], valueFlags: string[]): strin
 export function rebuildInputProblems(o: {
     from: string;
     stack: string;
-    sourceStack: string;
-    stateDir: string;
+    /** Required (no default that could name the wrong cluster); the CLI fills in `lab` only with the lab's state dir. */
+    sourceStack?: string;
+    /** The lab's state dir; undefined: the backend and secrets pulumi uses. */
+    stateDir?: string;
     disasterTime?: Date;
 }): string[] {
     const p: string[] = [];
     const from = fromProblem(o.from);
     if (from) p.push(from);
-    for (const [flag, v] of [
-        ["--stack", o.stack],
-        ["--source-stack", o.sourceStack],
-    ] as const) {
-        const n = stackNameProblem(flag, v);
-        if (n) p.push(n);
+    const n = stackNameProblem("--stack", o.stack);
+    if (n) p.push(n);
+    if (o.sourceStack === undefined)
+        p.push("--source-stack is required: name the stack whose configuration and backups to use (there is no default)");
+    else {
+        const s = stackNameProblem("--source-stack", o.sourceStack);
+        if (s) p.push(s);
     }
     if (o.stack !== "" && o.stack === o.sourceStack)
         p.push(
@@ -92,19 +105,20 @@ export function rebuildInputProblems(o: {
 export function rebuildPreflight(o: {
     from: string;
     stack: string;
-    sourceStack: string;
-    stateDir: string;
+    sourceStack?: string;
+    stateDir?: string;
+    secretsProvider?: string;
     disasterTime?: Date;
     resume?: boolean;
 }): void {
     const problems = rebuildInputProblems(o);
     if (problems.length > 0) throw new UsageError(problems.join("\n"));
-    const place = { dir: o.stateDir };
+    const place = placeOf(o.stateDir, o.secretsProvider);
     if (!o.resume && stackExists(o.stack, place))
         throw new UsageError(
-            `stack ${o.stack} already exists in ${o.stateDir}/backend: rebuild only into a new stack (a restore over an existing one would let Pulumi delete what it restores); to finish a rebuild into ${o.stack} that was interrupted, run it again with --resume`,
+            `stack ${o.stack} already exists in ${placeName(place)}: rebuild only into a new stack (a restore over an existing one would let Pulumi delete what it restores); to finish a rebuild into ${o.stack} that was interrupted, run it again with --resume`,
         );
-    if (!stackExists(o.sourceStack, place)) throw new UsageError(`source stack ${o.sourceStack} does not exist in ${o.stateDir}/backend`);
+    if (!stackExists(o.sourceStack!, place)) throw new UsageError(`source stack ${o.sourceStack} does not exist in ${placeName(place)}`);
     requirePulumiCli();
     const passphrase = passphraseProblem(place);
     if (passphrase) throw new Error(passphrase);
@@ -114,7 +128,10 @@ export interface RebuildOptions {
     from: string;
     stack: string;
     sourceStack: string;
-    stateDir: string;
+    /** The lab's state dir (its file backend and passphrase); undefined: the backend and secrets pulumi uses. */
+    stateDir?: string;
+    /** Pulumi's way only: the new stack's secrets provider; default: the backend's. */
+    secretsProvider?: string;
     /** When the disaster happened (for the RPO); default: when the rebuild was declared. */
     disasterTime?: Date;
     /** When the disaster was declared (RTO starts here); default: now. */
@@ -173,7 +190,7 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
     rebuildPreflight(o);
     const declaredAt = o.declaredAt ?? new Date();
     const disasterTime = o.disasterTime ?? declaredAt;
-    const place = { dir: o.stateDir };
+    const place = placeOf(o.stateDir, o.secretsProvider);
     const source: Stack = await steps.run(`open the source stack ${o.sourceStack}`, () => selectStack(o.sourceStack, place));
     const access = await backupAccess(source);
     const entry = await steps.run(
@@ -241,7 +258,7 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
 }
 
 /** An existing stack may be resumed only when it is a rebuild (restore mode) from the same backup. */
-export async function resumable(name: string, place: { dir: string }, manifestKey: string): Promise<Stack> {
+export async function resumable(name: string, place: StackPlace, manifestKey: string): Promise<Stack> {
     const s = await selectStack(name, place);
     const raw = (await s.getAllConfig())["dtr-ha:restore"]?.value;
     let recorded: unknown;
@@ -282,12 +299,13 @@ if (require.main === module) {
         .description("Rebuild a lost DTR cluster from a backup into a fresh stack, verify it, and report RTO and RPO.")
         .requiredOption("--from <manifest>", 'a backup manifest key, or "latest"')
         .requiredOption("--stack <name>", "the new stack to create")
-        .option("--source-stack <name>", "the stack whose configuration and backups to use", "lab")
+        .option("--source-stack <name>", "the stack whose configuration and backups to use (required; with the lab's --state-dir: lab)")
         .option(
             "--state-dir <dir>",
-            "where the stacks' state lives (file backend)",
-            process.env.DTR_HA_STATE_DIR ?? "/var/tmp/dtr-ha-lab/pulumi",
+            "the lab's settings: its file backend and passphrase in <dir> (default: $DTR_HA_STATE_DIR; without either, the backend and secrets pulumi uses)",
+            process.env.DTR_HA_STATE_DIR || undefined,
         )
+        .option("--secrets-provider <provider>", "the new stack's secrets provider, as pulumi stack init takes it (default: the backend's)")
         .option("--disaster-time <iso>", "when the cluster was lost (RPO), e.g. 2026-11-25T13:00:00Z; default: now")
         .option("--destroy-existing", "destroy replicas still found on the hosts instead of refusing", false)
         .option("--resume", "finish an interrupted rebuild into --stack (the same backup); an existing stack is refused otherwise", false)
@@ -305,8 +323,10 @@ if (require.main === module) {
             const o: RebuildOptions = {
                 from: opts.from,
                 stack: opts.stack,
-                sourceStack: opts.sourceStack,
+                // The lab's own source stack is its default only there; elsewhere it must be named.
+                sourceStack: opts.sourceStack ?? (opts.stateDir !== undefined ? "lab" : undefined),
                 stateDir: opts.stateDir,
+                secretsProvider: opts.secretsProvider,
                 disasterTime,
                 destroyExisting: opts.destroyExisting,
                 resume: opts.resume,
@@ -325,7 +345,14 @@ if (require.main === module) {
                 process.exitCode = e instanceof UsageError ? 2 : 1;
             }
         });
-    const early = missingValueProblem(process.argv.slice(2), ["--from", "--stack", "--source-stack", "--state-dir", "--disaster-time"]);
+    const early = missingValueProblem(process.argv.slice(2), [
+        "--from",
+        "--stack",
+        "--source-stack",
+        "--state-dir",
+        "--secrets-provider",
+        "--disaster-time",
+    ]);
     (early ? Promise.reject(new UsageError(early)) : program.parseAsync()).catch((e) => {
         if (e instanceof CommanderError) {
             process.exitCode = e.exitCode === 0 ? 0 : 2; // commander already printed the message

@@ -18,7 +18,7 @@ import type { ExistingHostSpec } from "../components/hosts/existing-hosts";
 import { Steps } from "./progress";
 import { HostShell, SshHost } from "./host-ssh";
 import { RecoveryPlan, ReplicaProbe, dropHostResources, isAlive, planRecovery } from "./recover-plan";
-import { selectStack, stackExists, stackNameProblem } from "./workspace";
+import { placeName, placeOf, selectStack, stackExists, stackNameProblem } from "./workspace";
 import { backupAccess, resolveManifest } from "./catalog";
 import { rebuild } from "./rebuild";
 import { swarmPeerScript } from "../components/backup/swarm-backup";
@@ -27,7 +27,8 @@ export class UsageError extends Error {}
 
 export interface RecoverOptions {
     stack: string;
-    stateDir: string;
+    /** The lab's state folder (its file backend and passphrase); without it the stack opens as `pulumi` would. */
+    stateDir?: string;
     /** Replacement hosts (same shape as hosts.existing entries), used in order for the lost ones. */
     spares: ExistingHostSpec[];
     yes: boolean;
@@ -224,8 +225,8 @@ async function forgetHosts(stack: Stack, hosts: string[], cluster: string, alsoN
 export async function recover(o: RecoverOptions, steps = new Steps()): Promise<RecoverReport> {
     const problem = stackNameProblem("--stack", o.stack);
     if (problem) throw new UsageError(problem);
-    const place = { dir: o.stateDir };
-    if (!stackExists(o.stack, place)) throw new UsageError(`--stack ${o.stack}: no such stack in ${o.stateDir}; nothing was changed`);
+    const place = placeOf(o.stateDir);
+    if (!stackExists(o.stack, place)) throw new UsageError(`--stack ${o.stack}: no such stack in ${placeName(place)}; nothing was changed`);
     const stack = await steps.run(`open stack ${o.stack} (select only)`, () => selectStack(o.stack, place));
     const c = await steps.run("read its configuration", () => readCluster(stack));
     const sh = new HostShell(c.sshKey);
@@ -475,8 +476,8 @@ if (require.main === module) {
         .requiredOption("--stack <name>", "the stack whose cluster to recover (no default: name it)")
         .option(
             "--state-dir <dir>",
-            "where the stacks' state lives (file backend)",
-            process.env.DTR_HA_STATE_DIR ?? "/var/tmp/dtr-ha-lab/pulumi",
+            "the lab's state folder (file backend and passphrase); default: the backend pulumi uses (PULUMI_BACKEND_URL, login)",
+            process.env.DTR_HA_STATE_DIR || undefined,
         )
         .option("--spare <json>", "a replacement host, as a hosts.existing entry in JSON (repeat for several)", (v: string) => {
             try {
@@ -492,7 +493,7 @@ if (require.main === module) {
         .option("--yes", "carry the plan out (without: diagnose and plan only, nothing changes)", false)
         .option("--json", "end with one JSON line", false)
         .showHelpAfterError()
-        .action(async (o: { stack: string; stateDir: string; yes: boolean; json: boolean; toStack?: string }) => {
+        .action(async (o: { stack: string; stateDir?: string; yes: boolean; json: boolean; toStack?: string }) => {
             const steps = new Steps();
             const report = await recover({ ...o, spares }, steps);
             process.stderr.write(

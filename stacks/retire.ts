@@ -9,11 +9,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command } from "commander";
 import { Steps } from "./progress";
-import { selectStack, stackExists, stackNameProblem } from "./workspace";
+import { placeName, placeOf, selectStack, stackExists, stackNameProblem } from "./workspace";
 
 interface Options {
     stack: string;
-    stateDir: string;
+    /** The lab's state dir (its file backend and passphrase); undefined: the backend and secrets pulumi uses. */
+    stateDir?: string;
     yes: boolean;
     json: boolean;
 }
@@ -35,8 +36,8 @@ export interface RetireReport {
 export async function retire(o: Options, steps = new Steps()): Promise<RetireReport> {
     const problem = stackNameProblem("--stack", o.stack);
     if (problem) throw new UsageError(problem);
-    const place = { dir: o.stateDir };
-    if (!stackExists(o.stack, place)) throw new UsageError(`--stack ${o.stack}: no such stack in ${o.stateDir}; nothing was changed`);
+    const place = placeOf(o.stateDir);
+    if (!stackExists(o.stack, place)) throw new UsageError(`--stack ${o.stack}: no such stack in ${placeName(place)}; nothing was changed`);
     const stack = await steps.run(`open stack ${o.stack} (select only)`, () => selectStack(o.stack, place));
     const state = await steps.run("read its state", () => stack.exportStack());
     const resources = (state.deployment.resources ?? []) as { type: string; urn: string }[];
@@ -49,7 +50,8 @@ export async function retire(o: Options, steps = new Steps()): Promise<RetireRep
     const owners = ((outputs as Record<string, { value: unknown }>).owners?.value ?? []) as string[];
     const report: RetireReport = { stack: o.stack, resources: resources.length, byType, leftBehind, owners, retired: false };
     if (!o.yes) return report;
-    const dir = path.join(o.stateDir, "retired");
+    // The saved state goes beside the lab's backend, or into ./retired of the folder the tool runs in.
+    const dir = path.join(o.stateDir ?? process.cwd(), "retired");
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${o.stack}-${new Date().toISOString().replace(/[:.]/g, "")}.json`);
     // The state as it was, for the record (secrets in it stay encrypted with the stack's secrets provider).
@@ -88,8 +90,8 @@ if (require.main === module) {
         .requiredOption("--stack <name>", "the old stack to retire (no default: name it)")
         .option(
             "--state-dir <dir>",
-            "where the stacks' state lives (file backend)",
-            process.env.DTR_HA_STATE_DIR ?? "/var/tmp/dtr-ha-lab/pulumi",
+            "the lab's settings: its file backend and passphrase in <dir> (default: $DTR_HA_STATE_DIR; without either, the backend and secrets pulumi uses)",
+            process.env.DTR_HA_STATE_DIR || undefined,
         )
         .option("--yes", "really drop it (without: only show what would be dropped)", false)
         .option("--json", "end with one JSON line", false)

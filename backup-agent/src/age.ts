@@ -1,7 +1,6 @@
-// age (age-encryption.org/v1) on Node streams. The library streams on WHATWG streams in 64 KiB chunks; these
-// wrappers bridge to Node streams. It is ESM-only: this CommonJS build loads it with require(esm) (Node >= 20.19).
-import { Readable } from "node:stream";
-import { ReadableStream } from "node:stream/web";
+// age (age-encryption.org/v1) keys: recipients and identities, checked before any data flows. The age-encryption
+// library writes and reads the header; the payload is sealed and opened by src/age-stream.ts with Node's crypto.
+// The library is ESM-only: this CommonJS build loads it with require(esm) (Node >= 20.19).
 import { Decrypter, Encrypter } from "age-encryption";
 
 export class AgeError extends Error {
@@ -26,12 +25,6 @@ export function makeEncrypter(recipients: string[]): Encrypter {
     return e;
 }
 
-export async function encryptStream(input: Readable, e: Encrypter): Promise<Readable> {
-    const web = Readable.toWeb(input) as unknown as globalThis.ReadableStream<Uint8Array>;
-    const out = await e.encrypt(web);
-    return Readable.fromWeb(out as unknown as ReadableStream<Uint8Array>, { highWaterMark: 256 * 1024 });
-}
-
 export function makeDecrypter(identity: string, where: string): Decrypter {
     const d = new Decrypter();
     if (!identity.startsWith("AGE-SECRET-KEY-"))
@@ -42,16 +35,4 @@ export function makeDecrypter(identity: string, where: string): Decrypter {
         throw new AgeError(`${where} holds an invalid age identity (${(err as Error).message})`);
     }
     return d;
-}
-
-export async function decryptStream(input: Readable, d: Decrypter): Promise<Readable> {
-    const web = Readable.toWeb(input) as unknown as globalThis.ReadableStream<Uint8Array>;
-    let out: globalThis.ReadableStream<Uint8Array>;
-    try {
-        out = await d.decrypt(web);
-    } catch (err) {
-        input.destroy();
-        throw new AgeError(`cannot decrypt: ${(err as Error).message} (is it the identity matching the manifest's recipients?)`);
-    }
-    return Readable.fromWeb(out as unknown as ReadableStream<Uint8Array>, { highWaterMark: 256 * 1024 });
 }

@@ -66,6 +66,8 @@ export function placementProblems(
                     ? `the manifest says encrypted but its object key ${m.object.key} has no .age`
                     : `its object key ${m.object.key} ends in .age but the manifest says not encrypted`,
             );
+        if (o.compression !== m.content.compression)
+            p.push(`its object key ${m.object.key} names ${o.compression} but the manifest says ${m.content.compression}`);
     }
     return p;
 }

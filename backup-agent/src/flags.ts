@@ -1,6 +1,7 @@
 // Flag parsing for every command. Each error names the flag, the bad value and the fix.
-import { BACKUP_KINDS, BackupKind, CLUSTER_NAME, META_KEY } from "./manifest";
-import { checkKey, checkPrefix, MANIFEST_SUFFIX } from "./keys";
+import { BACKUP_KINDS, BackupKind, CLUSTER_NAME, COMPRESSIONS, ManifestCompression as Compression, META_KEY } from "./manifest";
+import { DEFAULTS } from "./defaults";
+import { checkKey, checkPrefix, MANIFEST_SUFFIX, parseObjectKey } from "./keys";
 import type { UploadOptions } from "./upload";
 
 export class UsageError extends Error {
@@ -153,8 +154,12 @@ const uploadSpecs: Specs = {
     "retain-days": { help: "days" },
     "part-size-mib": { help: "MiB, 5-64, default 8" },
     "queue-size": { help: "parts in flight, 1-4, default 2" },
-    "gzip-level": { help: "1-9, default 6" },
-    "gzip-parallel": { help: "1 MiB blocks compressed at once, 1-8, default 3; 1 keeps gzip on one core" },
+    compression: { help: `zstd|gzip, default ${DEFAULTS.compression} (gzip: as backups before zstd)` },
+    "zstd-level": { help: `1-19, default ${DEFAULTS.level.zstd}` },
+    "gzip-level": { help: `1-9, default ${DEFAULTS.level.gzip}` },
+    "compress-parallel": { help: `blocks compressed at once, 1-8, default ${DEFAULTS.parallel}; 1 keeps compression on one core` },
+    "gzip-parallel": { help: "the old name of --compress-parallel" },
+    "block-mib": { help: `MiB of tar per compressed block, 1-16, default ${DEFAULTS.blockMiB}` },
 };
 
 export function parseUpload(argv: string[]): UploadFlags {
@@ -194,6 +199,18 @@ export function parseUpload(argv: string[]): UploadFlags {
             throw new UsageError(`${cmd}: --lock-mode '${mode}' must be GOVERNANCE or COMPLIANCE (uppercase, as S3 spells it)`);
         lock = { mode, retainDays: int(cmd, "retain-days", days, 1, 36500) };
     }
+    const compression = compressionFlag(cmd, raw);
+    const named = parseObjectKey(one(raw, "key")!);
+    if (named && named.compression !== compression)
+        throw new UsageError(
+            `${cmd}: --key ${one(raw, "key")} names ${named.compression} but the upload compresses with ${compression}: give --compression ${named.compression}, or a key from 'keys --compression ${compression}'`,
+        );
+    const other = compression === "zstd" ? "gzip-level" : "zstd-level";
+    if (one(raw, other) !== undefined)
+        throw new UsageError(`${cmd}: --${other} does not apply to --compression ${compression}: drop it or change --compression`);
+    if (one(raw, "compress-parallel") !== undefined && one(raw, "gzip-parallel") !== undefined)
+        throw new UsageError(`${cmd}: --gzip-parallel is the old name of --compress-parallel: give only one`);
+    const parallel = one(raw, "compress-parallel") ?? one(raw, "gzip-parallel");
     const stack = one(raw, "source-stack");
     if (stack === "") throw new UsageError(`${cmd}: --source-stack is empty: give the stack name or leave the flag out`);
     return {
@@ -205,10 +222,15 @@ export function parseUpload(argv: string[]): UploadFlags {
         meta,
         recipients,
         lock,
-        partSizeMiB: int(cmd, "part-size-mib", one(raw, "part-size-mib") ?? "8", 5, 64),
-        queueSize: int(cmd, "queue-size", one(raw, "queue-size") ?? "2", 1, 4),
-        gzipLevel: int(cmd, "gzip-level", one(raw, "gzip-level") ?? "6", 1, 9),
-        gzipParallel: int(cmd, "gzip-parallel", one(raw, "gzip-parallel") ?? "3", 1, 8),
+        partSizeMiB: int(cmd, "part-size-mib", one(raw, "part-size-mib") ?? String(DEFAULTS.partSizeMiB), 5, 64),
+        queueSize: int(cmd, "queue-size", one(raw, "queue-size") ?? String(DEFAULTS.queueSize), 1, 8),
+        compression,
+        level:
+            compression === "zstd"
+                ? int(cmd, "zstd-level", one(raw, "zstd-level") ?? String(DEFAULTS.level.zstd), 1, 19)
+                : int(cmd, "gzip-level", one(raw, "gzip-level") ?? String(DEFAULTS.level.gzip), 1, 9),
+        parallel: int(cmd, "compress-parallel", parallel ?? String(DEFAULTS.parallel), 1, 8),
+        blockMiB: int(cmd, "block-mib", one(raw, "block-mib") ?? String(DEFAULTS.blockMiB), 1, 16),
     };
 }
 
@@ -271,18 +293,37 @@ export function parseList(argv: string[]): { bucket: string; prefix: string; clu
     };
 }
 
-export function parseKeys(argv: string[]): { prefix: string; cluster: string; kind: BackupKind; encrypted: boolean } {
+function compressionFlag(cmd: string, raw: Raw): Compression {
+    const c = (one(raw, "compression") ?? DEFAULTS.compression) as Compression;
+    if (!COMPRESSIONS.includes(c)) throw new UsageError(`${cmd}: --compression '${c}' must be one of ${COMPRESSIONS.join("|")}`);
+    return c;
+}
+
+export function parseKeys(argv: string[]): {
+    prefix: string;
+    cluster: string;
+    kind: BackupKind;
+    encrypted: boolean;
+    compression: Compression;
+} {
     const cmd = "keys";
     const raw = parse(cmd, argv, {
         prefix: { help: "key prefix" },
         cluster: { required: true, help: "cluster name" },
         kind: { required: true, help: BACKUP_KINDS.join("|") },
         encrypted: { bool: true, help: "" },
+        compression: { help: `zstd|gzip, default ${DEFAULTS.compression}: as given to upload` },
     });
     const prefix = one(raw, "prefix") ?? "";
     const problem = checkPrefix("--prefix", prefix);
     if (problem) throw new UsageError(`${cmd}: ${problem}`);
-    return { prefix, cluster: cluster(cmd, one(raw, "cluster")!), kind: kind(cmd, one(raw, "kind")!), encrypted: raw.has("encrypted") };
+    return {
+        prefix,
+        cluster: cluster(cmd, one(raw, "cluster")!),
+        kind: kind(cmd, one(raw, "kind")!),
+        encrypted: raw.has("encrypted"),
+        compression: compressionFlag(cmd, raw),
+    };
 }
 
 export function parseInventory(argv: string[]): { url: URL; insecure: boolean; lines: boolean } {

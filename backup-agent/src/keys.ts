@@ -3,15 +3,16 @@
 // relies on it).
 //
 // Key shape (what `keys` names and the catalog accepts):
-//   [<prefix>/]objects/<cluster>/<kind>/<stamp>.tar.gz[.age]
+//   [<prefix>/]objects/<cluster>/<kind>/<stamp>.tar.{zst|gz}[.age]   (.gz: gzip, every backup before zstd)
 //   [<prefix>/]manifests/<cluster>/<stamp>-<kind>.manifest.json
 // with <stamp> = 20260131T120000123Z-1a2b3c4d (UTC to the millisecond, then 8 random hex digits), so two backups
 // taken in the same second (or millisecond) never share a key. Keys written before the suffix existed
 // (<stamp> = 20260131T120000Z) are still read.
 import { randomBytes } from "node:crypto";
-import { BACKUP_KINDS, BackupKind, CLUSTER_NAME } from "./manifest";
+import { BACKUP_KINDS, BackupKind, CLUSTER_NAME, ManifestCompression } from "./manifest";
 
 export const MANIFEST_SUFFIX = ".manifest.json";
+const TAR_SUFFIX: Record<ManifestCompression, string> = { gzip: ".tar.gz", zstd: ".tar.zst" };
 
 export interface KeyInput {
     /** Optional leading prefix inside the bucket, e.g. "dtr-ha" (no leading or trailing slash). */
@@ -20,6 +21,8 @@ export interface KeyInput {
     kind: BackupKind;
     createdAt: Date;
     encrypted: boolean;
+    /** The object's suffix says it: .tar.zst or .tar.gz (default zstd, the upload's default). */
+    compression?: ManifestCompression;
     /** 8 lowercase hex digits; random when not given (tests pass one). */
     nonce?: string;
 }
@@ -59,7 +62,7 @@ export function backupKeys(i: KeyInput): { objectKey: string; manifestKey: strin
     const p = i.prefix ? `${i.prefix}/` : "";
     const s = uniqueStamp(i.createdAt, i.nonce);
     return {
-        objectKey: `${p}objects/${i.cluster}/${i.kind}/${s}.tar.gz${i.encrypted ? ".age" : ""}`,
+        objectKey: `${p}objects/${i.cluster}/${i.kind}/${s}${TAR_SUFFIX[i.compression ?? "zstd"]}${i.encrypted ? ".age" : ""}`,
         manifestKey: `${p}manifests/${i.cluster}/${s}-${i.kind}${MANIFEST_SUFFIX}`,
     };
 }
@@ -74,7 +77,7 @@ const CLUSTER = "[A-Za-z0-9][A-Za-z0-9._-]{0,62}";
 const STAMP = "\\d{8}T\\d{6}(?:\\d{3}Z-[0-9a-f]{8}|Z)";
 const KIND = BACKUP_KINDS.join("|");
 const MANIFEST_KEY = new RegExp(`^(?:(${PREFIX})/)?manifests/(${CLUSTER})/(${STAMP})-(${KIND})\\.manifest\\.json$`);
-const OBJECT_KEY = new RegExp(`^(?:(${PREFIX})/)?objects/(${CLUSTER})/(${KIND})/(${STAMP})\\.tar\\.gz(\\.age)?$`);
+const OBJECT_KEY = new RegExp(`^(?:(${PREFIX})/)?objects/(${CLUSTER})/(${KIND})/(${STAMP})\\.tar\\.(gz|zst)(\\.age)?$`);
 
 export interface ManifestKeyParts {
     prefix: string;
@@ -85,6 +88,7 @@ export interface ManifestKeyParts {
 
 export interface ObjectKeyParts extends ManifestKeyParts {
     encrypted: boolean;
+    compression: ManifestCompression;
 }
 
 /** The parts of a manifest key of the exact shape `backupKeys` names, or null. */
@@ -97,7 +101,14 @@ export function parseManifestKey(key: string): ManifestKeyParts | null {
 export function parseObjectKey(key: string): ObjectKeyParts | null {
     const m = OBJECT_KEY.exec(key);
     if (!m || Buffer.byteLength(key) > 1024) return null;
-    return { prefix: m[1] ?? "", cluster: m[2], kind: m[3] as BackupKind, stamp: m[4], encrypted: m[5] !== undefined };
+    return {
+        prefix: m[1] ?? "",
+        cluster: m[2],
+        kind: m[3] as BackupKind,
+        stamp: m[4],
+        compression: m[5] === "zst" ? "zstd" : "gzip",
+        encrypted: m[6] !== undefined,
+    };
 }
 
 const EXAMPLE = "dtr-ha/manifests/c1/20260131T120000123Z-1a2b3c4d-dtr.manifest.json";

@@ -28,7 +28,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const USAGE = `backup-agent: streams a DTR/UCP/Swarm backup tar into S3 and back (S3 settings and secrets from env only)
 commands:
   upload        --bucket B --key K --kind dtr|ucp|swarm --cluster C [--source-stack S] [--meta k=v]...
-                [--recipient age1...]... [--lock-mode GOVERNANCE|COMPLIANCE --retain-days N]   (tar on stdin; prints the manifest)
+                [--recipient age1...]... [--lock-mode GOVERNANCE|COMPLIANCE --retain-days N]
+                [--compression zstd|gzip] [--part-size-mib N] [--queue-size N]   (tar on stdin; prints the manifest)
   put-manifest  --bucket B --key MK          (manifest JSON on stdin; checks its object first)
   verify        --bucket B --manifest-key MK [--identity-env NAME]
   download      --bucket B --manifest-key MK [--identity-env NAME]   (tar on stdout; run verify first)
@@ -36,7 +37,7 @@ commands:
                 (JSON lines {"manifestKey","manifest","storedAt","objectStoredAt"}, newest first by the store's time;
                 manifests the catalog refuses are reported on stderr, and with --include-broken also as
                 {"brokenManifestKey","reason","storedAt"} lines after the intact ones)
-  keys          --cluster C --kind K [--prefix P] [--encrypted]      (suggested object and manifest keys)
+  keys          --cluster C --kind K [--prefix P] [--encrypted] [--compression zstd|gzip]   (suggested keys)
   inventory     --dtr-url https://host:port [--insecure] [--lines]   (repositories, tags, team access and their
                 SHA-256 from DTR's API; credentials from env UCP_USERNAME and UCP_PASSWORD)
   version

@@ -22,8 +22,12 @@ export interface ManifestEncryption {
     recipients: string[];
 }
 
+/** How the tar is compressed in the stored object: gzip (members) before zstd became the default, zstd (frames) since. */
+export const COMPRESSIONS = ["gzip", "zstd"] as const;
+export type ManifestCompression = (typeof COMPRESSIONS)[number];
+
 export interface ManifestContent {
-    compression: "gzip";
+    compression: ManifestCompression;
     encryption: ManifestEncryption | null;
     /** Size and SHA-256 of the raw tar, as the producer wrote it. */
     tarBytes: number;
@@ -97,7 +101,8 @@ export function manifestProblems(value: unknown): string[] {
     const c = value.content;
     if (!isObject(c)) p.push("content must be an object {compression, encryption, tarBytes, tarSha256, entries, files}");
     else {
-        if (c.compression !== "gzip") p.push(`content.compression must be "gzip", got ${JSON.stringify(c.compression)}`);
+        if (!COMPRESSIONS.includes(c.compression as ManifestCompression))
+            p.push(`content.compression must be one of ${COMPRESSIONS.join("|")}, got ${JSON.stringify(c.compression)}`);
         const e = c.encryption;
         if (e !== null) {
             if (!isObject(e) || e.scheme !== "age")
@@ -155,6 +160,8 @@ export interface ManifestInput {
     sourceStack: string | null;
     createdAt: Date;
     object: ManifestObject;
+    /** Default gzip: what every manifest said before zstd. */
+    compression?: ManifestCompression;
     recipients: string[];
     tarBytes: number;
     tarSha256: string;
@@ -172,7 +179,7 @@ export function buildManifest(i: ManifestInput): Manifest {
         createdAt: i.createdAt.toISOString(),
         object: { ...i.object },
         content: {
-            compression: "gzip",
+            compression: i.compression ?? "gzip",
             encryption: i.recipients.length > 0 ? { scheme: "age", recipients: [...i.recipients] } : null,
             tarBytes: i.tarBytes,
             tarSha256: i.tarSha256,

@@ -1,10 +1,12 @@
 // Reading a backup back: the manifest, then the object at the version the manifest pins, checked against the
-// manifest's size and SHA-256, then (with the identity) decrypted, gunzipped and re-validated as a tar.
-import { createGunzip } from "node:zlib";
+// manifest's size and SHA-256, then (with the identity) decrypted, decompressed (gzip or zstd, as the manifest says)
+// and re-validated as a tar.
 import { pipeline } from "node:stream/promises";
-import { Readable, Writable } from "node:stream";
+import { Readable, Transform, Writable } from "node:stream";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { decryptStream, makeDecrypter } from "./age";
+import { makeDecrypter } from "./age";
+import { AgeDecrypt } from "./age-stream";
+import { createDecompress } from "./compress";
 import { CheckedDigest } from "./digest";
 import { Manifest, parseManifest } from "./manifest";
 import { TarCheck } from "./tar-check";
@@ -83,18 +85,10 @@ export async function readBackup(
     }
     const tar = new TarCheck();
     const tarDigest = new CheckedDigest("the tar inside", { bytes: m.content.tarBytes, sha256: m.content.tarSha256 });
-    const storedDone = pipeline(body, stored);
-    storedDone.catch(() => undefined); // awaited below; this keeps an early failure from being "unhandled"
-    let plain: Readable = stored;
-    if (decrypter) {
-        try {
-            plain = await decryptStream(stored, decrypter);
-        } catch (e) {
-            body.destroy();
-            throw e;
-        }
-    }
-    await Promise.all([storedDone, pipeline(plain, createGunzip(), tar, tarDigest, sink)]);
+    const stages: Transform[] = [stored];
+    if (decrypter) stages.push(new AgeDecrypt(decrypter));
+    stages.push(createDecompress(m.content.compression), tar, tarDigest);
+    await pipeline(body, ...(stages as [Transform, ...Transform[]]), sink);
     if (tar.entries !== m.content.entries)
         throw new ReadError(`the tar has ${tar.entries} entries, the manifest says ${m.content.entries}`);
     return {

@@ -1,13 +1,15 @@
-// The backup pipeline: tar in -> tar check -> gzip (parallel members) -> optional age -> SHA-256/bytes -> S3 multipart upload.
+// The backup pipeline: tar in -> tar check -> zstd or gzip (parallel frames) -> optional age -> SHA-256/bytes -> S3 multipart upload.
 // Nothing touches disk; memory is about (queueSize + 1) x partSize. The manifest is returned, not written:
 // the caller writes it only when the whole shell pipeline (the producer included) succeeded.
 import { pipeline } from "node:stream/promises";
-import { PassThrough, Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { AbortMultipartUploadCommand, ChecksumAlgorithm, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { encryptStream, makeEncrypter } from "./age";
+import { makeEncrypter } from "./age";
+import { AgeEncrypt, newAgeFile } from "./age-stream";
+import { Compression, ParallelCompress } from "./compress";
+import { DEFAULTS } from "./defaults";
 import { Digest } from "./digest";
-import { ParallelGzip } from "./pgzip";
 import { buildManifest, BackupKind, Manifest } from "./manifest";
 import { TarCheck } from "./tar-check";
 
@@ -22,9 +24,14 @@ export interface UploadOptions {
     lock: { mode: "GOVERNANCE" | "COMPLIANCE"; retainDays: number } | null;
     partSizeMiB?: number;
     queueSize?: number;
-    gzipLevel?: number;
-    /** 1 MiB blocks compressed at once (1 = one core). */
-    gzipParallel?: number;
+    /** zstd (the default) or gzip (what backups before zstd used). */
+    compression?: Compression;
+    /** The compression level: gzip 1-9, zstd 1-19. */
+    level?: number;
+    /** Blocks compressed at once (1 = one core). */
+    parallel?: number;
+    /** Each block's input, MiB. */
+    blockMiB?: number;
     /** For tests: the clock. */
     now?: () => Date;
 }
@@ -39,26 +46,34 @@ export class UploadError extends Error {
 export async function uploadBackup(input: Readable, s3: S3Client, o: UploadOptions): Promise<Manifest> {
     const createdAt = (o.now ?? (() => new Date()))();
     const encrypter = o.recipients.length > 0 ? makeEncrypter(o.recipients) : null; // bad keys fail before reading
+    const compression = o.compression ?? DEFAULTS.compression;
     const tar = new TarCheck();
     const tarDigest = new Digest();
-    const gzip = new ParallelGzip(o.gzipLevel ?? 6, 1024 * 1024, o.gzipParallel ?? 3);
+    const compress = new ParallelCompress(
+        compression,
+        o.level ?? DEFAULTS.level[compression],
+        (o.blockMiB ?? DEFAULTS.blockMiB) * 1024 * 1024,
+        o.parallel ?? DEFAULTS.parallel,
+    );
     const stored = new Digest();
     // Node parts in one pipeline; its promise settles on the first error anywhere and destroys the rest.
-    const compressed = new PassThrough();
-    const front = pipeline(input, tar, tarDigest, gzip, compressed);
+    const stages: NodeJS.ReadWriteStream[] = [tar, tarDigest, compress];
+    if (encrypter) {
+        const f = await newAgeFile(o.recipients);
+        stages.push(new AgeEncrypt(f.prefix, f.key));
+    }
+    const front = pipeline(input, ...(stages as [Transform, ...Transform[]]), stored);
     front.catch(() => undefined); // awaited below; this keeps an early failure from being "unhandled"
-    const encrypted = encrypter ? await encryptStream(compressed, encrypter) : compressed;
-    const body = pipeline(encrypted, stored).catch((e) => e); // errors surface through `front` or the upload
     const upload = new Upload({
         client: s3,
-        queueSize: o.queueSize ?? 2,
-        partSize: (o.partSizeMiB ?? 8) * 1024 * 1024,
+        queueSize: o.queueSize ?? DEFAULTS.queueSize,
+        partSize: (o.partSizeMiB ?? DEFAULTS.partSizeMiB) * 1024 * 1024,
         leavePartsOnError: false, // lib-storage aborts the multipart upload when the body or a part fails
         params: {
             Bucket: o.bucket,
             Key: o.key,
             Body: stored,
-            ContentType: encrypter ? "application/octet-stream" : "application/gzip",
+            ContentType: encrypter ? "application/octet-stream" : compression === "zstd" ? "application/zstd" : "application/gzip",
             // Object Lock buckets refuse uploads without an integrity checksum; CRC32 is what the SDK sends by default.
             ChecksumAlgorithm: ChecksumAlgorithm.CRC32,
             Metadata: { "dtr-ha-kind": o.kind, "dtr-ha-cluster": o.cluster },
@@ -83,17 +98,17 @@ export async function uploadBackup(input: Readable, s3: S3Client, o: UploadOptio
             }),
         ]);
     } catch (e) {
-        await Promise.allSettled([front, done, body]);
+        await Promise.allSettled([front, done]);
         await abortLeftover(s3, o.bucket, o.key, upload.uploadId);
         throw new UploadError(`upload of s3://${o.bucket}/${o.key} failed, nothing was kept: ${(e as Error).message}`, { cause: e });
     }
-    await body;
     return buildManifest({
         kind: o.kind,
         cluster: o.cluster,
         sourceStack: o.sourceStack,
         createdAt,
         object: { bucket: o.bucket, key: o.key, versionId: result.VersionId ?? null, bytes: stored.bytes, sha256: stored.sha256 },
+        compression,
         recipients: o.recipients,
         tarBytes: tarDigest.bytes,
         tarSha256: tarDigest.sha256,

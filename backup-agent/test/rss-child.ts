@@ -19,7 +19,7 @@ async function main(): Promise<void> {
         meta: {},
         recipients: process.env.RSS_RECIPIENT ? [process.env.RSS_RECIPIENT] : [],
         lock: null,
-        ...(process.env.RSS_GZIP_PARALLEL ? { gzipParallel: Number(process.env.RSS_GZIP_PARALLEL) } : {}),
+        ...(process.env.RSS_PARALLEL ? { parallel: Number(process.env.RSS_PARALLEL) } : {}),
         ...(process.env.RSS_PART_MIB ? { partSizeMiB: Number(process.env.RSS_PART_MIB) } : {}),
     });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -1,7 +1,7 @@
 // Pure parts: flags, manifest, keys, S3 env, and the tar check on in-memory streams.
 import assert from "node:assert/strict";
-import { Readable, Writable } from "node:stream";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { Readable, Transform, Writable } from "node:stream";
+import { gunzipSync, gzipSync, zstdDecompressSync } from "node:zlib";
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { pipeline } from "node:stream/promises";
@@ -11,9 +11,12 @@ import { CatalogEntry, newestFirst, placementProblems } from "../src/catalog";
 import { buildManifest, manifestProblems, ManifestError, parseManifest, validateManifest } from "../src/manifest";
 import { s3SettingsFromEnv } from "../src/s3";
 import { TarCheck } from "../src/tar-check";
-import { ParallelGzip } from "../src/pgzip";
+import { Compression, createDecompress, ParallelCompress } from "../src/compress";
 import { uploadBackup } from "../src/upload";
 import { S3Client } from "@aws-sdk/client-s3";
+import { Decrypter, Encrypter, generateHybridIdentity, generateX25519Identity, identityToRecipient } from "age-encryption";
+import { makeDecrypter } from "../src/age";
+import { AgeDecrypt, AgeEncrypt, CHUNK, newAgeFile } from "../src/age-stream";
 import { END_OF_ARCHIVE, tarHeader, tarOf } from "./synth-tar";
 
 const base = ["--bucket", "dtr-backups", "--key", "objects/c1/dtr/x.tar.gz", "--kind", "dtr", "--cluster", "c1"];
@@ -49,6 +52,29 @@ describe("flags", () => {
         assert.equal(f.sourceStack, "prod");
         assert.equal(f.partSizeMiB, 8);
         assert.equal(f.queueSize, 2);
+        assert.equal(f.compression, "zstd");
+        assert.equal(f.level, 1);
+        const g = parseUpload([...base, "--compression", "gzip", "--gzip-level", "9", "--gzip-parallel", "2"]);
+        assert.deepEqual([g.compression, g.level, g.parallel], ["gzip", 9, 2]);
+    });
+    it("refuses a compression the key or the other flags contradict", () => {
+        usage(() => parseUpload([...base, "--compression", "xz"]), "--compression 'xz'", "gzip|zstd");
+        usage(() => parseUpload([...base, "--gzip-level", "6"]), "--gzip-level does not apply to --compression zstd");
+        usage(() => parseUpload([...base, "--compression", "gzip", "--zstd-level", "3"]), "--zstd-level does not apply");
+        usage(() => parseUpload([...base, "--gzip-parallel", "2", "--compress-parallel", "2"]), "old name");
+        const named = (suffix: string): string[] => [
+            "--bucket",
+            "b1b",
+            "--key",
+            `objects/c1/dtr/20260131T123456Z${suffix}`,
+            "--kind",
+            "dtr",
+            "--cluster",
+            "c1",
+        ];
+        usage(() => parseUpload(named(".tar.gz")), "names gzip", "--compression gzip");
+        assert.equal(parseUpload(named(".tar.gz").concat("--compression", "gzip")).compression, "gzip");
+        assert.equal(parseUpload(named(".tar.zst")).compression, "zstd");
     });
     it("names the flag, the value and the fix", () => {
         usage(() => parseUpload(base.filter((_, i) => i < 6)), "--cluster is required");
@@ -111,6 +137,7 @@ function sampleManifest(): ReturnType<typeof buildManifest> {
         sourceStack: null,
         createdAt: new Date("2026-01-31T12:00:00.000Z"),
         object: { bucket: "b", key: "k", versionId: null, bytes: 10, sha256: "a".repeat(64) },
+        compression: "zstd",
         recipients: [],
         tarBytes: 2048,
         tarSha256: "b".repeat(64),
@@ -157,7 +184,7 @@ describe("keys", () => {
             nonce: "0a1b2c3d",
         });
         assert.deepEqual(k, {
-            objectKey: "dtr-ha/objects/c1/ucp/20260131T123456789Z-0a1b2c3d.tar.gz.age",
+            objectKey: "dtr-ha/objects/c1/ucp/20260131T123456789Z-0a1b2c3d.tar.zst.age",
             manifestKey: "dtr-ha/manifests/c1/20260131T123456789Z-0a1b2c3d-ucp.manifest.json",
         });
         assert.equal(stamp(new Date("2026-12-01T00:00:00Z")), "20261201T000000Z");
@@ -205,8 +232,11 @@ describe("keys", () => {
             cluster: "c1",
             kind: "dtr",
             stamp: "20260131T123456789Z-0a1b2c3d",
+            compression: "gzip",
             encrypted: true,
         });
+        assert.equal(parseObjectKey("p/objects/c1/dtr/20260131T123456789Z-0a1b2c3d.tar.zst")?.compression, "zstd");
+        assert.equal(parseObjectKey("p/objects/c1/dtr/20260131T123456789Z-0a1b2c3d.tar.xz"), null);
         assert.equal(parseObjectKey("p/objects/c1/dtr/x.tar.gz"), null);
     });
     it("the catalog ties a manifest to its key: cluster, kind, bucket, object key and encryption must agree", () => {
@@ -227,6 +257,27 @@ describe("keys", () => {
         assert.match(
             one(k.manifestKey, { ...m, object: { ...m.object, key: `${k.objectKey}.age` } }),
             /ends in .age but the manifest says not/,
+        );
+        assert.match(k.objectKey, /\.tar\.zst$/, "keys name zstd objects by default");
+        assert.match(one(k.manifestKey, { ...m, content: { ...m.content, compression: "gzip" } }), /names zstd but the manifest says gzip/);
+        const gz = backupKeys({
+            prefix: "p",
+            cluster: "c1",
+            kind: "dtr",
+            createdAt: new Date(),
+            encrypted: false,
+            nonce: "00000001",
+            compression: "gzip",
+        });
+        assert.match(gz.objectKey, /\.tar\.gz$/);
+        assert.deepEqual(
+            placementProblems(
+                "b",
+                gz.manifestKey,
+                { ...m, object: { ...m.object, key: gz.objectKey }, content: { ...m.content, compression: "gzip" } },
+                expect,
+            ),
+            [],
         );
         assert.match(one("p/manifests/c1/x.manifest.json", m), /not of the shape/);
     });
@@ -327,32 +378,122 @@ describe("age recipients", () => {
     });
 });
 
-describe("parallel gzip", () => {
-    async function roundTrip(data: Buffer, chunk: number, parallel: number): Promise<Buffer> {
+describe("parallel compression", () => {
+    async function roundTrip(codec: Compression, data: Buffer, chunk: number, parallel: number): Promise<Buffer> {
         const parts: Buffer[] = [];
         for (let i = 0; i < data.length; i += chunk) parts.push(data.subarray(i, i + chunk));
         const out: Buffer[] = [];
         await pipeline(
             Readable.from(parts),
-            new ParallelGzip(6, 256 * 1024, parallel),
+            new ParallelCompress(codec, codec === "gzip" ? 6 : 1, 256 * 1024, parallel),
             new Writable({ write: (c, _e, cb) => (out.push(c), cb()) }),
         );
         return Buffer.concat(out);
     }
-    it("writes members in order that gunzip (node and gzip(1)) read back as the same bytes", async () => {
-        const data = Buffer.concat([randomBytes(700_000), Buffer.from("compressible ".repeat(90_000)), randomBytes(123_457)]);
-        for (const [chunk, parallel] of [
-            [65_536, 3],
-            [1_000_003, 2],
-            [4_096, 1],
-        ]) {
-            const gz = await roundTrip(data, chunk, parallel);
+    async function streamed(codec: Compression, packed: Buffer): Promise<Buffer> {
+        const out: Buffer[] = [];
+        // Cut at odd places, so frames and members straddle chunks.
+        const parts: Buffer[] = [];
+        for (let i = 0; i < packed.length; i += 7_777) parts.push(packed.subarray(i, i + 7_777));
+        await pipeline(Readable.from(parts), createDecompress(codec), new Writable({ write: (c, _e, cb) => (out.push(c), cb()) }));
+        return Buffer.concat(out);
+    }
+    const data = Buffer.concat([randomBytes(700_000), Buffer.from("compressible ".repeat(90_000)), randomBytes(123_457)]);
+    const shapes = [
+        [65_536, 3],
+        [1_000_003, 2],
+        [4_096, 1],
+    ];
+    it("writes gzip members in order that gunzip (node and gzip(1)) read back as the same bytes", async () => {
+        for (const [chunk, parallel] of shapes) {
+            const gz = await roundTrip("gzip", data, chunk, parallel);
             assert.ok(gunzipSync(gz).equals(data), `node gunzip, chunk ${chunk}, parallel ${parallel}`);
+            assert.ok((await streamed("gzip", gz)).equals(data), "the restore's gunzip stream");
             assert.ok(
                 execFileSync("gzip", ["-dc"], { input: gz, maxBuffer: 64 << 20 }).equals(data),
                 "gzip -dc reads the concatenated members",
             );
         }
-        assert.ok(gunzipSync(await roundTrip(Buffer.from("x"), 1, 3)).equals(Buffer.from("x")));
+        assert.ok(gunzipSync(await roundTrip("gzip", Buffer.from("x"), 1, 3)).equals(Buffer.from("x")));
+    });
+    it("writes zstd frames in order that zstd (node and zstd(1)) read back as the same bytes", async () => {
+        for (const [chunk, parallel] of shapes) {
+            const zst = await roundTrip("zstd", data, chunk, parallel);
+            assert.ok(zst.length < data.length * 0.6, `compresses the text (${zst.length} of ${data.length})`);
+            assert.ok(zstdDecompressSync(zst).equals(data), `node zstd, chunk ${chunk}, parallel ${parallel}`);
+            assert.ok((await streamed("zstd", zst)).equals(data), "the restore's zstd stream reads every frame");
+            assert.ok(
+                execFileSync("zstd", ["-dc"], { input: zst, maxBuffer: 64 << 20 }).equals(data),
+                "zstd -dc reads the concatenated frames",
+            );
+        }
+        assert.ok(zstdDecompressSync(await roundTrip("zstd", Buffer.from("x"), 1, 3)).equals(Buffer.from("x")));
+    });
+    it("a damaged zstd frame fails the restore's stream (frames carry a checksum)", async () => {
+        const zst = await roundTrip("zstd", data, 65_536, 3);
+        const bad = Buffer.from(zst);
+        bad[Math.floor(bad.length / 2)] ^= 0x40;
+        await assert.rejects(streamed("zstd", bad));
+    });
+});
+
+describe("age payload with Node's crypto", () => {
+    async function through(t: Transform, input: Buffer, cut: number): Promise<Buffer> {
+        const parts: Buffer[] = [];
+        for (let i = 0; i < input.length; i += cut) parts.push(input.subarray(i, i + cut));
+        const out: Buffer[] = [];
+        await pipeline(Readable.from(parts), t, new Writable({ write: (c, _e, cb) => (out.push(c), cb()) }));
+        return Buffer.concat(out);
+    }
+    async function seal(recipient: string, plain: Buffer, cut = 10_007): Promise<Buffer> {
+        const f = await newAgeFile([recipient]);
+        return through(new AgeEncrypt(f.prefix, f.key), plain, cut);
+    }
+    const sizes = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 200_001];
+
+    it("writes age files the age-encryption library decrypts, for X25519 and hybrid post-quantum recipients", async () => {
+        for (const gen of [generateX25519Identity, generateHybridIdentity]) {
+            const id = await gen();
+            const d = new Decrypter();
+            d.addIdentity(id);
+            for (const n of sizes) {
+                const plain = randomBytes(n);
+                const sealed = await seal(await identityToRecipient(id), plain);
+                assert.ok(Buffer.from(await d.decrypt(new Uint8Array(sealed))).equals(plain), `${gen.name} ${n} bytes`);
+            }
+        }
+    });
+    it("reads age files the library wrote, and its own, cut anywhere", async () => {
+        const id = await generateX25519Identity();
+        const e = new Encrypter();
+        e.addRecipient(await identityToRecipient(id));
+        for (const n of sizes) {
+            const plain = randomBytes(n);
+            const sealed = Buffer.from(await e.encrypt(new Uint8Array(plain)));
+            for (const cut of [1_000, 65_552, 1 << 20])
+                assert.ok((await through(new AgeDecrypt(makeDecrypter(id, "test")), sealed, cut)).equals(plain), `${n} bytes cut ${cut}`);
+        }
+    });
+    it("refuses a wrong identity, a flipped bit, a truncated or extended payload", async () => {
+        const id = await generateX25519Identity();
+        const plain = randomBytes(3 * CHUNK + 5);
+        const sealed = await seal(await identityToRecipient(id), plain);
+        const open = (b: Buffer, who = id): Promise<Buffer> => through(new AgeDecrypt(makeDecrypter(who, "test")), b, 30_000);
+        assert.ok((await open(sealed)).equals(plain));
+        await assert.rejects(open(sealed, await generateX25519Identity()), /cannot decrypt: no identity matched/);
+        const flipped = Buffer.from(sealed);
+        flipped[sealed.length - 100] ^= 1;
+        await assert.rejects(open(flipped), /fails authentication/);
+        const headerLen = sealed.indexOf("\n--- ");
+        // Cut after the 2nd full chunk: a file that ends on a chunk boundary must end with a "last" chunk.
+        const end = sealed.length - (5 + 16);
+        await assert.rejects(open(sealed.subarray(0, end)), /fails authentication.*truncated/);
+        await assert.rejects(open(sealed.subarray(0, end - 10)), /fails authentication/);
+        await assert.rejects(open(sealed.subarray(0, headerLen + 3)), /ends inside its header/);
+        await assert.rejects(open(Buffer.concat([sealed, Buffer.alloc(17)])), /fails authentication/);
+        // The same file sealed by the library's pure-JS STREAM has the same length: the layout is age's.
+        const e = new Encrypter();
+        e.addRecipient(await identityToRecipient(id));
+        assert.equal((await e.encrypt(new Uint8Array(plain))).length, sealed.length);
     });
 });

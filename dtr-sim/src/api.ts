@@ -11,6 +11,7 @@ import { CredentialCache, parseBasic } from "./auth";
 import { findRepo, Op, Stored } from "./state";
 import { redactStorage, validateStorageBody, driverOf } from "./settings";
 import { clusterStatus } from "./status";
+import { s3TestWrite } from "./s3check";
 import { API_INTERNAL_PORT, overlayLookup, peerRequest, registryHost, sleep } from "./peer";
 import { info, warn, UserError } from "./log";
 
@@ -227,6 +228,12 @@ export class ApiServer {
             if (m === "GET") return send(res, 200, { storage: redactStorage(doc().storage) });
             if (m === "PUT" || m === "POST") {
                 const storage = validateStorageBody(await readBody(req), doc().storage);
+                // DTR test-writes with the new settings and answers 400 when it cannot, changing nothing (dtr-sim/src/s3check.ts).
+                if (storage.s3) {
+                    const t = await s3TestWrite(storage.s3 as Record<string, unknown>);
+                    if (!t.ok)
+                        return apiError(res, 400, "INVALID_STORAGE_SETTINGS", `storage test failed, settings not changed: ${t.error}`);
+                }
                 const s = await this.write({ op: "setStorage", storage, ...(storage.s3 ? { storageVolume: null, nfsUrl: null } : {}) });
                 // Answers once the replicas run the new settings (or after 90 s), so callers can push right away.
                 const w = await this.waitApplied(s.rev);
@@ -305,9 +312,18 @@ export class ApiServer {
             this.store.peers,
         );
         const issues = v.issues;
-        if (!q.ok) issues.push(`rethinkdb: no quorum: ${q.reachable} of ${q.members} replicas reachable, need ${q.majority}`);
-        if (doc.joinLock) issues.push(`join of replica ${doc.joinLock.replicaId} in progress since ${doc.joinLock.since}`);
+        if (!q.ok)
+            issues.push({
+                critical: true,
+                description: `rethinkdb: no quorum: ${q.reachable} of ${q.members} replicas reachable, need ${q.majority}`,
+            });
+        if (doc.joinLock)
+            issues.push({
+                critical: false,
+                description: `join of replica ${doc.joinLock.replicaId} in progress since ${doc.joinLock.since}`,
+            });
         return {
+            rethink_system_tables: v.rethink_system_tables,
             replica_health: v.replica_health,
             replica_timestamp: v.replica_timestamp,
             replica_readonly: v.replica_readonly,

@@ -31,7 +31,7 @@ async function context(flags: Flags): Promise<Ctx> {
     F.checkUcpTrust(flags);
     const engine = new Engine();
     const self = await selfImage(engine);
-    if (process.argv.some((a) => a === "--ucp-password" || a.startsWith("--ucp-password="))) {
+    if (process.argv.some((a) => /^--?ucp-password(=|$)/.test(a))) {
         warn(`--ucp-password on the command line is visible in ps and docker inspect: prefer -e UCP_PASSWORD`);
     }
     const username = F.str(flags, "ucp-username")!;
@@ -325,7 +325,8 @@ export async function restore(flags: Flags): Promise<void> {
             `replica ${here.map((r) => r.id).join(", ")} still exists on this engine: destroy every replica of the cluster before restoring`,
         );
     }
-    await ensureNetwork(ctx.engine, F.str(flags, "overlay-subnet"));
+    // restore has no --overlay-subnet (reference/dtr/2.7/cli/restore.md, 2.6's too): dtr-ol as it is, or the default.
+    await ensureNetwork(ctx.engine, undefined);
     await joinOverlay(ctx.engine);
     const probe = [...new Set([...stored.doc.replicas.map((r) => r.id), id])];
     const answers = await Promise.all(probe.map((r) => health(r)));
@@ -429,6 +430,14 @@ export async function upgrade(flags: Flags): Promise<void> {
 }
 
 export async function reconfigure(flags: Flags): Promise<void> {
+    // Documented for reconfigure (reference/dtr/2.7/cli/reconfigure.md) but not modelled by dtr-sim: refused, never ignored.
+    const unmodelled = ["dtr-ca", "dtr-cert", "dtr-key", "replica-http-port", "replica-https-port", "client-cert-auth-ca"].filter(
+        (n) => flags[n] !== undefined,
+    );
+    if (unmodelled.length)
+        throw new UserError(
+            `dtr-sim's reconfigure does not implement ${unmodelled.map((n) => "--" + n).join(", ")} (DTR's does): nothing was changed`,
+        );
     const ctx = await context(flags);
     const existingId = F.validateReplicaId("existing-replica-id", F.str(flags, "existing-replica-id")!);
     const vol = F.str(flags, "dtr-storage-volume"),

@@ -1,4 +1,5 @@
 // The DTR CLI flag contract (docs.mirantis.com/msr/2.9/cli-ref, docker/docs reference/dtr/2.7/cli).
+import { X509Certificate } from "node:crypto";
 import { UserError } from "./log";
 
 export type FlagKind = "string" | "bool";
@@ -24,26 +25,44 @@ const common: FlagSpec[] = [
 const s = (name: string, help: string, env?: string): FlagSpec => ({ name, kind: "string", help, env });
 const b = (name: string, help: string, env?: string): FlagSpec => ({ name, kind: "bool", help, env });
 
-const installLike: FlagSpec[] = [
-    s("ucp-node", "node (engine name) to run the replica on", "UCP_NODE"),
-    s("replica-id", "12 hex chars; random when empty", "DTR_REPLICA_ID"),
-    s("replica-http-port", "host port for HTTP (80)", "REPLICA_HTTP_PORT"),
-    s("replica-https-port", "host port for HTTPS (443)", "REPLICA_HTTPS_PORT"),
-    s("dtr-external-url", "https://fqdn[:port] users reach DTR at", "DTR_EXTERNAL_URL"),
+// Flag and environment names as docker/docs reference/dtr/2.7/cli/<command>.md lists them, command by command.
+const ucpNode = s("ucp-node", "node (engine name) to run the replica on", "UCP_NODE");
+const existing = (help: string) => s("existing-replica-id", help, "DTR_REPLICA_ID");
+// install/join/restore: --replica-id is $DTR_INSTALL_REPLICA_ID (the new replica); $DTR_REPLICA_ID is --existing-replica-id.
+const newReplicaId = s("replica-id", "12 hex chars; random when empty", "DTR_INSTALL_REPLICA_ID");
+const httpPort = s("replica-http-port", "host port for HTTP (80)", "REPLICA_HTTP_PORT");
+const httpsPort = s("replica-https-port", "host port for HTTPS (443)", "REPLICA_HTTPS_PORT");
+const externalUrl = s("dtr-external-url", "https://fqdn[:port] users reach DTR at", "DTR_EXTERNAL_URL");
+const tls = [
     s("dtr-ca", "PEM CA of --dtr-cert", "DTR_CA"),
     s("dtr-cert", "PEM TLS certificate", "DTR_CERT"),
     s("dtr-key", "PEM TLS key", "DTR_KEY"),
-    s("dtr-storage-volume", "volume name or absolute host path for image storage", "DTR_STORAGE_VOLUME"),
-    s("nfs-storage-url", "nfs://host/path for image storage", "NFS_STORAGE_URL"),
-    s("overlay-subnet", "subnet of the dtr-ol overlay network", "DTR_OVERLAY_SUBNET"),
+];
+const storageVolume = s("dtr-storage-volume", "volume name or absolute host path for image storage", "DTR_STORAGE_VOLUME");
+const nfsUrl = s("nfs-storage-url", "nfs://host/path for image storage", "NFS_STORAGE_URL");
+const nfsTuning = [
+    b("async-nfs", "async NFS volume options (needs --nfs-storage-url; accepted, dtr-sim serves no NFS)", "ASYNC_NFS"),
+    s("nfs-options", "NFS volume options verbatim (needs --nfs-storage-url; accepted, dtr-sim serves no NFS)", "NFS_OPTIONS"),
+];
+const clientCert = [
+    s("client-cert-auth-ca", "PEM CAs for TLS client certificate authentication (not implemented by dtr-sim)", "CLIENT_CA"),
+    b(
+        "enable-client-cert-auth",
+        "TLS client certificate authentication (not implemented by dtr-sim: refused when true)",
+        "ENABLE_CLIENT_CERT_AUTH",
+    ),
+];
+const overlaySubnet = s("overlay-subnet", "subnet of the dtr-ol overlay network", "DTR_OVERLAY_SUBNET");
+// Accepted and not used by dtr-sim: it ships no logs, uses no proxy, has no RethinkDB and no pprof.
+const ignored = [
     s("log-host", "syslog host (accepted, not used by dtr-sim)", "LOG_HOST"),
-    s("log-protocol", "syslog protocol (accepted, not used)", "LOG_PROTOCOL"),
-    s("log-level", "log level (accepted)", "LOG_LEVEL"),
+    s("log-protocol", "tcp, udp or internal (accepted, not used)", "LOG_PROTOCOL"),
+    s("log-level", "debug, info, warn, error or fatal (accepted)", "LOG_LEVEL"),
     s("http-proxy", "accepted, not used", "DTR_HTTP_PROXY"),
     s("https-proxy", "accepted, not used", "DTR_HTTPS_PROXY"),
     s("no-proxy", "accepted, not used", "DTR_NO_PROXY"),
     s("replica-rethinkdb-cache-mb", "accepted, not used (no RethinkDB)", "RETHINKDB_CACHE_MB"),
-    b("enable-pprof", "accepted, not used"),
+    b("enable-pprof", "accepted, not used", "DTR_PPROF"),
 ];
 
 export interface CommandSpec {
@@ -55,7 +74,21 @@ export interface CommandSpec {
 export const commands: Record<string, CommandSpec> = {
     install: {
         help: "Install the first replica",
-        flags: [...common, ...installLike],
+        flags: [
+            ...common,
+            ucpNode,
+            newReplicaId,
+            httpPort,
+            httpsPort,
+            externalUrl,
+            ...tls,
+            storageVolume,
+            nfsUrl,
+            ...nfsTuning,
+            ...clientCert,
+            overlaySubnet,
+            ...ignored,
+        ],
         required: ["ucp-url", "ucp-username", "ucp-password", "ucp-node"],
     },
     join: {
@@ -63,13 +96,13 @@ export const commands: Record<string, CommandSpec> = {
         flags: [
             ...common,
             s("ucp-node", "node to run the new replica on", "UCP_NODE"),
-            s("existing-replica-id", "a healthy replica to copy the metadata from", "DTR_EXISTING_REPLICA_ID"),
-            s("replica-id", "12 hex chars; random when empty", "DTR_REPLICA_ID"),
-            s("replica-http-port", "host port for HTTP (80)", "REPLICA_HTTP_PORT"),
-            s("replica-https-port", "host port for HTTPS (443)", "REPLICA_HTTPS_PORT"),
-            b("skip-network-test", "skip the overlay test"),
-            b("unsafe-join", "join even when the cluster is unhealthy (never in production)"),
-            s("replica-rethinkdb-cache-mb", "accepted, not used"),
+            existing("a healthy replica to copy the metadata from"),
+            newReplicaId,
+            httpPort,
+            httpsPort,
+            b("skip-network-test", "skip the overlay test", "DTR_SKIP_NETWORK_TEST"),
+            b("unsafe-join", "join even when the cluster is unhealthy (never in production)", "DTR_UNSAFE_JOIN"),
+            s("replica-rethinkdb-cache-mb", "accepted, not used", "RETHINKDB_CACHE_MB"),
         ],
         required: ["ucp-url", "ucp-username", "ucp-password", "ucp-node", "existing-replica-id"],
     },
@@ -77,28 +110,26 @@ export const commands: Record<string, CommandSpec> = {
         help: "Stream a metadata backup (tar) to stdout",
         flags: [
             ...common,
-            s("existing-replica-id", "replica to back up from", "DTR_REPLICA_ID"),
-            b("offline-backup", "accepted; dtr-sim snapshots atomically anyway"),
+            existing("replica to back up from"),
+            b("offline-backup", "accepted; dtr-sim snapshots atomically anyway", "DTR_OFFLINE_BACKUP"),
         ],
         required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
     },
+    // reference/dtr/2.7/cli/restore.md (and 2.6's): no --overlay-subnet, unlike install and emergency-repair.
     restore: {
         help: "Create a replica from a backup read on stdin",
         flags: [
             ...common,
             s("ucp-node", "node to restore onto", "UCP_NODE"),
-            s("replica-id", "id of the restored replica (12 hex chars)", "DTR_REPLICA_ID"),
-            s("replica-http-port", "host port for HTTP (80)", "REPLICA_HTTP_PORT"),
-            s("replica-https-port", "host port for HTTPS (443)", "REPLICA_HTTPS_PORT"),
-            s("dtr-external-url", "https://fqdn[:port]", "DTR_EXTERNAL_URL"),
-            s("dtr-ca", "PEM CA", "DTR_CA"),
-            s("dtr-cert", "PEM TLS certificate", "DTR_CERT"),
-            s("dtr-key", "PEM TLS key", "DTR_KEY"),
-            b("dtr-use-default-storage", "use the storage configured at backup time"),
-            s("dtr-storage-volume", "volume name or absolute host path", "DTR_STORAGE_VOLUME"),
-            s("nfs-storage-url", "nfs://host/path", "NFS_STORAGE_URL"),
-            s("overlay-subnet", "subnet of dtr-ol when it has to be created", "DTR_OVERLAY_SUBNET"),
-            s("log-level", "accepted", "LOG_LEVEL"),
+            { ...newReplicaId, help: "id of the restored replica (12 hex chars)" },
+            httpPort,
+            httpsPort,
+            externalUrl,
+            ...tls,
+            b("dtr-use-default-storage", "use the storage configured at backup time", "DTR_DEFAULT_STORAGE"),
+            storageVolume,
+            nfsUrl,
+            ...ignored,
         ],
         required: ["ucp-url", "ucp-username", "ucp-password", "ucp-node"],
     },
@@ -115,7 +146,7 @@ export const commands: Record<string, CommandSpec> = {
         help: "Remove replicas cleanly from the cluster (all other replicas must be healthy)",
         flags: [
             ...common,
-            s("existing-replica-id", "a healthy replica that stays; the command talks to it", "DTR_REPLICA_ID"),
+            existing("a healthy replica that stays; the command talks to it"),
             s("replica-ids", "comma-separated replicas to remove", "DTR_REMOVE_REPLICA_IDS"),
             s("replica-id", "DEPRECATED alias for --replica-ids (a replica to remove)", "DTR_REMOVE_REPLICA_ID"),
         ],
@@ -123,20 +154,24 @@ export const commands: Record<string, CommandSpec> = {
     },
     upgrade: {
         help: "Replace every replica's containers with this image's version, keeping metadata",
-        flags: [...common, s("existing-replica-id", "a healthy replica", "DTR_REPLICA_ID")],
+        flags: [...common, existing("a healthy replica")],
         required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
     },
     reconfigure: {
         help: "Change settings (storage at least) of a running cluster",
         flags: [
             ...common,
-            s("existing-replica-id", "a healthy replica", "DTR_REPLICA_ID"),
-            s("dtr-external-url", "https://fqdn[:port]", "DTR_EXTERNAL_URL"),
-            s("dtr-storage-volume", "volume name or absolute host path", "DTR_STORAGE_VOLUME"),
-            s("nfs-storage-url", "nfs://host/path", "NFS_STORAGE_URL"),
-            b("storage-migrated", "the new storage already holds the old content"),
-            b("async-nfs", "accepted, not used"),
-            s("log-level", "accepted", "LOG_LEVEL"),
+            existing("a healthy replica"),
+            externalUrl,
+            storageVolume,
+            nfsUrl,
+            b("storage-migrated", "the new storage already holds the old content", "STORAGE_MIGRATED"),
+            ...nfsTuning,
+            ...clientCert,
+            ...tls.map((f) => ({ ...f, help: `${f.help} (not implemented by dtr-sim's reconfigure: refused)` })),
+            { ...httpPort, help: "not implemented by dtr-sim's reconfigure: refused" },
+            { ...httpsPort, help: "not implemented by dtr-sim's reconfigure: refused" },
+            ...ignored,
         ],
         required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
     },
@@ -146,14 +181,40 @@ export const commands: Record<string, CommandSpec> = {
         help: "Recover a cluster that lost quorum: the chosen replica becomes the only one",
         flags: [
             ...common,
-            s("existing-replica-id", "the replica to repair from; it becomes the only member", "DTR_REPLICA_ID"),
-            s("overlay-subnet", "subnet of dtr-ol (accepted; the network is kept)", "DTR_OVERLAY_SUBNET"),
+            existing("the replica to repair from; it becomes the only member"),
+            { ...overlaySubnet, help: "subnet of dtr-ol (accepted; the network is kept)" },
             b("prune", "delete this engine's containers/volumes of the dropped replicas", "PRUNE"),
             { ...b("yes", "answer yes to any prompts (needed without a terminal)", "YES"), aliases: ["y"] },
         ],
         required: ["ucp-url", "ucp-username", "ucp-password", "existing-replica-id"],
     },
 };
+
+/**
+ * Documented values (reference/dtr/2.7/cli/{install,restore,reconfigure}.md): `--log-protocol` "The supported values
+ * are tcp, udp, or internal"; `--log-level` "debug, info, warn, error, or fatal" (default INFO). What DTR prints for
+ * another value is not documented; dtr-sim refuses it before changing anything.
+ */
+export function checkDocumentedValues(flags: Flags): void {
+    const proto = str(flags, "log-protocol");
+    if (proto !== undefined && !["tcp", "udp", "internal"].includes(proto)) {
+        throw new UserError(`--log-protocol '${proto}' is not one of DTR's documented values tcp, udp, internal`);
+    }
+    const level = str(flags, "log-level");
+    if (level !== undefined && !["debug", "info", "warn", "error", "fatal"].includes(level.toLowerCase())) {
+        throw new UserError(`--log-level '${level}' is not one of DTR's documented levels debug, info, warn, error, fatal`);
+    }
+    if ((bool(flags, "async-nfs") || str(flags, "nfs-options")) && !str(flags, "nfs-storage-url")) {
+        throw new UserError(
+            `--async-nfs and --nfs-options need --nfs-storage-url: "The NFS configuration must be set with --nfs-storage-url explicitly to use this option"`,
+        );
+    }
+    if (bool(flags, "enable-client-cert-auth")) {
+        throw new UserError(
+            `--enable-client-cert-auth: dtr-sim does not implement TLS client certificate authentication (DTR does; it also needs --client-cert-auth-ca)`,
+        );
+    }
+}
 
 export type Flags = Record<string, string | boolean | undefined>;
 
@@ -188,7 +249,31 @@ export function unknownFlagError(cmd: string, name: string, spec: CommandSpec): 
     );
 }
 
-export function parseFlags(cmd: string, argv: string[], opts: ParseOptions): Flags {
+/**
+ * Go's strconv.ParseBool, which Go's flag package uses for `-flag=x` and urfave/cli (the `--y, yes` naming of the
+ * reference is urfave's) for a boolean flag's environment variable: golang/go src/flag/flag.go ("Boolean flags may
+ * be: 1, 0, t, f, T, F, true, false, TRUE, FALSE, True, False"). Anything else is not a boolean.
+ */
+export function parseGoBool(v: string): boolean | undefined {
+    if (["1", "t", "T", "true", "TRUE", "True"].includes(v)) return true;
+    if (["0", "f", "F", "false", "FALSE", "False"].includes(v)) return false;
+    return undefined;
+}
+
+export interface Scanned {
+    flags: Flags;
+    /** `--help`/`-h`: urfave/cli gives every command a `help, h` flag. */
+    help: boolean;
+}
+
+/**
+ * The command line as Go's flag package reads it (golang/go src/flag/flag.go, "Command line flag syntax"):
+ * `-flag`, `-flag=x`, `-flag x` (non-boolean flags only); "One or two minus signs may be used; they are
+ * equivalent". A string flag's value is the next argument whatever it starts with, so the documented
+ * `--ucp-ca "$(cat ca.pem)"` (every reference/dtr/2.7/cli/*.md page) works although a PEM starts with `-----BEGIN`.
+ * A boolean flag takes a value only as `-flag=x`. Error texts are Go's, plus a dtr-sim hint where useful.
+ */
+export function scanFlags(cmd: string, argv: string[]): Scanned {
     const spec = commands[cmd];
     if (!spec) {
         throw new UserError(`unknown command '${cmd}'. Commands: ${Object.keys(commands).join(", ")}`);
@@ -196,47 +281,83 @@ export function parseFlags(cmd: string, argv: string[], opts: ParseOptions): Fla
     const byName = new Map(spec.flags.map((f) => [f.name, f]));
     for (const f of spec.flags) for (const a of f.aliases ?? []) byName.set(a, f);
     const out: Flags = {};
+    let help = false;
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
-        if (!arg.startsWith("--")) {
-            throw new UserError(`unexpected argument '${arg}' for '${cmd}': flags look like --name value or --name=value`);
+        if (arg === "--") {
+            // Go: "--" ends the flags; what follows are arguments, and DTR's commands take none.
+            if (i + 1 < argv.length) throw unexpectedArgument(cmd, argv[i + 1]);
+            break;
         }
-        const eq = arg.indexOf("=");
-        const given = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-        const f = byName.get(given);
-        if (!f) throw unknownFlagError(cmd, given, spec);
-        const name = f.name;
+        if (arg.length < 2 || arg[0] !== "-") throw unexpectedArgument(cmd, arg);
+        let name = arg.slice(arg[1] === "-" ? 2 : 1);
+        if (name === "" || name[0] === "-" || name[0] === "=") throw new UserError(`bad flag syntax: ${arg}`);
+        let value: string | undefined;
+        const eq = name.indexOf("=");
+        if (eq > 0) {
+            value = name.slice(eq + 1);
+            name = name.slice(0, eq);
+        }
+        if (name === "help" || name === "h") {
+            help = true;
+            continue;
+        }
+        const f = byName.get(name);
+        if (!f) throw unknownFlagError(cmd, name, spec);
         if (f.kind === "bool") {
-            const v = eq >= 0 ? arg.slice(eq + 1) : "true";
-            if (v !== "true" && v !== "false") {
-                throw new UserError(`--${given} takes true or false, got '${v}'`);
+            const v = value ?? "true";
+            const b = parseGoBool(v);
+            if (b === undefined) {
+                throw new UserError(
+                    `invalid boolean value "${v}" for -${name}: parse error\n` +
+                        `dtr-sim hint: booleans are 1, 0, t, f, T, F, true, false, TRUE, FALSE, True, False, given as --${name}=<value>`,
+                );
             }
-            out[name] = v === "true";
+            out[f.name] = b;
         } else {
-            let v: string | undefined;
-            if (eq >= 0) v = arg.slice(eq + 1);
-            else {
-                v = argv[i + 1];
-                if (v === undefined || v.startsWith("--")) {
-                    throw new UserError(`--${given} needs a value: --${given} <value> or --${given}=<value>`);
+            if (value === undefined) {
+                if (i + 1 >= argv.length) {
+                    throw new UserError(`flag needs an argument: -${name}\ndtr-sim hint: --${name} <value> or --${name}=<value>`);
                 }
-                i++;
+                value = argv[++i];
             }
-            out[name] = v;
+            out[f.name] = value;
         }
     }
-    // Environment fills flags not given on the command line (how secrets should arrive).
+    return { flags: out, help };
+}
+
+function unexpectedArgument(cmd: string, arg: string): UserError {
+    return new UserError(`unexpected argument '${arg}' for '${cmd}': DTR's commands take only flags (--name value or --name=value)`);
+}
+
+export function parseFlags(cmd: string, argv: string[], opts: ParseOptions): Flags {
+    const { flags: out } = scanFlags(cmd, argv);
+    const spec = commands[cmd];
+    // Environment fills flags not given on the command line (how secrets should arrive). A boolean's variable is
+    // read as urfave/cli reads it: empty is false, otherwise strconv.ParseBool or an error.
     for (const f of spec.flags) {
         if (out[f.name] !== undefined || !f.env) continue;
         const v = opts.env[f.env];
         if (v === undefined || v === "") continue;
-        out[f.name] = f.kind === "bool" ? v === "true" || v === "1" : v;
+        if (f.kind === "bool") {
+            const b = parseGoBool(v);
+            if (b === undefined) {
+                throw new UserError(
+                    `could not parse ${v} as bool value for flag ${f.name}: strconv.ParseBool: parsing "${v}": invalid syntax\n` +
+                        `dtr-sim hint: env ${f.env} takes 1, 0, t, f, T, F, true, false, TRUE, FALSE, True, False`,
+                );
+            }
+            out[f.name] = b;
+        } else out[f.name] = v;
     }
+    const byName = new Map(spec.flags.map((f) => [f.name, f]));
     for (const r of spec.required) {
         if (out[r] === undefined || out[r] === "") {
             throw missingFlagError(cmd, r, byName.get(r), opts.stdinIsTTY);
         }
     }
+    checkDocumentedValues(out);
     return out;
 }
 
@@ -352,11 +473,32 @@ export function checkUcpUrl(url: string): void {
 }
 
 export function checkUcpTrust(flags: Flags): void {
-    if (!str(flags, "ucp-ca") && !bool(flags, "ucp-insecure-tls")) {
+    const ca = str(flags, "ucp-ca");
+    if (!ca && !bool(flags, "ucp-insecure-tls")) {
         throw new UserError(
             `cannot verify UCP's certificate: pass --ucp-ca "<pem>" (or --ucp-insecure-tls, not for production). ` +
                 `(dtr-sim has no UCP to talk to, but enforces the same flags real DTR needs.)`,
         );
+    }
+    if (ca) checkPemCertificates("ucp-ca", ca);
+}
+
+/**
+ * `--ucp-ca "$(cat ca.pem)"` (reference/dtr/2.7/cli/*.md): the PEM text itself. A value that holds no parsable
+ * certificate could never verify UCP, so real DTR could not connect to UCP with it; dtr-sim, which has no UCP,
+ * refuses it up front (its wording is dtr-sim's: DTR's is not documented).
+ */
+export function checkPemCertificates(flag: string, pem: string): void {
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    if (!blocks.length) {
+        throw new UserError(`--${flag} holds no PEM certificate (-----BEGIN CERTIFICATE-----): pass the text, --${flag} "$(cat ca.pem)"`);
+    }
+    for (const b of blocks) {
+        try {
+            new X509Certificate(b);
+        } catch (e) {
+            throw new UserError(`--${flag}: a certificate in it does not parse (${(e as Error).message})`);
+        }
     }
 }
 

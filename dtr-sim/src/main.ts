@@ -45,7 +45,10 @@ async function main(argv: string[]): Promise<void> {
     if (cmd === "serve-api") return serveApi();
     if (cmd === "cleanup-replica") return cleanupReplica(F.validateReplicaId("replica-id", rest[0] ?? ""));
     if (cmd === "recreate-api") return recreateApi(F.validateReplicaId("replica-id", rest[0] ?? ""), rest[1], rest[2], rest[3]);
-    if (rest.includes("--help") || rest.includes("--help-extended") || rest.includes("--help-extended=true")) {
+    // `--help`/`-h` (urfave/cli's, on every command) and `--help-extended` ($DTR_EXTENDED_HELP, every 2.7 reference page).
+    const scanned = F.scanFlags(cmd, rest);
+    const extended = scanned.flags["help-extended"] ?? F.parseGoBool(process.env.DTR_EXTENDED_HELP ?? "");
+    if (scanned.help || extended === true) {
         process.stderr.write(F.commandUsage(cmd) + "\n");
         return;
     }

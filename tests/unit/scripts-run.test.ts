@@ -69,6 +69,47 @@ function runSh(script: string, env: Record<string, string>): Promise<{ code: num
     });
 }
 
+/**
+ * cluster_status as DTR returns it: replica_health (id -> "OK" or an error text), plus rethink_system_tables whose
+ * server_status/connected_to and current_issues name every replica (ee/dtr/admin/monitor-and-troubleshoot/
+ * troubleshoot-dtr.md "Example API Response") and top-level current_issues as {critical, description} objects
+ * (ee/dtr/admin/monitor-and-troubleshoot/index.md). Only replica_health may decide a replica's health.
+ */
+function dtrClusterStatus(health: Record<string, string>) {
+    const server = (id: string) => `dtr_rethinkdb_${id}`;
+    const down = Object.keys(health).filter((id) => health[id] !== "OK");
+    const issues = down.map((id) => ({
+        critical: false,
+        description: `... some replicas are not ready. The following servers are not reachable: ${server(id)}`,
+    }));
+    return {
+        rethink_system_tables: {
+            cluster_config: [{ heartbeat_timeout_secs: 10, id: "heartbeat" }],
+            current_issues: issues.map((i, n) => ({
+                id: `issue-${n}`,
+                type: "server_disconnected",
+                critical: true,
+                info: {},
+                description: i.description,
+            })),
+            db_config: [{ id: "339de11f", name: "dtr2" }],
+            server_status: Object.keys(health)
+                .filter((id) => health[id] === "OK")
+                .map((id) => ({
+                    id,
+                    name: server(id),
+                    network: { connected_to: Object.fromEntries(Object.keys(health).map((o) => [server(o), health[o] === "OK"])) },
+                })),
+        },
+        current_issues: issues,
+        replica_health: health,
+        replica_timestamp: Object.fromEntries(Object.keys(health).map((id) => [id, "2026-06-01T12:00:00Z"])),
+        replica_readonly: Object.fromEntries(Object.keys(health).map((id) => [id, false])),
+        gc_lock_holder: "",
+    };
+}
+let dtrShape = false;
+
 describe("generated host scripts, run for real", function () {
     this.timeout(60_000);
     const tls = selfSigned();
@@ -103,7 +144,7 @@ describe("generated host scripts, run for real", function () {
                 if (req.url === "/api/v0/meta/cluster_status") {
                     const health = Object.fromEntries(IDS.map((id) => [id, r.statusOk.has(id) ? "OK" : "DOWN"]));
                     res.writeHead(200, { "content-type": "application/json" });
-                    res.end(JSON.stringify({ replica_health: health, current_issues: [] }, null, 1));
+                    res.end(JSON.stringify(dtrShape ? dtrClusterStatus(health) : { replica_health: health, current_issues: [] }, null, 1));
                     return;
                 }
                 if (req.url === "/api/v0/admin/settings/registry/simple" && req.method === "PUT") {
@@ -210,6 +251,21 @@ describe("generated host scripts, run for real", function () {
         const r = await runSh(gate(10, 5), owned);
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /NOT healthy .*class 1: quorum kept/);
+    });
+
+    it("the health gate reads DTR's full cluster_status (rethink_system_tables, {critical, description} issues) by replica_health only", async () => {
+        dtrShape = true;
+        try {
+            const ok = await runSh(gate(), env);
+            assert.strictEqual(ok.code, 0, ok.stderr);
+            for (const r of replicas) r.statusOk.delete(IDS[2]);
+            const bad = await runSh(gate(10, 5), env);
+            assert.strictEqual(bad.code, 1);
+            assert.match(bad.stderr, /NOT healthy .*aaaaaaaaaaa3\(cluster_status:not-OK\)/);
+            assert.doesNotMatch(bad.stderr, /aaaaaaaaaaa[12]\(cluster_status/);
+        } finally {
+            dtrShape = false;
+        }
     });
 
     it("the health gate fails on bad credentials instead of passing", async () => {

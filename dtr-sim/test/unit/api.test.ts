@@ -75,6 +75,16 @@ describe("API on a replica that lost quorum (ee/dtr/admin/disaster-recovery/repa
         assert.match(st.json.replica_health[ids[0]], /^rethinkdb: no quorum/);
         assert.match(st.json.replica_health[ids[1]], /^unreachable: /);
         assert.deepEqual(st.json.replica_readonly, { [ids[0]]: true, [ids[1]]: true, [ids[2]]: true });
-        assert.ok(st.json.current_issues.some((i: string) => /no quorum/.test(i)));
+        // ee/dtr/admin/monitor-and-troubleshoot/index.md: current_issues are {critical, description} objects.
+        assert.ok(
+            st.json.current_issues.some((i: { critical: boolean; description: string }) => i.critical && /no quorum/.test(i.description)),
+        );
+        for (const i of st.json.current_issues) assert.deepEqual(Object.keys(i).sort(), ["critical", "description"]);
+        // troubleshoot-dtr.md: rethink_system_tables with RethinkDB's current_issues rows and server_status.
+        assert.ok(Array.isArray(st.json.rethink_system_tables.current_issues));
+        assert.deepEqual(
+            st.json.rethink_system_tables.server_status.map((x: { name: string }) => x.name),
+            [`dtr_rethinkdb_${ids[0]}`],
+        );
     });
 });

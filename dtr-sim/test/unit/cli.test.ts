@@ -30,4 +30,15 @@ describe("CLI refusals before any change", () => {
         });
         await assert.rejects(cli.remove(f), /is also among the replicas to remove/);
     });
+
+    it("reconfigure refuses documented flags dtr-sim does not model instead of ignoring them (reference/dtr/2.7/cli/reconfigure.md)", async () => {
+        const f = parseFlags("reconfigure", [...ucp, "--existing-replica-id", "aaaaaaaaaaaa", "--replica-https-port", "4443"], {
+            env,
+            stdinIsTTY: false,
+        });
+        await assert.rejects(
+            cli.reconfigure(f),
+            /dtr-sim's reconfigure does not implement --replica-https-port \(DTR's does\): nothing was changed/,
+        );
+    });
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as F from "../../src/flags";
+import { TEST_CA_PEM } from "./pem";
 
 const env = {};
 const base = ["--ucp-url", "https://ucp.example:443", "--ucp-username", "admin", "--ucp-node", "host1"];
@@ -44,8 +45,8 @@ describe("flags", () => {
             /flag provided but not defined: -replica-idd\ndtr-sim hint: .*reference\/dtr\/2\.7\/cli\/install\.md/,
         );
         assert.throws(() => F.parseFlags("instal", [], { env, stdinIsTTY: false }), /unknown command 'instal'/);
-        assert.throws(() => F.parseFlags("install", ["--ucp-url"], { env, stdinIsTTY: false }), /--ucp-url needs a value/);
-        assert.throws(() => F.parseFlags("install", ["--debug=yes"], { env, stdinIsTTY: false }), /--debug takes true or false, got 'yes'/);
+        assert.throws(() => F.parseFlags("install", ["--ucp-url"], { env, stdinIsTTY: false }), /flag needs an argument: -ucp-url\n/);
+        assert.throws(() => F.parseFlags("install", ["--debug=yes"], { env, stdinIsTTY: false }), /invalid boolean value "yes" for -debug/);
     });
 
     it("replica ids are exactly 12 lowercase hex characters", () => {
@@ -189,11 +190,118 @@ describe("flags", () => {
         });
     });
 
-    it("accepts --help-extended, listed on every 2.7 reference page", () => {
-        for (const c of Object.keys(F.commands))
-            assert.ok(
-                F.commands[c].flags.some((f) => f.name === "help-extended"),
-                c,
+    // Go's flag package (golang/go src/flag/flag.go, "Command line flag syntax"), which DTR's urfave/cli bootstrapper
+    // parses with; the reference documents `--ucp-ca "$(cat ca.pem)"` (reference/dtr/2.7/cli/*.md, every page).
+    describe("Go flag syntax (golang/go src/flag/flag.go; reference/dtr/2.7/cli/*.md)", () => {
+        const ucp = ["--ucp-url", "https://ucp.example", "--ucp-username", "admin"];
+        const opts = { env: { UCP_PASSWORD: "pw" }, stdinIsTTY: false };
+
+        it('takes the next argument as a string flag\'s value even when it starts with "-": --ucp-ca "$(cat ca.pem)" on every command', () => {
+            const more: Record<string, string[]> = {
+                install: ["--ucp-node", "n1"],
+                join: ["--ucp-node", "n1", "--existing-replica-id", "aaaaaaaaaaaa"],
+                backup: ["--existing-replica-id", "aaaaaaaaaaaa"],
+                restore: ["--ucp-node", "n1"],
+                destroy: ["--replica-id", "aaaaaaaaaaaa"],
+                remove: ["--existing-replica-id", "aaaaaaaaaaaa"],
+                upgrade: ["--existing-replica-id", "aaaaaaaaaaaa"],
+                reconfigure: ["--existing-replica-id", "aaaaaaaaaaaa"],
+                "emergency-repair": ["--existing-replica-id", "aaaaaaaaaaaa"],
+            };
+            assert.deepEqual(Object.keys(more).sort(), Object.keys(F.commands).sort());
+            for (const [cmd, args] of Object.entries(more)) {
+                const f = F.parseFlags(cmd, [...ucp, "--ucp-ca", TEST_CA_PEM, ...args], opts);
+                assert.equal(f["ucp-ca"], TEST_CA_PEM, cmd);
+                assert.doesNotThrow(() => F.checkUcpTrust(f), cmd);
+            }
+        });
+
+        it("install and restore take --dtr-ca, --dtr-cert and --dtr-key PEM text as separate arguments", () => {
+            const key = "-----BEGIN PRIVATE KEY-----\nMIG...\n-----END PRIVATE KEY-----\n";
+            for (const cmd of ["install", "restore"]) {
+                const f = F.parseFlags(
+                    cmd,
+                    [...ucp, "--ucp-node", "n1", "--dtr-ca", TEST_CA_PEM, "--dtr-cert", TEST_CA_PEM, "--dtr-key", key, "--debug"],
+                    opts,
+                );
+                assert.deepEqual([f["dtr-ca"], f["dtr-cert"], f["dtr-key"], f.debug], [TEST_CA_PEM, TEST_CA_PEM, key, true], cmd);
+            }
+            // Any string flag: the value "-x" or "--debug" is the value, not a flag.
+            const f = F.parseFlags("install", ["--ucp-url", "https://u", "--ucp-username", "--debug", "--ucp-node", "-n1"], opts);
+            assert.deepEqual([f["ucp-username"], f["ucp-node"], f.debug], ["--debug", "-n1", undefined]);
+        });
+
+        it("refuses a --ucp-ca that holds no parsable certificate", () => {
+            assert.throws(() => F.checkUcpTrust({ "ucp-ca": "/etc/ucp/ca.pem" }), /--ucp-ca holds no PEM certificate/);
+            assert.throws(
+                () => F.checkUcpTrust({ "ucp-ca": "-----BEGIN CERTIFICATE-----\nnot base64 der\n-----END CERTIFICATE-----" }),
+                /--ucp-ca: a certificate in it does not parse/,
             );
+        });
+
+        it("one or two minus signs are equivalent, for string and boolean flags and aliases", () => {
+            const f = F.parseFlags(
+                "emergency-repair",
+                ["-ucp-url", "https://u", "-ucp-username=admin", "-existing-replica-id", "aaaaaaaaaaaa", "-y", "-ucp-insecure-tls"],
+                opts,
+            );
+            assert.deepEqual(
+                [f["ucp-url"], f["ucp-username"], f["existing-replica-id"], f.yes, f["ucp-insecure-tls"]],
+                ["https://u", "admin", "aaaaaaaaaaaa", true, true],
+            );
+            assert.throws(() => F.parseFlags("install", ["-replica-idd", "x"], opts), /flag provided but not defined: -replica-idd\n/);
+        });
+
+        it("booleans take Go's forms 1 0 t f T F true false TRUE FALSE True False as --flag=x and in their env variable", () => {
+            const forms: [string, boolean][] = [
+                ["1", true],
+                ["t", true],
+                ["T", true],
+                ["true", true],
+                ["TRUE", true],
+                ["True", true],
+                ["0", false],
+                ["f", false],
+                ["F", false],
+                ["false", false],
+                ["FALSE", false],
+                ["False", false],
+            ];
+            for (const [v, want] of forms) {
+                assert.equal(
+                    F.parseFlags("install", [...ucp, "--ucp-node", "n", `--ucp-insecure-tls=${v}`], opts)["ucp-insecure-tls"],
+                    want,
+                    v,
+                );
+                const e = { env: { UCP_PASSWORD: "pw", UCP_INSECURE_TLS: v }, stdinIsTTY: false };
+                assert.equal(F.parseFlags("install", [...ucp, "--ucp-node", "n"], e)["ucp-insecure-tls"], want, `env ${v}`);
+            }
+            for (const bad of ["yes", "on", "tRUE", "2"]) {
+                assert.throws(
+                    () => F.parseFlags("install", [...ucp, `--debug=${bad}`], opts),
+                    new RegExp(`invalid boolean value "${bad}" for -debug`),
+                );
+                assert.throws(
+                    () =>
+                        F.parseFlags("install", [...ucp, "--ucp-node", "n"], {
+                            env: { UCP_PASSWORD: "pw", DEBUG: bad },
+                            stdinIsTTY: false,
+                        }),
+                    new RegExp(`could not parse ${bad} as bool value for flag debug`),
+                );
+            }
+            // A boolean never takes the next argument: "true" is then an argument, which DTR's commands do not take.
+            assert.throws(() => F.parseFlags("install", [...ucp, "--ucp-insecure-tls", "true"], opts), /unexpected argument 'true'/);
+        });
+
+        it('"--" ends the flags; "---x" and "-=x" are bad syntax; --help, -h and -help ask for help', () => {
+            assert.equal(F.scanFlags("install", ["--debug", "--"]).flags.debug, true);
+            assert.throws(() => F.scanFlags("install", ["--", "--debug"]), /unexpected argument '--debug'/);
+            assert.throws(() => F.scanFlags("install", ["---debug"]), /bad flag syntax: ---debug$/);
+            assert.throws(() => F.scanFlags("install", ["-=x"]), /bad flag syntax: -=x$/);
+            for (const h of ["--help", "-h", "-help", "--h"]) assert.equal(F.scanFlags("backup", [h]).help, true, h);
+            assert.equal(F.scanFlags("backup", ["--debug"]).help, false);
+            assert.equal(F.scanFlags("backup", ["-help-extended"]).flags["help-extended"], true);
+        });
     });
 });

@@ -38,6 +38,16 @@ describe("cluster_status (reference/dtr/2.7/api responses.ClusterStatus)", () =>
         });
         assert.deepEqual(s.replica_readonly, { [A]: false, [B]: false, [C]: false });
         assert.deepEqual(s.issues, []);
+        // troubleshoot-dtr.md "Example API Response": rethink_system_tables, no issues on a healthy cluster.
+        assert.deepEqual(s.rethink_system_tables.current_issues, []);
+        assert.deepEqual(
+            s.rethink_system_tables.server_status.map((x) => [x.name, x.network.connected_to]),
+            [
+                ["dtr_rethinkdb_" + A, { ["dtr_rethinkdb_" + B]: true, ["dtr_rethinkdb_" + C]: true }],
+                ["dtr_rethinkdb_" + B, { ["dtr_rethinkdb_" + A]: true, ["dtr_rethinkdb_" + C]: true }],
+                ["dtr_rethinkdb_" + C, { ["dtr_rethinkdb_" + A]: true, ["dtr_rethinkdb_" + B]: true }],
+            ],
+        );
     });
 
     it("lost quorum: an error text instead of OK, readonly true, and the last known timestamps to pick a survivor", () => {
@@ -58,6 +68,21 @@ describe("cluster_status (reference/dtr/2.7/api responses.ClusterStatus)", () =>
         assert.deepEqual(s.replica_readonly, { [A]: true, [B]: true, [C]: true });
         assert.deepEqual(s.replica_timestamp, { [A]: "2026-06-01T11:59:00.000Z", [B]: "2026-06-01T11:59:30.000Z" });
         for (const v of Object.values(s.replica_health)) assert.notEqual(v, "OK");
+        // current_issues: {critical, description} (monitor-and-troubleshoot/index.md); RethinkDB rows inside
+        // rethink_system_tables (troubleshoot-dtr.md; RethinkDB's current_issues table: id, type, critical, info, description).
+        for (const i of s.issues) assert.deepEqual(Object.keys(i).sort(), ["critical", "description"]);
+        assert.ok(s.issues.every((i) => i.critical));
+        assert.deepEqual(
+            s.rethink_system_tables.current_issues.map((i) => [i.type, i.critical, i.info.disconnected_server]),
+            [
+                ["server_disconnected", true, "dtr_rethinkdb_" + B],
+                ["server_disconnected", true, "dtr_rethinkdb_" + C],
+            ],
+        );
+        assert.deepEqual(
+            s.rethink_system_tables.server_status.map((x) => x.name),
+            ["dtr_rethinkdb_" + A],
+        );
     });
 
     it("a reachable peer that reports itself unhealthy shows its own error; storage maintenance read-only makes all readonly", () => {
@@ -69,5 +94,7 @@ describe("cluster_status (reference/dtr/2.7/api responses.ClusterStatus)", () =>
         const s = clusterStatus(d, self, peers, now);
         assert.equal(s.replica_health[B], "registry: health check failed");
         assert.deepEqual(s.replica_readonly, { [A]: true, [B]: true });
+        // Quorum kept: the unhealthy peer is an issue, not a critical one.
+        assert.deepEqual(s.issues, [{ critical: false, description: `replica ${B}: registry: health check failed` }]);
     });
 });
