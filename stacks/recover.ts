@@ -195,10 +195,15 @@ async function dtr(sh: HostShell, c: Cluster, h: ExistingHostSpec, line: string)
  * The lost host's node leaves the swarm: on the first healthy host that is a manager, its node id is looked up by
  * hostname (exact, not docker's prefix filter), then swarmPeerScript("forget") waits for Down, demotes and removes it.
  */
-async function forgetSwarmNode(sh: HostShell, c: Cluster, lost: ExistingHostSpec, healthy: string[]): Promise<string> {
+export async function forgetSwarmNode(
+    sh: HostShell,
+    hosts: ExistingHostSpec[],
+    lost: ExistingHostSpec,
+    healthy: string[],
+): Promise<string> {
     const hostname = lost.ucpNode ?? lost.name;
     for (const name of healthy) {
-        const h = c.hosts.find((x) => x.name === name);
+        const h = hosts.find((x) => x.name === name);
         if (!h) continue;
         const ls = await sh.run(sshOf(h), "docker node ls --format '{{.ID}} {{.Hostname}}'", { timeoutSeconds: 30 });
         if (ls.code !== 0) continue; // not a manager (or its engine is down): the next one
@@ -397,7 +402,7 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         if (c.swarmManaged) {
             for (const h of c.hosts.filter((x) => plan.lost.includes(x.name))) {
                 await steps.run(`swarm: remove ${h.name}'s node through a healthy manager`, () =>
-                    forgetSwarmNode(sh, c, h, plan.healthy.length ? plan.healthy : plan.survivor ? [plan.survivor] : []),
+                    forgetSwarmNode(sh, c.hosts, h, plan.healthy.length ? plan.healthy : plan.survivor ? [plan.survivor] : []),
                 );
             }
         }
