@@ -27,7 +27,7 @@ import {
 } from "../backup/scripts";
 import { BackupS3Access, agentEnvironment } from "../backup/agent-env";
 import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, TopologyError } from "./topology";
-import { MEMBER_ENV, joinStep, removeStep, upgradeFunctions } from "./membership";
+import { MEMBER_ENV, joinStep, removeStep, upgradeFunctions, waitGoneScript } from "./membership";
 import { probeReplicas } from "./probe";
 import { viaEnvironment, viaScript } from "../hosts/via-ssh";
 import { OWNER_ENV, assertOwner, currentOwner, guarded, ownerEnvironment, ownershipScript, required } from "../hosts/ownership";
@@ -369,7 +369,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                         [OWNER_ENV.owner]: owner,
                         DTR_HA_LEAVING: h.name,
                         DTR_HA_REMOVE_SCRIPT: guarded(st.remove.script),
-                        DTR_HA_RELEASE_SCRIPT: ownershipScript("release"),
+                        DTR_HA_RELEASE_SCRIPT: `${waitGoneScript()}\n${ownershipScript("release")}`,
                         DTR_HA_LEAVE: viaScript(LEAVE_TAIL),
                     })),
                     create: note,

@@ -102,3 +102,8 @@ export function upgradeFunctions(a: Common & { httpsPort?: number }, candidates:
         env: env(undefined, candidates, a.httpsPort ?? 443),
     };
 }
+
+/** On the leaving host after the removal: wait (bounded) until its replica's containers and volumes are gone. */
+export function waitGoneScript(): string {
+    return [shFile(__dirname, "membership.sh"), "member_wait_gone"].join("\n");
+}

@@ -35,6 +35,9 @@ describe("recover's swarm step: a lost node leaves the swarm through a healthy m
         assert.match(await nodes(), /^host4 Ready$/m, "a Ready node stays");
 
         await loseHost("host4");
+        // The managers mark it Down once its heartbeats stop (seconds); recover reaches this step after DTR's own.
+        for (let i = 0; i < 60 && !/^host4 Down$/m.test(await nodes()); i++) await new Promise((r) => setTimeout(r, 1000));
+        assert.match(await nodes(), /^host4 Down$/m);
         const t0 = Date.now();
         // host4 itself answers nothing and is no manager; host2 is a healthy manager.
         const line = await forgetSwarmNode(sh, hosts, host4, ["host4", "host2"]);

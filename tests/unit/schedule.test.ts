@@ -432,8 +432,9 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
         healthy.splice(0, 3, true, true, true);
         const lock = lockFile(a);
         assert.strictEqual(lock, `${root}/hosts/host1/log/dtr-ha-backup-lab.lock`);
-        // Its own process group, so the holder and its sleep are ended together (by that group's id).
-        const holder = spawn("flock", [lock, "sleep", "30"], { stdio: "ignore", detached: true });
+        // Its own process group, so the holder and its sleep are ended together (by that group's id). `-o`: only flock
+        // holds the lock (its sleep does not inherit it), so the lock is free once the holder has closed.
+        const holder = spawn("flock", ["-o", lock, "sleep", "30"], { stdio: "ignore", detached: true });
         try {
             for (let i = 0; i < 50 && spawnSync("flock", ["-n", lock, "true"]).status === 0; i++)
                 await new Promise((res) => setTimeout(res, 50));

@@ -56,10 +56,30 @@ interface FakeReplica {
     sawAuth: string[];
 }
 
-function runSh(script: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * A virtual clock for scripts that wait for a deadline: `date +%s` reads it, `sleep N` advances it by N (after a real
+ * 20 ms, so the servers here still answer between attempts). The script runs as it would; only the waiting is skipped.
+ */
+function virtualClock(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-clock-"));
+    fs.writeFileSync(path.join(dir, "now"), String(Math.floor(Date.now() / 1000)));
+    fs.writeFileSync(path.join(dir, "date"), `#!/bin/sh\nif [ "$*" = +%s ]; then cat "${dir}/now"; else exec /bin/date "$@"; fi\n`, {
+        mode: 0o755,
+    });
+    fs.writeFileSync(path.join(dir, "sleep"), `#!/bin/sh\n/bin/sleep 0.02\necho $(( $(cat "${dir}/now") + \${1%%.*} )) > "${dir}/now"\n`, {
+        mode: 0o755,
+    });
+    return dir;
+}
+
+function runSh(
+    script: string,
+    env: Record<string, string>,
+    o: { clock?: boolean } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
         const p = spawn("dash", ["-c", script], {
-            env: { PATH: process.env.PATH!, ...env },
+            env: { PATH: o.clock ? `${virtualClock()}:${process.env.PATH!}` : process.env.PATH!, ...env },
         });
         let stdout = "";
         let stderr = "";
@@ -202,7 +222,7 @@ describe("generated host scripts, run for real", function () {
     it("the health gate fails within its limit, naming what is wrong", async () => {
         replicas[0].statusOk.delete(IDS[2]);
         const started = Date.now();
-        const r = await runSh(gate(10, 2), env);
+        const r = await runSh(gate(10, 2), env, { clock: true });
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /NOT healthy after \d+ attempt\(s\).*aaaaaaaaaaa3\(cluster_status:not-OK\)/);
         assert.ok(Date.now() - started < 20_000, "bounded by its timeout");
@@ -222,7 +242,7 @@ describe("generated host scripts, run for real", function () {
 
     it("a later up's check: one replica down keeps quorum, so it reports DEGRADED (class 1, the replica, the command) and passes", async () => {
         replicas[1].healthy = false;
-        const r = await runSh(check(), owned);
+        const r = await runSh(check(), owned, { clock: true });
         assert.strictEqual(r.code, 0, r.stderr);
         assert.match(
             r.stdout,
@@ -234,21 +254,21 @@ describe("generated host scripts, run for real", function () {
     it("a later up's check: quorum lost fails naming class 2, and no replica at all names class 3", async () => {
         replicas[1].healthy = false;
         replicas[2].healthy = false;
-        const two = await runSh(check(), owned);
+        const two = await runSh(check(), owned, { clock: true });
         assert.strictEqual(two.code, 1);
         assert.match(
             two.stderr,
             /NOT healthy .*class 2: quorum LOST \(1 of 3 answer, 2 needed\): emergency-repair .*npm run recover -- --stack lab/,
         );
         replicas[0].healthy = false;
-        const none = await runSh(check(), owned);
+        const none = await runSh(check(), owned, { clock: true });
         assert.strictEqual(none.code, 1);
         assert.match(none.stderr, /class 3: no replica answers: rebuild from the newest verified backup/);
     });
 
     it("the first deployment's gate never calls a degraded cluster done", async () => {
         replicas[1].healthy = false;
-        const r = await runSh(gate(10, 5), owned);
+        const r = await runSh(gate(10, 5), owned, { clock: true });
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /NOT healthy .*class 1: quorum kept/);
     });
@@ -259,7 +279,7 @@ describe("generated host scripts, run for real", function () {
             const ok = await runSh(gate(), env);
             assert.strictEqual(ok.code, 0, ok.stderr);
             for (const r of replicas) r.statusOk.delete(IDS[2]);
-            const bad = await runSh(gate(10, 5), env);
+            const bad = await runSh(gate(10, 5), env, { clock: true });
             assert.strictEqual(bad.code, 1);
             assert.match(bad.stderr, /NOT healthy .*aaaaaaaaaaa3\(cluster_status:not-OK\)/);
             assert.doesNotMatch(bad.stderr, /aaaaaaaaaaa[12]\(cluster_status/);
@@ -269,7 +289,7 @@ describe("generated host scripts, run for real", function () {
     });
 
     it("the health gate fails on bad credentials instead of passing", async () => {
-        const r = await runSh(gate(10, 5), { ...env, UCP_PASSWORD: "wrong" });
+        const r = await runSh(gate(10, 5), { ...env, UCP_PASSWORD: "wrong" }, { clock: true });
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /cluster_status:HTTP-401/);
     });

@@ -148,3 +148,19 @@ member_upgrade() {
   member_pick || member_fail "no declared replica answers /_ping; DTR upgrades only a healthy cluster; nothing was changed. See npm run recover -- --stack <stack>"
   dtr_upgrade "$existing" >&2 || member_fail "dtr upgrade through $existing failed"
 }
+
+# On the leaving host once its replica is removed (DTR_HA_REPLICA_ID: that replica): wait, bounded, until DTR's remove
+# has cleaned its containers and volumes from the host (remove run through another replica cleans them from there, and
+# may do it asynchronously), so "removed" means the host is clean. A host that keeps them is named, not failed.
+member_wait_gone() {
+  member_is_id "${DTR_HA_REPLICA_ID:-}" || member_fail "DTR_HA_REPLICA_ID is not a 12-hex replica id; nothing was changed"
+  i=0
+  while { docker ps -a --format '{{.Names}}' && docker volume ls --format '{{.Name}}'; } 2>/dev/null | grep -q -- "-$DTR_HA_REPLICA_ID\$"; do
+    i=$((i + 1))
+    if [ "$i" -gt 60 ]; then
+      echo "dtr-ha membership: WARNING: replica $DTR_HA_REPLICA_ID's containers or volumes are still on $(hostname) 60 s after its removal: destroy --replica-id $DTR_HA_REPLICA_ID there" >&2
+      return 0
+    fi
+    sleep 1
+  done
+}
