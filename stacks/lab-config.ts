@@ -20,7 +20,7 @@ export interface LabStackOptions {
     adminPassword: string;
     sshPrivateKey: string;
     s3: { accessKey: string; secretKey: string };
-    healthGate?: { timeoutSeconds: number; intervalSeconds: number; probeFromHere?: boolean };
+    healthGate?: { timeoutSeconds: number; intervalSeconds: number; probeFromHere?: boolean; checkSeconds?: number };
     /** The backup agent image's version (the lab registry holds `dtr-ha-backup:<version>`). */
     agentVersion: string;
     /** age public keys to encrypt backups to (the matching identity goes in `ageIdentity`). */
@@ -43,7 +43,8 @@ export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackC
                 externalUrl: `https://${first.address}`,
                 overlaySubnet: status.swarm.reservedForDtrOl,
                 dockerAddressPools: [status.swarm.defaultAddrPool],
-                healthGate: o.healthGate ?? { timeoutSeconds: 300, intervalSeconds: 3, probeFromHere: true },
+                // A degraded lab cluster is reported after 15 s of waiting, not 60: the lab's hosts do not come back by themselves.
+                healthGate: o.healthGate ?? { timeoutSeconds: 300, intervalSeconds: 3, probeFromHere: true, checkSeconds: 15 },
                 mountEngineSocket: true,
             },
             image: { repository: `${status.registry}/dtr-sim`, version: o.imageVersion ?? LAB_IMAGE_VERSION },

@@ -62,9 +62,10 @@ export interface DtrClusterArgs {
     /**
      * Health gate limits. `probeFromHere`: every preview and up also asks each replica's `/_ping` from the machine
      * running Pulumi and warns, by replica, about those that do not answer (turn on when that machine reaches the
-     * replicas' private addresses; default false).
+     * replicas' private addresses; default false). `checkSeconds`: how long a later up waits for a degraded cluster to be
+     * whole before reporting it (default 60).
      */
-    healthGate?: { timeoutSeconds?: number; intervalSeconds?: number; probeFromHere?: boolean };
+    healthGate?: { timeoutSeconds?: number; intervalSeconds?: number; probeFromHere?: boolean; checkSeconds?: number };
     /** Options for the bootstrap container (the lab's dtr-sim needs the engine socket). */
     run?: RunOptions;
     /** Pull the DTR image on every host before installing (default true). */
@@ -369,7 +370,8 @@ export class DtrCluster extends pulumi.ComponentResource {
                         [OWNER_ENV.owner]: owner,
                         DTR_HA_LEAVING: h.name,
                         DTR_HA_REMOVE_SCRIPT: guarded(st.remove.script),
-                        DTR_HA_RELEASE_SCRIPT: `${waitGoneScript()}\n${ownershipScript("release")}`,
+                        // Only for a replica this stack still owns: after a rebuild the same id runs on for the new stack.
+                        DTR_HA_RELEASE_SCRIPT: guarded(`${waitGoneScript()}\n${ownershipScript("release")}`),
                         DTR_HA_LEAVE: viaScript(LEAVE_TAIL),
                     })),
                     create: note,
@@ -453,6 +455,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                     httpsPort: args.httpsPort,
                     timeoutSeconds: args.healthGate?.timeoutSeconds,
                     intervalSeconds: args.healthGate?.intervalSeconds,
+                    checkSeconds: args.healthGate?.checkSeconds,
                     mode,
                 }),
             );

@@ -69,7 +69,7 @@ export interface ClusterConfig {
     dockerAddressPools?: string[];
     allowZoneSharing: boolean;
     /** `probeFromHere`: also ping each replica from the machine running Pulumi, so a preview names one that is down. */
-    healthGate: { timeoutSeconds: number; intervalSeconds: number; probeFromHere: boolean };
+    healthGate: { timeoutSeconds: number; intervalSeconds: number; probeFromHere: boolean; checkSeconds: number };
     /** Lab only: mount the engine socket into the bootstrap container (dtr-sim needs it). */
     mountEngineSocket: boolean;
 }
@@ -344,7 +344,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
     const dockerAddressPools =
         c?.dockerAddressPools === undefined ? undefined : r.cidrs(c, "dockerAddressPools", "cluster.dockerAddressPools");
     const healthGateRaw = r.obj(c, "healthGate", "cluster.healthGate", false);
-    r.known(healthGateRaw, "cluster.healthGate", ["timeoutSeconds", "intervalSeconds", "probeFromHere"]);
+    r.known(healthGateRaw, "cluster.healthGate", ["timeoutSeconds", "intervalSeconds", "probeFromHere", "checkSeconds"]);
     const timeoutSeconds = r.int(healthGateRaw, "timeoutSeconds", "cluster.healthGate.timeoutSeconds", 900, 10, 7200) ?? 900;
     const intervalSeconds = r.int(healthGateRaw, "intervalSeconds", "cluster.healthGate.intervalSeconds", 10, 1, 600) ?? 10;
     if (intervalSeconds > timeoutSeconds)
@@ -364,6 +364,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             timeoutSeconds,
             intervalSeconds,
             probeFromHere: r.bool(healthGateRaw, "probeFromHere", "cluster.healthGate.probeFromHere", false),
+            checkSeconds: r.int(healthGateRaw, "checkSeconds", "cluster.healthGate.checkSeconds", 60, 1, 7200) ?? 60,
         },
         mountEngineSocket: r.bool(c, "mountEngineSocket", "cluster.mountEngineSocket", false),
     };

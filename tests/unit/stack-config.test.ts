@@ -39,6 +39,18 @@ describe("stack configuration", () => {
         assert.strictEqual(c.storage.mode === "s3" && c.storage.s3.secure, true);
     });
 
+    it("the health gate's check wait: 60 s by default, configurable, and a zero refused naming the key", () => {
+        assert.strictEqual(parseStackConfig(existingConfig(), allSecrets).cluster.healthGate.checkSeconds, 60);
+        const raw = existingConfig();
+        raw.cluster.healthGate = { checkSeconds: 15 };
+        assert.strictEqual(parseStackConfig(raw, allSecrets).cluster.healthGate.checkSeconds, 15);
+        raw.cluster.healthGate = { checkSeconds: 0 };
+        assert.ok(
+            problemsOf(raw).some((x) => x.startsWith("dtr-ha:cluster.healthGate.checkSeconds = 0")),
+            problemsOf(raw).join("\n"),
+        );
+    });
+
     it("refuses even and too-small replica counts, naming key, value and fix", () => {
         const raw = existingConfig();
         raw.cluster.replicas = 4;

@@ -120,7 +120,12 @@ describe("steps run from this machine over SSH (fake fleet, dash)", function () 
         const del = await valueOf<string>(leave.props.delete);
         const env = await valueOf<Record<string, string>>(leave.props.environment);
         const theirs = fleetOwnedBy(B);
+        // B's replica (same id after a rebuild) runs on host3: the leave step neither waits for it to go nor releases it.
+        require("fs").writeFileSync(`${theirs.hosts[ADDR[2]].dir}/containers`, `dtr-api-${ids[2]}\n`);
+        const t0 = Date.now();
         const r = theirs.run(del, env);
+        assert.ok(Date.now() - t0 < 10_000, "no wait for another stack's replica to go");
+        assert.doesNotMatch(r.stderr, /still on/);
         assert.strictEqual(r.code, 0, r.stderr);
         assert.deepStrictEqual(Object.values(theirs.calls()).flatMap(removes), [], "nothing removed on B's cluster");
         assert.match(r.stderr, /belongs to stack organization\/dtr-ha\/lab-rebuilt/);
