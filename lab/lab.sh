@@ -46,10 +46,10 @@ preflight() {
 # One lab command at a time on this machine.
 lock() {
   mkdir -p "$(dirname "$LAB_STATE")"
-  exec 9>"$LAB_STATE.lock"
+  exec 9>"$LAB_STATE.cmd.lock"
   flock -n 9 && return 0
-  step "waiting for another lab command to finish (lock $LAB_STATE.lock)"
-  flock -w 300 9 || die "another lab command holds $LAB_STATE.lock for more than 300 s"
+  step "waiting for another lab command to finish (lock $LAB_STATE.cmd.lock)"
+  flock -w 300 9 || die "another lab command holds $LAB_STATE.cmd.lock for more than 300 s"
 }
 
 cmd_up() {
@@ -71,6 +71,10 @@ cmd_up() {
   mkdir -p "$LAB_STATE/ssh"
   ssh-keygen -q -t ed25519 -N '' -C dtr-ha-lab -f "$LAB_STATE/ssh/id_ed25519"
   cp "$LAB_STATE/ssh/id_ed25519.pub" "$LAB_STATE/ssh/authorized_keys"
+  # UCP's CA as production pins it (ucp.ca): the lab stacks pass it with --ucp-ca, never --ucp-insecure-tls.
+  mkdir -p "$LAB_STATE/ucp"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=dtr-ha lab UCP CA" \
+    -keyout "$LAB_STATE/ucp/ca-key.pem" -out "$LAB_STATE/ucp/ca.pem" 2>/dev/null || die "openssl could not make the lab's UCP CA"
   cgroup_mounts_file >/dev/null
   for h in "${LAB_ALL_HOSTS[@]}"; do host_write_config "$h"; done
   write_ssh_config

@@ -51,6 +51,8 @@ export interface LabStatus {
         secretKeyPath: string;
         buckets: { layers: string; backups: string };
     };
+    /** UCP's CA certificate (PEM) the lab made at `up`, which lab stacks pin as `ucp.ca`; null while the lab is down. */
+    ucp?: { ca: string | null };
 }
 
 /** Runs lab.sh, streaming its progress (stderr) to ours when `echo` is set. Rejects with its last lines on failure. */

@@ -33,12 +33,14 @@ export interface LabStackOptions {
 export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackConfig {
     if (status.hosts.length !== 3) throw new Error(`the lab has ${status.hosts.length} hosts; the lab stack needs 3`);
     const first = status.hosts[0];
+    const ucpCa = status.ucp?.ca;
+    if (!ucpCa) throw new Error("the lab status has no UCP CA (ucp.ca); bring the lab up again with `npm run lab -- up`");
     return {
         config: {
             cluster: {
                 name: o.clusterName ?? "lab",
                 replicas: 3,
-                // The lab uses plain-HTTP S3, insecure UCP TLS (there is no UCP) and dtr-sim's socket mount.
+                // The lab uses plain-HTTP S3 and dtr-sim's socket mount.
                 production: false,
                 externalUrl: `https://${first.address}`,
                 overlaySubnet: status.swarm.reservedForDtrOl,
@@ -48,7 +50,8 @@ export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackC
                 mountEngineSocket: true,
             },
             image: { repository: `${status.registry}/dtr-sim`, version: o.imageVersion ?? LAB_IMAGE_VERSION },
-            ucp: { url: "https://ucp.dtr-ha.lab", username: LAB_ADMIN, insecureTls: true },
+            // UCP's CA pinned as in production: DTR's commands get --ucp-ca, never --ucp-insecure-tls.
+            ucp: { url: "https://ucp.dtr-ha.lab", username: LAB_ADMIN, ca: ucpCa },
             hosts: {
                 mode: "existing",
                 networks: [`${first.address.split(".").slice(0, 3).join(".")}.0/24`],

@@ -1,5 +1,19 @@
 import type { LabStatus } from "../lab/lab";
 
+/** A real self-signed CA certificate (public; its key was thrown away), as `lab.sh up` makes for UCP. */
+export const FAKE_UCP_CA = `-----BEGIN CERTIFICATE-----
+MIIBkDCCATegAwIBAgIUIQfFp4l7UitJk025150CVqnKPyswCgYIKoZIzj0EAwIw
+HTEbMBkGA1UEAwwSZHRyLWhhIHRlc3QgVUNQIENBMCAXDTI2MTEzMDAzNDgxOVoY
+DzIxMjYxMTA2MDM0ODE5WjAdMRswGQYDVQQDDBJkdHItaGEgdGVzdCBVQ1AgQ0Ew
+WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQ1Sv1e2HRnnbRlQPYmQ0veRVoINvpY
+LNIt2Ikzmhrzb1/73cmjuJr1VRjCkQ17QAj1DnX1OlOvAwsTXXyfVolqo1MwUTAd
+BgNVHQ4EFgQUNd08mdagxEcY1RZEXuOzpH3pgDAwHwYDVR0jBBgwFoAUNd08mdag
+xEcY1RZEXuOzpH3pgDAwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNHADBE
+AiBdcsWpFgZpGNDeV/CjVVpiZcll3k6/ndtgE5R23vimbwIgDk8bajavYe0cbACH
+a5Xnu0cNgBnXQzClBtuOosjkIv0=
+-----END CERTIFICATE-----
+`;
+
 /** A `lab.sh status` answer for tests that need the lab's shape but not a running lab. */
 export function fakeLabStatus(hostKey: (i: number) => string): LabStatus {
     return {
@@ -26,5 +40,6 @@ export function fakeLabStatus(hostKey: (i: number) => string): LabStatus {
             secretKeyPath: "",
             buckets: { layers: "dtr-layers", backups: "dtr-backups" },
         },
+        ucp: { ca: FAKE_UCP_CA },
     };
 }

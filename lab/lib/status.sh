@@ -89,11 +89,13 @@ cmd_status() {
     --arg ak "$LAB_STATE/s3/access-key" --arg sk "$LAB_STATE/s3/secret-key" \
     --arg bl "$LAB_BUCKET_LAYERS" --arg bb "$LAB_BUCKET_BACKUPS" --arg st "$LAB_STATE" \
     --arg sshcfg "$LAB_STATE/ssh/config" --arg kh "$LAB_STATE/ssh/known_hosts" \
+    --arg ucpca "$(cat "$LAB_STATE/ucp/ca.pem" 2>/dev/null)" \
     '{state: $state, stateDir: $st, hosts: $hosts,
       spares: [$spares[] | .name as $n | . + {swarmRole: ([($swarm.nodes // [])[] | select(.hostname == $n)] | sort_by(.status == "down") | .[0].role // null)}],
       lost: [($hosts + $spares)[] | select(.lost) | .name],
       swarm: $swarm, registry: $reg,
       s3: {endpoint: $s3, region: $region, accessKeyPath: $ak, secretKeyPath: $sk,
            buckets: {layers: $bl, backups: $bb}},
-      ssh: {config: $sshcfg, knownHosts: $kh}}'
+      ssh: {config: $sshcfg, knownHosts: $kh},
+      ucp: {ca: (if $ucpca == "" then null else $ucpca end)}}'
 }

@@ -1,7 +1,8 @@
 /**
  * `pulumi preview` with the policy pack, through the real engine, on the project's own stack program (index.ts) with
- * the lab's configuration: the lab stack passes; the same configuration under a production stack name is stopped with
- * the rule's message. No resource is created (a preview runs no command), so no lab is needed.
+ * the lab's configuration: with UCP's CA pinned it passes even under a production stack name; the same configuration
+ * with `ucp.insecureTls` instead is stopped there with the rule's message. No resource is created (a preview runs no
+ * command), so no lab is needed.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -24,7 +25,7 @@ const status = fakeLabStatus(() => HOST_KEY);
 
 const POLICY = path.join(REPO_ROOT, "policy");
 
-async function preview(stackName: string): Promise<{ passed: boolean; output: string }> {
+async function preview(stackName: string, insecureUcp = false): Promise<{ passed: boolean; output: string }> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-policy-"));
     const stack = await openStack(stackName, { dir });
     const { config, secrets } = labStackConfig(status, {
@@ -33,6 +34,7 @@ async function preview(stackName: string): Promise<{ passed: boolean; output: st
         s3: { accessKey: "a", secretKey: "s" },
         agentVersion: "0.1.0",
     });
+    if (insecureUcp) config.ucp = { url: "https://ucp.dtr-ha.lab", username: "admin", insecureTls: true };
     await setStackConfig(stack, config, secrets);
     let output = "";
     try {
@@ -48,14 +50,14 @@ async function preview(stackName: string): Promise<{ passed: boolean; output: st
 describe("the policy pack on the project's stack program (real engine, preview)", function () {
     this.timeout(180_000);
 
-    it("passes the lab configuration in the lab stack", async () => {
-        const r = await preview("lab");
+    it("passes the lab configuration (UCP's CA pinned) under a production stack name", async () => {
+        const r = await preview("prod");
         assert.strictEqual(r.passed, true, r.output.slice(-3000));
         assert.match(r.output, /dtr-ha@v0\.1\.0/);
     });
 
-    it("stops the same configuration in a production stack, naming the command and the rule", async () => {
-        const r = await preview("prod");
+    it("stops it in a production stack once ucp.insecureTls replaces the CA, naming the command and the rule", async () => {
+        const r = await preview("prod", true);
         assert.strictEqual(r.passed, false, r.output.slice(-3000));
         assert.match(r.output, /dtr-no-unsafe-flags-in-production/);
         assert.match(r.output, /Command "lab-install" \(urn:pulumi:prod::dtr-ha::.*\) passes --ucp-insecure-tls/);

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { labStackConfig } from "../../stacks/lab-config";
 import { SecretKey, parseStackConfig } from "../../components/config/stack-config";
-import { fakeLabStatus } from "../fake-lab-status";
+import { FAKE_UCP_CA, fakeLabStatus } from "../fake-lab-status";
 
 const status = fakeLabStatus((i) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${i}`);
 
@@ -21,6 +21,9 @@ describe("the lab stack configuration (from lab.sh status)", () => {
         assert.strictEqual(parsed.backup?.agentImage, "10.200.0.1:5000/dtr-ha-backup:0.1.0");
         assert.strictEqual(parsed.backup?.bucket, "dtr-backups");
         assert.strictEqual(parsed.storage.mode === "s3" && parsed.storage.s3.secure, false);
+        // The production trust path: UCP's CA pinned, never --ucp-insecure-tls.
+        assert.strictEqual(parsed.ucp.ca, FAKE_UCP_CA);
+        assert.strictEqual(parsed.ucp.insecureTls, false);
         assert.deepStrictEqual(Object.keys(secrets).sort(), [
             "backupAccessKey",
             "backupSecretKey",
@@ -29,6 +32,16 @@ describe("the lab stack configuration (from lab.sh status)", () => {
             "storageSecretKey",
             "ucpPassword",
         ]);
+    });
+    it("refuses a lab status without UCP's CA rather than falling back to --ucp-insecure-tls", () => {
+        assert.throws(
+            () =>
+                labStackConfig(
+                    { ...status, ucp: { ca: null } },
+                    { adminPassword: "pw", sshPrivateKey: "k", s3: { accessKey: "a", secretKey: "s" }, agentVersion: "0.1.0" },
+                ),
+            /the lab status has no UCP CA \(ucp\.ca\); bring the lab up again/,
+        );
     });
     it("refuses a lab of another size", () => {
         assert.throws(
