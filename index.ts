@@ -116,6 +116,7 @@ function dtrStack() {
         httpPort: cluster.httpPort,
         httpsPort: cluster.httpsPort,
         overlaySubnet: cluster.overlaySubnet,
+        swarmManagers: cluster.swarmManagers?.map((m) => ({ host: m.address, port: m.port, user: m.user, hostKey: m.hostKey })),
         overlayAvoid: {
             vpcCidrs: config.hosts.mode === "aws" ? [config.hosts.aws.vpcCidr] : undefined,
             dockerPools: cluster.dockerAddressPools,

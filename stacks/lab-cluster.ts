@@ -121,7 +121,7 @@ export interface ClusterHealth {
 }
 
 /** Cluster status from the first replica that answers, and every replica's `/_ping`. */
-export async function clusterHealth(c: LabCluster): Promise<ClusterHealth> {
+export async function clusterHealth(c: Pick<LabCluster, "status" | "admin">): Promise<ClusterHealth> {
     const pings: Record<string, number | string> = {};
     let replicaHealth: Record<string, string> | undefined;
     for (const h of c.status.hosts) {
@@ -139,7 +139,7 @@ export async function clusterHealth(c: LabCluster): Promise<ClusterHealth> {
 }
 
 /** Waits until `n` replicas report OK (bounded by `seconds`); the error says what was last seen. */
-export async function waitHealthy(c: LabCluster, n: number, seconds = 180): Promise<void> {
+export async function waitHealthy(c: Pick<LabCluster, "status" | "admin">, n: number, seconds = 180): Promise<void> {
     const deadline = Date.now() + seconds * 1000;
     let last: unknown;
     while (Date.now() < deadline) {
@@ -148,6 +148,14 @@ export async function waitHealthy(c: LabCluster, n: number, seconds = 180): Prom
         await new Promise((r) => setTimeout(r, 2000));
     }
     throw new Error(`cluster not ${n}/3 healthy within ${seconds}s: ${JSON.stringify(last)}`);
+}
+
+/** What DTR left on a host: `dtr-*` containers and volumes, and the dtr-ol network (empty once destroy is done). */
+export async function dtrLeftovers(h: LabHost): Promise<string[]> {
+    const containers = (await docker(h, ["ps", "-a", "--format", "{{.Names}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
+    const volumes = (await docker(h, ["volume", "ls", "--format", "{{.Name}}"])).split("\n").filter((n) => n.startsWith("dtr-"));
+    const networks = (await docker(h, ["network", "ls", "--format", "{{.Name}}"])).split("\n").filter((n) => n === "dtr-ol");
+    return [...containers.map((n) => `container ${n}`), ...volumes.map((n) => `volume ${n}`), ...networks.map((n) => `network ${n}`)];
 }
 
 export interface LabInventory {

@@ -48,6 +48,8 @@ export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackC
                 // A degraded lab cluster is reported after 15 s of waiting, not 60: the lab's hosts do not come back by themselves.
                 healthGate: o.healthGate ?? { timeoutSeconds: 300, intervalSeconds: 3, probeFromHere: true, checkSeconds: 15 },
                 mountEngineSocket: true,
+                // The lab's swarm managers are the replica hosts themselves; the first that answers removes dtr-ol after a destroy.
+                swarmManagers: status.hosts.map((h) => ({ address: h.address, port: h.sshPort, user: h.user, hostKey: h.hostPublicKey })),
             },
             image: { repository: `${status.registry}/dtr-sim`, version: o.imageVersion ?? LAB_IMAGE_VERSION },
             // UCP's CA pinned as in production: DTR's commands get --ucp-ca, never --ucp-insecure-tls.

@@ -12,7 +12,7 @@ import {
 } from "../dtr-cli/commands";
 import { USERNAME_ENV } from "../dtr-cli/api";
 import { DtrHost } from "../hosts/dtr-host";
-import { OVERLAY_NETWORK_NAME, overlayCheckScript, overlaySubnetProblems } from "../network";
+import { overlayCheckScript, overlaySubnetProblems } from "../network";
 import { S3Settings, STORAGE_SETTINGS_ENV, applyStorageSettingsScript, dtrStorageSettings } from "../storage/settings";
 import { healthGateScript } from "./health-gate";
 import {
@@ -29,7 +29,8 @@ import { BackupS3Access, agentEnvironment } from "../backup/agent-env";
 import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, TopologyError } from "./topology";
 import { MEMBER_ENV, joinStep, removeStep, upgradeFunctions, waitGoneScript } from "./membership";
 import { probeReplicas } from "./probe";
-import { viaEnvironment, viaScript } from "../hosts/via-ssh";
+import { viaEnvironment, viaManagerEnvironment, viaScript } from "../hosts/via-ssh";
+import { OVERLAY_CHECK_COMMAND, OVERLAY_DELETE_COMMAND, overlayRemovalScripts } from "../network/overlay-removal";
 import { OWNER_ENV, assertOwner, currentOwner, guarded, ownerEnvironment, ownershipScript, required } from "../hosts/ownership";
 
 export interface DtrClusterArgs {
@@ -55,6 +56,11 @@ export interface DtrClusterArgs {
     httpsPort?: number;
     /** Subnet of the `dtr-ol` overlay network (`--overlay-subnet`). */
     overlaySubnet: string;
+    /**
+     * Swarm (UCP) managers, reached with the hosts' SSH key, for swarm-level steps: destroy removes dtr-ol through the
+     * first that answers (DTR hosts are workers, where that fails). Without any, destroy leaves dtr-ol on the swarm.
+     */
+    swarmManagers?: pulumi.Input<{ host: string; port?: number; user?: string; hostKey: string }[]>;
     /** CIDRs the overlay subnet must not overlap (VPC, host networks, Docker pools). */
     overlayAvoid?: { vpcCidrs?: string[]; hostNetworks?: string[]; dockerPools?: string[] };
     /** Image-layer storage. Omitted: DTR's local filesystem, refused for more than one replica. */
@@ -246,11 +252,27 @@ export class DtrCluster extends pulumi.ComponentResource {
         const owned = [this.ownerCheck];
 
         const first = hosts[0];
-        // DTR's destroy leaves dtr-ol behind; remove it as Launchpad does, so the hosts end clean. Both only when this
-        // stack owns the replica: after a rebuild the old stack's delete finds the new owner and leaves the cluster be.
-        const destroyFirst = guarded(
-            `${destroyCommand({ ...common, replicaId: ids[0] })} && (docker network rm ${OVERLAY_NETWORK_NAME} >/dev/null 2>&1 || true) && owner_release`,
-        );
+        // Only when this stack owns the replica: after a rebuild the old stack's delete finds the new owner and leaves the
+        // cluster be. DTR's destroy leaves dtr-ol behind: the network step below removes it through a manager.
+        const destroyFirst = guarded(`${destroyCommand({ ...common, replicaId: ids[0] })} && owner_release`);
+        // Created before the first replica, so deleted after it (and after every leave step, which follow the install).
+        if (args.swarmManagers) {
+            const scripts = overlayRemovalScripts();
+            owned.push(
+                new command.local.Command(
+                    `${name}-network`,
+                    {
+                        environment: pulumi
+                            .all([viaEnvironment(hosts, ids, []), pulumi.output(args.swarmManagers)])
+                            .apply(([via, m]) => ({ ...via, ...viaManagerEnvironment(m), ...scripts })),
+                        create: OVERLAY_CHECK_COMMAND,
+                        update: OVERLAY_CHECK_COMMAND,
+                        delete: OVERLAY_DELETE_COMMAND,
+                    },
+                    child({ dependsOn: [this.ownerCheck] }),
+                ),
+            );
+        }
         // The first replica keeps one identity across a switch of bootstrap mode (each name aliases the other), so the
         // switch never deletes it: its `update` only notes that nothing ran.
         if (!restore) {

@@ -72,6 +72,11 @@ export interface ClusterConfig {
     healthGate: { timeoutSeconds: number; intervalSeconds: number; probeFromHere: boolean; checkSeconds: number };
     /** Lab only: mount the engine socket into the bootstrap container (dtr-sim needs it). */
     mountEngineSocket: boolean;
+    /**
+     * Swarm (UCP) managers for swarm-level steps, the first that answers is used: DTR hosts are workers, and only a
+     * manager can remove the dtr-ol network after a destroy. Without any, destroy leaves dtr-ol on the swarm.
+     */
+    swarmManagers?: ManagerHost[];
 }
 
 export interface AwsHostsConfig {
@@ -294,6 +299,23 @@ const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-
  * Validates raw config values (as `pulumi.Config.getObject` returns them) and which secrets are set.
  * Throws `ConfigError` listing every problem; returns the typed configuration otherwise.
  */
+/** A manager host's connection fields (SSH address, port, user, pinned host key), each checked and named by `path`. */
+function readManager(r: Reader, o: Obj | undefined, path: string): ManagerHost {
+    return {
+        address: r.str(o, "address", `${path}.address`, "the manager's SSH address", { pattern: HOSTNAME }) ?? "",
+        port: r.int(o, "port", `${path}.port`, 22, 1, 65535) ?? 22,
+        user:
+            r.str(o, "user", `${path}.user`, "the SSH user (a login name: a-z 0-9 _ -, at most 32)", {
+                required: false,
+                pattern: USER,
+            }) ?? "root",
+        hostKey:
+            r.str(o, "hostKey", `${path}.hostKey`, "the manager's SSH public key (`ssh-keyscan -t ed25519 <host>`)", {
+                pattern: HOST_KEY,
+            }) ?? "",
+    };
+}
+
 export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): StackConfig {
     const r = new Reader();
     r.problems.push(...unknownTopLevelProblems(Object.keys(raw)));
@@ -317,6 +339,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         "allowZoneSharing",
         "healthGate",
         "mountEngineSocket",
+        "swarmManagers",
     ]);
     const replicas = r.int(c, "replicas", "cluster.replicas", 3, 1, 99) ?? 3;
     const replicasWhy = replicaCountProblem(replicas);
@@ -368,6 +391,19 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
         },
         mountEngineSocket: r.bool(c, "mountEngineSocket", "cluster.mountEngineSocket", false),
     };
+    if (c && c.swarmManagers !== undefined) {
+        const list = c.swarmManagers;
+        if (!Array.isArray(list) || list.length === 0) {
+            r.problem("cluster.swarmManagers", list, "give a list of UCP manager hosts ({address, port, user, hostKey}), or leave it out");
+        } else {
+            cluster.swarmManagers = list.map((m, i) => {
+                const at = `cluster.swarmManagers[${i}]`;
+                const o = r.obj({ m }, "m", at) as Obj | undefined;
+                r.known(o, at, ["address", "port", "user", "hostKey"]);
+                return readManager(r, o, at);
+            });
+        }
+    }
     if (cluster.production && cluster.mountEngineSocket) {
         r.problem("cluster.mountEngineSocket", true, "is for the lab's dtr-sim only; set cluster.production: false in a lab stack");
     }
@@ -749,19 +785,6 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                     );
             }
         }
-        const manager = (o: Obj | undefined, path: string): ManagerHost => ({
-            address: r.str(o, "address", `${path}.address`, "the manager's SSH address", { pattern: HOSTNAME }) ?? "",
-            port: r.int(o, "port", `${path}.port`, 22, 1, 65535) ?? 22,
-            user:
-                r.str(o, "user", `${path}.user`, "the SSH user (a login name: a-z 0-9 _ -, at most 32)", {
-                    required: false,
-                    pattern: USER,
-                }) ?? "root",
-            hostKey:
-                r.str(o, "hostKey", `${path}.hostKey`, "the manager's SSH public key (`ssh-keyscan -t ed25519 <host>`)", {
-                    pattern: HOST_KEY,
-                }) ?? "",
-        });
         const sw = r.obj(b, "swarm", "backup.swarm", false);
         if (sw) {
             r.known(sw, "backup.swarm", ["address", "port", "user", "hostKey", "engineStop", "engineStart", "dataRoot"]);
@@ -774,7 +797,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                     "give engineStop and engineStart together (default: systemctl stop/start docker)",
                 );
             backup.swarm = {
-                ...manager(sw, "backup.swarm"),
+                ...readManager(r, sw, "backup.swarm"),
                 engine: stop && start ? { stop, start } : undefined,
                 dataRoot: r.str(
                     sw,
@@ -790,7 +813,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             r.known(ucpB, "backup.ucp", ["address", "port", "user", "hostKey", "image", "includeLogs"]);
             const im = r.obj(ucpB, "image", "backup.ucp.image");
             backup.ucp = {
-                ...manager(ucpB, "backup.ucp"),
+                ...readManager(r, ucpB, "backup.ucp"),
                 image: {
                     // The same rules the UcpBackup component applies when it builds the command (checked here too, so
                     // a bad value is reported in the one pass instead of during `up`).

@@ -13,11 +13,16 @@ export const VIA_ENV = {
     targets: "DTR_HA_SSH_TARGETS",
     privateKey: "DTRHA_SSH_PRIVATE_KEY",
     send: "DTR_HA_SSH_SEND",
+    managers: "DTR_HA_SSH_MANAGERS",
 } as const;
+
+/** The replica-id field of a manager target: a manager carries no DTR replica. */
+const NO_REPLICA = "-";
 
 /** One host as the runner sees it. */
 export interface ViaTarget {
     name: string;
+    /** Its replica's id; "-" for a swarm manager (manager targets only). */
     replicaId: string;
     address: string;
     port: number;
@@ -32,13 +37,15 @@ export function viaScript(tail: string): string {
 }
 
 /** The `DTR_HA_SSH_TARGETS` value: one line per host; throws naming the host and field that cannot be sent as data. */
-export function viaTargets(targets: ViaTarget[]): string {
+export function viaTargets(targets: ViaTarget[], managers = false): string {
     return targets
         .map((t) => {
             const [type, data] = t.hostKey.trim().split(/\s+/);
             const where = `host ${JSON.stringify(t.name)}`;
             if (!/^[A-Za-z0-9._-]+$/.test(t.name)) throw new Error(`${where}: the name must be letters, digits, . _ -`);
-            assertReplicaId(`${where} replica id`, t.replicaId);
+            if (managers) {
+                if (t.replicaId !== NO_REPLICA) throw new Error(`internal: ${where} is a manager target and carries no replica id`);
+            } else assertReplicaId(`${where} replica id`, t.replicaId);
             if (!/^[A-Za-z0-9.:_-]+$/.test(t.address))
                 throw new Error(`${where}: address ${JSON.stringify(t.address)} is not a host address`);
             if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) throw new Error(`${where}: port ${t.port} is not a TCP port`);
@@ -83,4 +90,26 @@ export function viaEnvironment(hosts: DtrHost[], ids: string[], send: string[]):
             [VIA_ENV.send]: send.join(" "),
         };
     });
+}
+
+/** Swarm managers as `DTR_HA_SSH_MANAGERS` entries `swarm-manager-1..n` (same key as the hosts; the caller uses theirs). */
+export function viaManagerEnvironment(managers: { host: string; port?: number; user?: string; hostKey: string }[]): Record<string, string> {
+    if (managers.length === 0) throw new Error("internal: no swarm manager given");
+    return {
+        [VIA_ENV.managers]: viaTargets(
+            managers.map((m, i) => {
+                if (!m.hostKey)
+                    throw new Error(`cluster.swarmManagers[${i}].hostKey is not set: pin the manager's public key (ssh-keyscan prints it)`);
+                return {
+                    name: `swarm-manager-${i + 1}`,
+                    replicaId: NO_REPLICA,
+                    address: m.host,
+                    port: m.port ?? 22,
+                    user: m.user ?? "root",
+                    hostKey: m.hostKey,
+                };
+            }),
+            true,
+        ),
+    };
 }

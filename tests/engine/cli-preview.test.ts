@@ -7,14 +7,14 @@
  * dir and is passed with --config-file).
  */
 import * as assert from "assert";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync } from "child_process";
 import { labStackConfig } from "../../stacks/lab-config";
 import { REPO_ROOT } from "../../lab/lab";
 import { fakeLabStatus } from "../fake-lab-status";
+import { CliStack, cliStack } from "../cli-project";
 
 const STACK = "cli-preview";
 
@@ -27,41 +27,10 @@ interface PreviewJson {
 describe("pulumi preview from the project folder with the CLI (language host, no lab)", function () {
     this.timeout(240_000);
     let tmp: string;
-    let env: NodeJS.ProcessEnv;
-    let configFile: string;
-
-    /** Runs the pulumi CLI in `cwd`; the secret values come on stdin, never on the command line. */
-    const pulumi = (cwd: string, args: string[], input?: string) => {
-        const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd, env, input, encoding: "utf8", timeout: 200_000 });
-        if (r.error) throw r.error;
-        return r;
-    };
-    const ok = (cwd: string, args: string[], input?: string) => {
-        const r = pulumi(cwd, args, input);
-        assert.strictEqual(r.status, 0, `pulumi ${args.join(" ")}: ${r.stderr}\n${r.stdout}`);
-        return r;
-    };
+    let cli: CliStack;
 
     before(() => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-cli-preview-"));
-        fs.mkdirSync(path.join(tmp, "backend"));
-        env = {
-            ...process.env,
-            PULUMI_BACKEND_URL: `file://${path.join(tmp, "backend")}`,
-            PULUMI_CONFIG_PASSPHRASE: crypto.randomBytes(16).toString("hex"),
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
-        };
-        assert.ok(
-            spawnSync("sh", ["-c", "command -v pulumi-language-nodejs"], { env }).status === 0,
-            'pulumi-language-nodejs is not on PATH: run eval "$(bash scripts/toolchain.sh env)" after bash scripts/toolchain.sh install',
-        );
-        // A throw-away project folder with the same Pulumi.yaml, so `stack init` and `config set` write the stack's
-        // config file there and not into the project's stacks/.
-        const scratch = path.join(tmp, "project");
-        fs.mkdirSync(scratch);
-        fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(scratch, "Pulumi.yaml"));
-        ok(scratch, ["stack", "init", STACK, "--secrets-provider", "passphrase"]);
         // Real key material: the command provider checks keys even in a preview.
         execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(tmp, "id")]);
         const hostKey = fs.readFileSync(path.join(tmp, "id.pub"), "utf8").trim();
@@ -74,17 +43,13 @@ describe("pulumi preview from the project folder with the CLI (language host, no
                 agentVersion: "0.1.0",
             },
         );
-        const plain = Object.entries(config).flatMap(([k, v]) => ["--plaintext", `dtr-ha:${k}=${JSON.stringify(v)}`]);
-        ok(scratch, ["config", "set-all", "--stack", STACK, ...plain]);
-        for (const [k, v] of Object.entries(secrets)) ok(scratch, ["config", "set", "--stack", STACK, "--secret", `dtr-ha:${k}`], v);
-        configFile = path.join(scratch, "stacks", `Pulumi.${STACK}.yaml`);
-        assert.ok(fs.existsSync(configFile), `no ${configFile}`);
+        cli = cliStack(tmp, STACK, config, secrets);
     });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     it("plans the lab cluster's resources, through the language host, with no Undefined-value warning", () => {
         const before = execFileSync("git", ["status", "--porcelain", "--untracked-files=all"], { cwd: REPO_ROOT, encoding: "utf8" });
-        const r = pulumi(REPO_ROOT, ["preview", "--stack", STACK, "--config-file", configFile, "--json"]);
+        const r = cli.pulumi(REPO_ROOT, ["preview", "--stack", STACK, "--config-file", cli.configFile, "--json"]);
         const out = `${r.stdout}\n${r.stderr}`;
         assert.strictEqual(r.status, 0, out.slice(-4000));
         const undefinedWarnings = out.split("\n").filter((l) => /Undefined value/.test(l));

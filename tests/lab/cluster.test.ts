@@ -8,7 +8,16 @@ import * as fs from "fs";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { LabStatus, killDocker, labDown, labStatus, labUp, startDocker } from "../../lab/lab";
 import { docker } from "../../lab/docker";
-import { LabCluster, blobsInBucket, clusterHealth, labPulumiDir, labStack, pullImage, pushImage } from "../../stacks/lab-cluster";
+import {
+    LabCluster,
+    blobsInBucket,
+    clusterHealth,
+    dtrLeftovers,
+    labPulumiDir,
+    labStack,
+    pullImage,
+    pushImage,
+} from "../../stacks/lab-cluster";
 import { parseHealthLine } from "../../components/cluster/health-gate";
 import { parseOverlayFacts, overlayProblems } from "../../components/network/overlay-check";
 import { deriveReplicaId } from "../../components/cluster/topology";
@@ -142,21 +151,6 @@ describe("HA DTR in the lab (real engine, SSH, Swarm, S3; DTR = dtr-sim)", funct
 
     it("pulumi destroy removes every replica and leaves the hosts clean", async () => {
         await cluster.stack.destroy({ color: "never" });
-        for (const h of status.hosts) {
-            const containers = await docker(h, ["ps", "-a", "--format", "{{.Names}}"]);
-            assert.deepStrictEqual(
-                containers.split("\n").filter((n) => n.startsWith("dtr-")),
-                [],
-                `${h.name} containers: ${containers}`,
-            );
-            const volumes = await docker(h, ["volume", "ls", "--format", "{{.Name}}"]);
-            assert.deepStrictEqual(
-                volumes.split("\n").filter((n) => n.startsWith("dtr-")),
-                [],
-                `${h.name} volumes: ${volumes}`,
-            );
-            const networks = await docker(h, ["network", "ls", "--format", "{{.Name}}"]);
-            assert.ok(!networks.split("\n").includes("dtr-ol"), `${h.name} still has dtr-ol`);
-        }
+        for (const h of status.hosts) assert.deepStrictEqual(await dtrLeftovers(h), [], `${h.name} is not clean`);
     });
 });

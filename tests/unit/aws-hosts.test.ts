@@ -170,7 +170,9 @@ describe("AwsHosts (mocked)", () => {
     });
 });
 
-describe("AwsHosts SSH host keys (mocked)", () => {
+describe("AwsHosts SSH host keys (mocked)", function () {
+    // Deriving ed25519 host keys is CPU-bound: on a busy 2-core machine it can take seconds.
+    this.timeout(20_000);
     // The connection holds the (secret) login key, so the mocks see it whole as one secret.
     const commands = (prefix: string) =>
         recorded

@@ -157,7 +157,7 @@ describe("DtrCluster", () => {
         assert.ok(!require("fs").existsSync(pwned) && dockerCalls(hostile).length === 0, "data, never code");
         assert.match(
             await valueOf<string>(get("-install").props.delete),
-            new RegExp(` destroy .*--replica-id ${ids[0]} && \\(docker network rm dtr-ol`, "s"),
+            new RegExp(` destroy .*--replica-id ${ids[0]} && owner_release$`, "s"),
         );
         assert.strictEqual((await valueOf<any>(get("-join-host3").props.connection)).host, "10.200.0.13");
         assert.strictEqual((await valueOf<any>(get("-install").props.connection)).hostKey, HOSTKEY);

@@ -11,7 +11,11 @@ import * as path from "path";
 /** The replica id the record helpers below use. */
 export const ID = "0123456789ab";
 
-/** A fake engine: `volume ls/inspect/create/rm`, `ps -a`, and every other call appended to calls.log. */
+/**
+ * A fake engine: `volume ls/inspect/create/rm`, `ps -a` (the file containers), `info --format` (the file swarm-control,
+ * else false), `network inspect/rm` (a file per network under networks/, refused while <name>.in-use exists), and every
+ * call appended to calls.log.
+ */
 export const FAKE_DOCKER = `#!/bin/sh
 # volumes: one directory each under $FAKE_DOCKER_DIR/volumes, one file per label
 d=$FAKE_DOCKER_DIR
@@ -30,6 +34,15 @@ case "$1 $2" in
   rm -rf "$v/$1"; mv "$tmp" "$v/$1"; echo "$1" ;;
 "volume rm") rm -rf "$v/$3" ;;
 "ps -a") [ -f "$d/containers" ] && cat "$d/containers" ;;
+"info --format") cat "$d/swarm-control" 2>/dev/null || echo false ;;
+"network inspect")
+  eval "n=\\\${$#}"
+  [ -e "$d/networks/$n" ] || { echo "Error response from daemon: network $n not found" >&2; exit 1; }
+  echo swarm ;;
+"network rm")
+  [ -e "$d/networks/$3" ] || { echo "Error response from daemon: No such network: $3" >&2; exit 1; }
+  [ -e "$d/networks/$3.in-use" ] && { echo "Error response from daemon: rpc error: code = FailedPrecondition desc = network $3 is in use by task abc" >&2; exit 1; }
+  rm -f "$d/networks/$3"; echo "$3" ;;
 esac
 exit 0
 `;

@@ -51,6 +51,30 @@ describe("stack configuration", () => {
         );
     });
 
+    it("swarm managers: optional, each checked by its index (address, pinned host key), an empty list refused", () => {
+        assert.strictEqual(parseStackConfig(existingConfig(), allSecrets).cluster.swarmManagers, undefined);
+        const raw = existingConfig();
+        raw.cluster.swarmManagers = [{ address: "10.0.0.5", hostKey: KEY }];
+        assert.deepStrictEqual(parseStackConfig(raw, allSecrets).cluster.swarmManagers, [
+            { address: "10.0.0.5", port: 22, user: "root", hostKey: KEY },
+        ]);
+        raw.cluster.swarmManagers = [{ address: "10.0.0.5", hostKey: KEY }, { address: "10.0.0.6; rm -rf /" }];
+        const p = problemsOf(raw);
+        assert.ok(
+            p.some((x) => x.startsWith("dtr-ha:cluster.swarmManagers[1].address = ")),
+            p.join("\n"),
+        );
+        assert.ok(
+            p.some((x) => x.startsWith("dtr-ha:cluster.swarmManagers[1].hostKey")),
+            p.join("\n"),
+        );
+        raw.cluster.swarmManagers = [];
+        assert.ok(
+            problemsOf(raw).some((x) => x.startsWith("dtr-ha:cluster.swarmManagers = []")),
+            problemsOf(raw).join("\n"),
+        );
+    });
+
     it("refuses even and too-small replica counts, naming key, value and fix", () => {
         const raw = existingConfig();
         raw.cluster.replicas = 4;

@@ -122,7 +122,7 @@ owner_take_over() {
   owner_line
 }
 
-# Before a destructive step (destroy, remove, network rm, upgrade): go on only when this stack owns the replica or no
+# Before a destructive step (destroy, remove, upgrade): go on only when this stack owns the replica or no
 # stack does. Another stack's replica is left alone and the step succeeds, so `pulumi destroy` of an old stack
 # completes without touching the cluster it no longer owns.
 owner_guard() {

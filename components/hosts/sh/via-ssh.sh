@@ -3,10 +3,13 @@
 # any reachable host and take an unreachable one as a fact (seconds, not the provider's dial retries). Constant text.
 # Data only from the environment:
 #   DTR_HA_SSH_TARGETS     one host a line: "name replica-id address port user key-type key-data" (the pinned host key)
+#   DTR_HA_SSH_MANAGERS    swarm managers, same form (replica id "-"): reached with via_manager (or via_on by name),
+#                          never by via_first/via_each, which go over the DTR hosts
 #   DTRHA_SSH_PRIVATE_KEY  the stack's SSH private key: a secret, written to a 0600 file here, never sent to a host
 #   DTR_HA_SSH_SEND        names of the variables sent to the host with SendEnv (its sshd accepts DTR_* and UCP_*)
 # On each host DTR_HA_REPLICA_ID is that host's replica (the key of its ownership record).
-# Functions: via_on NAME SCRIPT, via_first SCRIPT [SKIP-NAME], via_each SCRIPT; `via_state` says `ran` or `unreachable`.
+# Functions: via_on NAME SCRIPT, via_first SCRIPT [SKIP-NAME], via_each SCRIPT, via_manager SCRIPT; `via_state` says
+# `ran` or `unreachable`.
 
 set -u
 umask 077
@@ -32,6 +35,7 @@ via_on() {
     [ "$name" = "$1" ] && found=1 && break
   done <<TARGETS
 ${DTR_HA_SSH_TARGETS:-}
+${DTR_HA_SSH_MANAGERS:-}
 TARGETS
   if [ -z "$found" ]; then
     echo "dtr-ha ssh: no host named $1 among the stack's hosts" >&2
@@ -83,4 +87,15 @@ via_each() {
     echo "dtr-ha ssh: the step failed on:$via_failed" >&2
     return 1
   }
+}
+
+# via_manager SCRIPT: on the first reachable swarm manager (DTR_HA_SSH_MANAGERS, in the stack's order).
+via_manager() {
+  for n in $(printf '%s\n' "${DTR_HA_SSH_MANAGERS:-}" | while read -r m _; do [ -n "$m" ] && echo "$m"; done); do
+    if via_on "$n" "$1"; then return 0; fi
+    [ "$via_state" = unreachable ] || return 1
+  done
+  echo "dtr-ha ssh: no swarm manager of the stack is reachable; nothing was run" >&2
+  via_state=unreachable
+  return 1
 }
