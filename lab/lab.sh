@@ -46,10 +46,10 @@ preflight() {
 # One lab command at a time on this machine.
 lock() {
   mkdir -p "$(dirname "$LAB_STATE")"
-  exec 9>"$LAB_STATE.lock"
+  exec 9>"$LAB_STATE.cmd.lock"
   flock -n 9 && return 0
-  step "waiting for another lab command to finish (lock $LAB_STATE.lock)"
-  flock -w 300 9 || die "another lab command holds $LAB_STATE.lock for more than 300 s"
+  step "waiting for another lab command to finish (lock $LAB_STATE.cmd.lock)"
+  flock -w 300 9 || die "another lab command holds $LAB_STATE.cmd.lock for more than 300 s"
 }
 
 cmd_up() {

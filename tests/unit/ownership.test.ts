@@ -109,6 +109,33 @@ describe("ownership record and guards (dash, fake engine)", function () {
         assert.strictEqual(h.run(ownershipScript("check"), env(A)).code, 1, "the old owner's check stops its up");
     });
 
+    it("a restore with the backed-up replica's id supersedes the old stack's record of another id on the host; its release removes both", () => {
+        // The old stack (A) had replica ID on this host; the rebuild (B) restores here with the backed-up id OTHER.
+        const OTHER = "bbbbbbbbbbbb";
+        const h = fakeHost();
+        h.setRecord({ "dtr-ha.owner": A, "dtr-ha.since": "t", "dtr-ha.how": "claim" });
+        const take = h.run(ownershipScript("take_over"), { DTR_HA_OWNER: B, DTR_HA_REPLICA_ID: OTHER, DTR_HA_DESTROY_EXISTING: "true" });
+        assert.strictEqual(take.code, 0, take.stderr);
+        const old = h.record()!;
+        assert.deepStrictEqual(
+            [old["dtr-ha.owner"], old["dtr-ha.previous"], old["dtr-ha.how"], old["dtr-ha.by"]],
+            [B, A, "superseded", OTHER],
+            "the old stack's record of ID now names the restoring stack",
+        );
+        assert.ok(fs.existsSync(path.join(h.dir, "volumes", `dtrha_owner_${OTHER}`)), "the restored replica's own record");
+        // The old stack's routine up stops, and its delete (destroy, network rm) skips, naming the new owner.
+        const check = h.run(ownershipScript("check"), env(A));
+        assert.strictEqual(check.code, 1);
+        assert.match(check.stderr, new RegExp(`replica ${ID} on .* belongs to stack ${B} since .*this stack \\(${A}\\) no longer owns it`));
+        const guard = h.run(guarded(DESTROY), env(A));
+        assert.strictEqual(guard.code, 0);
+        assert.ok(!destroyed(guard.calls), guard.calls.join(" | "));
+        // The new stack's release of its replica takes the superseded record with it.
+        const rel = h.run(ownershipScript("release"), { DTR_HA_OWNER: B, DTR_HA_REPLICA_ID: OTHER });
+        assert.strictEqual(rel.code, 0, rel.stderr);
+        assert.deepStrictEqual(fs.readdirSync(path.join(h.dir, "volumes")), []);
+    });
+
     it("take-over refuses while replicas exist unless destroyExisting, and then leaves the record as it was", () => {
         const h = fakeHost();
         h.setRecord({ "dtr-ha.owner": A, "dtr-ha.since": "t" });
@@ -177,6 +204,7 @@ const RESTORE = {
     bucket: "dtr-backups",
     manifestKey: "dtr/manifests/lab/20261129T100000Z-dtr.manifest.json",
     s3: { region: "us-east-1" },
+    replicaId: deriveReplicaId("lab", "host1"),
 };
 
 describe("DtrCluster ownership wiring (mocks)", function () {

@@ -370,6 +370,7 @@ describe("every generated host script parses in bash and dash", () => {
             bucket: "dtr-backups",
             manifestKey: key,
             expectedDtrVersion: "2.9.16",
+            replicaId: IDS[0],
         }),
         restore: backup.dtrRestoreScript({
             restore: { image, ucp, replicaId: IDS[0], ucpNode: "n1", externalUrl: "https://dtr.example.com" },

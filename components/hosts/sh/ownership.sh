@@ -119,7 +119,29 @@ owner_take_over() {
     owner_fail "DTR replicas ${found% } still exist on $(hostname)${owner:+ (owned by stack $owner)}; a restore would destroy them. Set restore.destroyExisting: true if that is intended. Nothing was changed."
   fi
   owner_write "$owner" take_over
+  owner_supersede
   owner_line
+}
+
+# A restore restores with the backed-up replica's id, which may differ from the id another stack had on this host: that
+# stack's record (another id) describes a replica the restore clears, so it becomes this stack's too ("superseded"), and
+# the old stack's check and guards on this host then name this stack instead of finding their own record.
+owner_supersede() {
+  others=$(docker volume ls --quiet --filter "name=dtrha_owner_") || owner_fail "the Docker engine on $(hostname) did not answer; nothing was changed"
+  for v in $others; do
+    case $v in
+      "$owner_vol") continue ;;
+      dtrha_owner_[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;;
+      *) continue ;;
+    esac
+    was=$(docker volume inspect --format '{{index .Labels "dtr-ha.owner"}}' "$v") || owner_fail "cannot read $v on $(hostname)"
+    [ "$was" = "$DTR_HA_OWNER" ] && continue
+    docker volume rm "$v" >/dev/null || owner_fail "cannot replace $v on $(hostname)"
+    docker volume create --label "dtr-ha.owner=$DTR_HA_OWNER" --label "dtr-ha.since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+      --label "dtr-ha.previous=$was" --label "dtr-ha.how=superseded" --label "dtr-ha.replica=${v#dtrha_owner_}" \
+      --label "dtr-ha.by=$DTR_HA_REPLICA_ID" "$v" >/dev/null || owner_fail "cannot write $v on $(hostname)"
+    echo "dtr-ha owner: replica ${v#dtrha_owner_}'s record on $(hostname) (stack ${was:-none}) is superseded by replica $DTR_HA_REPLICA_ID" >&2
+  done
 }
 
 # Before a destructive step (destroy, remove, network rm, upgrade): go on only when this stack owns the replica or no
@@ -148,6 +170,11 @@ owner_release() {
   owner_read
   if [ "$owner" = "$DTR_HA_OWNER" ]; then
     docker volume rm "$owner_vol" >/dev/null || owner_fail "cannot remove $owner_vol on $(hostname)"
+    # The records this replica superseded on the host go with it.
+    for v in $(docker volume ls --quiet --filter "name=dtrha_owner_"); do
+      [ "$(docker volume inspect --format '{{index .Labels "dtr-ha.by"}}' "$v" 2>/dev/null)" = "$DTR_HA_REPLICA_ID" ] || continue
+      [ "$(docker volume inspect --format '{{index .Labels "dtr-ha.owner"}}' "$v")" = "$DTR_HA_OWNER" ] && docker volume rm "$v" >/dev/null
+    done
     echo "dtr-ha owner: released replica $DTR_HA_REPLICA_ID on $(hostname)"
   elif [ -n "$owner" ]; then
     owner_elsewhere "Its record stays."
