@@ -13,7 +13,13 @@ import {
 import { USERNAME_ENV } from "../dtr-cli/api";
 import { DtrHost } from "../hosts/dtr-host";
 import { OVERLAY_NETWORK_NAME, overlayCheckScript, overlaySubnetProblems } from "../network";
-import { S3Settings, STORAGE_SETTINGS_ENV, applyStorageSettingsScript, dtrStorageSettings } from "../storage/settings";
+import {
+    S3Settings,
+    STORAGE_SETTINGS_ENV,
+    applyStorageSettingsScript,
+    dtrStorageSettings,
+    restoredStorageSettingsScript,
+} from "../storage/settings";
 import { healthGateScript } from "./health-gate";
 import {
     AGE_IDENTITY_ENV,
@@ -339,7 +345,11 @@ export class DtrCluster extends pulumi.ComponentResource {
                             pulumi.output(args.storage.s3).apply((s) => JSON.stringify(dtrStorageSettings(s))),
                         ),
                     },
-                    create: applyStorageSettingsScript({ externalUrl: args.externalUrl, httpsPort: args.httpsPort }),
+                    // After a restore the backup's settings are back: compared, never re-sent (a switch erases tags).
+                    create: (restore ? restoredStorageSettingsScript : applyStorageSettingsScript)({
+                        externalUrl: args.externalUrl,
+                        httpsPort: args.httpsPort,
+                    }),
                 },
                 child({ dependsOn: [this.installCommand, ...ownerSteps, ...owned] }),
             );

@@ -10,6 +10,7 @@ import { DtrCluster, DtrClusterArgs, RestoreBootstrap } from "../../components/c
 import { existingHosts } from "../../components/hosts/existing-hosts";
 import { deriveReplicaId } from "../../components/cluster/topology";
 import { FakeHost, catalogEntry, verdict } from "./restore-fakes";
+import { applyStorageSettingsScript, restoredStorageSettingsScript } from "../../components/storage/settings";
 
 const PASSWORD = "s3cr3t-ucp-Pa55";
 const IDENTITY = "AGE-SECRET-KEY-1IDENTITYZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ";
@@ -241,5 +242,13 @@ describe("DtrCluster in restore mode (mocked)", function () {
                     /npm run rebuild sets it/.test(e.message),
             );
         }
+    });
+    it("after the restore, the storage step (before the joins) only compares the restored settings, never sends them", async () => {
+        const { get, reaches } = await build();
+        const storage = get("-storage");
+        const target = { externalUrl: "https://10.200.0.11", httpsPort: undefined };
+        assert.strictEqual(await valueOf<string>(storage.props.create), restoredStorageSettingsScript(target));
+        assert.notStrictEqual(restoredStorageSettingsScript(target), applyStorageSettingsScript(target));
+        assert.ok(reaches(storage, get("-restore")) && reaches(get("-join-host2"), storage), "after the restore, before the joins");
     });
 });
