@@ -136,6 +136,25 @@ describe("ownership record and guards (dash, fake engine)", function () {
         assert.deepStrictEqual(fs.readdirSync(path.join(h.dir, "volumes")), []);
     });
 
+    it("with its own record gone (host reinstalled), a replica of another stack running on the host still stops the old stack", () => {
+        // The rebuild (B) restored replica OTHER on this host; the old stack's (A) record of ID went with the host.
+        const OTHER = "bbbbbbbbbbbb";
+        const h = fakeHost();
+        const take = h.run(ownershipScript("take_over"), { DTR_HA_OWNER: B, DTR_HA_REPLICA_ID: OTHER });
+        assert.strictEqual(take.code, 0, take.stderr);
+        fs.writeFileSync(path.join(h.dir, "containers"), `dtr-api-${OTHER}\ndtr-registry-${OTHER}\n`);
+        const guard = h.run(guarded(DESTROY), env(A));
+        assert.strictEqual(guard.code, 0);
+        assert.ok(!destroyed(guard.calls), guard.calls.join(" | "));
+        assert.match(guard.stdout, /skipped \(owned by organization\/dtr-ha\/lab-rebuilt\)/);
+        const check = h.run(ownershipScript("check"), env(A));
+        assert.strictEqual(check.code, 1, "the old stack's up stops instead of claiming the host");
+        assert.strictEqual(h.record(), undefined, "and writes no record of its own");
+        // A left-over record whose replica no longer runs here names no owner: a fresh claim goes on.
+        fs.writeFileSync(path.join(h.dir, "containers"), "");
+        assert.strictEqual(h.run(ownershipScript("claim"), env(A)).code, 0);
+    });
+
     it("take-over refuses while replicas exist unless destroyExisting, and then leaves the record as it was", () => {
         const h = fakeHost();
         h.setRecord({ "dtr-ha.owner": A, "dtr-ha.since": "t" });

@@ -48,6 +48,29 @@ owner_fetch() {
     previous=$(docker volume inspect --format '{{index .Labels "dtr-ha.previous"}}' "$owner_vol")
     how=$(docker volume inspect --format '{{index .Labels "dtr-ha.how"}}' "$owner_vol")
   done
+  [ -n "$owner" ] || owner_of_host
+}
+
+# No record of this replica here. A restore gives its host the backed-up replica's id, so another stack's replica of
+# another id may run on this host (and this stack's own record may be gone with a reinstalled host): when a replica
+# running here has a record naming another stack, that stack owns this host now. Records without a replica running
+# here (left over) are not taken as an owner.
+owner_of_host() {
+  records=$(docker volume ls --quiet --filter "name=dtrha_owner_") || return 1
+  [ -n "$records" ] || return 0
+  here=$(docker ps -a --format '{{.Names}}') || return 1
+  for rid in $(printf '%s
+' "$here" | sed -n 's/^dtr-[a-z0-9-]*-\([0-9a-f]\{12\}\)$/\1/p' | sort -u); do
+    [ "$rid" = "$DTR_HA_REPLICA_ID" ] && continue
+    o=$(docker volume inspect --format '{{index .Labels "dtr-ha.owner"}}' "dtrha_owner_$rid" 2>/dev/null) || continue
+    [ -n "$o" ] && [ "$o" != "$DTR_HA_OWNER" ] || continue
+    owner=$o
+    since=$(docker volume inspect --format '{{index .Labels "dtr-ha.since"}}' "dtrha_owner_$rid")
+    previous=$(docker volume inspect --format '{{index .Labels "dtr-ha.previous"}}' "dtrha_owner_$rid")
+    how=host
+    return 0
+  done
+  return 0
 }
 
 owner_write() { # $1: the previous owner, $2: how this stack got it (claim or take_over)
