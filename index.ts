@@ -136,6 +136,8 @@ function dtrStack() {
                       s3: backupS3,
                       ageIdentity: new pulumi.Config("dtr-ha").getSecret("ageIdentity"),
                       destroyExisting: config.restore.destroyExisting,
+                      replicaId: config.restore.replicaId,
+                      restoredOn: config.restore.host,
                   }
                 : undefined,
     });

@@ -198,6 +198,8 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
         () => resolveManifest(access, o.from),
         (e) => `${e.manifestKey} (${e.manifest.createdAt})`,
     );
+    // DTR restores with the backed-up replica's id: refuse a manifest without a valid one before anything is written.
+    const backedUp = backedUpReplicaId(entry.manifestKey, entry.manifest.meta);
     const verdict = await steps.run("verify it (size and SHA-256 at its pinned version)", () => verifyBackup(access, entry.manifestKey));
     if (!verdict.ok)
         throw new Error(`backup ${entry.manifestKey} failed verification; nothing was rebuilt: ${JSON.stringify(verdict.verdict)}`);
@@ -213,7 +215,7 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
               delete config["dtr-ha:restore"];
               await s.setAllConfig(config);
               await s.setConfig("dtr-ha:restore", {
-                  value: JSON.stringify({ manifestKey: entry.manifestKey, destroyExisting: o.destroyExisting }),
+                  value: JSON.stringify(restoreConfig(entry.manifestKey, backedUp, o.destroyExisting, config["dtr-ha:hosts"]?.value)),
               });
               const backup = JSON.parse(config["dtr-ha:backup"].value);
               await s.setConfig("dtr-ha:backup", { value: JSON.stringify({ ...backup, trigger: `rebuilt-${declaredAt.toISOString()}` }) });
@@ -255,6 +257,39 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
         replicaIds: outputs.replicaIds ?? [],
     };
     return report;
+}
+
+/**
+ * The id of the replica a backup was taken from, as its manifest records it. DTR restores with "the id of the replica
+ * you backed up" (docker/docs ee/admin/restore/restore-dtr.md), so a manifest without a valid one cannot be restored.
+ */
+export function backedUpReplicaId(manifestKey: string, meta: Record<string, string> | undefined): string {
+    const id = meta?.replicaId;
+    if (typeof id !== "string" || !/^[0-9a-f]{12}$/.test(id))
+        throw new UsageError(
+            `backup ${manifestKey}: its manifest's replicaId=${JSON.stringify(id ?? null)} is not a DTR replica id (12 lower-case hex); DTR restores with the backed-up replica's id, so this backup cannot be restored as it is: pick another one (npm run backups -- list); nothing was written`,
+        );
+    return id;
+}
+
+/**
+ * The new stack's `dtr-ha:restore`: the backup, and the backed-up replica's id on the first host (by name, so recover may
+ * later move another host to the front). `hostsJson` is the source stack's `dtr-ha:hosts`.
+ */
+export function restoreConfig(
+    manifestKey: string,
+    replicaId: string,
+    destroyExisting: boolean,
+    hostsJson: string | undefined,
+): { manifestKey: string; destroyExisting: boolean; replicaId: string; host?: string } {
+    let first: unknown;
+    try {
+        const hosts = hostsJson === undefined ? undefined : JSON.parse(hostsJson);
+        first = hosts?.mode === "existing" ? hosts.existing?.[0]?.name : undefined;
+    } catch {
+        first = undefined;
+    }
+    return { manifestKey, destroyExisting, replicaId, ...(typeof first === "string" ? { host: first } : {}) };
 }
 
 /** An existing stack may be resumed only when it is a rebuild (restore mode) from the same backup. */

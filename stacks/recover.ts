@@ -12,8 +12,7 @@ import { Command } from "commander";
 import { Stack } from "@pulumi/pulumi/automation";
 import { DtrImage, UcpConnection, emergencyRepairCommand, removeCommand } from "../components/dtr-cli/commands";
 import { authConfigFunction } from "../components/dtr-cli/api";
-import { deriveReplicaId } from "../components/cluster/topology";
-import { parseStackConfig, SECRET_KEYS, SecretKey } from "../components/config/stack-config";
+import { configReplicaIds, parseStackConfig, SECRET_KEYS, SecretKey } from "../components/config/stack-config";
 import type { ExistingHostSpec } from "../components/hosts/existing-hosts";
 import { Steps } from "./progress";
 import { HostShell, SshHost } from "./host-ssh";
@@ -96,7 +95,8 @@ async function readCluster(stack: Stack): Promise<Cluster> {
         name: c.cluster.name,
         httpsPort: c.cluster.httpsPort,
         hosts: c.hosts.existing,
-        ids: c.hosts.existing.map((h) => deriveReplicaId(c.cluster.name, h.name)),
+        // As the program gives them: a rebuilt stack's restore host carries the backed-up replica's id.
+        ids: configReplicaIds(c),
         image: c.image,
         ucp: { url: c.ucp.url, username: c.ucp.username, caPem: c.ucp.ca, insecureTls: c.ucp.insecureTls },
         mountEngineSocket: c.cluster.mountEngineSocket,
@@ -347,7 +347,11 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
             forget.push(`${c.name}-join-${first.name}`, `${c.name}-leave-${first.name}`);
         }
         const rawHosts = { ...(c.raw.hosts as Record<string, unknown>), existing: newHosts };
-        parseStackConfig({ ...c.raw, hosts: rawHosts }, new Set(SECRET_KEYS));
+        // A rebuilt stack's backed-up replica id stays with the host the restore ran on, also once another one is first.
+        const restoreRaw = c.raw.restore as Record<string, unknown> | undefined;
+        const pinRestore = restoreRaw && restoreRaw.host === undefined && newHosts[0].name !== c.hosts[0].name;
+        const rawRestore = pinRestore ? { ...restoreRaw, host: c.hosts[0].name } : restoreRaw;
+        parseStackConfig({ ...c.raw, hosts: rawHosts, ...(rawRestore ? { restore: rawRestore } : {}) }, new Set(SECRET_KEYS));
         report.ran = true;
 
         if (plan.class === 1) {
@@ -412,7 +416,12 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
             (n) => `${n} resources`,
         );
         await steps.run(`configuration: ${[...replacement].map(([a, b]) => `${a} -> ${b.name}`).join(", ")}`, () =>
-            stack.setConfig("dtr-ha:hosts", { value: JSON.stringify(rawHosts) }),
+            pinRestore
+                ? stack.setAllConfig({
+                      "dtr-ha:hosts": { value: JSON.stringify(rawHosts) },
+                      "dtr-ha:restore": { value: JSON.stringify(rawRestore) },
+                  })
+                : stack.setConfig("dtr-ha:hosts", { value: JSON.stringify(rawHosts) }),
         );
         await steps.run(
             "pulumi up: join the replacements through a healthy replica, health gate",

@@ -359,6 +359,8 @@ export interface RestoreVerifyArgs {
     encrypted?: boolean;
     /** The configured DTR image version: a backup of another version is refused (DTR restores only into the same). */
     expectedDtrVersion: string;
+    /** The id the restore will give the first replica: a backup taken from another replica is refused. */
+    replicaId: string;
 }
 
 /**
@@ -371,9 +373,10 @@ export function restoreVerifyStep(a: RestoreVerifyArgs): HostScript {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(a.expectedDtrVersion)) {
         throw new Error(`image.version=${JSON.stringify(a.expectedDtrVersion)} is not a version tag`);
     }
+    assertReplicaId("restore.replicaId", a.replicaId);
     return {
         script: assemble([agentFunctions()], "restore-verify.sh"),
-        env: { ...env, [RESTORE_ENV.expectedVersion]: a.expectedDtrVersion },
+        env: { ...env, [RESTORE_ENV.expectedVersion]: a.expectedDtrVersion, [RESTORE_ENV.replicaId]: a.replicaId },
     };
 }
 

@@ -13,7 +13,13 @@ import {
 import { USERNAME_ENV } from "../dtr-cli/api";
 import { DtrHost } from "../hosts/dtr-host";
 import { overlayCheckScript, overlaySubnetProblems } from "../network";
-import { S3Settings, STORAGE_SETTINGS_ENV, applyStorageSettingsScript, dtrStorageSettings } from "../storage/settings";
+import {
+    S3Settings,
+    STORAGE_SETTINGS_ENV,
+    applyStorageSettingsScript,
+    dtrStorageSettings,
+    restoredStorageSettingsScript,
+} from "../storage/settings";
 import { healthGateScript } from "./health-gate";
 import {
     AGE_IDENTITY_ENV,
@@ -26,7 +32,7 @@ import {
     restoreVerifyStep,
 } from "../backup/scripts";
 import { BackupS3Access, agentEnvironment } from "../backup/agent-env";
-import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, TopologyError } from "./topology";
+import { assertPlacement, assertReplicaCount, replicaIds as computeReplicaIds, restoredReplicaIds, TopologyError } from "./topology";
 import { MEMBER_ENV, joinStep, removeStep, upgradeFunctions, waitGoneScript } from "./membership";
 import { probeReplicas } from "./probe";
 import { viaEnvironment, viaManagerEnvironment, viaScript } from "../hosts/via-ssh";
@@ -114,6 +120,13 @@ export interface RestoreBootstrap {
     ageIdentity?: pulumi.Input<string>;
     /** Destroy replicas found on the hosts first. Default false: their presence refuses the restore. */
     destroyExisting?: boolean;
+    /**
+     * The id of the replica the backup was taken from (the manifest's `replicaId`): DTR restores with it
+     * (ee/admin/restore/restore-dtr.md). The restore step refuses, before anything changes, a manifest that says otherwise.
+     */
+    replicaId: string;
+    /** The host the restore ran on, which keeps that id; default: the first host (recover may move another one first). */
+    restoredOn?: string;
 }
 
 /**
@@ -156,11 +169,17 @@ export class DtrCluster extends pulumi.ComponentResource {
         super("dtr-ha:index:DtrCluster", name, {}, opts);
         const { hosts } = args;
         validateClusterArgs(args);
-        const ids = computeReplicaIds(
-            args.clusterName,
-            hosts.map((h) => h.name),
-            args.replicaIds,
-        );
+        const names = hosts.map((h) => h.name);
+        const derived = computeReplicaIds(args.clusterName, names, args.replicaIds);
+        // Restore mode: the restore host keeps the backed-up replica's id; ownership records, joins, removes, the gate
+        // and the outputs all follow from these ids.
+        const ids =
+            args.bootstrap?.mode === "restore"
+                ? restoredReplicaIds(args.clusterName, names, derived, {
+                      replicaId: args.bootstrap.replicaId,
+                      host: args.bootstrap.restoredOn,
+                  })
+                : derived;
         const env = {
             [SECRET_ENV.ucpPassword]: pulumi.secret(args.ucpPassword),
             [USERNAME_ENV]: args.ucp.username,
@@ -194,7 +213,7 @@ export class DtrCluster extends pulumi.ComponentResource {
 
         // Restore mode: the restore takes each host's replica slot over from whichever stack held it, once, before the
         // clear step; a stack that already owns it is refused there (switching a live stack to restore would clear it).
-        const restoreVerify = restore ? this.restoreVerifyStep(name, args, restore, readyOn(0), child) : undefined;
+        const restoreVerify = restore ? this.restoreVerifyStep(name, args, restore, ids[0], readyOn(0), child) : undefined;
         const takeOvers = restore
             ? hosts.map(
                   (h, i) =>
@@ -348,7 +367,11 @@ export class DtrCluster extends pulumi.ComponentResource {
                             pulumi.output(args.storage.s3).apply((s) => JSON.stringify(dtrStorageSettings(s))),
                         ),
                     },
-                    create: applyStorageSettingsScript({ externalUrl: args.externalUrl, httpsPort: args.httpsPort }),
+                    // After a restore the backup's settings are back: compared, never re-sent (a switch erases tags).
+                    create: (restore ? restoredStorageSettingsScript : applyStorageSettingsScript)({
+                        externalUrl: args.externalUrl,
+                        httpsPort: args.httpsPort,
+                    }),
                 },
                 child({ dependsOn: [this.installCommand, ...ownerSteps, ...owned] }),
             );
@@ -580,6 +603,7 @@ export class DtrCluster extends pulumi.ComponentResource {
         name: string,
         args: DtrClusterArgs,
         restore: RestoreBootstrap,
+        replicaId: string,
         dependsOn: pulumi.Resource[],
         child: (extra?: pulumi.CustomResourceOptions) => pulumi.CustomResourceOptions,
     ): command.remote.Command {
@@ -595,6 +619,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                             bucket,
                             manifestKey: restore.manifestKey,
                             expectedDtrVersion: args.image.version,
+                            replicaId,
                         }),
                     ),
                 ),
@@ -656,6 +681,15 @@ export function validateClusterArgs(args: DtrClusterArgs): void {
     }
     if (args.production && args.ucp.insecureTls) {
         problems.push("ucp.insecureTls is true in a production cluster: give ucp.ca (UCP's CA certificate) instead");
+    }
+    if (args.bootstrap?.mode === "restore") {
+        const r = args.bootstrap;
+        attempt(() => {
+            if (!/^[0-9a-f]{12}$/.test(String(r.replicaId)))
+                throw new Error(
+                    `bootstrap.replicaId=${JSON.stringify(r.replicaId)}: the backed-up replica's id is 12 lower-case hex characters, as the backup's manifest records it (npm run backups -- list shows it; npm run rebuild sets it)`,
+                );
+        });
     }
     if (!args.clusterName || !/^[a-z0-9][a-z0-9-]{0,40}$/.test(args.clusterName)) {
         problems.push(`clusterName=${JSON.stringify(args.clusterName)}: use 1-41 of a-z, 0-9 and -, starting with a letter or digit`);

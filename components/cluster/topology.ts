@@ -100,3 +100,34 @@ export function replicaIds(clusterName: string, hostNames: string[], configured:
     }
     return ids;
 }
+
+/** The replica a restore brings back: the backed-up replica's id, on the host the restore ran on. */
+export interface RestoredReplica {
+    /** The id of the replica the backup was taken from (its manifest's `replicaId`). */
+    replicaId: string;
+    /** The host the restore runs on (the first host when the restore ran); default: the first of `hostNames`. */
+    host?: string;
+}
+
+/**
+ * The replica ids of a cluster restored from a backup. DTR's restore takes `--replica-id` = "the id of the replica you
+ * backed up" (docker/docs ee/admin/restore/restore-dtr.md; HPE's restore playbook does the same), so the restore host
+ * gets that id, bound to the host's name (recover may later move another host to the front). A host whose own id is that
+ * same id (the backup came from its replica in an earlier cluster of these names) takes the restore host's id instead, so
+ * every id stays unique and each host's id stays the same on every later run.
+ */
+export function restoredReplicaIds(clusterName: string, hostNames: string[], ids: string[], restored: RestoredReplica): string[] {
+    const backedUp = assertReplicaId("restore.replicaId (the backed-up replica's id)", restored.replicaId);
+    const host = restored.host ?? hostNames[0];
+    const at = hostNames.indexOf(host);
+    // The id the restore host would have had: the one a host carrying the backed-up id takes instead.
+    const displaced = at >= 0 ? ids[at] : deriveReplicaId(clusterName, host);
+    const out = ids.map((id, i) => (i === at ? backedUp : id === backedUp ? displaced : id));
+    const seen = new Set<string>();
+    for (const id of out) {
+        if (seen.has(id))
+            throw new TopologyError(`replicaIds: ${id} is used twice after placing the restored replica ${backedUp} on ${host}`);
+        seen.add(id);
+    }
+    return out;
+}

@@ -3,7 +3,7 @@
  * the value and the fix, and all problems are reported together so a user fixes their file once.
  * Keys live in the `dtr-ha` namespace; `stacks/Pulumi.example.yaml` documents each one.
  */
-import { replicaCountProblem } from "../cluster/topology";
+import { replicaCountProblem, replicaIds, restoredReplicaIds } from "../cluster/topology";
 import { externalUrlPort } from "../dtr-cli/commands";
 import { overlaySubnetProblems, parseCidr } from "../network/subnet";
 import type { ExistingHostSpec } from "../hosts/existing-hosts";
@@ -152,6 +152,10 @@ export interface ManagerHost {
 export interface RestoreConfig {
     manifestKey: string;
     destroyExisting: boolean;
+    /** The id of the replica the backup was taken from (its manifest's replicaId): DTR restores with it. */
+    replicaId: string;
+    /** The host the restore ran on, which keeps that id; default: the first host. */
+    host?: string;
 }
 
 export interface StackConfig {
@@ -885,19 +889,47 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
     let restore: RestoreConfig | undefined;
     const rs = r.obj(raw, "restore", "restore", false);
     if (rs) {
-        r.known(rs, "restore", ["manifestKey", "destroyExisting"]);
+        r.known(rs, "restore", ["manifestKey", "destroyExisting", "replicaId", "host"]);
         const manifestKey = r.str(rs, "manifestKey", "restore.manifestKey", "the backup's manifest key (`npm run backups -- list`)");
         // The key reaches the restore scripts and the agent: it must be exactly what the agent writes, a DTR backup,
         // and one of this cluster's (rebuild copies cluster.name from the source stack, so its keys always match).
         const keyProblem = manifestKey === undefined ? undefined : manifestKeyProblem(manifestKey, { cluster: cluster.name, kind: "dtr" });
         if (keyProblem) r.problem("restore.manifestKey", manifestKey, keyProblem);
+        // DTR restores with "the id of the replica you backed up" (docker/docs ee/admin/restore/restore-dtr.md).
+        const replicaId = r.str(
+            rs,
+            "replicaId",
+            "restore.replicaId",
+            "the id of the replica the backup was taken from, 12 lower-case hex as its manifest records it (npm run backups -- list shows it as 'replica <id>'; npm run rebuild sets it)",
+            { pattern: /^[0-9a-f]{12}$/ },
+        );
+        const restoredOn = r.str(rs, "host", "restore.host", "the name of the host the restore ran on (default: the first host)", {
+            required: false,
+            pattern: NAME,
+        });
         restore = {
             manifestKey: keyProblem ? "" : (manifestKey ?? ""),
             destroyExisting: r.bool(rs, "destroyExisting", "restore.destroyExisting", false),
+            replicaId: replicaId ?? "",
+            ...(restoredOn !== undefined ? { host: restoredOn } : {}),
         };
         if (!backup) r.problem("restore", rs, "needs the backup section (bucket, agent image, S3 access) to read the backup from");
     }
 
     if (r.problems.length) throw new ConfigError(r.problems);
     return { cluster, image, ucp, hosts, storage, backup, restore };
+}
+
+/**
+ * The replica ids a configuration gives its hosts, in host order, as the stack program does (components/cluster/
+ * topology.ts): derived from cluster and host names, and in restore mode the restore host with the backed-up replica's id.
+ * For the operator tools, which must address the same replicas as the program.
+ */
+export function configReplicaIds(c: StackConfig): string[] {
+    const names =
+        c.hosts.mode === "existing"
+            ? c.hosts.existing.map((h) => h.name)
+            : Array.from({ length: c.cluster.replicas }, (_, i) => `replica-${i + 1}`); // AwsHosts' names
+    const ids = replicaIds(c.cluster.name, names);
+    return c.restore ? restoredReplicaIds(c.cluster.name, names, ids, { replicaId: c.restore.replicaId, host: c.restore.host }) : ids;
 }

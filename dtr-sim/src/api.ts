@@ -8,7 +8,7 @@ import { Engine } from "./engine";
 import { Store, NoQuorumError, SECRET_HEADER } from "./store";
 import { Identity, reconcileRegistry, removeLocalReplica, runHelper, selfImage, SelfImage, names } from "./replica";
 import { CredentialCache, parseBasic } from "./auth";
-import { findRepo, Op, Stored } from "./state";
+import { findRepo, Op, Stored, tagKnown } from "./state";
 import { redactStorage, validateStorageBody, driverOf } from "./settings";
 import { clusterStatus } from "./status";
 import { s3TestWrite } from "./s3check";
@@ -234,7 +234,12 @@ export class ApiServer {
                     if (!t.ok)
                         return apiError(res, 400, "INVALID_STORAGE_SETTINGS", `storage test failed, settings not changed: ${t.error}`);
                 }
-                const s = await this.write({ op: "setStorage", storage, ...(storage.s3 ? { storageVolume: null, nfsUrl: null } : {}) });
+                const s = await this.write({
+                    op: "setStorage",
+                    storage,
+                    now: new Date().toISOString(),
+                    ...(storage.s3 ? { storageVolume: null, nfsUrl: null } : {}),
+                });
                 // Answers once the replicas run the new settings (or after 90 s), so callers can push right away.
                 const w = await this.waitApplied(s.rev);
                 return send(res, 202, { storage: redactStorage(s.doc.storage), appliedOn: w.applied, pendingOn: w.pending });
@@ -345,7 +350,8 @@ export class ApiServer {
         if (r.status === 404) return send(res, 200, []);
         if (r.status !== 200)
             return apiError(res, 502, "REGISTRY_ERROR", `registry answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
-        const tags: string[] = r.json<{ tags: string[] | null }>().tags ?? [];
+        // After a backend switch DTR's metadata has only the tags pushed since (storage-backend-migration.md).
+        const tags: string[] = (r.json<{ tags: string[] | null }>().tags ?? []).filter((t) => tagKnown(this.store.doc, `${ns}/${name}`, t));
         const out = [];
         for (const t of tags) {
             const h = await peerRequest(registryHost(this.id), 5000, "HEAD", `/v2/${ns}/${name}/manifests/${t}`, {
@@ -431,6 +437,14 @@ export class ApiServer {
                 });
             }
         }
+        // A tag erased by a backend switch is unknown to DTR even though its manifest is still in the storage.
+        const tagRef = /^\/v2\/([^/]+\/[^/]+)\/manifests\/([^/:@]+)$/.exec(p);
+        if (tagRef && read && !tagKnown(this.store.doc, tagRef[1], tagRef[2]))
+            return send(res, 404, {
+                errors: [
+                    { code: "MANIFEST_UNKNOWN", message: `tag ${tagRef[2]} of ${tagRef[1]} was erased by a switch of storage backends` },
+                ],
+            });
         const headers = { ...req.headers };
         delete headers.authorization;
         delete headers.connection;
@@ -445,8 +459,20 @@ export class ApiServer {
                 lookup: overlayLookup,
             },
             (pres) => {
-                res.writeHead(pres.statusCode ?? 502, pres.headers);
-                pres.pipe(res);
+                const forward = () => {
+                    res.writeHead(pres.statusCode ?? 502, pres.headers);
+                    pres.pipe(res);
+                };
+                // A pushed tag enters DTR's tag metadata before the push is reported done (only kept apart after a switch).
+                const code = pres.statusCode ?? 0;
+                if (tagRef && req.method === "PUT" && code >= 200 && code < 300 && !tagKnown(this.store.doc, tagRef[1], tagRef[2])) {
+                    this.write({ op: "recordTag", repository: tagRef[1], tag: tagRef[2] }).then(forward, (e: Error) => {
+                        pres.resume();
+                        send(res, 503, { errors: [{ code: "UNAVAILABLE", message: `tag metadata not written: ${e.message}` }] });
+                    });
+                    return;
+                }
+                forward();
             },
         );
         preq.on("error", (e) => {

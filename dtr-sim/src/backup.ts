@@ -89,3 +89,16 @@ export function readBackup(buf: Buffer): { manifest: BackupManifest; stored: Sto
     };
     return { manifest, stored: { rev: manifest.rev, writer: manifest.replicaId, doc } };
 }
+
+/**
+ * DTR's restore takes `--replica-id <replica-id>`, "the id of the replica you backed up" (docker/docs
+ * ee/admin/restore/restore-dtr.md); the backup records which replica that was. Whether DTR refuses another id is not
+ * documented: dtr-sim refuses it, before anything changes, so a caller that restores under a new id fails in the lab
+ * rather than only on DTR.
+ */
+export function checkRestoreReplicaId(given: string, manifest: BackupManifest): void {
+    if (given !== manifest.replicaId)
+        throw new UserError(
+            `--replica-id ${given} is not the replica this backup was taken from (${manifest.replicaId}): restore with --replica-id ${manifest.replicaId}, the id of the replica you backed up`,
+        );
+}

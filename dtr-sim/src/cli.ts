@@ -7,7 +7,7 @@ import { Flags } from "./flags";
 import { hashAdmin, basicHeader, verifyAdmin } from "./auth";
 import { ClusterDoc, Op, Replica, Stored, randomReplicaId } from "./state";
 import { defaultStorage } from "./settings";
-import { makeBackup, readBackup } from "./backup";
+import { checkRestoreReplicaId, makeBackup, readBackup } from "./backup";
 import { dtrVersion, checkUpgrade } from "./version";
 import { createReplica, ensureNetwork, joinOverlay, L, removeLocalReplica, selfImage, SelfImage, names } from "./replica";
 import { API_INTERNAL_PORT, apiHost, peerRequest, PeerResponse, sleep } from "./peer";
@@ -316,6 +316,7 @@ export async function restore(flags: Flags): Promise<void> {
             `the backup is from DTR ${manifest.dtrVersion} but this image is ${dtrVersion()}: restore with the same DTR version as the backup`,
         );
     }
+    checkRestoreReplicaId(id, manifest);
     if (!verifyAdmin(stored.doc.admin, ctx.username, ctx.password)) {
         throw new UserError(`--ucp-username/--ucp-password do not match the admin recorded in the backup`);
     }
@@ -445,8 +446,9 @@ export async function reconfigure(flags: Flags): Promise<void> {
         url = F.str(flags, "dtr-external-url");
     if (vol && nfs) throw new UserError(`--dtr-storage-volume and --nfs-storage-url exclude each other: pick one`);
     const ops: Op[] = [];
-    if (vol) ops.push({ op: "setStorage", storage: defaultStorage(), storageVolume: F.checkStorageVolume(vol), nfsUrl: null });
-    if (nfs) ops.push({ op: "setStorage", storage: defaultStorage(), storageVolume: null, nfsUrl: F.checkNfsUrl(nfs) });
+    const migrated = F.bool(flags, "storage-migrated");
+    if (vol) ops.push({ op: "setStorage", storage: defaultStorage(), storageVolume: F.checkStorageVolume(vol), nfsUrl: null, migrated });
+    if (nfs) ops.push({ op: "setStorage", storage: defaultStorage(), storageVolume: null, nfsUrl: F.checkNfsUrl(nfs), migrated });
     if (url) {
         F.externalUrlPort(url);
         ops.push({ op: "setExternalUrl", url });
@@ -456,7 +458,7 @@ export async function reconfigure(flags: Flags): Promise<void> {
             `nothing to reconfigure: dtr-sim supports --dtr-storage-volume, --nfs-storage-url and --dtr-external-url (S3: PUT /api/v0/admin/settings/registry/simple)`,
         );
     if ((vol || nfs) && !F.bool(flags, "storage-migrated"))
-        warn(`no --storage-migrated: DTR assumes the new storage is empty; tags of the old storage will not be visible`);
+        warn(`no --storage-migrated: DTR assumes the new storage is empty; the existing tags are erased (storage-backend-migration.md)`);
     await joinOverlay(ctx.engine);
     let last: Stored | undefined;
     for (const op of ops) last = await write(ctx, existingId, op);

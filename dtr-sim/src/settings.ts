@@ -98,10 +98,20 @@ export function validateStorageBody(body: unknown, previous?: StorageSettings): 
                 );
             c.secretkey = prev.secretkey;
         }
-        if (c.regionendpoint === "") delete c.regionendpoint;
     }
     if (d === "filesystem" && c.rootdirectory === undefined) c.rootdirectory = "/storage";
     return st;
+}
+
+/**
+ * Where the layers live: the driver and the keys that locate its data (bucket, region, endpoint, root directory), or the
+ * volume / NFS URL. Credentials and tuning are not part of it. A change of it is a switch of storage backends.
+ */
+export function backendIdentity(storage: StorageSettings, storageVolume?: string, nfsUrl?: string): string {
+    const d = driverOf(storage);
+    const c = (storage[d] ?? {}) as Record<string, unknown>;
+    const s = (k: string) => (typeof c[k] === "string" ? (c[k] as string) : "");
+    return JSON.stringify([d, s("bucket"), s("region"), s("regionendpoint"), s("rootdirectory"), storageVolume ?? "", nfsUrl ?? ""]);
 }
 
 export function redactStorage(storage: StorageSettings): StorageSettings {
@@ -113,6 +123,9 @@ export function redactStorage(storage: StorageSettings): StorageSettings {
 /** docker-registry config (JSON is valid YAML). */
 export function registryConfig(storage: StorageSettings, httpSecret: string): Record<string, unknown> {
     const st = JSON.parse(JSON.stringify(storage)) as Record<string, unknown>;
+    // GET returns what was stored, as sent; the registry takes no endpoint rather than an empty one.
+    const s3 = st.s3 as Record<string, unknown> | undefined;
+    if (s3 && s3.regionendpoint === "") delete s3.regionendpoint;
     if (st.filesystem) {
         // The volume is always mounted at /storage; a rootdirectory elsewhere would write into the container.
         st.filesystem = { ...(st.filesystem as object), rootdirectory: "/storage" };

@@ -1,7 +1,7 @@
 // The replicated metadata document and the pure operations on it.
 import { randomBytes } from "node:crypto";
 import { AdminCredential } from "./auth";
-import { StorageSettings } from "./settings";
+import { StorageSettings, backendIdentity } from "./settings";
 import { UserError } from "./log";
 
 export interface Replica {
@@ -47,6 +47,13 @@ export interface ClusterDoc {
     nfsUrl?: string;
     repositories: Repository[];
     teamAccess: TeamAccess[];
+    /**
+     * Tag metadata since the last switch of storage backends: "starting in DTR 2.6, switching storage backends
+     * initializes a new metadata store and erases your existing tags" (docker/docs ee/dtr/admin/configure/
+     * external-storage/storage-backend-migration.md). Absent until a switch: every tag the registry holds is listed.
+     * Present: only tags pushed since (`ns/name:tag`), although the blobs and manifests stay in the storage.
+     */
+    tagStore?: { since: string; tags: string[] };
 }
 
 /** A document with its revision: the store keeps the highest (rev, writer) it has seen. */
@@ -85,7 +92,16 @@ export type Op =
     | { op: "deleteRepo"; namespace: string; name: string }
     | { op: "setTeamAccess"; namespace: string; name: string; team: string; accessLevel: unknown }
     | { op: "deleteTeamAccess"; namespace: string; name: string; team: string }
-    | { op: "setStorage"; storage: StorageSettings; storageVolume?: string | null; nfsUrl?: string | null }
+    | {
+          op: "setStorage";
+          storage: StorageSettings;
+          storageVolume?: string | null;
+          nfsUrl?: string | null;
+          /** reconfigure --storage-migrated (DTR 2.6.4+): the data was copied, the tags stay. */
+          migrated?: boolean;
+          now?: string;
+      }
+    | { op: "recordTag"; repository: string; tag: string }
     | { op: "setExternalUrl"; url: string }
     | { op: "beginJoin"; replicaId: string; node: string; now: string }
     | { op: "finishJoin"; replica: Replica }
@@ -142,10 +158,20 @@ export function apply(docIn: ClusterDoc, op: Op): ClusterDoc {
             if (doc.teamAccess.length === before) throw new NotFoundError(`team ${op.team} has no access to ${op.namespace}/${op.name}`);
             return doc;
         }
-        case "setStorage":
+        case "setStorage": {
+            const before = backendIdentity(doc.storage, doc.storageVolume, doc.nfsUrl);
             doc.storage = op.storage;
             if (op.storageVolume !== undefined) doc.storageVolume = op.storageVolume ?? undefined;
             if (op.nfsUrl !== undefined) doc.nfsUrl = op.nfsUrl ?? undefined;
+            // A switch of backends erases the tags (storage-backend-migration.md), unless reconfigure was told the data
+            // was migrated (--storage-migrated, reference/dtr/2.7/cli/reconfigure.md). The same backend again is no switch.
+            if (backendIdentity(doc.storage, doc.storageVolume, doc.nfsUrl) !== before && !op.migrated)
+                doc.tagStore = { since: op.now ?? new Date().toISOString(), tags: [] };
+            return doc;
+        }
+        case "recordTag":
+            if (doc.tagStore && !doc.tagStore.tags.includes(`${op.repository}:${op.tag}`))
+                doc.tagStore.tags.push(`${op.repository}:${op.tag}`);
             return doc;
         case "setExternalUrl":
             doc.externalUrl = op.url;
@@ -193,4 +219,9 @@ export class ConflictError extends UserError {
 }
 export class NotFoundError extends UserError {
     status = 404;
+}
+
+/** Whether DTR's metadata still knows `repository:tag` (every tag, until a backend switch erased them). */
+export function tagKnown(doc: ClusterDoc, repository: string, tag: string): boolean {
+    return !doc.tagStore || doc.tagStore.tags.includes(`${repository}:${tag}`);
 }

@@ -8,7 +8,7 @@ import { execFileSync } from "child_process";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { LabStatus, REPO_ROOT, killDocker, labUp, startDocker } from "../../lab/lab";
-import { dtrApi } from "../../lab/docker";
+import { docker, dtrApi } from "../../lab/docker";
 import {
     LabCluster,
     clusterHealth,
@@ -22,22 +22,25 @@ import {
     takeBackup,
     waitHealthy,
 } from "../../stacks/lab-cluster";
-import { rebuild } from "../../stacks/rebuild";
+import { rebuild, timeline } from "../../stacks/rebuild";
 import { agent, backupAccess, listBackups } from "../../stacks/catalog";
 import { openStack } from "../../stacks/workspace";
 import { deriveReplicaId } from "../../components/cluster/topology";
 
 const STACK = "rtest";
 
-/** A restore stack built from `rtest`'s config, pointed at `manifestKey`, with destroyExisting on. */
+/** A restore stack built from `rtest`'s config, pointed at `manifestKey` (and its backed-up replica), with destroyExisting on. */
 async function restoreStack(status: LabStatus, name: string, manifestKey: string, imageVersion?: string) {
     const c = await labStack(status, name, imageVersion);
     const source = await openStack(STACK, { dir: labPulumiDir(status) });
     const cfg = await source.getAllConfig();
+    const entry = (await listBackups(await backupAccess(source))).find((e) => e.manifestKey === manifestKey);
     // Same cluster name and backup location as the source; only the restore section is new.
     await c.stack.setConfig("dtr-ha:cluster", cfg["dtr-ha:cluster"]);
     await c.stack.setConfig("dtr-ha:backup", cfg["dtr-ha:backup"]);
-    await c.stack.setConfig("dtr-ha:restore", { value: JSON.stringify({ manifestKey, destroyExisting: true }) });
+    await c.stack.setConfig("dtr-ha:restore", {
+        value: JSON.stringify({ manifestKey, destroyExisting: true, replicaId: entry?.manifest.meta.replicaId }),
+    });
     return c;
 }
 
@@ -100,7 +103,17 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
     it("backs up, loses the whole cluster, rebuilds into a fresh stack, and finds every repository, tag, grant and layer", async () => {
         const before = await labInventory(cluster, status.hosts[0]);
         assert.deepStrictEqual([before.repositories.length, before.tags.length, before.teamAccess.length], [2, 4, 2]);
-        const key = await takeBackup(cluster, `drill-${Date.now()}`);
+        // The backup comes from another replica than host1's (host1's engine is down while it runs), so the rebuild must
+        // restore with that replica's id (DTR's restore guide), not host1's derived one.
+        await killDocker("host1");
+        let key: string;
+        try {
+            key = await takeBackup(cluster, `drill-${Date.now()}`);
+        } finally {
+            await startDocker("host1");
+        }
+        const backedUp = (await listBackups(await backupAccess(cluster.stack))).find((e) => e.manifestKey === key)!.manifest.meta.replicaId;
+        assert.ok([ids[1], ids[2]].includes(backedUp), `backed up from host2 or host3: ${backedUp}`);
         const disasterAt = new Date();
         await loseCluster(status);
         assert.notStrictEqual((await clusterHealth(cluster)).healthy, 3, "the cluster is really gone");
@@ -115,7 +128,13 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
         assert.ok(report.ok, JSON.stringify(report));
         assert.ok(report.rtoSeconds !== null && report.rtoSeconds > 0);
         assert.ok(report.rpoSeconds >= 0 && report.rpoSeconds < 120, `RPO ${report.rpoSeconds}`);
-        assert.deepStrictEqual(report.replicaIds, ids, "the same replica ids");
+        process.stderr.write(`${timeline(report)}\n`);
+        // host1 restored with the backed-up replica's id; the host that had that id takes host1's: the same id set.
+        const restoredIds = ids.map((id) => (id === backedUp ? ids[0] : id));
+        restoredIds[0] = backedUp;
+        assert.deepStrictEqual(report.replicaIds, restoredIds, "host1 carries the backed-up replica's id");
+        const onHost1 = await docker(status.hosts[0], ["ps", "--format", "{{.Names}}"]);
+        assert.match(onHost1, new RegExp(`^dtr-api-${backedUp}$`, "m"), "host1 runs the backed-up replica's id");
         live = { ...cluster, stack: await openStack("rtest-rebuilt", { dir: labPulumiDir(status) }) };
         const restored = (await live.stack.outputs()).restored.value as string;
         assert.match(restored, /metadata matches the backup: 2 repositories, 4 tags, 2 team grants/);

@@ -5,6 +5,7 @@ import { DtrCluster, DtrClusterArgs } from "../../components/cluster/dtr-cluster
 import { existingHosts } from "../../components/hosts/existing-hosts";
 import { deriveReplicaId } from "../../components/cluster/topology";
 import { fakeHost } from "./fake-host";
+import { applyStorageSettingsScript } from "../../components/storage/settings";
 
 const PASSWORD = "s3cr3t-ucp-Pa55";
 const S3_SECRET = "minio-secret-KEY-123";
@@ -81,6 +82,9 @@ describe("DtrCluster", () => {
         assert.ok(install && storage && join2 && join3 && gate && version, cmds.map((c) => c.name).join(","));
         assert.strictEqual(cmds.filter((c) => /-(install|join-host\d)$/.test(c.name)).length, 3);
         assert.ok(storage.dependsOn.includes(install.name), "storage after install");
+        // An install sends the settings and reads them back (a restore only compares them: restore-cluster.test.ts).
+        const sent = await valueOf<string>(storage.props.create);
+        assert.strictEqual(sent, applyStorageSettingsScript({ externalUrl: "https://10.200.0.11", httpsPort: undefined }));
         assert.ok(join2.dependsOn.includes(storage.name), "first join after storage");
         assert.ok(join3.dependsOn.includes(join2.name), "second join waits for the first");
         assert.ok(!join3.dependsOn.includes(storage.name) && !join2.dependsOn.includes(join3.name), "no parallel joins");

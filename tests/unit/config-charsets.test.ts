@@ -37,7 +37,7 @@ function base(): Record<string, any> {
             swarm: { address: "10.0.1.11", user: "root", hostKey: KEY, dataRoot: "/var/lib/docker" },
             ucp: { address: "10.0.1.10", user: "root", hostKey: KEY, image: { repository: "mirantis/ucp", version: "3.2.6" } },
         },
-        restore: { manifestKey: "dtr/manifests/prod/20261125T023000Z-dtr.manifest.json" },
+        restore: { manifestKey: "dtr/manifests/prod/20261125T023000Z-dtr.manifest.json", replicaId: "0123456789ab" },
     };
 }
 

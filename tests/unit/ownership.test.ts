@@ -109,6 +109,52 @@ describe("ownership record and guards (dash, fake engine)", function () {
         assert.strictEqual(h.run(ownershipScript("check"), env(A)).code, 1, "the old owner's check stops its up");
     });
 
+    it("a restore with the backed-up replica's id supersedes the old stack's record of another id on the host; its release removes both", () => {
+        // The old stack (A) had replica ID on this host; the rebuild (B) restores here with the backed-up id OTHER.
+        const OTHER = "bbbbbbbbbbbb";
+        const h = fakeHost();
+        h.setRecord({ "dtr-ha.owner": A, "dtr-ha.since": "t", "dtr-ha.how": "claim" });
+        const take = h.run(ownershipScript("take_over"), { DTR_HA_OWNER: B, DTR_HA_REPLICA_ID: OTHER, DTR_HA_DESTROY_EXISTING: "true" });
+        assert.strictEqual(take.code, 0, take.stderr);
+        const old = h.record()!;
+        assert.deepStrictEqual(
+            [old["dtr-ha.owner"], old["dtr-ha.previous"], old["dtr-ha.how"], old["dtr-ha.by"]],
+            [B, A, "superseded", OTHER],
+            "the old stack's record of ID now names the restoring stack",
+        );
+        assert.ok(fs.existsSync(path.join(h.dir, "volumes", `dtrha_owner_${OTHER}`)), "the restored replica's own record");
+        // The old stack's routine up stops, and its delete (destroy, network rm) skips, naming the new owner.
+        const check = h.run(ownershipScript("check"), env(A));
+        assert.strictEqual(check.code, 1);
+        assert.match(check.stderr, new RegExp(`replica ${ID} on .* belongs to stack ${B} since .*this stack \\(${A}\\) no longer owns it`));
+        const guard = h.run(guarded(DESTROY), env(A));
+        assert.strictEqual(guard.code, 0);
+        assert.ok(!destroyed(guard.calls), guard.calls.join(" | "));
+        // The new stack's release of its replica takes the superseded record with it.
+        const rel = h.run(ownershipScript("release"), { DTR_HA_OWNER: B, DTR_HA_REPLICA_ID: OTHER });
+        assert.strictEqual(rel.code, 0, rel.stderr);
+        assert.deepStrictEqual(fs.readdirSync(path.join(h.dir, "volumes")), []);
+    });
+
+    it("with its own record gone (host reinstalled), a replica of another stack running on the host still stops the old stack", () => {
+        // The rebuild (B) restored replica OTHER on this host; the old stack's (A) record of ID went with the host.
+        const OTHER = "bbbbbbbbbbbb";
+        const h = fakeHost();
+        const take = h.run(ownershipScript("take_over"), { DTR_HA_OWNER: B, DTR_HA_REPLICA_ID: OTHER });
+        assert.strictEqual(take.code, 0, take.stderr);
+        fs.writeFileSync(path.join(h.dir, "containers"), `dtr-api-${OTHER}\ndtr-registry-${OTHER}\n`);
+        const guard = h.run(guarded(DESTROY), env(A));
+        assert.strictEqual(guard.code, 0);
+        assert.ok(!destroyed(guard.calls), guard.calls.join(" | "));
+        assert.match(guard.stdout, /skipped \(owned by organization\/dtr-ha\/lab-rebuilt\)/);
+        const check = h.run(ownershipScript("check"), env(A));
+        assert.strictEqual(check.code, 1, "the old stack's up stops instead of claiming the host");
+        assert.strictEqual(h.record(), undefined, "and writes no record of its own");
+        // A left-over record whose replica no longer runs here names no owner: a fresh claim goes on.
+        fs.writeFileSync(path.join(h.dir, "containers"), "");
+        assert.strictEqual(h.run(ownershipScript("claim"), env(A)).code, 0);
+    });
+
     it("take-over refuses while replicas exist unless destroyExisting, and then leaves the record as it was", () => {
         const h = fakeHost();
         h.setRecord({ "dtr-ha.owner": A, "dtr-ha.since": "t" });
@@ -177,6 +223,7 @@ const RESTORE = {
     bucket: "dtr-backups",
     manifestKey: "dtr/manifests/lab/20261129T100000Z-dtr.manifest.json",
     s3: { region: "us-east-1" },
+    replicaId: deriveReplicaId("lab", "host1"),
 };
 
 describe("DtrCluster ownership wiring (mocks)", function () {

@@ -10,6 +10,7 @@ import { DtrCluster, DtrClusterArgs, RestoreBootstrap } from "../../components/c
 import { existingHosts } from "../../components/hosts/existing-hosts";
 import { deriveReplicaId } from "../../components/cluster/topology";
 import { FakeHost, catalogEntry, verdict } from "./restore-fakes";
+import { applyStorageSettingsScript, restoredStorageSettingsScript } from "../../components/storage/settings";
 
 const PASSWORD = "s3cr3t-ucp-Pa55";
 const IDENTITY = "AGE-SECRET-KEY-1IDENTITYZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ";
@@ -17,6 +18,8 @@ const S3_SECRET = "backup-secret-KEY-9";
 const HOSTKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrvC8N7j";
 const KEY = "dtr/manifests/lab/20261125T120000Z-dtr.manifest.json";
 const CMD = "command:remote:Command";
+/** The replica the backup was taken from (catalogEntry's default manifest records it). */
+const BACKED_UP = "aaaaaaaaaaa1";
 
 function args(restore: Partial<RestoreBootstrap>): DtrClusterArgs {
     return {
@@ -39,6 +42,7 @@ function args(restore: Partial<RestoreBootstrap>): DtrClusterArgs {
             agentImage: "10.200.0.1:5000/dtr-ha-backup:0.1.0",
             bucket: pulumi.output("dtr-backups"),
             manifestKey: KEY,
+            replicaId: BACKED_UP,
             s3: {
                 region: "us-east-1",
                 endpoint: "http://10.200.0.1:9000",
@@ -53,7 +57,7 @@ function args(restore: Partial<RestoreBootstrap>): DtrClusterArgs {
 async function build(restore: Partial<RestoreBootstrap> = {}) {
     const declared: Declared[] = [];
     const name = `r${Math.random().toString(36).slice(2, 8)}`;
-    new DtrCluster(name, args(restore), { transformations: [captureDeclarations(declared)] });
+    const cluster = new DtrCluster(name, args(restore), { transformations: [captureDeclarations(declared)] });
     await settle();
     // Steps on one host (remote) and the ones run from this machine over SSH (local: owner check, leave steps, gate).
     const cmds = declared.filter((d) => d.type === CMD || d.type === "command:local:Command");
@@ -73,7 +77,7 @@ async function build(restore: Partial<RestoreBootstrap> = {}) {
         };
         return from.dependsOn.some(walk);
     };
-    return { name, cmds, get, reaches };
+    return { name, cmds, get, reaches, cluster };
 }
 
 /** The declared create and environment, resolved, run in dash on a scripted host. */
@@ -177,9 +181,9 @@ describe("DtrCluster in restore mode (mocked)", function () {
         }
     });
 
-    it("its restore step restores the first host's replica id, and verifies by itself first", async () => {
+    it("its restore step restores with the backed-up replica's id, and verifies by itself first", async () => {
         const { get } = await build();
-        const id = deriveReplicaId("lab", "host1");
+        const id = BACKED_UP;
         const ok = fake({
             list: { out: `${catalogEntry({ manifestKey: KEY })}\n` },
             verify: { out: verdict(true, true) },
@@ -194,5 +198,57 @@ describe("DtrCluster in restore mode (mocked)", function () {
         const r2 = await runDeclared(bad, get("-restore"));
         assert.strictEqual(r2.code, 1);
         assert.deepStrictEqual(bad.subs(), ["list", "verify"]);
+    });
+    it("gives the restore host the backed-up replica's id everywhere: outputs, ownership records, joins, gate", async () => {
+        const { get, cluster } = await build();
+        const ids = [BACKED_UP, deriveReplicaId("lab", "host2"), deriveReplicaId("lab", "host3")];
+        assert.deepStrictEqual(await valueOf(cluster.replicaIds), ids);
+        assert.deepStrictEqual(cluster.ids, ids);
+        const envOf = async (n: string) =>
+            (await valueOf<Record<string, string>>(
+                pulumi.output(get(n).props.environment ?? {}) as pulumi.Output<Record<string, string>>,
+            )) ?? {};
+        assert.strictEqual((await envOf("-restore-verify")).DTR_HA_REPLICA_ID, BACKED_UP);
+        assert.strictEqual((await envOf("-restore")).DTR_HA_REPLICA_ID, BACKED_UP);
+        for (const [i, h] of ["host1", "host2", "host3"].entries()) {
+            assert.strictEqual((await envOf(`-restore-owner-${h}`)).DTR_HA_REPLICA_ID, ids[i], `take-over record on ${h}`);
+            assert.strictEqual((await envOf(`-owner-${h}`)).DTR_HA_REPLICA_ID, ids[i], `ownership record on ${h}`);
+        }
+        // Joins go through the declared replicas, the restored one among them, by its backed-up id.
+        const join = await envOf("-join-host2");
+        assert.strictEqual(join.DTR_HA_MEMBER_ID, ids[1]);
+        assert.ok(join.DTR_HA_CANDIDATES.split(" ").includes(BACKED_UP), join.DTR_HA_CANDIDATES);
+        assert.ok(!join.DTR_HA_CANDIDATES.includes(deriveReplicaId("lab", "host1")), "no derived id for the restore host");
+        const gate = await envOf("-health");
+        assert.ok(gate.DTR_HA_GATE_WAIT.includes(BACKED_UP), "the gate waits for the restored replica by its id");
+    });
+
+    it("a host whose own id is the backed-up one takes the restore host's id; the restore host can be named", async () => {
+        const host2 = deriveReplicaId("lab", "host2");
+        const { cluster } = await build({ replicaId: host2 });
+        assert.deepStrictEqual(cluster.ids, [host2, deriveReplicaId("lab", "host1"), deriveReplicaId("lab", "host3")]);
+        // After recover moved host2 to the front, the restored id stays with the host the restore ran on.
+        const moved = await build({ replicaId: BACKED_UP, restoredOn: "host3" });
+        assert.deepStrictEqual(moved.cluster.ids, [deriveReplicaId("lab", "host1"), deriveReplicaId("lab", "host2"), BACKED_UP]);
+    });
+
+    it("refuses a backed-up replica id that is not 12 hex before declaring anything, naming the value and the fix", async () => {
+        for (const bad of ["", "AAAAAAAAAAA1", "aaaaaaaaaaa", "aaaaaaaaaaa1 x"]) {
+            assert.throws(
+                () => new DtrCluster(`bad${Math.random().toString(36).slice(2, 6)}`, args({ replicaId: bad })),
+                (e: Error) =>
+                    e.message.includes(`bootstrap.replicaId=${JSON.stringify(bad)}`) &&
+                    /12 lower-case hex/.test(e.message) &&
+                    /npm run rebuild sets it/.test(e.message),
+            );
+        }
+    });
+    it("after the restore, the storage step (before the joins) only compares the restored settings, never sends them", async () => {
+        const { get, reaches } = await build();
+        const storage = get("-storage");
+        const target = { externalUrl: "https://10.200.0.11", httpsPort: undefined };
+        assert.strictEqual(await valueOf<string>(storage.props.create), restoredStorageSettingsScript(target));
+        assert.notStrictEqual(restoredStorageSettingsScript(target), applyStorageSettingsScript(target));
+        assert.ok(reaches(storage, get("-restore")) && reaches(get("-join-host2"), storage), "after the restore, before the joins");
     });
 });

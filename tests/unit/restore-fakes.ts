@@ -162,6 +162,8 @@ export function catalogEntry(
         dtrVersion?: string;
         encrypted?: boolean;
         inventorySha256?: string | null;
+        /** The backed-up replica's id the manifest records (default aaaaaaaaaaa1). */
+        replicaId?: string;
     } = {},
 ): string {
     const kind = o.kind ?? "dtr";
@@ -170,7 +172,7 @@ export function catalogEntry(
     const meta: Record<string, string> = {};
     if (kind === "dtr") {
         meta.dtrVersion = o.dtrVersion ?? "2.9.16";
-        meta.replicaId = "aaaaaaaaaaa1";
+        meta.replicaId = o.replicaId ?? "aaaaaaaaaaa1";
         if (o.inventorySha256 !== null) {
             meta.inventoryRepositories = "3";
             meta.inventoryTags = "7";

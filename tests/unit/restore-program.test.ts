@@ -97,7 +97,7 @@ describe("the stack program with backup and restore (index.ts, mocked)", () => {
         // No recipients today (backups taken since are not encrypted), but the backup restored may be: the identity
         // must reach the verify and restore steps all the same.
         const { resolved, named, mine } = await evaluate(
-            { ...base, restore: { manifestKey: KEY, destroyExisting: true } },
+            { ...base, restore: { manifestKey: KEY, destroyExisting: true, replicaId: "aaaaaaaaaaa1" } },
             { ...secrets, ageIdentity: IDENTITY },
         );
         assert.ok(!mine.some((r) => r.name === "rst-install"), "no install in restore mode");
@@ -119,14 +119,39 @@ describe("the stack program with backup and restore (index.ts, mocked)", () => {
 
     it("with recipients and the identity, and without any identity", async () => {
         const enc = await evaluate(
-            { ...base, backup: { ...base.backup, recipients: [RECIPIENT] }, restore: { manifestKey: KEY } },
+            { ...base, backup: { ...base.backup, recipients: [RECIPIENT] }, restore: { manifestKey: KEY, replicaId: "aaaaaaaaaaa1" } },
             { ...secrets, ageIdentity: IDENTITY },
         );
         assert.strictEqual(plain(enc.named("rst-restore-verify").inputs.environment).DTR_HA_AGE_IDENTITY, IDENTITY);
-        const none = await evaluate({ ...base, restore: { manifestKey: KEY } }, secrets);
+        const none = await evaluate({ ...base, restore: { manifestKey: KEY, replicaId: "aaaaaaaaaaa1" } }, secrets);
         assert.ok(
             !("DTR_HA_AGE_IDENTITY" in plain(none.named("rst-restore-verify").inputs.environment)),
             "no identity configured: none sent",
         );
+    });
+    it("restores with restore.replicaId (the backed-up replica's id) on restore.host, and refuses a missing or bad id naming the key", async () => {
+        const { resolved, named } = await evaluate(
+            { ...base, restore: { manifestKey: KEY, replicaId: "bbbbbbbbbbb2", host: "host1" } },
+            secrets,
+        );
+        assert.strictEqual((resolved.replicaIds as string[])[0], "bbbbbbbbbbb2", "the first replica is the backed-up one");
+        assert.strictEqual(plain(named("rst-restore").inputs.environment).DTR_HA_REPLICA_ID, "bbbbbbbbbbb2");
+        assert.strictEqual(plain(named("rst-restore-verify").inputs.environment).DTR_HA_REPLICA_ID, "bbbbbbbbbbb2");
+        const before = recorded.length;
+        for (const [restore, shown] of [
+            [{ manifestKey: KEY }, "(not set)"],
+            [{ manifestKey: KEY, replicaId: "BBBBBBBBBBB2" }, '"BBBBBBBBBBB2"'],
+            [{ manifestKey: KEY, replicaId: "bbbbbbbbbb2" }, '"bbbbbbbbbb2"'],
+        ] as const) {
+            setConfig({ ...base, restore }, secrets);
+            assert.throws(
+                () => dtrStack(),
+                (e: Error) =>
+                    e.message.includes(`dtr-ha:restore.replicaId = ${shown}: `) &&
+                    e.message.includes("the id of the replica the backup was taken from") &&
+                    e.message.includes("npm run rebuild sets it"),
+            );
+        }
+        assert.strictEqual(recorded.slice(before).length, 0, "nothing declared");
     });
 });

@@ -19,7 +19,7 @@ const IDENTITY = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ
 const DESTRUCTIVE = ["restore", "destroy", "download", "network"];
 
 const verifyStep = (manifestKey = KEY, expectedDtrVersion = "2.9.16") =>
-    backup.restoreVerifyStep({ agentImage: AGENT, bucket: BUCKET, manifestKey, expectedDtrVersion });
+    backup.restoreVerifyStep({ agentImage: AGENT, bucket: BUCKET, manifestKey, expectedDtrVersion, replicaId: ID });
 const restoreStep = (manifestKey = KEY, version = "2.9.16") =>
     backup.dtrRestoreStep({
         restore: { image: { ...image, version }, ucp, replicaId: ID, ucpNode: "n1", externalUrl: "https://dtr.example.com" },
@@ -123,6 +123,34 @@ describe("restore-verify, run in dash against a scripted docker", function () {
         assert.match(r2.stderr, /did not decrypt and check the tar inside \(contentChecked is not true\)/);
     });
 
+    it("refuses a backup taken from another replica than the id it will restore, naming both and restore.replicaId", async () => {
+        // DTR restores with "the id of the replica you backed up" (docker/docs ee/admin/restore/restore-dtr.md).
+        const h = track(host({ entry: catalogEntry({ manifestKey: KEY, replicaId: "bbbbbbbbbbb2" }) }));
+        const s = verifyStep();
+        const r = await h.run(s.script, s.env);
+        assert.strictEqual(r.code, 1);
+        assert.match(
+            r.stderr,
+            /REFUSED: the backup .* was taken from replica bbbbbbbbbbb2 but this restore would use replica id aaaaaaaaaaa1; .*Set restore\.replicaId: bbbbbbbbbbb2.*nothing was changed/,
+        );
+        assert.deepStrictEqual(h.subs(), ["list"], "refused before the agent's verify, and before anything else");
+    });
+
+    it("refuses a manifest whose replica id is not a DTR replica id (12 hex), naming the value", async () => {
+        for (const bad of ["AAAAAAAAAAA1", "aaaaaaaaaaa", "aaaaaaaaaaa1x", "$(id)aaaaaaa"]) {
+            const h = track(host({ entry: catalogEntry({ manifestKey: KEY, replicaId: bad }) }));
+            const s = verifyStep();
+            const r = await h.run(s.script, { ...s.env, DTR_HA_REPLICA_ID: ID });
+            assert.strictEqual(r.code, 1, bad);
+            assert.ok(r.stderr.includes(`records replicaId="${bad}", which is not a DTR replica id (12 lower-case hex)`), r.stderr);
+            assert.deepStrictEqual(h.subs(), ["list"]);
+        }
+        const none = track(host({ entry: catalogEntry({ manifestKey: KEY }).replace(/"replicaId":"aaaaaaaaaaa1",?/, "") }));
+        const r = await none.run(verifyStep().script, verifyStep().env);
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /records replicaId="", which is not a DTR replica id/);
+    });
+
     it("refuses when sshd did not pass its values (nothing runs)", async () => {
         const h = track(host());
         const s = verifyStep();
@@ -172,6 +200,20 @@ describe("the restore script, run in dash against a scripted docker", function (
         assert.strictEqual(r2.code, 1);
         assert.match(r2.stderr, /dtr-ha:ageIdentity/);
         assert.ok(!enc.subs().some((x) => DESTRUCTIVE.includes(x)), enc.subs().join(","));
+    });
+
+    it("restores with the backed-up replica's id, and refuses (nothing destructive) when the manifest names another", async () => {
+        const h = track(host({ entry: catalogEntry({ manifestKey: KEY, replicaId: ID }) }));
+        const s = restoreStep();
+        const ok = await h.run(s.script, s.env);
+        assert.strictEqual(ok.code, 0, ok.stderr);
+        const restore = h.calls().find((c) => c.sub === "restore")!;
+        assert.strictEqual(restore.argv[restore.argv.indexOf("--replica-id") + 1], ID, "the manifest's id round-trips to --replica-id");
+        const other = track(host({ entry: catalogEntry({ manifestKey: KEY, replicaId: "bbbbbbbbbbb2" }), containers: [`dtr-api-${ID}`] }));
+        const r = await other.run(s.script, s.env);
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /taken from replica bbbbbbbbbbb2 but this restore would use replica id aaaaaaaaaaa1/);
+        assert.ok(!other.subs().some((x) => DESTRUCTIVE.includes(x)), other.subs().join(","));
     });
 
     it("decrypts with the identity from the environment when the backup is encrypted", async () => {
@@ -312,8 +354,13 @@ describe("no value is code: hostile manifest keys reach the agent as data", func
         const other = "dtr/manifests/prod/20991231T000000Z-dtr.manifest.json";
         assert.strictEqual(verifyStep(KEY).script, verifyStep(other, "2.9.17").script);
         assert.strictEqual(
-            backup.restoreVerifyStep({ agentImage: "x/y:1", bucket: "another-bucket", manifestKey: other, expectedDtrVersion: "3.0.0" })
-                .script,
+            backup.restoreVerifyStep({
+                agentImage: "x/y:1",
+                bucket: "another-bucket",
+                manifestKey: other,
+                expectedDtrVersion: "3.0.0",
+                replicaId: "bbbbbbbbbbb2",
+            }).script,
             verifyStep().script,
         );
         assert.strictEqual(checkStep(KEY).script, checkStep(other).script);

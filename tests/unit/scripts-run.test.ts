@@ -11,7 +11,7 @@ import * as path from "path";
 import { execFileSync, spawn } from "child_process";
 import { AddressInfo } from "net";
 import { healthGateScript, parseHealthLine } from "../../components/cluster/health-gate";
-import { applyStorageSettingsScript } from "../../components/storage/settings";
+import { applyStorageSettingsScript, restoredStorageSettingsScript } from "../../components/storage/settings";
 import { PREVIOUS_VERSION, upgradeScript, withPreviousVersion } from "../../components/cluster/dtr-cluster";
 import * as backup from "../../components/backup/scripts";
 import { overlayCheckScript } from "../../components/network/overlay-check";
@@ -54,6 +54,10 @@ interface FakeReplica {
     statusOk: Set<string>;
     puts: string[];
     sawAuth: string[];
+    /** The storage settings as stored (what a GET returns, wrapped in `storage`), unless `getBody` says otherwise. */
+    stored?: unknown;
+    /** The storage GET's answer: [status, body]. */
+    getBody?: [number, string];
 }
 
 /**
@@ -173,9 +177,19 @@ describe("generated host scripts, run for real", function () {
                     req.on("end", () => {
                         r.puts.push(body);
                         const ok = JSON.parse(body).storage?.s3?.bucket;
+                        if (ok) r.stored = JSON.parse(body).storage;
                         res.writeHead(ok ? 202 : 400);
                         res.end(ok ? "" : '{"errors":[{"message":"bucket missing"}]}');
                     });
+                    return;
+                }
+                if (req.url === "/api/v0/admin/settings/registry/simple" && req.method === "GET") {
+                    const [code, body] = r.getBody ?? [
+                        200,
+                        JSON.stringify({ storage: r.stored ?? { filesystem: { rootdirectory: "/storage" } } }),
+                    ];
+                    res.writeHead(code, { "content-type": "application/json" });
+                    res.end(body);
                     return;
                 }
                 res.writeHead(404);
@@ -187,7 +201,15 @@ describe("generated host scripts, run for real", function () {
         }
     });
     after(() => servers.forEach((s) => s.close()));
-    afterEach(() => replicas.forEach((r) => ((r.healthy = true), (r.statusOk = new Set(IDS)), (r.puts = []))));
+    afterEach(() =>
+        replicas.forEach((r) => {
+            r.healthy = true;
+            r.statusOk = new Set(IDS);
+            r.puts = [];
+            r.stored = undefined;
+            r.getBody = undefined;
+        }),
+    );
 
     const gate = (timeoutSeconds = 10, intervalSeconds = 1) =>
         healthGateScript({
@@ -314,6 +336,81 @@ describe("generated host scripts, run for real", function () {
         assert.match(missing.stderr, /DTR_STORAGE_SETTINGS must be set/);
     });
 
+    const s3Doc = (s3: Record<string, unknown>) =>
+        JSON.stringify({ storage: { delete: { enabled: true }, maintenance: { readonly: { enabled: false } }, s3 } });
+    const LAYERS = {
+        rootdirectory: "",
+        region: "us-east-1",
+        regionendpoint: "http://10.200.0.1:9000",
+        bucket: "dtr-layers",
+        secure: false,
+    };
+
+    it("the storage call reads the settings back: a 2xx whose settings read back differently (or not at all) fails", async () => {
+        const script = applyStorageSettingsScript({ externalUrl: `https://dtr.test:${port}`, httpsPort: port });
+        const settings = s3Doc({ ...LAYERS, accesskey: "AK", secretkey: "SK-9" });
+        const ok = await runSh(script, { ...env, DTR_STORAGE_SETTINGS: settings });
+        assert.strictEqual(ok.code, 0, ok.stderr);
+        assert.match(ok.stdout, /applied \(HTTP 202\) and read back: s3 bucket="dtr-layers" region="us-east-1" rootdirectory=""/);
+        assert.ok(!(ok.stdout + ok.stderr).includes("SK-9"), "the secret key is never shown");
+        // DTR's handler test (dhe-deploy) shows the bare shape: a read-back in that shape is read all the same.
+        replicas[0].getBody = [200, JSON.stringify({ s3: { ...LAYERS, secretkey: "********" } })];
+        const bare = await runSh(script, { ...env, DTR_STORAGE_SETTINGS: settings });
+        assert.strictEqual(bare.code, 0, bare.stderr);
+        // Accepted but ignored (still the filesystem default), another bucket, another root: each named.
+        for (const [stored, named] of [
+            [{ filesystem: { rootdirectory: "/storage" } }, "driver bucket region rootdirectory"],
+            [{ s3: { ...LAYERS, bucket: "other-layers" } }, "bucket"],
+            [{ s3: { ...LAYERS, region: "eu-west-1", rootdirectory: "/dtr" } }, "region rootdirectory"],
+        ] as const) {
+            replicas[0].getBody = [200, JSON.stringify({ storage: stored })];
+            const r = await runSh(script, { ...env, DTR_STORAGE_SETTINGS: settings });
+            assert.strictEqual(r.code, 1, JSON.stringify(stored));
+            assert.ok(
+                r.stderr.includes(`DTR answered HTTP 202 to the storage settings, but they read back differently (${named})`),
+                r.stderr,
+            );
+            assert.match(r.stderr, /sent s3 bucket="dtr-layers"/);
+        }
+        replicas[0].getBody = [500, "boom"];
+        const down = await runSh(script, { ...env, DTR_STORAGE_SETTINGS: settings });
+        assert.strictEqual(down.code, 1);
+        assert.match(down.stderr, /reading them back failed \(HTTP 500: boom\); not taken as applied/);
+        replicas[0].getBody = [200, "not json"];
+        const junk = await runSh(script, { ...env, DTR_STORAGE_SETTINGS: settings });
+        assert.strictEqual(junk.code, 1);
+    });
+
+    it("after a restore the storage step compares the restored settings and never sends them: equal passes, different refuses", async () => {
+        const script = restoredStorageSettingsScript({ externalUrl: `https://dtr.test:${port}`, httpsPort: port });
+        const settings = s3Doc({ ...LAYERS, accesskey: "AK", secretkey: "SK-9" });
+        replicas[0].stored = { s3: { ...LAYERS, accesskey: "AK", secretkey: "********" } };
+        const same = await runSh(script, { ...env, DTR_STORAGE_SETTINGS: settings });
+        assert.strictEqual(same.code, 0, same.stderr);
+        assert.match(same.stdout, /restored from the backup match the configuration \(s3 bucket="dtr-layers" .*\): not sent again/);
+        for (const [restored, named] of [
+            [{ ...LAYERS, bucket: "old-layers" }, "bucket"],
+            [{ ...LAYERS, regionendpoint: "http://10.200.0.2:9000" }, "regionendpoint"],
+            [{ ...LAYERS, rootdirectory: "/prod" }, "rootdirectory"],
+        ] as const) {
+            replicas[0].stored = { s3: restored };
+            const r = await runSh(script, { ...env, DTR_STORAGE_SETTINGS: settings });
+            assert.strictEqual(r.code, 1, JSON.stringify(restored));
+            assert.ok(r.stderr.includes(`REFUSED: the restored storage settings differ from the configured ones (${named})`), r.stderr);
+            assert.match(r.stderr, /the backup was taken with s3 bucket=.* the configuration says s3 bucket="dtr-layers"/);
+            assert.match(r.stderr, /erases every tag \(storage-backend-migration\.md\).*Set storage\.s3 .*Nothing was sent/);
+        }
+        replicas[0].stored = { filesystem: { rootdirectory: "/storage" } };
+        const fs1 = await runSh(script, { ...env, DTR_STORAGE_SETTINGS: settings });
+        assert.strictEqual(fs1.code, 1);
+        assert.match(fs1.stderr, /differ from the configured ones \(driver bucket region rootdirectory regionendpoint\)/);
+        replicas[0].getBody = [401, "unauthorized"];
+        const unread = await runSh(script, { ...env, DTR_STORAGE_SETTINGS: settings });
+        assert.strictEqual(unread.code, 1);
+        assert.match(unread.stderr, /could not read the restored storage settings \(HTTP 401: unauthorized\); nothing was sent/);
+        assert.deepStrictEqual(replicas[0].puts, [], "a restore never PUTs storage settings");
+    });
+
     it("the upgrade step upgrades only when the recorded version differs", async () => {
         const script = upgradeScript("2.9.17", "echo UPGRADE-RAN");
         const same = await runSh(script, {
@@ -356,6 +453,7 @@ describe("every generated host script parses in bash and dash", () => {
     const scripts: Record<string, string> = {
         healthGate: healthGateScript({ replicas: candidates, externalUrl: "https://dtr.example.com" }),
         storage: applyStorageSettingsScript({ externalUrl: "https://dtr.example.com" }),
+        restoredStorage: restoredStorageSettingsScript({ externalUrl: "https://dtr.example.com" }),
         overlay: overlayCheckScript("10.200.64.0/24"),
         backup: backup.dtrBackupScript({ image, ucp, candidates, cluster: "lab", target }),
         upgradeWithBackup: upgradeScript(
@@ -370,6 +468,7 @@ describe("every generated host script parses in bash and dash", () => {
             bucket: "dtr-backups",
             manifestKey: key,
             expectedDtrVersion: "2.9.16",
+            replicaId: IDS[0],
         }),
         restore: backup.dtrRestoreScript({
             restore: { image, ucp, replicaId: IDS[0], ucpNode: "n1", externalUrl: "https://dtr.example.com" },

@@ -52,7 +52,7 @@ meta_field() {
 # The gate before anything destructive: the manifest exists, is of the expected DTR version, the identity is there when
 # the backup is encrypted, and the agent's verify read the whole object (size and SHA-256 of the stored bytes) and, with
 # the identity, decrypted it, checked the tar and compared the plaintext size, SHA-256 and entry count
-# ("contentChecked":true). Sets `entry`, `version` and `encrypted`.
+# ("contentChecked":true), and the manifest's replica id is DTR_HA_REPLICA_ID. Sets `entry`, `version` and `encrypted`.
 check_backup() {
     check_common_env
     need_env DTR_HA_EXPECTED_VERSION
@@ -62,6 +62,17 @@ check_backup() {
     version=$(meta_field "$entry" dtrVersion)
     if [ "$version" != "$DTR_HA_EXPECTED_VERSION" ]; then
         refuse "the backup is of DTR ${version:-unknown}, the configured image is $DTR_HA_EXPECTED_VERSION; DTR restores only into the same version. Set image.version to ${version:-that version}, restore, then upgrade"
+    fi
+    # DTR restores with "the id of the replica you backed up" (docker/docs ee/admin/restore/restore-dtr.md): the manifest
+    # records it, and the id this restore will use must be that one.
+    need_env DTR_HA_REPLICA_ID
+    backed_up=$(meta_field "$entry" replicaId)
+    case $backed_up in
+        [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;;
+        *) refuse "the manifest of $key records replicaId=\"$backed_up\", which is not a DTR replica id (12 lower-case hex): DTR restores with the backed-up replica's id, so this backup cannot be restored as it is; pick another one (npm run backups -- list)" ;;
+    esac
+    if [ "$backed_up" != "$DTR_HA_REPLICA_ID" ]; then
+        refuse "the backup $key was taken from replica $backed_up but this restore would use replica id $DTR_HA_REPLICA_ID; DTR restores with the backed-up replica's id. Set restore.replicaId: $backed_up (npm run rebuild sets it from the manifest)"
     fi
     case $entry in
         *'"encryption":null'*) encrypted=no ;;

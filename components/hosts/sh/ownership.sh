@@ -48,6 +48,29 @@ owner_fetch() {
     previous=$(docker volume inspect --format '{{index .Labels "dtr-ha.previous"}}' "$owner_vol")
     how=$(docker volume inspect --format '{{index .Labels "dtr-ha.how"}}' "$owner_vol")
   done
+  [ -n "$owner" ] || owner_of_host
+}
+
+# No record of this replica here. A restore gives its host the backed-up replica's id, so another stack's replica of
+# another id may run on this host (and this stack's own record may be gone with a reinstalled host): when a replica
+# running here has a record naming another stack, that stack owns this host now. Records without a replica running
+# here (left over) are not taken as an owner.
+owner_of_host() {
+  records=$(docker volume ls --quiet --filter "name=dtrha_owner_") || return 1
+  [ -n "$records" ] || return 0
+  here=$(docker ps -a --format '{{.Names}}') || return 1
+  for rid in $(printf '%s
+' "$here" | sed -n 's/^dtr-[a-z0-9-]*-\([0-9a-f]\{12\}\)$/\1/p' | sort -u); do
+    [ "$rid" = "$DTR_HA_REPLICA_ID" ] && continue
+    o=$(docker volume inspect --format '{{index .Labels "dtr-ha.owner"}}' "dtrha_owner_$rid" 2>/dev/null) || continue
+    [ -n "$o" ] && [ "$o" != "$DTR_HA_OWNER" ] || continue
+    owner=$o
+    since=$(docker volume inspect --format '{{index .Labels "dtr-ha.since"}}' "dtrha_owner_$rid")
+    previous=$(docker volume inspect --format '{{index .Labels "dtr-ha.previous"}}' "dtrha_owner_$rid")
+    how=host
+    return 0
+  done
+  return 0
 }
 
 owner_write() { # $1: the previous owner, $2: how this stack got it (claim or take_over)
@@ -119,7 +142,29 @@ owner_take_over() {
     owner_fail "DTR replicas ${found% } still exist on $(hostname)${owner:+ (owned by stack $owner)}; a restore would destroy them. Set restore.destroyExisting: true if that is intended. Nothing was changed."
   fi
   owner_write "$owner" take_over
+  owner_supersede
   owner_line
+}
+
+# A restore restores with the backed-up replica's id, which may differ from the id another stack had on this host: that
+# stack's record (another id) describes a replica the restore clears, so it becomes this stack's too ("superseded"), and
+# the old stack's check and guards on this host then name this stack instead of finding their own record.
+owner_supersede() {
+  others=$(docker volume ls --quiet --filter "name=dtrha_owner_") || owner_fail "the Docker engine on $(hostname) did not answer; nothing was changed"
+  for v in $others; do
+    case $v in
+      "$owner_vol") continue ;;
+      dtrha_owner_[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;;
+      *) continue ;;
+    esac
+    was=$(docker volume inspect --format '{{index .Labels "dtr-ha.owner"}}' "$v") || owner_fail "cannot read $v on $(hostname)"
+    [ "$was" = "$DTR_HA_OWNER" ] && continue
+    docker volume rm "$v" >/dev/null || owner_fail "cannot replace $v on $(hostname)"
+    docker volume create --label "dtr-ha.owner=$DTR_HA_OWNER" --label "dtr-ha.since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+      --label "dtr-ha.previous=$was" --label "dtr-ha.how=superseded" --label "dtr-ha.replica=${v#dtrha_owner_}" \
+      --label "dtr-ha.by=$DTR_HA_REPLICA_ID" "$v" >/dev/null || owner_fail "cannot write $v on $(hostname)"
+    echo "dtr-ha owner: replica ${v#dtrha_owner_}'s record on $(hostname) (stack ${was:-none}) is superseded by replica $DTR_HA_REPLICA_ID" >&2
+  done
 }
 
 # Before a destructive step (destroy, remove, upgrade): go on only when this stack owns the replica or no
@@ -148,6 +193,11 @@ owner_release() {
   owner_read
   if [ "$owner" = "$DTR_HA_OWNER" ]; then
     docker volume rm "$owner_vol" >/dev/null || owner_fail "cannot remove $owner_vol on $(hostname)"
+    # The records this replica superseded on the host go with it.
+    for v in $(docker volume ls --quiet --filter "name=dtrha_owner_"); do
+      [ "$(docker volume inspect --format '{{index .Labels "dtr-ha.by"}}' "$v" 2>/dev/null)" = "$DTR_HA_REPLICA_ID" ] || continue
+      [ "$(docker volume inspect --format '{{index .Labels "dtr-ha.owner"}}' "$v")" = "$DTR_HA_OWNER" ] && docker volume rm "$v" >/dev/null
+    done
     echo "dtr-ha owner: released replica $DTR_HA_REPLICA_ID on $(hostname)"
   elif [ -n "$owner" ]; then
     owner_elsewhere "Its record stays."
