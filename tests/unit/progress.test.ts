@@ -78,6 +78,6 @@ describe("progress: one line per resource from the engine's events", () => {
         const hook = new Steps((l) => out.push(l)).engineEvents();
         for (const e of recorded.destroy) hook(e);
         assert.strictEqual(out.length, 4);
-        assert.match(out[1], /^\[\s+\d+\.\ds\]   ✔ deleted prog-join-host2 \(local:Command\) in \d+\.\ds$/);
+        assert.match(out[1], /^\[\s+\d+\.\ds\] {3}✔ deleted prog-join-host2 \(local:Command\) in \d+\.\ds$/);
     });
 });
