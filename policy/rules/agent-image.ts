@@ -1,5 +1,5 @@
 // The backup agent image a DtrBackup runs: pinned by digest in production, and never served by the DTR it backs up.
-import { isProductionStack, ProductionConfig } from "./commands";
+import { ProductionConfig } from "./commands";
 import { StackResource, Violation, TYPES, describe, isUnknown, ofType, stackOfUrn } from "./model";
 
 const PINNED = /@sha256:[0-9a-f]{64}$/;
@@ -25,7 +25,10 @@ function urlHost(url: unknown): string | undefined {
 export function checkAgentImage(resources: StackResource[], config: ProductionConfig): Violation[] {
     const out: Violation[] = [];
     const clusters = ofType(resources, TYPES.cluster);
-    const clusterSaysProduction = clusters.some((c) => c.props["production"] === true);
+    // Production as the cluster says (cluster.production, which config validation already holds to digests) unless the
+    // policy config's `production` decides; stack-name patterns are not used here: a lab stack under a production name
+    // runs the agent the lab builds at each `lab up`, which has no fixed digest to pin.
+    const production = typeof config.production === "boolean" ? config.production : clusters.some((c) => c.props["production"] === true);
     const dtrHosts = new Set(clusters.map((c) => urlHost(c.props["externalUrl"])).filter((h): h is string => h !== undefined));
     for (const b of ofType(resources, TYPES.dtrBackup)) {
         const image = b.props["agentImage"];
@@ -40,7 +43,7 @@ export function checkAgentImage(resources: StackResource[], config: ProductionCo
                     `runs the agent when that DTR is gone; push the agent to a registry outside the cluster (on AWS, leave ` +
                     `dtr-ha:backup.agentImage out and the stack builds it into its own ECR repository).`,
             });
-        if (isProductionStack(stack, config, clusterSaysProduction) && !PINNED.test(image))
+        if (production && !PINNED.test(image))
             out.push({
                 urn: b.urn,
                 message:

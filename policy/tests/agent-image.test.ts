@@ -8,10 +8,11 @@ const backup = (agentImage: unknown, stack = "prod") => res(TYPES.dtrBackup, "pr
 describe("dtr-backup-agent-pinned", () => {
     it("passes a digest-pinned agent from another registry on a production stack", () => {
         assert.deepEqual(checkAgentImage([cluster({ production: true }), backup(PINNED)], {}), []);
+        assert.deepEqual(checkAgentImage([backup(PINNED)], { production: true }), []);
     });
-    it("fails a tag on a production stack, naming the resource, the image and the fix", () => {
+    it("fails a tag when the cluster is production, naming the resource, the image and the fix", () => {
         const b = backup("registry.example.com/dtr-ha-backup:0.1.0");
-        const v = checkAgentImage([b], {});
+        const v = checkAgentImage([cluster({ production: true }), b], {});
         assert.equal(v.length, 1);
         assert.equal(v[0].urn, b.urn);
         assert.match(
@@ -20,12 +21,13 @@ describe("dtr-backup-agent-pinned", () => {
         );
         assert.match(v[0].message, /set dtr-ha:backup\.agentImage to repository@sha256:<64 hex>/);
     });
-    it("allows a tag on a stack that is not production, by name, by the cluster's flag and by policy config", () => {
+    it("production is the cluster's flag or the policy config's production, not the stack's name (a lab's agent has no fixed digest)", () => {
         const tagged = backup("registry.example.com/dtr-ha-backup:0.1.0", "lab");
         assert.deepEqual(checkAgentImage([tagged], {}), []);
+        assert.deepEqual(checkAgentImage([cluster({ production: false }), backup("r.example.com/a:1", "prod")], {}), []);
         assert.equal(checkAgentImage([cluster({ production: true }), tagged], {}).length, 1);
         assert.equal(checkAgentImage([tagged], { production: true }).length, 1);
-        assert.equal(checkAgentImage([backup("r.example.com/a:1")], { production: false }).length, 0);
+        assert.equal(checkAgentImage([cluster({ production: true }), backup("r.example.com/a:1")], { production: false }).length, 0);
     });
     it("fails an agent served by the DTR it backs up, in any stack, even pinned", () => {
         const own = `dtr.example.com:443/admin/dtr-ha-backup@sha256:${"0f".repeat(32)}`;
