@@ -97,7 +97,7 @@ export function engineEventLine(e: EngineEvent, state: ProgressState, now: numbe
         const m = step.metadata;
         if (["same", "read", "refresh"].includes(m.op) || ("planning" in step && step.planning)) return undefined;
         if (m.type === "pulumi:pulumi:Stack" || m.type.startsWith("pulumi:providers:")) return undefined;
-        if ((m.new ?? m.old)?.custom === false) return undefined;
+        if ((m.new ?? m.old)?.custom !== true) return undefined;
         const what = `${nameOf(m.urn)} (${m.type.split(":").slice(1).join(":")})`;
         if (e.resourcePreEvent) {
             state.started.set(`${m.op} ${m.urn}`, now);

@@ -38,10 +38,10 @@ describe("progress: one line per resource from the engine's events", () => {
 
     it("a later up shows only what changes; destroy shows each delete", () => {
         assert.deepStrictEqual(linesOf(recorded["up-2"]), [
-            "[   1.0s]   ▶ update  prog-join-host2 (local:Command)",
-            "[   1.0s]   ! warning prog-install: replica 8f18515a9de2 on host2 does not answer /_ping from here\n" +
+            "[   0.0s]   ▶ update  prog-join-host2 (local:Command)",
+            "[   0.0s]   ! warning prog-install: replica 8f18515a9de2 on host2 does not answer /_ping from here\n" +
                 "              second line",
-            "[   2.0s]   ✔ updated prog-join-host2 (local:Command) in 1.0s",
+            "[   1.0s]   ✔ updated prog-join-host2 (local:Command) in 1.0s",
         ]);
         assert.deepStrictEqual(linesOf(recorded.destroy), [
             "[   0.0s]   ▶ delete  prog-join-host2 (local:Command)",
