@@ -1,6 +1,6 @@
 // The backup agent image a DtrBackup runs: pinned by digest in production, and never served by the DTR it backs up.
 import { ProductionConfig } from "./commands";
-import { StackResource, Violation, TYPES, describe, isUnknown, ofType, stackOfUrn } from "./model";
+import { StackResource, Violation, TYPES, describe, ofType, stackOfUrn } from "./model";
 
 const PINNED = /@sha256:[0-9a-f]{64}$/;
 
@@ -32,8 +32,8 @@ export function checkAgentImage(resources: StackResource[], config: ProductionCo
     const dtrHosts = new Set(clusters.map((c) => urlHost(c.props["externalUrl"])).filter((h): h is string => h !== undefined));
     for (const b of ofType(resources, TYPES.dtrBackup)) {
         const image = b.props["agentImage"];
-        // Unknown in a preview when the stack builds the image itself (its digest comes from the push).
-        if (isUnknown(image) || typeof image !== "string") continue;
+        // Not a string (UNKNOWN) in a preview when the stack builds the image itself: its digest comes from the push.
+        if (typeof image !== "string") continue;
         const stack = stackOfUrn(b.urn);
         if (dtrHosts.has(registryHost(image)))
             out.push({

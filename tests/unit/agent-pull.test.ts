@@ -17,8 +17,8 @@ const AUTH = registryAuthHeader({ username: "AWS", password: "ECR-TOKEN-7", serv
 interface Engine {
     socket: string;
     requests: { method: string; url: string; auth?: string }[];
-    /** What the pull answers: 200 with this stream body, or an HTTP error. */
-    pull: { status: number; body: string };
+    /** What the pull answers: 200 with this stream body, or an HTTP error; `lands: false`: the image never shows up. */
+    pull: { status: number; body: string; lands?: boolean };
     images: Set<string>;
     close(): Promise<void>;
 }
@@ -37,7 +37,7 @@ async function fakeEngine(): Promise<Engine> {
         e.requests.push({ method: req.method!, url: req.url!, auth: typeof auth === "string" ? auth : undefined });
         const u = new URL(req.url!, "http://localhost");
         if (req.method === "POST" && u.pathname === "/images/create") {
-            if (e.pull.status === 200 && !e.pull.body.includes('"error"'))
+            if (e.pull.status === 200 && !e.pull.body.includes('"error"') && e.pull.lands !== false)
                 e.images.add(`${u.searchParams.get("fromImage")}@${u.searchParams.get("tag")}`);
             res.writeHead(e.pull.status).end(e.pull.body);
         } else if (req.method === "GET" && u.pathname.startsWith("/images/") && u.pathname.endsWith("/json")) {
@@ -103,6 +103,11 @@ describe("agent pull step (dash, fake engine on a unix socket)", function () {
         r = await runPull(env());
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /failed \(HTTP 500\)/);
+        // A pull the engine reports as fine, yet the image by that digest is not there: still a failure.
+        e.pull = { status: 200, body: '{"status":"Pulling"}\n', lands: false };
+        r = await runPull(env());
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /dtr-ha-backup@sha256:(ab){32} is not on this host after the pull \(HTTP 404\)/);
     });
 
     it("refuses a reference not pinned by digest, and a credential that is not base64url, before calling the engine", async () => {

@@ -219,7 +219,8 @@ describe("the backup agent image (index.ts, mocked: the docker provider plugin c
     const secrets = { ucpPassword: SECRETS.ucpPassword, sshPrivateKey: SECRETS.sshPrivateKey, swarmJoinToken: SECRETS.swarmJoinToken };
 
     it("on AWS without backup.agentImage: builds it into the stack's own ECR repository and every host pulls and runs it by digest", async () => {
-        setConfig(awsConfig({}), secrets);
+        // With a Swarm backup: its manager runs the agent too.
+        setConfig(awsConfig({ swarm: { address: "10.0.1.10", hostKey: KEY } }), secrets);
         const before = recorded.length;
         const out = dtrStack();
         const ref = await valueOf(out.backupAgentImage!);
@@ -247,7 +248,11 @@ describe("the backup agent image (index.ts, mocked: the docker provider plugin c
         assert.match(ref, /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/prod\/dtr-ha-backup@sha256:[0-9a-f]{64}$/);
         // One pull per replica host, by digest, the registry token a secret in the environment only.
         const pulls = mine.filter((r) => r.type === "command:remote:Command" && r.name.includes("-agent-pull-"));
-        assert.strictEqual(pulls.length, 3);
+        assert.strictEqual(pulls.length, 4);
+        assert.deepStrictEqual(
+            pulls.filter((p) => (p.inputs.connection.value ?? p.inputs.connection).host === "10.0.1.10").map((p) => p.name),
+            ["prod-agent-pull-manager-0"],
+        );
         for (const p of pulls) {
             const env = p.inputs.environment.value ?? p.inputs.environment;
             assert.strictEqual(env.DTR_HA_AGENT_IMAGE, ref);
@@ -259,6 +264,16 @@ describe("the backup agent image (index.ts, mocked: the docker provider plugin c
                 serveraddress: "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
             });
         }
+        // The reference is an output of every pull: whatever takes it runs only after the image is on each host.
+        const deps = (await (out.backupAgentImage as any).allResources()) as Set<pulumi.Resource>;
+        const depUrns = await Promise.all([...deps].map((r) => valueOf(r.urn)));
+        assert.deepStrictEqual(
+            depUrns
+                .filter((u) => /-agent-pull-/.test(u))
+                .map((u) => u.split("::").pop())
+                .sort(),
+            pulls.map((p) => p.name).sort(),
+        );
         // What runs the agent runs exactly that digest.
         const backup = mine.find((r) => r.name === "prod-backup-dtr-dtr")!;
         assert.ok(backup.inputs.create.includes(ref), "the backup runs the pulled digest");

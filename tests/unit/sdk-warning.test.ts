@@ -49,9 +49,12 @@ describe("the AWS SDK's Node-version warning", () => {
                 `require("@aws-sdk/core").emitWarningIfUnsupportedVersion("v20.0.0");`,
                 `process.emitWarning(${JSON.stringify(OLD_NOTICE)});`,
                 `process.emitWarning("an unrelated warning stays visible");`,
+                // Child processes (lab scripts, the tools the demo starts) get the SDK's own switch.
+                `console.error("child env: " + process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED);`,
             ].join("\n"),
         );
         assert.doesNotMatch(err, /AWS SDK for JavaScript/);
         assert.match(err, /an unrelated warning stays visible/);
+        assert.match(err, /child env: true/);
     });
 });
