@@ -48,9 +48,13 @@ export function agentImageTag(dir: string): string {
     return `${version}-${h.digest("hex").slice(0, 12)}`;
 }
 
-/** The engine's X-Registry-Auth value for a registry login (base64url of its JSON), as the engine API takes it. */
+/**
+ * The engine's X-Registry-Auth value for a registry login: its JSON in base64url with padding, as the docker client
+ * encodes it (Go's base64.URLEncoding) and the engine decodes it.
+ */
 export function registryAuthHeader(a: { username: string; password: string; server: string }): string {
-    return Buffer.from(JSON.stringify({ username: a.username, password: a.password, serveraddress: a.server })).toString("base64url");
+    const json = JSON.stringify({ username: a.username, password: a.password, serveraddress: a.server });
+    return Buffer.from(json).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
 }
 
 /** The backup-agent folder beside this package (compiled: bin/components/backup -> ../../../backup-agent). */

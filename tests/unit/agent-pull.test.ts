@@ -121,6 +121,21 @@ describe("agent pull step (dash, fake engine on a unix socket)", function () {
     });
 });
 
+describe("registry auth header (pure)", () => {
+    it("is base64url with padding, as Go's base64.URLEncoding (the engine's decoder) reads it", () => {
+        // 2 bytes over a multiple of 3: one '=' of padding; and bytes that standard base64 would write as + and /.
+        const h = registryAuthHeader({ username: "u", password: "\u00fb\u00ff?>", server: "r.example.com:5000" });
+        assert.match(h, /^[A-Za-z0-9_-]+=*$/);
+        assert.strictEqual(h.length % 4, 0);
+        assert.ok(/[-_]/.test(h), h);
+        assert.deepStrictEqual(JSON.parse(Buffer.from(h.replace(/-/g, "+").replace(/_/g, "/"), "base64").toString()), {
+            username: "u",
+            password: "\u00fb\u00ff?>",
+            serveraddress: "r.example.com:5000",
+        });
+    });
+});
+
 describe("agent image tag (pure)", () => {
     it("changes with any file of the build context and only with them", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-ctx-"));
