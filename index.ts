@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import {
+    AgentImage,
     AwsHosts,
     BackupS3Access,
     BackupSchedule,
@@ -17,6 +18,7 @@ import {
     S3Settings,
     BackupChain,
     existingHosts,
+    pullAgentImage,
 } from "./components";
 import { readStackConfig } from "./components/config";
 
@@ -63,14 +65,18 @@ function dtrStack() {
         } else {
             backupS3 = { ...b.s3!, accessKey: secret("backupAccessKey"), secretKey: secret("backupSecretKey") };
         }
-        backupTarget = pulumi.output(backupBucket ? backupBucket.bucketName : b.bucket!).apply((bucket) => ({
-            agentImage: b.agentImage,
-            bucket,
-            prefix: b.prefix,
-            recipients: b.recipients,
-            lock: { mode: b.lockMode, days: b.retentionDays },
-        }));
     }
+    // The agent image: configured (pinned by digest in production), or on AWS built here into the stack's own ECR
+    // repository (never the DTR it backs up) and pulled by digest on every host that runs it.
+    const agentImage =
+        config.backup && config.backup.agentImage === undefined
+            ? new AgentImage(cluster.name, {
+                  repositoryName: `${cluster.name}/dtr-ha-backup`,
+                  replicationRegion:
+                      config.backup.agentImageReplicationRegion ??
+                      (config.storage.mode === "aws" ? config.storage.aws.replicationRegion : undefined),
+              })
+            : undefined;
 
     let hosts: DtrHost[];
     let loadBalancer: pulumi.Output<string> | undefined;
@@ -105,6 +111,37 @@ function dtrStack() {
         loadBalancer = awsHosts.loadBalancerDnsName;
     }
 
+    const managerConnection = (m: { address: string; port: number; user: string; hostKey: string }) => ({
+        host: m.address,
+        port: m.port,
+        user: m.user,
+        hostKey: m.hostKey,
+        privateKey: secret("sshPrivateKey"),
+    });
+    const managers = [config.backup?.swarm, config.backup?.ucp].filter((m) => m !== undefined);
+    const agentRef: pulumi.Output<string> | undefined = config.backup
+        ? agentImage
+            ? pullAgentImage(cluster.name, {
+                  reference: agentImage.reference,
+                  auth: agentImage.pullAuth,
+                  hosts: [
+                      ...hosts.map((h) => ({ name: h.name, connection: h.connection })),
+                      ...managers.map((m, i) => ({ name: `manager-${i}`, connection: managerConnection(m) })),
+                  ],
+              })
+            : pulumi.output(config.backup.agentImage!)
+        : undefined;
+    if (config.backup) {
+        const b = config.backup;
+        backupTarget = pulumi.all([backupBucket ? backupBucket.bucketName : b.bucket!, agentRef!]).apply(([bucket, agentImage]) => ({
+            agentImage,
+            bucket,
+            prefix: b.prefix,
+            recipients: b.recipients,
+            lock: { mode: b.lockMode, days: b.retentionDays },
+        }));
+    }
+
     const dtr = new DtrCluster(cluster.name, {
         clusterName: cluster.name,
         hosts,
@@ -130,7 +167,7 @@ function dtrStack() {
             config.restore && backupTarget && backupS3
                 ? {
                       mode: "restore",
-                      agentImage: config.backup!.agentImage,
+                      agentImage: agentRef!,
                       bucket: backupTarget.bucket,
                       manifestKey: config.restore.manifestKey,
                       s3: backupS3,
@@ -144,13 +181,6 @@ function dtrStack() {
 
     // Swarm, then UCP, then DTR (the documented order), each when configured; again whenever backup.trigger changes.
     const triggers = [config.backup?.trigger ?? "initial"];
-    const managerConnection = (m: { address: string; port: number; user: string; hostKey: string }) => ({
-        host: m.address,
-        port: m.port,
-        user: m.user,
-        hostKey: m.hostKey,
-        privateKey: secret("sshPrivateKey"),
-    });
     // What the DTR backup needs, shared by the one-off backups and the schedule.
     const dtrBackupArgs =
         backupTarget && backupS3
@@ -235,6 +265,7 @@ function dtrStack() {
         lastSwarmBackup: swarmBackup?.manifestKey,
         lastUcpBackup: ucpBackup?.manifestKey,
         backupBucket: backupTarget?.bucket,
+        backupAgentImage: agentRef,
         layerBucket: storage?.bucketName ?? (config.storage.mode === "s3" ? config.storage.s3.bucket : undefined),
         loadBalancer,
     };

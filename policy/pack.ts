@@ -7,6 +7,7 @@ import {
     ProductionConfig,
     StackResource,
     Violation,
+    checkAgentImage,
     checkBackupBuckets,
     checkClusterStorage,
     checkLayerBuckets,
@@ -48,6 +49,19 @@ export const policies: StackValidationPolicy[] = [
         "dtr-no-unsafe-flags-in-production",
         "No --ucp-insecure-tls, --unsafe-join or --skip-network-test in a production stack's commands.",
         checkUnsafeFlags,
+        {
+            configSchema: {
+                properties: {
+                    production: { type: "boolean" },
+                    productionStacks: { type: "array", items: { type: "string" }, default: DEFAULT_PRODUCTION_STACKS },
+                },
+            },
+        },
+    ),
+    stackPolicy(
+        "dtr-backup-agent-pinned",
+        "The backup agent image is pinned by digest in production, and never served by the DTR it backs up.",
+        checkAgentImage,
         {
             configSchema: {
                 properties: {

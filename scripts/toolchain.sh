@@ -78,15 +78,11 @@ cp_hash() {
     xargs -0 sha256sum | sha256sum | cut -c1-16)
 }
 
-# ---- summary bookkeeping -------------------------------------------------------------------------
+# ---- summary bookkeeping (step lines, timings, cached builds: scripts/lib/toolchain-steps.sh) -----------------
 T0=$(date +%s)
 SUMMARY=()
-step_start() { STEP=$1; STEP_T0=$(date +%s); printf '[toolchain] %-18s ... (at %ds)\n' "$STEP" $((STEP_T0 - T0)); }
-step_end() { # status version
-  local dt=$(($(date +%s) - STEP_T0))
-  SUMMARY+=("$(printf '%-18s %-9s %6ss  %s' "$STEP" "$1" "$dt" "$2")")
-  printf '[toolchain] %-18s %s in %ds: %s\n' "$STEP" "$1" "$dt" "$2"
-}
+# shellcheck source=scripts/lib/toolchain-steps.sh
+. "$REPO/scripts/lib/toolchain-steps.sh"
 
 # ---- steps ---------------------------------------------------------------------------------------
 apt_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
@@ -104,21 +100,6 @@ install_apt() {
   else
     step_end cached "${#APT_PACKAGES[@]} packages present"
   fi
-}
-
-# build_cached <name> <dir> <build-fn>: runs <build-fn> into <dir>.tmp/bin, checks the result with
-# verify_<name> (which prints the version recorded), then renames it into place so a killed build never
-# leaves a half-written tool in the cache. The dir's .ok file marks a finished, verified build.
-build_cached() {
-  local name=$1 dir=$2 build=$3
-  if [[ -f $dir/.ok ]]; then step_end cached "$(cat "$dir/.ok")"; return; fi
-  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
-  echo "[toolchain] $name: building into $dir (a cold Go build of pulumi or minio takes minutes on 2 cores)"
-  "$build" "$dir.tmp/bin"
-  local ver; ver=$("verify_$name" "$dir.tmp/bin")
-  printf '%s\n' "$ver" >"$dir.tmp/.ok"
-  rm -rf "$dir" && mv "$dir.tmp" "$dir"
-  step_end built "$ver"
 }
 
 # Node comes with the machine (a nodejs 20 .deb from NodeSource is preinstalled; bookworm's own nodejs

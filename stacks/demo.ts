@@ -48,7 +48,7 @@ async function main(opts: Options): Promise<number> {
         const cluster = await steps.run("open the lab stack (Automation API, local backend)", () => labStack(status));
         const upResult = await steps.run(
             "pulumi up: install, storage, join, join, overlay checks, health gate",
-            () => up(cluster, opts.verbose ? (l) => process.stderr.write(`    ${l}\n`) : undefined),
+            () => up(cluster, opts.verbose ? (l) => process.stderr.write(`    ${l}\n`) : undefined, steps.engineEvents()),
             (r) =>
                 `${Object.entries(r.summary.resourceChanges ?? {})
                     .map(([k, v]) => `${k} ${v}`)
@@ -190,7 +190,7 @@ async function main(opts: Options): Promise<number> {
             // every replica and destroy nothing (components/hosts/sh/ownership.sh).
             await steps.run(
                 "pulumi destroy of the old stack lab (each delete finds lab-rebuilt as the owner)",
-                () => cluster.stack.destroy({ color: "never" }),
+                () => cluster.stack.destroy({ color: "never", onEvent: steps.engineEvents() }),
                 (r) => `${r.summary.resourceChanges?.delete ?? 0} deletes, no replica touched`,
             );
             const afterRetire = await steps.run(

@@ -5,7 +5,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Stack, UpResult } from "@pulumi/pulumi/automation";
+import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { LabHost, LabStatus, REPO_ROOT, s3Keys, sshPrivateKey } from "../lab/lab";
 import { docker, dockerLogin, dtrApi, makeTestImage } from "../lab/docker";
 import { labS3, listKeys } from "../lab/s3";
@@ -53,9 +53,9 @@ export async function labStack(status: LabStatus, stackName = "lab", imageVersio
     return { stack, status, admin };
 }
 
-/** `pulumi up`, with the engine's own output passed to `log` line by line. */
-export async function up(c: LabCluster, log?: (line: string) => void): Promise<UpResult> {
-    return c.stack.up({ onOutput: (o) => log?.(o.trimEnd()), color: "never" });
+/** `pulumi up`, with the engine's own output passed to `log` line by line and its events to `onEvent`. */
+export async function up(c: LabCluster, log?: (line: string) => void, onEvent?: (e: EngineEvent) => void): Promise<UpResult> {
+    return c.stack.up({ onOutput: (o) => log?.(o.trimEnd()), onEvent, color: "never" });
 }
 
 export interface PushResult {

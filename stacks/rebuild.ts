@@ -226,12 +226,14 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
         target.refresh({ color: "never", clearPendingCreates: true }),
     );
     const clock = new StepClock();
+    const progress = steps.engineEvents();
     const up = await steps.run("pulumi up in restore mode: verify, clear, restore, join, join, health gate, new backup", () =>
         target.up({
             color: "never",
             signal: o.signal,
             onEvent: (e) => {
                 clock.onEvent(e);
+                progress(e);
                 o.onEvent?.(e);
             },
             onOutput: (l) => o.log?.(l.trimEnd()),

@@ -425,7 +425,7 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         );
         await steps.run(
             "pulumi up: join the replacements through a healthy replica, health gate",
-            () => stack.up({ color: "never" }),
+            () => stack.up({ color: "never", onEvent: steps.engineEvents() }),
             (r) =>
                 Object.entries(r.summary.resourceChanges ?? {})
                     .map(([k, v]) => `${k} ${v}`)

@@ -135,6 +135,12 @@ export class DtrBackup extends pulumi.ComponentResource {
             triggers: args.triggers,
         }));
         this.ranOn = chosen.apply((i) => args.hosts[i].name);
-        this.registerOutputs({ manifest: this.manifest, manifestKey: this.manifestKey, ranOn: this.ranOn });
+        this.registerOutputs({
+            manifest: this.manifest,
+            manifestKey: this.manifestKey,
+            ranOn: this.ranOn,
+            // For the policy pack: the agent image a backup runs (pinned by digest in production).
+            agentImage: pulumi.output(args.target).apply((t) => t.agentImage),
+        });
     }
 }

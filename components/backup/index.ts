@@ -7,3 +7,5 @@ export * from "./schedule";
 export * from "./swarm-backup";
 export * from "./ucp-backup";
 export * from "./backup-chain";
+export * from "./agent-ref";
+export * from "./agent-image";

@@ -110,8 +110,8 @@ const LEAVE_TAIL = [
 /** Restore the cluster from a backup: verify it, clear the hosts, restore replica 1, join the rest. */
 export interface RestoreBootstrap {
     mode: "restore";
-    /** The backup agent image on the hosts. */
-    agentImage: string;
+    /** The backup agent image on the hosts (an output when the stack builds and pulls it). */
+    agentImage: pulumi.Input<string>;
     bucket: pulumi.Input<string>;
     /** `.../manifests/<cluster>/<time>-dtr.manifest.json` */
     manifestKey: string;
@@ -338,10 +338,10 @@ export class DtrCluster extends pulumi.ComponentResource {
                     connection: first.connection,
                     ...withStep(
                         { ...envOf(0), ...agentEnv },
-                        pulumi.all([first.ucpNode, restore.bucket]).apply(([node, bucket]) =>
+                        pulumi.all([first.ucpNode, restore.bucket, restore.agentImage]).apply(([node, bucket, agentImage]) =>
                             dtrRestoreStep({
                                 restore: { ...common, ...ports, replicaId: ids[0], ucpNode: node, externalUrl: args.externalUrl },
-                                agentImage: restore.agentImage,
+                                agentImage,
                                 bucket,
                                 manifestKey: restore.manifestKey,
                             }),
@@ -556,9 +556,9 @@ export class DtrCluster extends pulumi.ComponentResource {
                     connection: first.connection,
                     ...withStep(
                         { ...env, ...agentEnvironment(restore.s3) },
-                        pulumi.output(restore.bucket).apply((bucket) =>
+                        pulumi.all([restore.bucket, restore.agentImage]).apply(([bucket, agentImage]) =>
                             restoreCheckStep({
-                                agentImage: restore.agentImage,
+                                agentImage,
                                 bucket,
                                 manifestKey: restore.manifestKey,
                                 httpsPort: args.httpsPort,
@@ -613,9 +613,9 @@ export class DtrCluster extends pulumi.ComponentResource {
                 connection: args.hosts[0].connection,
                 ...withStep(
                     restoreAgentEnv(restore),
-                    pulumi.output(restore.bucket).apply((bucket) =>
+                    pulumi.all([restore.bucket, restore.agentImage]).apply(([bucket, agentImage]) =>
                         restoreVerifyStep({
-                            agentImage: restore.agentImage,
+                            agentImage,
                             bucket,
                             manifestKey: restore.manifestKey,
                             expectedDtrVersion: args.image.version,

@@ -10,6 +10,7 @@ import type { ExistingHostSpec } from "../hosts/existing-hosts";
 import type { AwsSubnet } from "../hosts/aws-hosts";
 import { ScheduleSpec, SchedulePaths, resolvePaths, resolveSchedule } from "../backup/schedule";
 import { BACKUP_PREFIX, manifestKeyProblem } from "../backup/keys";
+import { agentImageProblems } from "../backup/agent-ref";
 
 export const NS = "dtr-ha";
 
@@ -119,8 +120,13 @@ export interface BackupConfig {
     /** s3 mode: the bucket's name. */
     bucket?: string;
     prefix: string;
-    /** The backup agent image on the hosts (`dtr-ha-backup`). */
-    agentImage: string;
+    /**
+     * The backup agent image on the hosts (`dtr-ha-backup`). Unset only with AWS hosts: the stack then builds it and
+     * pushes it to an ECR repository of its own, and the hosts pull it by digest.
+     */
+    agentImage?: string;
+    /** AWS hosts, agent image built here: a second region its ECR repository replicates to (default: storage's). */
+    agentImageReplicationRegion?: string;
     /** age public keys backups are encrypted to (the operator holds the secret keys). */
     recipients: string[];
     lockMode: "GOVERNANCE" | "COMPLIANCE";
@@ -707,6 +713,7 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
             "bucket",
             "prefix",
             "agentImage",
+            "agentImageReplicationRegion",
             "recipients",
             "lockMode",
             "retentionDays",
@@ -738,19 +745,44 @@ export function parseStackConfig(raw: Obj, secretsSet: ReadonlySet<SecretKey>): 
                     "a key prefix without leading or trailing slash, of segments of A-Z a-z 0-9 . _ - each starting with a letter, digit or _, such as dtr or backups/dtr",
                     { required: false, pattern: BACKUP_PREFIX },
                 ) ?? "",
-            agentImage:
-                r.str(
-                    b,
-                    "agentImage",
-                    "backup.agentImage",
-                    "the dtr-ha-backup image reference the hosts can pull (repository[:tag][@digest], lower-case path), e.g. registry.example.com/dtr-ha-backup:0.1.0",
-                    { pattern: IMAGE_REFERENCE },
-                ) ?? "",
+            // With AWS hosts the stack can build and push the agent itself (components/backup/agent-image.ts).
+            agentImage: r.str(
+                b,
+                "agentImage",
+                "backup.agentImage",
+                "the dtr-ha-backup image reference the hosts can pull (repository[:tag][@digest], lower-case path), e.g. registry.example.com/dtr-ha-backup@sha256:<64 hex>",
+                { pattern: IMAGE_REFERENCE, required: hosts.mode !== "aws" },
+            ),
+            agentImageReplicationRegion: r.str(
+                b,
+                "agentImageReplicationRegion",
+                "backup.agentImageReplicationRegion",
+                "a second AWS region the agent image's ECR repository replicates to (AWS hosts only; default storage.aws.replicationRegion)",
+                { required: false, pattern: /^[a-z]{2}(-[a-z]+)+-\d$/ },
+            ),
             recipients,
             lockMode: r.oneOf(b, "lockMode", "backup.lockMode", ["GOVERNANCE", "COMPLIANCE"] as const, "COMPLIANCE") ?? "COMPLIANCE",
             retentionDays: r.int(b, "retentionDays", "backup.retentionDays", 35, 1, 36500) ?? 35,
             trigger: r.str(b, "trigger", "backup.trigger", "any string; change it to take a new backup", { required: false }),
         };
+        if (backup.agentImage !== undefined) {
+            const own = [
+                cluster.externalUrl,
+                ...(hosts.mode === "existing" ? hosts.existing.flatMap((h) => [h.address, h.privateAddress ?? ""]) : []),
+            ];
+            for (const fix of agentImageProblems(backup.agentImage, {
+                key: "backup.agentImage",
+                production: cluster.production,
+                dtrAddresses: own,
+            }))
+                r.problem("backup.agentImage", backup.agentImage, fix);
+        }
+        if (backup.agentImageReplicationRegion !== undefined && (hosts.mode !== "aws" || backup.agentImage !== undefined))
+            r.problem(
+                "backup.agentImageReplicationRegion",
+                backup.agentImageReplicationRegion,
+                "is for the agent image this stack builds into ECR (AWS hosts without backup.agentImage); remove it, or replicate your own registry",
+            );
         if (b.schedule !== undefined) {
             try {
                 resolveSchedule(b.schedule as ScheduleSpec, "backup.schedule");

@@ -30,6 +30,7 @@ export interface Violation {
 export const TYPES = {
     cluster: "dtr-ha:index:DtrCluster",
     backupSchedule: "dtr-ha:index:DtrBackupSchedule",
+    dtrBackup: "dtr-ha:index:DtrBackup",
     remoteCommand: "command:remote:Command",
     localCommand: "command:local:Command",
     bucket: "aws:s3/bucket:Bucket",

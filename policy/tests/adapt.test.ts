@@ -31,6 +31,7 @@ describe("policy SDK adapter", () => {
                 ["dtr-layer-bucket-protected", "mandatory"],
                 ["dtr-backup-bucket-locked", "mandatory"],
                 ["dtr-no-unsafe-flags-in-production", "mandatory"],
+                ["dtr-backup-agent-pinned", "mandatory"],
                 ["dtr-no-filesystem-storage-multi-replica", "mandatory"],
             ],
         );

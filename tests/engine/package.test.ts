@@ -130,7 +130,15 @@ describe("the package: npm pack, install into a fresh project, the README exampl
 
     it("installs as one SDK: @pulumi/* come from the project (peers), not a second copy inside dtr-ha", () => {
         const pkg = JSON.parse(fs.readFileSync(path.join(project, "node_modules", "dtr-ha", "package.json"), "utf8"));
-        assert.deepStrictEqual(Object.keys(pkg.peerDependencies ?? {}).sort(), ["@pulumi/aws", "@pulumi/command", "@pulumi/pulumi"]);
+        assert.deepStrictEqual(Object.keys(pkg.peerDependencies ?? {}).sort(), [
+            "@pulumi/aws",
+            "@pulumi/command",
+            "@pulumi/docker",
+            "@pulumi/pulumi",
+        ]);
+        // Only stacks that build the agent image need @pulumi/docker (loaded when AgentImage is constructed).
+        assert.deepStrictEqual(pkg.peerDependenciesMeta, { "@pulumi/docker": { optional: true } });
+        assert.ok(!fs.existsSync(path.join(project, "node_modules", "@pulumi", "docker")), "an optional peer was installed");
         assert.ok(!fs.existsSync(path.join(project, "node_modules", "dtr-ha", "node_modules", "@pulumi")), "a nested @pulumi");
         const sdks = run("npm", ["ls", "@pulumi/pulumi", "--all", "--parseable"], project).stdout.trim().split("\n").filter(Boolean);
         assert.deepStrictEqual(sdks, [path.join(project, "node_modules", "@pulumi", "pulumi")]);

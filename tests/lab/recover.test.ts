@@ -81,8 +81,16 @@ describe("npm run recover in the lab: a lost host, quorum kept (class 1)", funct
         assert.deepStrictEqual(await members(), membersBefore, "without --yes the cluster is as it was");
         assert.strictEqual(JSON.parse((await cluster.stack.getConfig("dtr-ha:hosts")).value).existing[1].name, "host2");
 
-        const r = await recover({ stack: STACK, stateDir: labPulumiDir(status), spares: [spare], yes: true }, new Steps());
+        const printed: string[] = [];
+        const r = await recover(
+            { stack: STACK, stateDir: labPulumiDir(status), spares: [spare], yes: true },
+            new Steps((l) => (printed.push(l), process.stderr.write(`${l}\n`))),
+        );
         assert.ok(r.ok, JSON.stringify({ ...r, plan: r.plan.summary }));
+        // The up streams each resource as it starts and finishes (engine events), not only with --verbose.
+        const start = printed.findIndex((l) => /^\[\s*\d+\.\ds\]\s+▶ create\s+\S+-join-host4 \(remote:Command\)$/.test(l));
+        const done = printed.findIndex((l) => /^\[\s*\d+\.\ds\]\s+✔ created \S+-join-host4 \(remote:Command\) in \d+\.\ds$/.test(l));
+        assert.ok(start >= 0 && done > start, printed.join("\n"));
         assert.strictEqual(r.healthyBefore, 2);
         assert.strictEqual(r.healthyAfter, 3);
         assert.strictEqual(r.rpoSeconds, 0);

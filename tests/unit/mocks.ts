@@ -2,6 +2,7 @@
  * Pulumi mocks for AWS and command resources (nothing here can reach AWS). Every declared resource is recorded with
  * its inputs and the options it was declared with, so tests can assert on the resource graph itself.
  */
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { catalogEntry } from "./restore-fakes";
 
@@ -45,6 +46,15 @@ pulumi.runtime.setMocks(
                 state.publicIp = `203.0.113.${recorded.filter((r) => r.type === args.type).length}`;
             }
             if (args.type === "aws:lb/loadBalancer:LoadBalancer") state.dnsName = "dtr-nlb.elb.amazonaws.com";
+            if (args.type === "aws:ecr/repository:Repository") {
+                state.registryId = "123456789012";
+                state.repositoryUrl = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${args.inputs.name}`;
+            }
+            // What the docker provider reports after a push: the pushed manifest's digest (sha256 of the image name here).
+            if (args.type === "docker:index/image:Image") {
+                const digest = crypto.createHash("sha256").update(String(args.inputs.imageName)).digest("hex");
+                state.repoDigest = `${String(args.inputs.imageName).replace(/:[^:/]+$/, "")}@sha256:${digest}`;
+            }
             if (args.type.startsWith("command:")) {
                 state.stdout = args.name.endsWith("-health")
                     ? "dtr-ha health: healthy: 3 replicas OK after 1 attempt(s), 0s"
@@ -56,6 +66,13 @@ pulumi.runtime.setMocks(
             return { id: `${args.name}-id`, state };
         },
         call(args: pulumi.runtime.MockCallArgs) {
+            if (args.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken")
+                return {
+                    ...args.inputs,
+                    userName: "AWS",
+                    password: "ECR-TOKEN-secret-7",
+                    proxyEndpoint: "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+                };
             return args.inputs;
         },
     },

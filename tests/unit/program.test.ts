@@ -190,3 +190,110 @@ describe("backups in the documented order (BackupChain, mocked)", () => {
         assert.deepStrictEqual(dtr.dependsOn, [ucpCmd.name], "DTR after UCP");
     });
 });
+
+describe("the backup agent image (index.ts, mocked: the docker provider plugin cannot be built here)", () => {
+    const AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+    const awsConfig = (backup: Record<string, unknown>) => ({
+        ...existing,
+        cluster: { name: "prod", replicas: 3, production: true, externalUrl: "https://dtr.example.com", overlaySubnet: "172.16.240.0/24" },
+        image: { repository: "mirantis/dtr", version: "2.9.16" },
+        ucp: { url: "https://ucp.example.com", username: "admin", ca: CA },
+        hosts: {
+            mode: "aws",
+            aws: {
+                vpcId: "vpc-0abc",
+                vpcCidr: "10.0.0.0/16",
+                subnets: ["a", "b", "c"].map((z, i) => ({ zone: `eu-west-1${z}`, subnetId: `subnet-0${i}` })),
+                amiId: "ami-0123",
+                sshUser: "ubuntu",
+                sshPublicKey: KEY,
+                sshCidrs: ["198.51.100.0/24"],
+                clientCidrs: ["10.0.0.0/8"],
+                engine: { installScriptUrl: "https://get.mirantis.com/" },
+                swarmManagerAddress: "10.0.1.10:2377",
+            },
+        },
+        storage: { mode: "aws", aws: { replicationRegion: "eu-central-1" } },
+        backup: { mode: "aws", recipients: [AGE], lockMode: "GOVERNANCE", retentionDays: 7, ...backup },
+    });
+    const secrets = { ucpPassword: SECRETS.ucpPassword, sshPrivateKey: SECRETS.sshPrivateKey, swarmJoinToken: SECRETS.swarmJoinToken };
+
+    it("on AWS without backup.agentImage: builds it into the stack's own ECR repository and every host pulls and runs it by digest", async () => {
+        // With a Swarm backup: its manager runs the agent too.
+        setConfig(awsConfig({ swarm: { address: "10.0.1.10", hostKey: KEY } }), secrets);
+        const before = recorded.length;
+        const out = dtrStack();
+        const ref = await valueOf(out.backupAgentImage!);
+        await valueOf(out.lastBackup!);
+        await settle();
+        const mine = recorded.slice(before);
+        const repo = mine.find((r) => r.type === "aws:ecr/repository:Repository")!;
+        assert.strictEqual(repo.inputs.name, "prod/dtr-ha-backup");
+        assert.strictEqual(repo.inputs.imageTagMutability, "IMMUTABLE");
+        assert.deepStrictEqual(repo.inputs.imageScanningConfiguration, { scanOnPush: true });
+        assert.strictEqual(repo.inputs.encryptionConfigurations[0].encryptionType, "KMS");
+        assert.match(repo.inputs.encryptionConfigurations[0].kmsKey, /^arn:aws:kms:/);
+        // Replicated to the DR region (storage's, as none is given for the image).
+        const repl = mine.find((r) => r.type === "aws:ecr/replicationConfiguration:ReplicationConfiguration")!;
+        const rule = repl.inputs.replicationConfiguration.rules[0];
+        assert.deepStrictEqual(rule.destinations, [{ region: "eu-central-1", registryId: "123456789012" }]);
+        assert.deepStrictEqual(rule.repositoryFilters, [{ filter: "prod/dtr-ha-backup", filterType: "PREFIX_MATCH" }]);
+        // Built from backup-agent/ and pushed there with an immutable, content-derived tag.
+        const image = mine.find((r) => r.type === "docker:index/image:Image")!;
+        assert.match(
+            image.inputs.imageName,
+            /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/prod\/dtr-ha-backup:0\.1\.0-[0-9a-f]{12}$/,
+        );
+        assert.match(image.inputs.build.context, /backup-agent$/);
+        assert.match(ref, /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/prod\/dtr-ha-backup@sha256:[0-9a-f]{64}$/);
+        // One pull per replica host, by digest, the registry token a secret in the environment only.
+        const pulls = mine.filter((r) => r.type === "command:remote:Command" && r.name.includes("-agent-pull-"));
+        assert.strictEqual(pulls.length, 4);
+        assert.deepStrictEqual(
+            pulls.filter((p) => (p.inputs.connection.value ?? p.inputs.connection).host === "10.0.1.10").map((p) => p.name),
+            ["prod-agent-pull-manager-0"],
+        );
+        for (const p of pulls) {
+            const env = p.inputs.environment.value ?? p.inputs.environment;
+            assert.strictEqual(env.DTR_HA_AGENT_IMAGE, ref);
+            assert.ok(!JSON.stringify(p.inputs.create).includes("ECR-TOKEN"), "the token is never in the script");
+            const auth = JSON.parse(Buffer.from(env.DTR_HA_REGISTRY_AUTH.value ?? env.DTR_HA_REGISTRY_AUTH, "base64url").toString());
+            assert.deepStrictEqual(auth, {
+                username: "AWS",
+                password: "ECR-TOKEN-secret-7",
+                serveraddress: "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            });
+        }
+        // The reference is an output of every pull: whatever takes it runs only after the image is on each host.
+        const deps = (await (out.backupAgentImage as any).allResources()) as Set<pulumi.Resource>;
+        const depUrns = await Promise.all([...deps].map((r) => valueOf(r.urn)));
+        assert.deepStrictEqual(
+            depUrns
+                .filter((u) => /-agent-pull-/.test(u))
+                .map((u) => u.split("::").pop())
+                .sort(),
+            pulls.map((p) => p.name).sort(),
+        );
+        // What runs the agent runs exactly that digest.
+        const backup = mine.find((r) => r.name === "prod-backup-dtr-dtr")!;
+        assert.ok(backup.inputs.create.includes(ref), "the backup runs the pulled digest");
+        const outputs = JSON.stringify(await Promise.all(Object.values(out).map((v) => valueOf(v as pulumi.Output<unknown>))));
+        assert.ok(!outputs.includes("ECR-TOKEN"), "no output holds the registry token");
+    });
+
+    it("with backup.agentImage set: no repository, no build, the configured digest is what runs", async () => {
+        const pinned = `registry.example.com/dtr-ha-backup@sha256:${"ab".repeat(32)}`;
+        setConfig(awsConfig({ agentImage: pinned }), secrets);
+        const before = recorded.length;
+        const out = dtrStack();
+        assert.strictEqual(await valueOf(out.backupAgentImage!), pinned);
+        await valueOf(out.lastBackup!);
+        await settle();
+        const mine = recorded.slice(before);
+        assert.deepStrictEqual(
+            mine.filter((r) => /^(aws:ecr|docker:)/.test(r.type) || r.name.includes("-agent-pull-")).map((r) => r.type),
+            [],
+        );
+        assert.ok(mine.find((r) => r.name === "prod-backup-dtr-dtr")!.inputs.create.includes(pinned));
+    });
+});

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { ConfigError, SecretKey, parseStackConfig } from "../../components/config/stack-config";
 import { replicaCountProblem } from "../../components/cluster/topology";
+import { registryHostOf } from "../../components/backup/agent-ref";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHrvC8N7j+xp1Q8bYtuqGJ2Gr7ZJxYFz0b1r0r4x5fQz host";
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
@@ -310,7 +311,7 @@ describe("stack configuration: backups are encrypted in production", () => {
         raw.backup = {
             mode: "s3",
             bucket: "dtr-backups",
-            agentImage: "registry.example.com/dtr-ha-backup:0.1.0",
+            agentImage: `registry.example.com/dtr-ha-backup@sha256:${"0f".repeat(32)}`,
             s3: { region: "us-east-1", endpoint: "https://s3.internal:9000" },
             ...extra,
         };
@@ -381,5 +382,80 @@ describe("stack configuration: the schedule fits the scheduler", () => {
         assert.strictEqual(p.length, 1, p.join("\n"));
         assert.match(p[0], /^dtr-ha:backup.schedule.cron = "0 0 1 \* 1": has no systemd OnCalendar form/);
         assert.deepStrictEqual(withSchedule({ cron: "0 0 1 * 1" }, "cron"), []);
+    });
+});
+
+describe("stack configuration: the backup agent image (backup.agentImage)", () => {
+    const AGE = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+    const PINNED = `registry.example.com/dtr-ha-backup@sha256:${"0f".repeat(32)}`;
+    const secrets = new Set<SecretKey>([...allSecrets, "backupAccessKey", "backupSecretKey"]);
+    const withAgent = (agentImage: string | undefined, production = true, extra: Record<string, any> = {}) => {
+        const raw = existingConfig();
+        raw.cluster.production = production;
+        raw.backup = {
+            mode: "s3",
+            bucket: "dtr-backups",
+            recipients: [AGE],
+            s3: { region: "us-east-1", endpoint: "https://s3.internal:9000" },
+            ...(agentImage === undefined ? {} : { agentImage }),
+            ...extra,
+        };
+        return raw;
+    };
+
+    it("production: a tag is refused naming the key, the value and the fix; a digest pin is accepted", () => {
+        assert.deepStrictEqual(problemsOf(withAgent(PINNED), secrets), []);
+        for (const ref of [
+            "registry.example.com/dtr-ha-backup:0.1.0",
+            "registry.example.com/dtr-ha-backup",
+            `registry.example.com/x@sha512:${"ab".repeat(64)}`,
+        ]) {
+            const p = problemsOf(withAgent(ref), secrets);
+            assert.strictEqual(p.length, 1, p.join("\n"));
+            assert.ok(p[0].startsWith(`dtr-ha:backup.agentImage = ${JSON.stringify(ref)}: is not pinned by digest`), p[0]);
+            assert.match(p[0], /repository@sha256:<64 hex>/);
+        }
+        // A lab (production: false) may run a tag.
+        assert.deepStrictEqual(problemsOf(withAgent("registry.example.com/dtr-ha-backup:0.1.0", false), secrets), []);
+    });
+
+    it("refuses an image served by the DTR being protected (its URL or any replica host, any port), even pinned", () => {
+        const digest = `@sha256:${"0f".repeat(32)}`;
+        for (const ref of [
+            `dtr.example.com/admin/dtr-ha-backup${digest}`,
+            `DTR.example.com:4443/admin/agent${digest}`,
+            `10.9.0.12:443/admin/agent${digest}`,
+        ]) {
+            const p = problemsOf(withAgent(ref), secrets);
+            assert.strictEqual(p.length, 1, p.join("\n"));
+            assert.ok(p[0].startsWith(`dtr-ha:backup.agentImage = ${JSON.stringify(ref)}: its registry`), p[0]);
+            assert.match(p[0], /is the DTR this stack protects: a restore runs the agent when that DTR is gone/);
+        }
+        // A replica's private address counts too.
+        const raw = withAgent(`10.8.0.5/agent${digest}`);
+        raw.hosts.existing[2].privateAddress = "10.8.0.5";
+        assert.match(problemsOf(raw, secrets)[0], /^dtr-ha:backup.agentImage = .*: its registry 10\.8\.0\.5 is the DTR/);
+        // And in a lab too: a lab's restore would fail the same way.
+        assert.match(problemsOf(withAgent(`dtr.example.com/agent:1`, false), secrets)[0], /is the DTR this stack protects/);
+    });
+
+    it("is required with existing hosts, optional with AWS hosts (the stack builds it); the replication region only there", () => {
+        assert.ok(problemsOf(withAgent(undefined), secrets).some((x) => x.startsWith("dtr-ha:backup.agentImage = (not set): required")));
+        const p = problemsOf(withAgent(PINNED, true, { agentImageReplicationRegion: "eu-central-1" }), secrets);
+        assert.deepStrictEqual(
+            p.map((x) => x.split(": ")[0]),
+            ['dtr-ha:backup.agentImageReplicationRegion = "eu-central-1"'],
+        );
+    });
+});
+
+describe("agent image references (pure)", () => {
+    it("reads the registry host as Docker does", () => {
+        assert.strictEqual(registryHostOf("dtr-ha-backup:1"), "docker.io");
+        assert.strictEqual(registryHostOf("library/busybox@sha256:00"), "docker.io");
+        assert.strictEqual(registryHostOf("localhost:5000/a"), "localhost");
+        assert.strictEqual(registryHostOf("Reg.Example.com:5000/a/b:1"), "reg.example.com");
+        assert.strictEqual(registryHostOf("10.0.0.1/a"), "10.0.0.1");
+        assert.strictEqual(registryHostOf("myhost:5000/a"), "myhost");
     });
 });
