@@ -295,3 +295,16 @@ export function logTargets(c: StackConfig, stack: string): { host: SshHost; logF
         logFile: resolvePaths(h.name, c.backup!.schedulePaths).logFile,
     }));
 }
+
+/**
+ * The lines of a failed `pulumi up` a person needs: its error lines (the engine's and the backup script's FAILED
+ * lines), each cut short, at most `max` of them; not the whole output, where a provider echoes every script it ran.
+ */
+export function engineErrorLines(message: string, max = 6): string[] {
+    const lines = message
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => /\berror\b|FAILED|refused|belongs to stack/i.test(l));
+    const unique = [...new Set(lines)].map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l));
+    return unique.length > max ? [...unique.slice(0, max), `… (${unique.length - max} more; run pulumi up for the whole output)`] : unique;
+}

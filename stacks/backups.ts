@@ -14,8 +14,9 @@
  * runtime failure (or a backup that failed verification), 2 bad usage or input. `--stack` has no default; the stack is
  * looked up where pulumi would (see workspace.ts), or in the lab's state dir with --state-dir.
  */
+import { spawnSync } from "child_process";
 import { Command, CommanderError } from "commander";
-import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { passphraseProblem, placeName, placeOf, requirePulumiCli, selectStack, stackExists, stackNameProblem } from "./workspace";
 import { missingValueProblem } from "./rebuild";
 import { BackupAccess, CatalogEntry, backupAccess, keyPlacementProblem, readBackupCatalog, verifyBackup } from "./catalog";
@@ -23,9 +24,11 @@ import { manifestKeyProblem } from "../backup-agent/src/keys";
 import { Steps } from "./progress";
 import {
     HostLog,
+    StateResource,
     createTargets,
     createTrigger,
     describeLines,
+    engineErrorLines,
     humanBytes,
     listLines,
     logTargets,
@@ -199,6 +202,23 @@ program
         if (view.unreadable.length > 0) process.exitCode = 1;
     });
 
+/**
+ * The resources of the stack's state, read with `pulumi stack export` as pulumi stores them: secrets stay encrypted
+ * (the Automation API's exportStack decrypts every secret, which a create does not need).
+ */
+function stateResources(stack: Stack): StateResource[] {
+    const ws = stack.workspace as LocalWorkspace;
+    const r = spawnSync("pulumi", ["stack", "export", "--stack", stack.name, "--non-interactive"], {
+        cwd: ws.workDir,
+        env: { ...process.env, ...ws.envVars },
+        encoding: "utf8",
+        maxBuffer: 512 * 1024 * 1024,
+        timeout: 120_000,
+    });
+    if (r.status !== 0) throw new Error(`pulumi stack export --stack ${stack.name} failed: ${(r.stderr || String(r.error ?? "")).trim()}`);
+    return (JSON.parse(r.stdout).deployment?.resources ?? []) as StateResource[];
+}
+
 /** Engine events of the targeted resources, one line each, and a line every 10 s while any is still running. */
 function engineProgress(steps: Steps, targets: Set<string>) {
     const running = new Map<string, number>();
@@ -252,10 +272,7 @@ program
         const before = new Set((await readBackupCatalog(a)).entries.map((e) => e.manifestKey));
         const { targets } = await steps.run(
             "find the stack's ownership check, health check and backup chain",
-            async () => {
-                const state = await stack.exportStack();
-                return createTargets((state.deployment?.resources ?? []) as { urn: string; type: string; parent?: string }[], stack.name);
-            },
+            async () => createTargets(stateResources(stack), stack.name),
             (t) => `${t.targets.length} resources: ${t.targets.map((u) => u.slice(u.lastIndexOf("::") + 2)).join(", ")}`,
         );
         const trigger = createTrigger(new Date());
@@ -270,10 +287,16 @@ program
                 stack.up({ target: targets, color: "never", onEvent: progress.onEvent }),
             );
         } catch (e) {
-            process.stderr.write(
-                `backups: the backup did not complete; dtr-ha:backup.trigger stays ${trigger}, so the next pulumi up (or backups create) takes it again\n`,
+            // The engine's whole output echoes every script a provider ran: only its error lines, then what to do.
+            const why = engineErrorLines((e as Error).message);
+            throw new Error(
+                [
+                    "the backup did not complete:",
+                    ...(why.length ? why : [(e as Error).message.split("\n")[0]]).map((l) => `  ${l}`),
+                    `dtr-ha:backup.trigger stays ${trigger}, so the next pulumi up (or backups create) takes the backup again`,
+                ].join("\n"),
+                { cause: e },
             );
-            throw e;
         } finally {
             progress.stop();
         }

@@ -2,6 +2,7 @@
 // last `verify --record` verdict on that very object. Against a real MinIO (object lock + versioning), through the CLI.
 import assert from "node:assert/strict";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { generateX25519Identity, identityToRecipient } from "age-encryption";
 import { backupKeys } from "../src/keys";
 import { Manifest } from "../src/manifest";
 import { VERIFICATION_FORMAT, verificationKey, verificationProblem } from "../src/verification";
@@ -141,6 +142,27 @@ describe("list: retention and verification against MinIO", function () {
         const got = (await list(["--verifications"]))[b.manifestKey].verification;
         assert.equal(got.ok, false);
         assert.match(got.error, /SHA-256|sha256/i);
+    });
+
+    it("an encrypted backup refused for want of its identity was not read: nothing is recorded", async () => {
+        const k = backupKeys({ prefix: "vr", cluster: "c1", kind: "dtr", createdAt: new Date(), encrypted: true, nonce: "00000010" });
+        const recipient = await identityToRecipient(await generateX25519Identity());
+        const up = await agent(
+            ["upload", "--bucket", BUCKET, "--key", k.objectKey, "--kind", "dtr", "--cluster", "c1", "--recipient", recipient],
+            { env, input: tar },
+        );
+        assert.equal(up.code, 0, up.stderr);
+        assert.equal((await agent(["put-manifest", "--bucket", BUCKET, "--key", k.manifestKey], { env, input: up.stdout })).code, 0);
+        const v = await agent(["verify", "--bucket", BUCKET, "--manifest-key", k.manifestKey, "--record"], { env });
+        assert.equal(v.code, 1);
+        assert.doesNotMatch(v.stderr, /verdict recorded/);
+        assert.equal((await list(["--verifications"]))[k.manifestKey].verification, null);
+        // --stored-only reads the stored bytes: that verdict is kept, saying the content was not checked.
+        const stored = await agent(["verify", "--bucket", BUCKET, "--manifest-key", k.manifestKey, "--record", "--stored-only"], { env });
+        assert.equal(stored.code, 0, stored.stderr);
+        const got = (await list(["--verifications"]))[k.manifestKey].verification;
+        assert.equal(got.ok, true);
+        assert.equal(got.contentChecked, false);
     });
 
     it("a record about another object is not shown as this backup's verification", async () => {

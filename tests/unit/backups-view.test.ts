@@ -8,6 +8,7 @@ import {
     createTargets,
     createTrigger,
     describeLines,
+    engineErrorLines,
     humanBytes,
     humanDuration,
     listLines,
@@ -190,7 +191,9 @@ describe("backups describe", () => {
     });
 });
 
-describe("backups logs", () => {
+describe("backups logs", function () {
+    // logTargets loads the schedule module (and with it the Pulumi SDK) on first use: seconds on a busy machine.
+    this.timeout(30_000);
     it("reads the runner's outcome lines and nothing else", () => {
         assert.deepStrictEqual(parseRunLine("dtr-ha-backup 2026-11-30T02:30:01Z OK dtr/manifests/c1/x-dtr.manifest.json"), {
             at: "2026-11-30T02:30:01Z",
@@ -384,5 +387,31 @@ describe("backups create", () => {
                 ),
             /has no health check \(<cluster>-health\)/,
         );
+    });
+});
+
+describe("backups create: a failed up said in a few lines", () => {
+    it("keeps the error and FAILED lines, once each, cut short; never the scripts the provider echoed", () => {
+        const script = "set -u\n" + "echo x\n".repeat(500);
+        const msg = [
+            "code: 255",
+            `stdout: Updating (vtest):\n${script}`,
+            "    error: update failed",
+            "  command:remote:Command (vtest-backup-dtr-dtr):",
+            '    error: Process exited with status 1: running "' + "y".repeat(400) + '"',
+            "dtr-ha backup FAILED: no healthy replica to back up from",
+            "    error: update failed",
+        ].join("\n");
+        const lines = engineErrorLines(msg);
+        assert.deepStrictEqual(lines.slice(0, 1), ["error: update failed"]);
+        assert.ok(lines[1].startsWith("error: Process exited with status 1") && lines[1].endsWith("…") && lines[1].length === 301);
+        assert.strictEqual(lines[2], "dtr-ha backup FAILED: no healthy replica to back up from");
+        assert.strictEqual(lines.length, 3);
+        assert.ok(!lines.some((l) => l.includes("echo x")));
+    });
+    it("at most six lines, then how many more", () => {
+        const lines = engineErrorLines(Array.from({ length: 9 }, (_, i) => `error: ${i}`).join("\n"));
+        assert.strictEqual(lines.length, 7);
+        assert.strictEqual(lines[6], "… (3 more; run pulumi up for the whole output)");
     });
 });
