@@ -268,8 +268,12 @@ program
             throw new UsageError(`--timeout ${JSON.stringify(c.timeout)}: give whole seconds from 1 to 99999`);
         const steps = new Steps();
         const stack = await steps.run(`open stack ${o.stack}`, () => open(o));
-        const a = await steps.run("read the backup settings and the catalog", () => backupAccess(stack));
-        const before = new Set((await readBackupCatalog(a)).entries.map((e) => e.manifestKey));
+        const a = await steps.run("read the backup settings", () => backupAccess(stack));
+        const before = await steps.run(
+            "read the catalog (the backups already there)",
+            async () => new Set((await readBackupCatalog(a)).entries.map((e) => e.manifestKey)),
+            (b) => `${b.size} backup(s)`,
+        );
         const { targets } = await steps.run(
             "find the stack's ownership check, health check and backup chain",
             async () => createTargets(stateResources(stack), stack.name),
