@@ -161,6 +161,8 @@ describe("backups CLI in the lab: create --wait, list, describe, verify, logs (r
         timings.createSeconds = r.seconds;
         assert.strictEqual(r.code, 0, `exit ${r.code}\n${r.stderr}`);
         made = r.stdout.trim().split("\n").pop()!;
+        // What the operator saw, in the test log (no secret is ever in it).
+        console.log(r.stderr.replace(/^/gm, "      | "));
         assert.match(made, new RegExp(`^dtr/manifests/${STACK}/\\d{8}T\\d{9}Z-[0-9a-f]{8}-dtr\\.manifest\\.json$`));
         assert.ok(r.firstLineSeconds !== null && r.firstLineSeconds < 5, `first progress line after ${r.firstLineSeconds}s`);
         assert.match(r.stderr, /\[ +\d+\.\ds\] ▶ pulumi up --target/);
@@ -214,6 +216,7 @@ describe("backups CLI in the lab: create --wait, list, describe, verify, logs (r
         const r = await readOnly(() => backups(status, ["list"]));
         timings.listSeconds = r.seconds;
         assert.strictEqual(r.code, 0, r.stderr);
+        console.log(r.stdout.replace(/^/gm, "      | "));
         const row = r.stdout.split("\n").find((l) => l.endsWith(made));
         assert.ok(row, r.stdout);
         assert.match(
@@ -274,6 +277,7 @@ describe("backups CLI in the lab: create --wait, list, describe, verify, logs (r
         assert.match(r.stdout, /last OK: +\S+ \S+ on host1 \(\d+s ago\)/);
         assert.match(r.stdout, /last FAILED: none in these logs/);
         assert.match(r.stdout, /host3: no log yet/);
+        console.log(r.stdout.replace(/^/gm, "      | "));
         const all = await backups(status, ["logs", "--all"]);
         assert.match(all.stdout, /host2 {2}SKIPPED {2}not my turn: host1 is healthy/);
     });
