@@ -23,14 +23,25 @@ export interface CatalogEntry {
         cluster: string;
         kind: string;
         sourceStack: string | null;
-        object: { key: string; bytes: number; sha256: string; versionId: string | null };
-        content: { encryption: unknown; entries: number; tarBytes: number };
+        object: { key: string; bytes: number; sha256: string; versionId: string | null; bucket?: string };
+        content: {
+            encryption: unknown;
+            entries: number;
+            tarBytes: number;
+            compression?: string;
+            tarSha256?: string;
+            files?: string[];
+        };
         meta: Record<string, string>;
     };
     /** When the store wrote the manifest: the catalog's order ("latest" is the newest by this, not by createdAt). */
     storedAt: string;
     /** When the store wrote the backup object's pinned version (for a multipart upload: when it started). */
     objectStoredAt: string | null;
+    /** The object's Object Lock retention as the store reports it (null: none or not readable; undefined: older agent). */
+    objectLock?: { mode: string; retainUntil: string } | null;
+    /** Read with `verifications`: the last recorded `verify` verdict on this object (null: never recorded). */
+    verification?: { ok: boolean; contentChecked: boolean; verifiedAt: string; error: string | null } | null;
 }
 
 /** A manifest the agent's catalog refuses, and why (invalid, misplaced, or its object version is gone). */
@@ -115,9 +126,22 @@ export function agent(args: string[], env: Record<string, string>, input?: strin
 }
 
 /** The cluster's catalog as the agent reads it: intact backups newest first (store time), and the refused ones. */
-export async function readBackupCatalog(a: BackupAccess): Promise<{ entries: CatalogEntry[]; broken: BrokenEntry[] }> {
+export async function readBackupCatalog(
+    a: BackupAccess,
+    o: { verifications?: boolean } = {},
+): Promise<{ entries: CatalogEntry[]; broken: BrokenEntry[] }> {
     const out = await agent(
-        ["list", "--bucket", a.bucket, ...(a.prefix ? ["--prefix", a.prefix] : []), "--cluster", a.cluster, "--include-broken"],
+        [
+            "list",
+            "--bucket",
+            a.bucket,
+            ...(a.prefix ? ["--prefix", a.prefix] : []),
+            "--cluster",
+            a.cluster,
+            "--include-broken",
+            // Also the last recorded verify of each backup (one more small read per backup).
+            ...(o.verifications ? ["--verifications"] : []),
+        ],
         a.env,
     );
     const entries: CatalogEntry[] = [];
@@ -136,12 +160,18 @@ export async function listBackups(a: BackupAccess): Promise<CatalogEntry[]> {
 }
 
 /** Re-reads the object at its pinned version and checks size and SHA-256 (and the tar, when readable). */
-export async function verifyBackup(a: BackupAccess, manifestKey: string): Promise<{ ok: boolean; verdict: any }> {
+export async function verifyBackup(
+    a: BackupAccess,
+    manifestKey: string,
+    o: { record?: boolean } = {},
+): Promise<{ ok: boolean; verdict: any }> {
     const misplaced = keyPlacementProblem(a, manifestKey);
     if (misplaced) return { ok: false, verdict: misplaced };
     const identity = a.env.DTR_HA_AGE_IDENTITY ? ["--identity-env", "DTR_HA_AGE_IDENTITY"] : [];
+    // --record: the agent keeps the verdict beside the manifest, so `backups list` can say when it was last verified.
+    const record = o.record ? ["--record"] : [];
     try {
-        const out = await agent(["verify", "--bucket", a.bucket, "--manifest-key", manifestKey, ...identity], a.env);
+        const out = await agent(["verify", "--bucket", a.bucket, "--manifest-key", manifestKey, ...identity, ...record], a.env);
         return { ok: true, verdict: JSON.parse(out) };
     } catch (e) {
         const text = (e as Error).message;

@@ -12,7 +12,7 @@ import { spawnSync } from "child_process";
 export const COMMANDS: Record<string, { script: string; what: string }> = {
     rebuild: { script: "rebuild.js", what: "rebuild a lost cluster from a backup into a new stack" },
     recover: { script: "recover.js", what: "diagnose a stack's cluster and run the least-lossy recovery" },
-    backups: { script: "backups.js", what: "list and verify a stack's backups" },
+    backups: { script: "backups.js", what: "create, list, describe and verify a stack's backups; its scheduled runs' logs" },
     retire: { script: "retire.js", what: "drop an old stack's state without running any delete" },
     drill: { script: "demo.js", what: "the disaster-recovery drill on the local lab (a clone of dtr-ha only)" },
 };

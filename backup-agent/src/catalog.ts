@@ -17,6 +17,7 @@ import { Readable } from "node:stream";
 import { MANIFEST_SUFFIX, manifestKeyProblem, parseManifestKey, parseObjectKey } from "./keys";
 import { Manifest, ManifestError, parseManifest, validateManifest } from "./manifest";
 import { ReadError } from "./read";
+import { VerificationStatus, getVerification } from "./verification";
 
 type S3Error = { name?: string; $metadata?: { httpStatusCode?: number } };
 
@@ -80,14 +81,15 @@ export function placementProblems(
 export async function checkObject(
     s3: S3Client,
     m: Manifest,
-): Promise<{ where: string; missing: boolean; problems: string[]; storedAt: Date | null }> {
+): Promise<{ where: string; missing: boolean; problems: string[]; storedAt: Date | null; lock: ObjectLock | null }> {
     const o = m.object;
     const where = `s3://${o.bucket}/${o.key}${o.versionId ? ` version ${o.versionId}` : ""}`;
     let head: HeadObjectCommandOutput;
     try {
         head = await s3.send(new HeadObjectCommand({ Bucket: o.bucket, Key: o.key, ...(o.versionId ? { VersionId: o.versionId } : {}) }));
     } catch (e) {
-        if (isNotFound(e, o.versionId !== null)) return { where, missing: true, problems: ["it does not exist"], storedAt: null };
+        if (isNotFound(e, o.versionId !== null))
+            return { where, missing: true, problems: ["it does not exist"], storedAt: null, lock: null };
         throw new ReadError(`cannot check the manifest's object ${where}: ${(e as Error).message}`, { cause: e });
     }
     const problems: string[] = [];
@@ -100,7 +102,18 @@ export async function checkObject(
         problems.push(`it was uploaded as kind ${md["dtr-ha-kind"]}, the manifest says ${m.kind}`);
     if (md["dtr-ha-cluster"] !== undefined && md["dtr-ha-cluster"] !== m.cluster)
         problems.push(`it was uploaded for cluster ${md["dtr-ha-cluster"]}, the manifest says ${m.cluster}`);
-    return { where, missing: false, problems, storedAt: head.LastModified ?? null };
+    // The store answers with the lock only to a caller allowed to read it (s3:GetObjectRetention): null is "not shown".
+    const lock =
+        head.ObjectLockMode && head.ObjectLockRetainUntilDate
+            ? { mode: String(head.ObjectLockMode), retainUntil: head.ObjectLockRetainUntilDate.toISOString() }
+            : null;
+    return { where, missing: false, problems, storedAt: head.LastModified ?? null, lock };
+}
+
+/** The Object Lock retention of a backup object's pinned version, as the store reports it. */
+export interface ObjectLock {
+    mode: string;
+    retainUntil: string;
 }
 
 export async function putManifest(
@@ -145,6 +158,10 @@ export interface CatalogEntry {
     storedAt: string;
     /** When the store wrote the backup object's pinned version (for a multipart upload: when it started). */
     objectStoredAt: string | null;
+    /** The object version's Object Lock retention (null: none, or not readable with these credentials). */
+    objectLock: ObjectLock | null;
+    /** With `list --verifications`: the last `verify --record` verdict on this object (null: never recorded). */
+    verification?: VerificationStatus | null;
 }
 
 /** A manifest the catalog refuses, with why. Printed by `list --include-broken` only (never as a "manifestKey" line). */
@@ -167,7 +184,12 @@ async function bodyText(body: unknown): Promise<string> {
 
 type Checked = { ok: CatalogEntry } | { broken: BrokenEntry } | { gone: true };
 
-async function checkOne(s3: S3Client, bucket: string, key: string, expect: { prefix: string; cluster: string | null }): Promise<Checked> {
+async function checkOne(
+    s3: S3Client,
+    bucket: string,
+    key: string,
+    expect: { prefix: string; cluster: string | null; verifications?: boolean },
+): Promise<Checked> {
     const broken = (reason: string, storedAt: Date | null = null): Checked => ({
         broken: { brokenManifestKey: key, reason, storedAt: storedAt?.toISOString() ?? null },
     });
@@ -194,9 +216,15 @@ async function checkOne(s3: S3Client, bucket: string, key: string, expect: { pre
     const object = await checkObject(s3, m);
     if (object.missing) return broken(`its object ${object.where} does not exist`, storedAt);
     if (object.problems.length > 0) return broken(`its object ${object.where} differs: ${object.problems.join("; ")}`, storedAt);
-    return {
-        ok: { manifestKey: key, manifest: m, storedAt: storedAt.toISOString(), objectStoredAt: object.storedAt?.toISOString() ?? null },
+    const entry: CatalogEntry = {
+        manifestKey: key,
+        manifest: m,
+        storedAt: storedAt.toISOString(),
+        objectStoredAt: object.storedAt?.toISOString() ?? null,
+        objectLock: object.lock,
     };
+    if (expect.verifications) entry.verification = await getVerification(s3, bucket, key, m);
+    return { ok: entry };
 }
 
 /** Store time first; equal store times (one-second resolution on some stores) fall back to the object's, then the key. */
@@ -214,7 +242,11 @@ export function newestFirst(a: CatalogEntry, b: CatalogEntry): number {
  * broken ones (bad key, invalid manifest, wrong cluster or bucket, object version gone or of another size) apart.
  * A store that cannot answer makes the whole listing fail: an error is never taken as "this backup is broken".
  */
-export async function readCatalog(s3: S3Client, bucket: string, opts: { prefix: string; cluster: string | null }): Promise<Catalog> {
+export async function readCatalog(
+    s3: S3Client,
+    bucket: string,
+    opts: { prefix: string; cluster: string | null; verifications?: boolean },
+): Promise<Catalog> {
     const under = `${opts.prefix ? `${opts.prefix}/` : ""}manifests/${opts.cluster !== null ? `${opts.cluster}/` : ""}`;
     const keys: string[] = [];
     let token: string | undefined;

@@ -251,6 +251,8 @@ export interface ReadFlags {
     identityEnv: string | null;
     /** verify only: an encrypted backup without an identity is checked on its stored bytes alone (not a restore proof). */
     storedOnly: boolean;
+    /** verify only: keep the verdict as a verification record beside the manifest. */
+    record: boolean;
 }
 
 function parseRead(cmd: string, argv: string[], extra: Record<string, { bool?: boolean; help: string }> = {}): ReadFlags {
@@ -266,20 +268,31 @@ function parseRead(cmd: string, argv: string[], extra: Record<string, { bool?: b
         manifestKey: manifestKey(cmd, "manifest-key", one(raw, "manifest-key")!),
         identityEnv: idEnv === undefined ? null : envName(cmd, "identity-env", idEnv),
         storedOnly: raw.has("stored-only"),
+        record: raw.has("record"),
     };
 }
 
 export const parseVerify = (argv: string[]): ReadFlags =>
-    parseRead("verify", argv, { "stored-only": { bool: true, help: "check an encrypted backup's stored bytes without decrypting it" } });
+    parseRead("verify", argv, {
+        "stored-only": { bool: true, help: "check an encrypted backup's stored bytes without decrypting it" },
+        record: { bool: true, help: "keep the verdict beside the manifest (list --verifications shows it)" },
+    });
 export const parseDownload = (argv: string[]): ReadFlags => parseRead("download", argv);
 
-export function parseList(argv: string[]): { bucket: string; prefix: string; cluster: string | null; includeBroken: boolean } {
+export function parseList(argv: string[]): {
+    bucket: string;
+    prefix: string;
+    cluster: string | null;
+    includeBroken: boolean;
+    verifications: boolean;
+} {
     const cmd = "list";
     const raw = parse(cmd, argv, {
         bucket: { required: true, help: "bucket" },
         prefix: { help: "key prefix" },
         cluster: { help: "cluster name" },
         "include-broken": { bool: true, help: "" },
+        verifications: { bool: true, help: "" },
     });
     const prefix = one(raw, "prefix") ?? "";
     const problem = checkPrefix("--prefix", prefix);
@@ -290,6 +303,7 @@ export function parseList(argv: string[]): { bucket: string; prefix: string; clu
         prefix,
         cluster: c === undefined ? null : cluster(cmd, c),
         includeBroken: raw.has("include-broken"),
+        verifications: raw.has("verifications"),
     };
 }
 

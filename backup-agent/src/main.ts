@@ -18,6 +18,7 @@ import {
 } from "./flags";
 import { backupKeys } from "./keys";
 import { getManifest, readBackup, verifyBackup } from "./read";
+import { putVerification, verificationRecord } from "./verification";
 import { makeS3Client, s3SettingsFromEnv } from "./s3";
 import { uploadBackup } from "./upload";
 import { inventoryLines, summarize } from "./inventory";
@@ -31,10 +32,12 @@ commands:
                 [--recipient age1...]... [--lock-mode GOVERNANCE|COMPLIANCE --retain-days N]
                 [--compression zstd|gzip] [--part-size-mib N] [--queue-size N]   (tar on stdin; prints the manifest)
   put-manifest  --bucket B --key MK          (manifest JSON on stdin; checks its object first)
-  verify        --bucket B --manifest-key MK [--identity-env NAME]
+  verify        --bucket B --manifest-key MK [--identity-env NAME] [--stored-only] [--record]
+                (--record: keep the verdict beside the manifest, under <prefix>/verifications/)
   download      --bucket B --manifest-key MK [--identity-env NAME]   (tar on stdout; run verify first)
-  list          --bucket B [--prefix P] [--cluster C] [--include-broken]
-                (JSON lines {"manifestKey","manifest","storedAt","objectStoredAt"}, newest first by the store's time;
+  list          --bucket B [--prefix P] [--cluster C] [--include-broken] [--verifications]
+                (JSON lines {"manifestKey","manifest","storedAt","objectStoredAt","objectLock"[,"verification"]},
+                newest first by the store's time;
                 manifests the catalog refuses are reported on stderr, and with --include-broken also as
                 {"brokenManifestKey","reason","storedAt"} lines after the intact ones)
   keys          --cluster C --kind K [--prefix P] [--encrypted] [--compression zstd|gzip]   (suggested keys)
@@ -113,6 +116,14 @@ async function run(argv: string[]): Promise<number> {
                 `env ${f.identityEnv}`,
                 f.storedOnly,
             );
+            // An encrypted backup refused for want of its identity was not read: there is no verdict to keep.
+            if (f.record && (v.contentChecked || f.storedOnly)) {
+                // The manifest was read by verify (else it threw): the record pins the object it was about.
+                const s3 = makeS3Client(s3SettingsFromEnv(process.env));
+                const { manifest } = await getManifest(s3, f.bucket, f.manifestKey);
+                const key = await putVerification(s3, f.bucket, verificationRecord(v, manifest));
+                process.stderr.write(`backup-agent: verify: verdict recorded at s3://${f.bucket}/${key}\n`);
+            }
             out(JSON.stringify(v));
             if (!v.ok) process.stderr.write(`backup-agent: verify: FAILED: ${v.error}\n`);
             return v.ok ? 0 : 1;
@@ -131,7 +142,11 @@ async function run(argv: string[]): Promise<number> {
         }
         case "list": {
             const f = parseList(rest);
-            const c = await readCatalog(makeS3Client(s3SettingsFromEnv(process.env)), f.bucket, { prefix: f.prefix, cluster: f.cluster });
+            const c = await readCatalog(makeS3Client(s3SettingsFromEnv(process.env)), f.bucket, {
+                prefix: f.prefix,
+                cluster: f.cluster,
+                verifications: f.verifications,
+            });
             for (const b of c.broken) process.stderr.write(`backup-agent: list: skipping ${b.brokenManifestKey}: ${b.reason}\n`);
             const lines = [...c.entries, ...(f.includeBroken ? c.broken : [])].map((e) => JSON.stringify(e) + "\n");
             await pipeline(Readable.from(lines), process.stdout, { end: false });

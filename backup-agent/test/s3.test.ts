@@ -410,7 +410,7 @@ describe("backup agent against MinIO", function () {
         );
         // The line format the host scripts read: starts with "manifestKey", then "manifest", then the store's facts.
         assert.match(r.stdout.toString().split("\n")[0], /^\{"manifestKey":"cat\/manifests\/east\/[^"]+","manifest":\{"format":/);
-        assert.deepEqual(Object.keys(json[0]), ["manifestKey", "manifest", "storedAt", "objectStoredAt"]);
+        assert.deepEqual(Object.keys(json[0]), ["manifestKey", "manifest", "storedAt", "objectStoredAt", "objectLock"]);
         assert.ok(Date.parse(json[0].storedAt) > Date.parse(json[2].storedAt));
         assert.equal((await listManifests(s3, BUCKET, { prefix: "cat", cluster: null })).length, 6);
     });

@@ -199,6 +199,24 @@ describe("rebuild and backups CLIs refuse bad input before anything is written",
             );
     });
 
+    it("backups create, describe, logs: bad values and a missing stack are refused before the stack is opened", () => {
+        refuses("backups", ["create"], absent, 2, /--stack is required: name the stack/);
+        refuses("backups", ["logs"], absent, 2, /--stack is required: name the stack/);
+        refuses(
+            "backups",
+            ["--stack", "prod", "describe", "x.manifest.json"],
+            existing,
+            2,
+            /manifest key "x.manifest.json" is not of the shape/,
+        );
+        refuses("backups", ["--stack", "prod", "logs", "--tail", "0"], existing, 2, /--tail "0": give a whole number of lines/);
+        refuses("backups", ["--stack", "prod", "logs", "--tail", "--all"], existing, 2, /--tail needs a value/);
+        refuses("backups", ["--stack", "prod", "create", "--timeout", "soon"], existing, 2, /--timeout "soon": give whole seconds/);
+        refuses("backups", ["--stack", "typo", "create", "--wait"], existing, 2, /stack typo does not exist/);
+        refuses("backups", ["--stack", "typo", "logs"], existing, 2, /stack typo does not exist/);
+        refuses("backups", ["--stack", "typo", "describe", KEY], existing, 2, /stack typo does not exist/);
+    });
+
     it("backups: a missing pulumi CLI is one clear line and exit 1 (a runtime failure, not usage)", () => {
         const r = refuses("backups", ["--stack", "prod", "list"], existing, 1, /^backups: error: the pulumi CLI is not on PATH/);
         assert.strictEqual(r.stderr.trim().split("\n").length, 1, r.stderr);
