@@ -398,14 +398,19 @@ describe("the DTR backup pipeline, run in dash: a manifest means a whole backup"
     });
 
     it("takes no backup when the stack configuration cannot be stored (or is not pinned)", async () => {
-        for (const answer of [{ rc: 1 }, { out: '{"key":"x","sha256":"nope"}\n' }]) {
+        const cases: [{ rc?: number; out?: string }, string][] = [
+            [{ rc: 1 }, "the stack configuration could not be stored; no backup taken"],
+            [{ out: '{"key":"x","sha256":"nope"}\n' }, "the stored stack configuration has no SHA-256; no backup taken"],
+        ];
+        for (const [answer, why] of cases) {
             const h = backupHost();
             h.answer("put-stack-config", answer);
             const r = await h.run(script(), { UCP_PASSWORD: "pw", UCP_USERNAME: "admin", [backup.STACK_CONFIG_ENV]: CONFIG });
             assert.strictEqual(r.code, 1);
-            assert.match(
-                r.stderr,
-                /backup FAILED: the (stack configuration could not be stored|stored stack configuration has no SHA-256)/,
+            // Exactly one reason: the step stops where it failed.
+            assert.deepStrictEqual(
+                r.stderr.split("\n").filter((l) => l.includes("backup FAILED")),
+                [`dtr-ha backup FAILED: ${why}`],
             );
             assert.deepStrictEqual(h.subs(), ["inventory", "keys", "put-stack-config"], "no backup, no upload, no manifest");
         }
