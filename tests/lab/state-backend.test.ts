@@ -30,6 +30,9 @@ import { secretEnvName } from "../../stacks/from-backup";
 import { Steps } from "../../stacks/progress";
 import { deriveReplicaId } from "../../components/cluster/topology";
 
+// The pinned SDK supports Node 20; its notice about future versions is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 const CLUSTER = "stcfg";
 const ENV_KEYS = [
     "PULUMI_BACKEND_URL",
@@ -85,6 +88,8 @@ describe("state in a DIY S3 backend on MinIO, then the state bucket lost too (re
         project = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-state-backend-"));
         fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
         fs.mkdirSync(path.join(project, "stacks"));
+        // Pulumi.yaml's `main` (bin/index.js) must exist for the engine even with an inline program: the compiled project.
+        fs.symlinkSync(path.join(REPO_ROOT, "bin"), path.join(project, "bin"));
         for (const k of ENV_KEYS) saved[k] = process.env[k];
         const keys = s3Keys(status);
         Object.assign(process.env, {
