@@ -21,6 +21,7 @@ import {
     pullAgentImage,
 } from "./components";
 import { readStackConfig } from "./components/config";
+import { programIsSecret, stackConfigDocument } from "./components/backup/stack-config";
 
 function dtrStack() {
     const { config, secret } = readStackConfig();
@@ -196,6 +197,15 @@ function dtrStack() {
                   httpsPort: cluster.httpsPort,
                   target: backupTarget,
                   s3: backupS3,
+                  // Beside every manifest: this stack's plain config and secret names, for a rebuild without its state.
+                  stackConfig: JSON.stringify(
+                      stackConfigDocument({
+                          all: pulumi.runtime.allConfig(),
+                          isSecret: programIsSecret(),
+                          project: pulumi.getProject(),
+                          stack: pulumi.getStack(),
+                      }),
+                  ),
               }
             : undefined;
     const chain =

@@ -4,7 +4,7 @@
  * (disaster declared -> cluster healthy) and RPO (disaster time - backup time).
  */
 import { Command, CommanderError } from "commander";
-import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { ConfigMap, EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { parseHealthLine } from "../components/cluster/health-gate";
 import {
     createStack,
@@ -18,7 +18,16 @@ import {
     StackPlace,
 } from "./workspace";
 import { Steps } from "./progress";
-import { backupAccess, fromProblem, resolveManifest, verifyBackup } from "./catalog";
+import { BackupAccess, backupAccess, fromProblem, resolveManifest, verifyBackup } from "./catalog";
+import {
+    BackupStore,
+    accessFromStore,
+    configFromDoc,
+    gatherSecrets,
+    parseBackupStore,
+    readSecretsFile,
+    readStoredConfig,
+} from "./from-backup";
 
 /** Bad input: the CLI exits 2 (runtime failures exit 1). Always raised before anything is written. */
 export class UsageError extends Error {
@@ -73,13 +82,26 @@ export function rebuildInputProblems(o: {
     /** The lab's state dir; undefined: the backend and secrets pulumi uses. */
     stateDir?: string;
     disasterTime?: Date;
+    /** The source stack is gone: its configuration comes from the backup (see stacks/from-backup.ts). */
+    configFromBackup?: ConfigFromBackup;
 }): string[] {
     const p: string[] = [];
     const from = fromProblem(o.from);
     if (from) p.push(from);
     const n = stackNameProblem("--stack", o.stack);
     if (n) p.push(n);
-    if (o.sourceStack === undefined)
+    if (o.configFromBackup) {
+        if (o.from === "latest")
+            p.push(
+                "--from latest needs the source stack; with --config-from-backup give the manifest key ([<prefix>/]manifests/<cluster>/<stamp>-dtr.manifest.json in the backup bucket)",
+            );
+        if (o.sourceStack !== undefined)
+            p.push(`--source-stack ${o.sourceStack} and --config-from-backup exclude each other: the configuration comes from one of them`);
+        const store = parseBackupStore("--backup-bucket", o.configFromBackup.backupBucket ?? "");
+        if (o.configFromBackup.backupBucket === undefined)
+            p.push(`--config-from-backup needs --backup-bucket s3://<bucket>?region=... (the bucket the backup is in)`);
+        else if (typeof store === "string") p.push(store);
+    } else if (o.sourceStack === undefined)
         p.push("--source-stack is required: name the stack whose configuration and backups to use (there is no default)");
     else {
         const s = stackNameProblem("--source-stack", o.sourceStack);
@@ -110,6 +132,7 @@ export function rebuildPreflight(o: {
     secretsProvider?: string;
     disasterTime?: Date;
     resume?: boolean;
+    configFromBackup?: ConfigFromBackup;
 }): void {
     const problems = rebuildInputProblems(o);
     if (problems.length > 0) throw new UsageError(problems.join("\n"));
@@ -118,16 +141,30 @@ export function rebuildPreflight(o: {
         throw new UsageError(
             `stack ${o.stack} already exists in ${placeName(place)}: rebuild only into a new stack (a restore over an existing one would let Pulumi delete what it restores); to finish a rebuild into ${o.stack} that was interrupted, run it again with --resume`,
         );
-    if (!stackExists(o.sourceStack!, place)) throw new UsageError(`source stack ${o.sourceStack} does not exist in ${placeName(place)}`);
+    if (!o.configFromBackup && !stackExists(o.sourceStack!, place))
+        throw new UsageError(
+            `source stack ${o.sourceStack} does not exist in ${placeName(place)} (if its state is lost, rebuild with --config-from-backup)`,
+        );
     requirePulumiCli();
     const passphrase = passphraseProblem(place);
     if (passphrase) throw new Error(passphrase);
 }
 
+/** `--config-from-backup`: where the backup is, and where the secrets come from besides DTR_HA_SECRET_* variables. */
+export interface ConfigFromBackup {
+    /** `s3://<bucket>?region=…&endpoint=…&s3ForcePathStyle=…` */
+    backupBucket?: string;
+    secretsFile?: string;
+    /** Where DTR_HA_SECRET_* (and AWS_*) are read; default process.env. */
+    env?: NodeJS.ProcessEnv;
+}
+
 export interface RebuildOptions {
     from: string;
     stack: string;
-    sourceStack: string;
+    /** Required unless `configFromBackup`. */
+    sourceStack?: string;
+    configFromBackup?: ConfigFromBackup;
     /** The lab's state dir (its file backend and passphrase); undefined: the backend and secrets pulumi uses. */
     stateDir?: string;
     /** Pulumi's way only: the new stack's secrets provider; default: the backend's. */
@@ -191,8 +228,31 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
     const declaredAt = o.declaredAt ?? new Date();
     const disasterTime = o.disasterTime ?? declaredAt;
     const place = placeOf(o.stateDir, o.secretsProvider);
-    const source: Stack = await steps.run(`open the source stack ${o.sourceStack}`, () => selectStack(o.sourceStack, place));
-    const access = await backupAccess(source);
+    // Where the configuration comes from: the source stack, or (its state lost) the document beside the manifest.
+    let access: BackupAccess;
+    let sourceConfig: () => Promise<ConfigMap>;
+    let sourceName: string;
+    if (o.configFromBackup) {
+        const c = o.configFromBackup;
+        const env = c.env ?? process.env;
+        const file = c.secretsFile !== undefined ? readSecretsFile(c.secretsFile) : undefined;
+        access = accessFromStore(o.from, parseBackupStore("--backup-bucket", c.backupBucket!) as BackupStore, env, file);
+        const doc = await steps.run(
+            `read the configuration stored with ${o.from}`,
+            () => readStoredConfig(access, o.from),
+            (d) => `stack ${d.sourceStack ?? "?"}: ${Object.keys(d.config).length} values, secrets ${d.secrets.join(", ") || "none"}`,
+        );
+        const secrets = gatherSecrets(doc.secrets, env, file, o.from);
+        if (secrets.problems.length > 0)
+            throw new UsageError(`nothing was created; the backup's configuration needs these secrets:\n${secrets.problems.join("\n")}`);
+        sourceConfig = async () => configFromDoc(doc, secrets.values);
+        sourceName = `${doc.sourceStack ?? "the source stack"} (from the backup)`;
+    } else {
+        const source: Stack = await steps.run(`open the source stack ${o.sourceStack}`, () => selectStack(o.sourceStack!, place));
+        access = await backupAccess(source);
+        sourceConfig = () => source.getAllConfig();
+        sourceName = o.sourceStack!;
+    }
     const entry = await steps.run(
         `find backup ${o.from}`,
         () => resolveManifest(access, o.from),
@@ -209,9 +269,9 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
         ? await steps.run(`resume stack ${o.stack}, an interrupted rebuild from this backup`, () =>
               resumable(o.stack, place, entry.manifestKey),
           )
-        : await steps.run(`create stack ${o.stack} with ${o.sourceStack}'s configuration`, async () => {
+        : await steps.run(`create stack ${o.stack} with ${sourceName}'s configuration`, async () => {
               const s = await createStack(o.stack, place);
-              const config = await source.getAllConfig();
+              const config = await sourceConfig();
               delete config["dtr-ha:restore"];
               await s.setAllConfig(config);
               await s.setConfig("dtr-ha:restore", {
@@ -344,6 +404,19 @@ if (require.main === module) {
         )
         .option("--secrets-provider <provider>", "the new stack's secrets provider, as pulumi stack init takes it (default: the backend's)")
         .option("--disaster-time <iso>", "when the cluster was lost (RPO), e.g. 2026-11-25T13:00:00Z; default: now")
+        .option(
+            "--config-from-backup",
+            "the source stack's state is lost: take its configuration from the backup (needs --backup-bucket)",
+            false,
+        )
+        .option(
+            "--backup-bucket <url>",
+            "with --config-from-backup: the backup's bucket, s3://<bucket>?region=R[&endpoint=URL&s3ForcePathStyle=true]",
+        )
+        .option(
+            "--secrets-file <file>",
+            'with --config-from-backup: a mode-600 JSON object {"dtr-ha:ucpPassword": "..."} (else each from DTR_HA_SECRET_<NAME>)',
+        )
         .option("--destroy-existing", "destroy replicas still found on the hosts instead of refusing", false)
         .option("--resume", "finish an interrupted rebuild into --stack (the same backup); an existing stack is refused otherwise", false)
         .option("--json", "end with one JSON line", false)
@@ -357,11 +430,14 @@ if (require.main === module) {
                 if (typeof t === "string") throw new UsageError(t);
                 disasterTime = t;
             }
+            if (!opts.configFromBackup && (opts.backupBucket !== undefined || opts.secretsFile !== undefined))
+                throw new UsageError("--backup-bucket and --secrets-file are for --config-from-backup: add it, or drop them");
             const o: RebuildOptions = {
                 from: opts.from,
                 stack: opts.stack,
                 // The lab's own source stack is its default only there; elsewhere it must be named.
-                sourceStack: opts.sourceStack ?? (opts.stateDir !== undefined ? "lab" : undefined),
+                sourceStack: opts.sourceStack ?? (opts.stateDir !== undefined && !opts.configFromBackup ? "lab" : undefined),
+                configFromBackup: opts.configFromBackup ? { backupBucket: opts.backupBucket, secretsFile: opts.secretsFile } : undefined,
                 stateDir: opts.stateDir,
                 secretsProvider: opts.secretsProvider,
                 disasterTime,
@@ -389,6 +465,8 @@ if (require.main === module) {
         "--state-dir",
         "--secrets-provider",
         "--disaster-time",
+        "--backup-bucket",
+        "--secrets-file",
     ]);
     (early ? Promise.reject(new UsageError(early)) : program.parseAsync()).catch((e) => {
         if (e instanceof CommanderError) {

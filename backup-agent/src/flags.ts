@@ -245,6 +245,15 @@ export function parsePutManifest(argv: string[]): { bucket: string; key: string 
     return { bucket: bucket(cmd, one(raw, "bucket")!), key: manifestKey(cmd, "key", one(raw, "key")!) };
 }
 
+/** `put-stack-config` and `get-stack-config`: the backup's bucket and its manifest key (the document sits beside it). */
+export function parseStackConfigFlags(cmd: string, argv: string[]): { bucket: string; manifestKey: string } {
+    const raw = parse(cmd, argv, {
+        bucket: { required: true, help: "bucket" },
+        "manifest-key": { required: true, help: `the backup's manifest key, ending in ${MANIFEST_SUFFIX}` },
+    });
+    return { bucket: bucket(cmd, one(raw, "bucket")!), manifestKey: manifestKey(cmd, "manifest-key", one(raw, "manifest-key")!) };
+}
+
 export interface ReadFlags {
     bucket: string;
     manifestKey: string;

@@ -12,6 +12,7 @@ import {
     parseKeys,
     parseList,
     parsePutManifest,
+    parseStackConfigFlags,
     parseUpload,
     parseVerify,
     UsageError,
@@ -22,6 +23,8 @@ import { putVerification, verificationRecord } from "./verification";
 import { makeS3Client, s3SettingsFromEnv } from "./s3";
 import { uploadBackup } from "./upload";
 import { inventoryLines, summarize } from "./inventory";
+import { MAX_STACK_CONFIG_BYTES } from "./stack-config";
+import { getStackConfig, putStackConfig } from "./stack-config-store";
 
 // The pinned SDK supports Node 20; its "future versions need Node 22" notice would only be noise in backup logs.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -32,6 +35,9 @@ commands:
                 [--recipient age1...]... [--lock-mode GOVERNANCE|COMPLIANCE --retain-days N]
                 [--compression zstd|gzip] [--part-size-mib N] [--queue-size N]   (tar on stdin; prints the manifest)
   put-manifest  --bucket B --key MK          (manifest JSON on stdin; checks its object first)
+  put-stack-config --bucket B --manifest-key MK   (the source stack's non-secret config on stdin, stored beside
+                the manifest MK will be; prints {"key","sha256","versionId"} for upload's --meta stackConfigSha256/VersionId)
+  get-stack-config --bucket B --manifest-key MK   (prints it, checked against the SHA-256 and version MK pins)
   verify        --bucket B --manifest-key MK [--identity-env NAME] [--stored-only] [--record]
                 (--record: keep the verdict beside the manifest, under <prefix>/verifications/)
   download      --bucket B --manifest-key MK [--identity-env NAME]   (tar on stdout; run verify first)
@@ -56,7 +62,8 @@ async function readStdin(limit: number): Promise<string> {
     let n = 0;
     for await (const c of process.stdin) {
         n += (c as Buffer).length;
-        if (n > limit) throw new UsageError(`stdin is larger than ${limit} bytes: put-manifest expects one manifest JSON document`);
+        if (n > limit)
+            throw new UsageError(`stdin is larger than ${limit} bytes: expects one JSON document (a manifest, or a stack configuration)`);
         chunks.push(c as Buffer);
     }
     return Buffer.concat(chunks).toString("utf8");
@@ -103,6 +110,18 @@ async function run(argv: string[]): Promise<number> {
             }
             const r = await putManifest(makeS3Client(s3SettingsFromEnv(process.env)), f.bucket, f.key, value);
             out(r.key);
+            return 0;
+        }
+        case "put-stack-config": {
+            const f = parseStackConfigFlags(cmd, rest);
+            const text = await readStdin(MAX_STACK_CONFIG_BYTES);
+            const r = await putStackConfig(makeS3Client(s3SettingsFromEnv(process.env)), f.bucket, f.manifestKey, text);
+            out(JSON.stringify(r));
+            return 0;
+        }
+        case "get-stack-config": {
+            const f = parseStackConfigFlags(cmd, rest);
+            out(JSON.stringify(await getStackConfig(makeS3Client(s3SettingsFromEnv(process.env)), f.bucket, f.manifestKey)));
             return 0;
         }
         case "verify": {
@@ -177,7 +196,7 @@ async function run(argv: string[]): Promise<number> {
             return cmd === undefined ? 2 : 0;
         default:
             throw new UsageError(
-                `unknown command '${cmd}': use one of upload, put-manifest, verify, download, list, keys, inventory, version`,
+                `unknown command '${cmd}': use one of upload, put-manifest, put-stack-config, get-stack-config, verify, download, list, keys, inventory, version`,
             );
     }
 }

@@ -368,6 +368,63 @@ describe("backup agent against MinIO", function () {
         assert.equal(ok.code, 0, ok.stderr);
     });
 
+    it("stack config beside the manifest: put, pinned by the manifest's SHA-256 and version, read back; a planted one is refused", async () => {
+        const k = keysFor("sc");
+        const doc = {
+            format: "dtr-ha-stack-config/1",
+            project: "dtr-ha",
+            sourceStack: "prod",
+            config: { "dtr-ha:cluster": '{"name":"c1"}', "aws:region": "eu-west-1" },
+            secrets: ["dtr-ha:ucpPassword", "dtr-ha:backupSecretKey"],
+        };
+        const put = await agent(["put-stack-config", "--bucket", BUCKET, "--manifest-key", k.manifestKey], {
+            env,
+            input: Buffer.from(JSON.stringify(doc)),
+        });
+        assert.equal(put.code, 0, put.stderr);
+        const pinned = JSON.parse(put.stdout.toString()) as { key: string; sha256: string; versionId: string };
+        assert.equal(pinned.key, k.manifestKey.replace(/\.manifest\.json$/, ".stack-config.json"));
+        assert.match(pinned.sha256, /^[0-9a-f]{64}$/);
+        assert.ok(pinned.versionId, "a versioned bucket pins the version");
+        // The host script passes these to upload as --meta, then writes the manifest.
+        const withMeta = (meta: Record<string, string>) =>
+            uploadBackup(Readable.from([tar]), s3, opts(k.objectKey, { meta: { dtrVersion: "2.7.8", ...meta } }));
+        await putManifest(
+            s3,
+            BUCKET,
+            k.manifestKey,
+            await withMeta({ stackConfigSha256: pinned.sha256, stackConfigVersionId: pinned.versionId }),
+        );
+        const get = () => agent(["get-stack-config", "--bucket", BUCKET, "--manifest-key", k.manifestKey], { env });
+        const got = await get();
+        assert.equal(got.code, 0, got.stderr);
+        assert.deepEqual(JSON.parse(got.stdout.toString()), { ...doc, secrets: [...doc.secrets].sort() });
+        // A document written later at the same key: the pinned version is still what is read.
+        const planted = { ...doc, config: { ...doc.config, "dtr-ha:cluster": '{"name":"evil"}' } };
+        await put_(pinned.key, JSON.stringify(planted));
+        assert.deepEqual(JSON.parse((await get()).stdout.toString()).config, doc.config);
+        // A manifest that pins only the SHA-256 reads the newest version: the planted one, refused.
+        await putManifest(s3, BUCKET, k.manifestKey, await withMeta({ stackConfigSha256: pinned.sha256 }));
+        const refused = await get();
+        assert.equal(refused.code, 1);
+        assert.match(refused.stderr, /has SHA-256 [0-9a-f]{64}, its manifest says [0-9a-f]{64}: refusing it/);
+        // A backup taken without one says so and what to do instead.
+        await putManifest(s3, BUCKET, k.manifestKey, await withMeta({}));
+        const none = await get();
+        assert.equal(none.code, 1);
+        assert.match(none.stderr, /carries no stack configuration .*--source-stack/);
+        // A document that puts a secret's value in the plain config (a name in both lists) is refused before writing.
+        const bad = await agent(["put-stack-config", "--bucket", BUCKET, "--manifest-key", keysFor("sc", "0000aaaa").manifestKey], {
+            env,
+            input: Buffer.from(JSON.stringify({ ...doc, config: { ...doc.config, "dtr-ha:ucpPassword": "hunter2" } })),
+        });
+        assert.equal(bad.code, 1);
+        assert.match(bad.stderr, /dtr-ha:ucpPassword is both a plain value and a secret/);
+        assert.doesNotMatch(bad.stderr, /hunter2/);
+    });
+    const put_ = (key: string, body: string) =>
+        s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ChecksumAlgorithm: "CRC32" }));
+
     /** A real backup through the library, its manifest written at the keys `keys` names. */
     async function backup(
         prefix: string,

@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import { DtrImage, RunOptions, SECRET_ENV, UcpConnection } from "../dtr-cli/commands";
 import { USERNAME_ENV } from "../dtr-cli/api";
 import { DtrHost } from "../hosts/dtr-host";
-import { BackupTarget, MANIFEST_LINE, dtrBackupScript } from "./scripts";
+import { BackupTarget, MANIFEST_LINE, STACK_CONFIG_ENV, dtrBackupScript } from "./scripts";
 import { firstHealthy } from "./probe";
 import { BackupS3Access, agentEnvironment } from "./agent-env";
 
@@ -25,6 +25,11 @@ export interface DtrBackupSource {
     /** Bucket, prefix, agent image, encryption and lock of the backup. */
     target: pulumi.Input<BackupTarget>;
     s3: BackupS3Access;
+    /**
+     * The stack's configuration document (`stackConfigDocument`, JSON): stored beside each manifest. Plain values and
+     * secret names only; a change of it takes a new backup, so the newest backup carries the configuration in force.
+     */
+    stackConfig?: pulumi.Input<string>;
 }
 
 export interface DtrBackupArgs extends DtrBackupSource {
@@ -130,6 +135,7 @@ export class DtrBackup extends pulumi.ComponentResource {
                 ...agentEnvironment(args.s3),
                 [SECRET_ENV.ucpPassword]: pulumi.secret(args.ucpPassword),
                 [USERNAME_ENV]: args.ucp.username,
+                ...(args.stackConfig !== undefined ? { [STACK_CONFIG_ENV]: args.stackConfig } : {}),
             },
             create: script,
             triggers: args.triggers,

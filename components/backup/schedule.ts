@@ -9,7 +9,7 @@ import * as command from "@pulumi/command";
 import { SECRET_ENV } from "../dtr-cli/commands";
 import { USERNAME_ENV } from "../dtr-cli/api";
 import { shellJoin, shellQuote } from "../dtr-cli/shell";
-import { AGENT_ENV, BackupTarget, agentRun, dtrBackupScript } from "./scripts";
+import { AGENT_ENV, BackupTarget, STACK_CONFIG_ENV, agentRun, dtrBackupScript } from "./scripts";
 import { agentEnvironment } from "./agent-env";
 import { DtrBackupSource } from "./dtr-backup";
 import { OWNER_ENV, assertOwner, currentOwner, guarded, required } from "../hosts/ownership";
@@ -340,7 +340,7 @@ export function resolvePaths(host: string, paths: Partial<SchedulePaths> = {}, k
 }
 
 /** The environment the runs need, written to the root-only env file at install time. */
-export const SCHEDULE_ENV = [USERNAME_ENV, SECRET_ENV.ucpPassword, ...AGENT_ENV];
+export const SCHEDULE_ENV = [USERNAME_ENV, SECRET_ENV.ucpPassword, ...AGENT_ENV, STACK_CONFIG_ENV];
 
 export interface ScheduleHost {
     name: string;
@@ -723,6 +723,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
             ...agentEnvironment(args.s3),
             [SECRET_ENV.ucpPassword]: pulumi.secret(args.ucpPassword),
             [USERNAME_ENV]: args.ucp.username,
+            ...(args.stackConfig !== undefined ? { [STACK_CONFIG_ENV]: args.stackConfig } : {}),
         };
         const owner = assertOwner(args.owner ?? currentOwner());
         this.commands = args.hosts.map((h, i) => {

@@ -27,6 +27,8 @@ export const AGENT_ENV = [
     "S3_ENDPOINT",
     "S3_FORCE_PATH_STYLE",
 ];
+/** The stack's configuration document (components/backup/stack-config.ts) the backup stores beside its manifest. */
+export const STACK_CONFIG_ENV = "DTR_HA_STACK_CONFIG";
 /** The age secret key for decrypting encrypted backups at restore time. */
 export const AGE_IDENTITY_ENV = "DTR_HA_AGE_IDENTITY";
 
@@ -204,13 +206,26 @@ export function dtrBackupScript(a: DtrBackupScriptArgs): string {
         `keys=$(${keysCmd}) || { echo "dtr-ha backup FAILED: the agent could not name the keys" >&2; exit 1; }`,
         `obj=$(printf '%s' "$keys" | sed -n 's/.*"objectKey":"\\([^"]*\\)".*/\\1/p')`,
         `man=$(printf '%s' "$keys" | sed -n 's/.*"manifestKey":"\\([^"]*\\)".*/\\1/p')`,
+        // The stack's configuration (plain values and secret names only), when the stack hands it over: stored beside
+        // the manifest before the backup, pinned by the manifest (SHA-256, version), so a rebuild needs no state backend.
+        // A failure stops the backup: every manifest written with a configuration given has one.
+        "cfgmeta=''",
+        `if [ -n "\${${STACK_CONFIG_ENV}:-}" ]; then`,
+        `  cfg=$(printf '%s' "$${STACK_CONFIG_ENV}" | ${shellJoin([...agentRun(t.agentImage, true, false), "put-stack-config", "--bucket", t.bucket])} --manifest-key "$man") || {`,
+        '    echo "dtr-ha backup FAILED: the stack configuration could not be stored; no backup taken" >&2; exit 1; }',
+        `  cfgsha=$(printf '%s' "$cfg" | sed -n 's/.*"sha256":"\\([0-9a-f]\\{64\\}\\)".*/\\1/p')`,
+        `  cfgver=$(printf '%s' "$cfg" | sed -n 's/.*"versionId":"\\([A-Za-z0-9._-]*\\)".*/\\1/p')`,
+        '  [ -n "$cfgsha" ] || { echo "dtr-ha backup FAILED: the stored stack configuration has no SHA-256; no backup taken" >&2; exit 1; }',
+        '  cfgmeta="--meta stackConfigSha256=$cfgsha"',
+        '  [ -z "$cfgver" ] || cfgmeta="$cfgmeta --meta stackConfigVersionId=$cfgver"',
+        "fi",
         // The producer's exit status goes through a file: POSIX sh has no pipefail.
         "{",
         '  case "$replica" in',
         cases,
         "  esac",
         '  echo $? > "$work/rc"',
-        `} | ${shellJoin(upload)} --key "$obj" --meta "replicaId=$replica" $invmeta > "$work/manifest.json"`,
+        `} | ${shellJoin(upload)} --key "$obj" --meta "replicaId=$replica" $invmeta $cfgmeta > "$work/manifest.json"`,
         "up=$?",
         'rc=$(cat "$work/rc" 2>/dev/null || echo missing)',
         'if [ "$rc" != 0 ] || [ "$up" != 0 ]; then',

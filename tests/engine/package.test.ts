@@ -128,6 +128,22 @@ describe("the package: npm pack, install into a fresh project, the README exampl
         assert.deepStrictEqual(unwanted, []);
     });
 
+    it("every relative require of a shipped module resolves inside the installed package (nothing left out of files)", () => {
+        const root = path.join(project, "node_modules", "dtr-ha");
+        const missing: string[] = [];
+        for (const f of files.filter((x) => x.endsWith(".js"))) {
+            const text = fs.readFileSync(path.join(root, f), "utf8");
+            for (const m of text.matchAll(/require\("(\.{1,2}\/[^"]+)"\)/g)) {
+                try {
+                    require.resolve(m[1], { paths: [path.dirname(path.join(root, f))] });
+                } catch {
+                    missing.push(`${f} -> ${m[1]}`);
+                }
+            }
+        }
+        assert.deepStrictEqual(missing, []);
+    });
+
     it("installs as one SDK: @pulumi/* come from the project (peers), not a second copy inside dtr-ha", () => {
         const pkg = JSON.parse(fs.readFileSync(path.join(project, "node_modules", "dtr-ha", "package.json"), "utf8"));
         assert.deepStrictEqual(Object.keys(pkg.peerDependencies ?? {}).sort(), [

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Declared, captureDeclarations, recorded, settle, valueOf } from "./mocks";
 import dtrStack = require("../../index");
 import { BackupChain } from "../../components/backup/backup-chain";
+import { DtrBackup } from "../../components/backup/dtr-backup";
 import { existingHosts } from "../../components/hosts/existing-hosts";
 
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
@@ -73,6 +74,83 @@ describe("the stack program (index.ts, mocked)", () => {
         const install = mine.find((r) => r.name === "lab-install")!;
         assert.match(install.inputs.create, /-v \/var\/run\/docker\.sock/);
         assert.match(install.inputs.create, /--overlay-subnet 10\.200\.64\.0\/24/);
+    });
+
+    it("hands each DTR backup (one-off and scheduled) the stack's configuration: plain values, secret names, no secret value", async () => {
+        const backup = {
+            mode: "s3",
+            bucket: "dtr-backups",
+            prefix: "dtr",
+            agentImage: "reg/dtr-ha-backup:0.1.0",
+            lockMode: "GOVERNANCE",
+            retentionDays: 1,
+            schedule: { onCalendar: "daily" },
+            s3: { region: "us-east-1", endpoint: "http://10.200.0.1:9000", forcePathStyle: true },
+        };
+        const secrets = {
+            ucpPassword: SECRETS.ucpPassword,
+            sshPrivateKey: SECRETS.sshPrivateKey,
+            storageAccessKey: SECRETS.storageAccessKey,
+            storageSecretKey: SECRETS.storageSecretKey,
+            backupAccessKey: "BK-access-4",
+            backupSecretKey: "BK-secret-5",
+        };
+        setConfig({ ...existing, backup }, secrets);
+        const before = recorded.length;
+        dtrStack();
+        await settle();
+        const mine = recorded.slice(before);
+        // A command's environment that holds a secret arrives as one secret value: unwrap it.
+        const envOf = (r: (typeof mine)[number]): Record<string, string> | undefined => r.inputs.environment?.value ?? r.inputs.environment;
+        const carriers = mine.filter((r) => r.type === "command:remote:Command" && envOf(r)?.DTR_HA_STACK_CONFIG !== undefined);
+        // The one-off backup's command waits for its /_ping probe (timing-dependent under mocks; DtrBackup is checked
+        // below): it may or may not be recorded yet, and no other command may carry the document.
+        assert.deepStrictEqual(
+            carriers.map((r) => r.name).filter((n) => n.startsWith("lab-schedule-")),
+            ["lab-schedule-host1", "lab-schedule-host2", "lab-schedule-host3"],
+        );
+        for (const r of carriers) assert.match(r.name, /^lab-(schedule-host\d|backup-dtr-dtr)$/);
+        for (const r of carriers) {
+            const text = envOf(r)!.DTR_HA_STACK_CONFIG;
+            for (const v of Object.values(secrets)) assert.ok(!text.includes(v), `${r.name}: the stored configuration holds ${v}`);
+            const doc = JSON.parse(text);
+            assert.deepStrictEqual(
+                doc.secrets,
+                Object.keys(secrets)
+                    .map((k) => `dtr-ha:${k}`)
+                    .sort(),
+            );
+            assert.deepStrictEqual(JSON.parse(doc.config["dtr-ha:backup"]), backup);
+            assert.strictEqual(doc.project, pulumi.getProject());
+        }
+    });
+
+    it("DtrBackup passes the configuration document to its command as DTR_HA_STACK_CONFIG (and nothing without one)", async () => {
+        const before = recorded.length;
+        const common = {
+            clusterName: "c",
+            hosts: existingHosts(
+                [1, 2, 3].map((i) => ({ name: `h${i}`, address: `10.0.0.${i}`, zone: `z${i}`, hostKey: KEY })),
+                pulumi.secret("k"),
+            ),
+            replicaIds: ["aaaaaaaaaaa1", "aaaaaaaaaaa2", "aaaaaaaaaaa3"],
+            image: { repository: "mirantis/dtr", version: "2.9.16" },
+            ucp: { url: "https://ucp", username: "admin", insecureTls: true },
+            ucpPassword: pulumi.secret("pw"),
+            target: { agentImage: "reg/dtr-ha-backup:0.1.0", bucket: "dtr-backups" },
+            s3: { region: "us-east-1" },
+            probe: false,
+            triggers: ["t1"],
+        };
+        new DtrBackup("with-doc", { ...common, stackConfig: '{"format":"dtr-ha-stack-config/1"}' });
+        new DtrBackup("without-doc", common);
+        await settle();
+        const env = (name: string) => {
+            const r = recorded.slice(before).find((x) => x.name === name)!;
+            return (r.inputs.environment?.value ?? r.inputs.environment) as Record<string, string>;
+        };
+        assert.strictEqual(env("with-doc-dtr").DTR_HA_STACK_CONFIG, '{"format":"dtr-ha-stack-config/1"}');
+        assert.ok(!("DTR_HA_STACK_CONFIG" in env("without-doc-dtr")));
     });
 
     it("stops before declaring anything when the configuration is wrong", () => {

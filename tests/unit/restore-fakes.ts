@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
 done
 sub=$2
 case $sub in
-  restore|upload|put-manifest) cat > "$FAKE_DIR/stdin.$$" ;;
+  restore|upload|put-manifest|put-stack-config) cat > "$FAKE_DIR/stdin.$$" ;;
 esac
 answer "$sub"
 `;

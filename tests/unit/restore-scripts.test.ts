@@ -423,6 +423,46 @@ describe("the DTR backup pipeline, run in dash: a manifest means a whole backup"
         assert.doesNotMatch(r.stdout, backup.MANIFEST_LINE);
     });
 
+    const SHA = "ab".repeat(32);
+    // Data that would run if it were ever shell source: the configuration is piped, never pasted.
+    const CONFIG = JSON.stringify({ format: "dtr-ha-stack-config/1", config: { "dtr-ha:x": "$(touch pwned) `touch pwned2` ' \" ;" } });
+
+    it("stores the stack configuration (piped from DTR_HA_STACK_CONFIG) before the backup and pins it in the manifest", async () => {
+        const h = backupHost();
+        h.answer("put-stack-config", { out: `{"key":"x.stack-config.json","sha256":"${SHA}","versionId":"v-1.a_b"}\n` });
+        const r = await h.run(script(), { UCP_PASSWORD: "pw", UCP_USERNAME: "admin", [backup.STACK_CONFIG_ENV]: CONFIG });
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.deepStrictEqual(h.subs(), ["inventory", "keys", "put-stack-config", "backup", "upload", "put-manifest"]);
+        const put = h.calls().find((c) => c.sub === "put-stack-config")!;
+        assert.strictEqual(put.stdin, CONFIG, "the document goes in on stdin, byte for byte");
+        assert.deepStrictEqual(put.argv.slice(-4), ["--bucket", BUCKET, "--manifest-key", KEY], "beside this backup's manifest");
+        const upload = h
+            .calls()
+            .find((c) => c.sub === "upload")!
+            .argv.join(" ");
+        assert.ok(upload.includes(`--meta stackConfigSha256=${SHA} --meta stackConfigVersionId=v-1.a_b`), upload);
+        assert.ok(!fs.existsSync(path.join(h.dir, "pwned")) && !fs.existsSync(path.join(h.dir, "pwned2")), "no value ran as code");
+    });
+
+    it("takes no backup when the stack configuration cannot be stored (or is not pinned)", async () => {
+        const cases: [{ rc?: number; out?: string }, string][] = [
+            [{ rc: 1 }, "the stack configuration could not be stored; no backup taken"],
+            [{ out: '{"key":"x","sha256":"nope"}\n' }, "the stored stack configuration has no SHA-256; no backup taken"],
+        ];
+        for (const [answer, why] of cases) {
+            const h = backupHost();
+            h.answer("put-stack-config", answer);
+            const r = await h.run(script(), { UCP_PASSWORD: "pw", UCP_USERNAME: "admin", [backup.STACK_CONFIG_ENV]: CONFIG });
+            assert.strictEqual(r.code, 1);
+            // Exactly one reason: the step stops where it failed.
+            assert.deepStrictEqual(
+                r.stderr.split("\n").filter((l) => l.includes("backup FAILED")),
+                [`dtr-ha backup FAILED: ${why}`],
+            );
+            assert.deepStrictEqual(h.subs(), ["inventory", "keys", "put-stack-config"], "no backup, no upload, no manifest");
+        }
+    });
+
     it("writes no manifest when the upload fails", async () => {
         const h = backupHost();
         h.answer("upload", { rc: 1 });
