@@ -46,12 +46,12 @@ export interface ClusterDoc {
     storage: StorageSettings;
     storageVolume?: string; // --dtr-storage-volume: a volume name or an absolute host path
     nfsUrl?: string;
-    repositories: Repository[];
-    teamAccess: TeamAccess[];
     // Absent in state files and backups of earlier dtr-sim versions (then: defaults, none, none).
     settings?: DtrSettings;
     scans?: ScanRecord[];
     trust?: TrustRecord[];
+    repositories: Repository[];
+    teamAccess: TeamAccess[];
 }
 
 /** A document with its revision: the store keeps the highest (rev, writer) it has seen. */
@@ -232,9 +232,9 @@ export function apply(docIn: ClusterDoc, op: Op): ClusterDoc {
 export class ConflictError extends UserError {
     status = 409;
 }
-export class NotFoundError extends UserError {
-    status = 404;
-}
 export class NotAllowedError extends UserError {
     status = 405;
+}
+export class NotFoundError extends UserError {
+    status = 404;
 }

@@ -205,9 +205,9 @@ export function catalogEntry(
         cluster?: string;
         dtrVersion?: string;
         encrypted?: boolean;
-        inventorySha256?: string | null;
         /** The six categories' fingerprints (a backup made by an agent that reads them). */
         six?: Partial<Record<Six, string>>;
+        inventorySha256?: string | null;
     } = {},
 ): string {
     const kind = o.kind ?? "dtr";
