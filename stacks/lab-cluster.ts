@@ -5,13 +5,13 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import * as tls from "tls";
 import { Stack, UpResult } from "@pulumi/pulumi/automation";
 import { LabHost, LabStatus, REPO_ROOT, s3Keys, sshPrivateKey } from "../lab/lab";
 import { docker, dockerLogin, dtrApi, makeTestImage } from "../lab/docker";
 import { labS3, listKeys } from "../lab/s3";
 import { LAB_ADMIN, labStackConfig } from "./lab-config";
 import { openStack, setStackConfig } from "./workspace";
+import * as tls from "tls";
 
 export interface LabCluster {
     stack: Stack;
