@@ -12,12 +12,15 @@ import {
     blobsInBucket,
     clusterHealth,
     grantTeam,
+    describeInventory,
+    LabInventory,
     labInventory,
     labPulumiDir,
     labStack,
     loseCluster,
     pullImage,
     pushImage,
+    seedMetadata,
     takeBackup,
     up,
     waitHealthy,
@@ -26,6 +29,18 @@ import {
 import { rebuild, timeline } from "./rebuild";
 import { describePlan, recover } from "./recover";
 import { labHostSpec } from "./lab-config";
+import { openStack } from "./workspace";
+
+/** Per category, for --json. */
+const counts = (i: LabInventory) => ({
+    repositories: i.repositories.length,
+    tags: i.tags.length,
+    teamAccess: i.teamAccess.length,
+    settings: i.settings.length,
+    signed: i.signed.length,
+    scans: i.scans.length,
+    tlsCertificate: i.tls.served,
+});
 
 interface Options {
     /** replica: one host lost (class 1); quorum: two of three lost (class 2); total: every replica lost, rebuilt (class 3). */
@@ -77,18 +92,20 @@ async function main(opts: Options): Promise<number> {
         if (health.healthy !== status.hosts.length) throw new Error(`only ${health.healthy} replicas are OK: ${JSON.stringify(health)}`);
 
         // The drill: fill, back up, lose everything, rebuild, verify.
-        await steps.run("fill: 3 repositories, 2 tags each, team access", async () => {
+        await steps.run("fill: 3 repositories, 2 tags each, team access, settings (scanning on), every tag scanned, 2 signed", async () => {
             for (const [i, repo] of ["web", "api", "batch"].entries()) {
                 const via = status.hosts[i % 3];
                 await pushImage(cluster, via, via, repo, "1.0");
                 await pushImage(cluster, via, via, repo, "1.1");
                 await grantTeam(cluster, via, `admin/${repo}`, i === 0 ? "developers" : "ops", i === 0 ? "read-write" : "read-only");
             }
+            const tags = ["web", "api", "batch"].flatMap((r) => [`admin/${r}:1.0`, `admin/${r}:1.1`]);
+            await seedMetadata(cluster, h1, tags, ["admin/web:1.0", "admin/api:1.1"]);
         });
         const before = await steps.run(
             "inventory before",
             () => labInventory(cluster, h1),
-            (i) => `${i.repositories.length} repositories, ${i.tags.length} tags, ${i.teamAccess.length} grants`,
+            (i) => describeInventory(i),
         );
         const manifestKey = await steps.run(
             "back up (dtr backup | agent: gzip, SHA-256, S3 with Object Lock; manifest)",
@@ -137,7 +154,7 @@ async function main(opts: Options): Promise<number> {
             const after = await steps.run(
                 `inventory after, through the new replica on ${spare.name}`,
                 () => labInventory(cluster, spare),
-                (i) => `${i.repositories.length} repositories, ${i.tags.length} tags, ${i.teamAccess.length} grants`,
+                (i) => describeInventory(i),
             );
             const same = JSON.stringify(before) === JSON.stringify(after);
             await steps.run(`pull admin/web:1.0 on ${h3.name} through ${spare.name}`, () =>
@@ -153,8 +170,8 @@ async function main(opts: Options): Promise<number> {
                 healthyAfter: rec.healthyAfter,
                 inventoryBefore: rec.inventoryBefore,
                 inventoryAfter: rec.inventoryAfter,
-                before: { repositories: before.repositories.length, tags: before.tags.length, teamAccess: before.teamAccess.length },
-                after: { repositories: after.repositories.length, tags: after.tags.length, teamAccess: after.teamAccess.length },
+                before: counts(before),
+                after: counts(after),
                 inventoryEqual: same,
                 backup: manifestKey,
             });
@@ -177,10 +194,16 @@ async function main(opts: Options): Promise<number> {
                     }),
                 (r) => `RTO ${r.rtoSeconds} s, RPO ${r.rpoSeconds} s`,
             );
+            // The stack's own restore check, category by category (components/backup/sh/restore-check.sh).
+            const restoreCheck = String(
+                (await (await openStack("lab-rebuilt", { dir: labPulumiDir(status) })).outputs()).restored?.value ?? "",
+            )
+                .split("\n")
+                .filter((l) => l.includes("restore check"));
             const after = await steps.run(
                 "inventory after",
                 () => labInventory(cluster, h2),
-                (i) => `${i.repositories.length} repositories, ${i.tags.length} tags, ${i.teamAccess.length} grants`,
+                (i) => describeInventory(i),
             );
             const same = JSON.stringify(before) === JSON.stringify(after);
             await steps.run(`pull admin/web:1.0 on ${h3.name} from the rebuilt cluster`, () =>
@@ -216,8 +239,8 @@ async function main(opts: Options): Promise<number> {
                 rtoSeconds: report.rtoSeconds,
                 rpoSeconds: report.rpoSeconds,
                 restoreSteps: report.steps,
-                before: { repositories: before.repositories.length, tags: before.tags.length, teamAccess: before.teamAccess.length },
-                after: { repositories: after.repositories.length, tags: after.tags.length, teamAccess: after.teamAccess.length },
+                before: counts(before),
+                after: counts(after),
                 inventoryEqual: same,
             });
             if (!same)
@@ -232,7 +255,9 @@ async function main(opts: Options): Promise<number> {
                     `  dtr-ol: ${(outputs.overlayFacts as string[])[0]}`,
                     `  pushed ${pushed.repository}:${pushed.tag} via ${h1.address}, pulled on ${h3.name} via ${h2.address}; ${blobs.found.length} blobs in s3://${status.s3.buckets.layers}`,
                     `  old stack lab destroyed afterwards: the rebuilt cluster stayed ${afterRetire.healthy}/${status.hosts.length} OK with the same inventory (ownership: lab-rebuilt)`,
-                    `  before: ${before.repositories.length} repositories, ${before.tags.length} tags, ${before.teamAccess.length} grants; after: ${after.repositories.length}, ${after.tags.length}, ${after.teamAccess.length} (${same ? "identical" : "DIFFERENT"})`,
+                    `  before: ${describeInventory(before)}`,
+                    `  after:  ${describeInventory(after)} (${same ? "identical" : "DIFFERENT"})`,
+                    ...restoreCheck.map((l) => `  ${l}`),
                     "",
                     timeline(report),
                     "",

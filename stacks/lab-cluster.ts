@@ -11,6 +11,7 @@ import { docker, dockerLogin, dtrApi, makeTestImage } from "../lab/docker";
 import { labS3, listKeys } from "../lab/s3";
 import { LAB_ADMIN, labStackConfig } from "./lab-config";
 import { openStack, setStackConfig } from "./workspace";
+import * as tls from "tls";
 
 export interface LabCluster {
     stack: Stack;
@@ -164,27 +165,123 @@ export interface LabInventory {
     tags: string[];
     /** `ns/repo team level` */
     teamAccess: string[];
+    /** Configuration settings `key=json`, less what names the replica answering (replicaID, replicaSettings). */
+    settings: string[];
+    /** Tags DTR reports in Notary (`inNotary`, with `?domain=<dtrHost>`): `ns/repo:tag digest`. */
+    signed: string[];
+    /** Scan results: `ns/repo:tag digest critical/major/minor`. */
+    scans: string[];
+    /** SHA-256 of the CA DTR publishes at /ca, and of the certificate the replica serves. */
+    tls: { ca: string; served: string };
 }
 
-/** What a user would check after a restore, read through DTR's API on one replica. */
+/** The certificate a replica serves on 443 (DER, SHA-256 hex). */
+export function servedCertificate(address: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const s = tls.connect({ host: address, port: 443, rejectUnauthorized: false }, () => {
+            const c = s.getPeerCertificate();
+            s.destroy();
+            resolve(crypto.createHash("sha256").update(c.raw).digest("hex"));
+        });
+        s.on("error", reject);
+    });
+}
+
+/**
+ * Whether a client that trusts only `caPem` accepts the chain the replica at `address` serves (the name is not judged:
+ * lab replicas are reached by address, and the certificate is compared whole by `labInventory`).
+ */
+export function trustedBy(address: string, caPem: string): Promise<{ authorized: boolean; error: string | null }> {
+    return new Promise((resolve, reject) => {
+        const s = tls.connect(
+            { host: address, port: 443, ca: caPem, rejectUnauthorized: false, checkServerIdentity: () => undefined },
+            () => {
+                const r = { authorized: s.authorized, error: s.authorizationError ? String(s.authorizationError) : null };
+                s.destroy();
+                resolve(r);
+            },
+        );
+        s.on("error", reject);
+    });
+}
+
+/** What a user would check after a restore, read through DTR's API on one replica: the six kinds of metadata. */
 export async function labInventory(c: LabCluster, via: LabHost): Promise<LabInventory> {
+    const settings = await dtrApi(via.address, "GET", "/api/v0/meta/settings", c.admin);
+    if (settings.status !== 200) throw new Error(`reading settings on ${via.name} answered ${settings.status}`);
+    const st = settings.body as Record<string, unknown>;
     const repos = await dtrApi(via.address, "GET", "/api/v0/repositories", c.admin);
     if (repos.status !== 200) throw new Error(`listing repositories on ${via.name} answered ${repos.status}`);
-    const inv: LabInventory = { repositories: [], tags: [], teamAccess: [] };
+    const ca = await dtrApi(via.address, "GET", "/ca");
+    const inv: LabInventory = {
+        repositories: [],
+        tags: [],
+        teamAccess: [],
+        settings: Object.entries(st)
+            .filter(([k]) => !["replicaID", "replicaSettings"].includes(k))
+            .map(([k, v]) => `${k}=${JSON.stringify(v)}`),
+        signed: [],
+        scans: [],
+        tls: { ca: crypto.createHash("sha256").update(String(ca.body)).digest("hex"), served: await servedCertificate(via.address) },
+    };
+    const domain = encodeURIComponent(String(st.dtrHost));
     for (const r of repos.body.repositories as { namespace: string; name: string }[]) {
         const full = `${r.namespace}/${r.name}`;
         inv.repositories.push(full);
-        const tags = await dtrApi(via.address, "GET", `/api/v0/repositories/${full}/tags`, c.admin);
-        for (const t of (tags.body ?? []) as { name: string }[]) inv.tags.push(`${full}:${t.name}`);
+        const tags = await dtrApi(via.address, "GET", `/api/v0/repositories/${full}/tags?domain=${domain}`, c.admin);
+        for (const t of (tags.body ?? []) as { name: string; digest: string; inNotary?: boolean }[]) {
+            inv.tags.push(`${full}:${t.name}`);
+            if (t.inNotary) inv.signed.push(`${full}:${t.name} ${t.digest}`);
+            if (st.scanningEnabled) {
+                const s = await dtrApi(via.address, "GET", `/api/v0/imagescan/scansummary/repositories/${full}/${t.name}`, c.admin);
+                if (s.status !== 200) throw new Error(`scan summary of ${full}:${t.name} on ${via.name} answered ${s.status}`);
+                for (const x of s.body as { scannedImage: { manifestDigest: string; totalVulnCount: Record<string, number> } }[]) {
+                    const v = x.scannedImage.totalVulnCount;
+                    inv.scans.push(`${full}:${t.name} ${x.scannedImage.manifestDigest} ${v.critical}/${v.major}/${v.minor}`);
+                }
+            }
+        }
         const access = await dtrApi(via.address, "GET", `/api/v0/repositories/${full}/teamAccess`, c.admin);
         for (const a of (access.body?.teamAccessList ?? []) as { team: { name: string }; accessLevel: string }[]) {
             inv.teamAccess.push(`${full} ${a.team.name} ${a.accessLevel}`);
         }
     }
-    inv.repositories.sort();
-    inv.tags.sort();
-    inv.teamAccess.sort();
+    for (const k of ["repositories", "tags", "teamAccess", "settings", "signed", "scans"] as const) inv[k].sort();
     return inv;
+}
+
+/** One line per category, for logs: `4 repositories, 7 tags, 3 grants, 24 settings, 2 signed, 7 scans, TLS ab12cd34ef56`. */
+export function describeInventory(i: LabInventory): string {
+    return (
+        `${i.repositories.length} repositories, ${i.tags.length} tags, ${i.teamAccess.length} grants, ${i.settings.length} settings, ` +
+        `${i.signed.length} signed tags, ${i.scans.length} scan results, TLS certificate ${i.tls.served.slice(0, 12)} (CA ${i.tls.ca.slice(0, 12)})`
+    );
+}
+
+/**
+ * The rest of a registry's metadata, as an operator would have it: settings changed from their defaults (scanning on),
+ * every tag in `scan` scanned, and every tag in `sign` signed. dtr-sim stands in for Notary: its PUT /dtr-sim/notary
+ * replaces `docker trust sign` (dtr-sim/README.md); against DTR, sign with docker content trust instead.
+ */
+export async function seedMetadata(c: LabCluster, via: LabHost, scan: string[], sign: string[]): Promise<void> {
+    const set = await dtrApi(via.address, "POST", "/api/v0/meta/settings", c.admin, {
+        scanningEnabled: true,
+        jobHistoryCompactionEnabled: true,
+        jobHistoryToKeep: 50,
+        repoEventHistoryMaxAge: "720h",
+    });
+    if (set.status !== 202) throw new Error(`settings on ${via.name} answered ${set.status}: ${JSON.stringify(set.body)}`);
+    const dtrHost = (await dtrApi(via.address, "GET", "/api/v0/meta/settings", c.admin)).body.dtrHost as string;
+    for (const ref of scan) {
+        const [repo, tag] = ref.split(":");
+        const r = await dtrApi(via.address, "POST", `/api/v0/imagescan/scan/${repo}/${tag}/linux/amd64`, c.admin);
+        if (r.status !== 200) throw new Error(`scanning ${ref} on ${via.name} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    }
+    for (const ref of sign) {
+        const [repo, tag] = ref.split(":");
+        const r = await dtrApi(via.address, "PUT", `/dtr-sim/notary/${repo}/${tag}`, c.admin, { domain: dtrHost });
+        if (r.status !== 200) throw new Error(`signing ${ref} on ${via.name} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    }
 }
 
 /** Grants a team access to a repository (stored and backed up by DTR). */

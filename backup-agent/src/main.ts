@@ -47,8 +47,9 @@ commands:
                 manifests the catalog refuses are reported on stderr, and with --include-broken also as
                 {"brokenManifestKey","reason","storedAt"} lines after the intact ones)
   keys          --cluster C --kind K [--prefix P] [--encrypted] [--compression zstd|gzip]   (suggested keys)
-  inventory     --dtr-url https://host:port [--insecure] [--lines]   (repositories, tags, team access and their
-                SHA-256 from DTR's API; credentials from env UCP_USERNAME and UCP_PASSWORD)
+  inventory     --dtr-url https://host:port [--insecure] [--lines]   (the six kinds of DTR metadata: configuration,
+                repositories and tags, team access, Notary signatures, scan results, TLS certificates; a count and a
+                SHA-256 per kind from DTR's API; credentials from env UCP_USERNAME and UCP_PASSWORD)
   version
 env: AWS_REGION, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (else the default chain / instance role),
      S3_ENDPOINT (e.g. http://10.200.0.1:9000), S3_FORCE_PATH_STYLE=true|false`;

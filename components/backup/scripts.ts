@@ -199,10 +199,13 @@ export function dtrBackupScript(a: DtrBackupScriptArgs): string {
         "done",
         '[ -n "$replica" ] || { echo "dtr-ha backup FAILED: no healthy replica to back up from" >&2; exit 1; }',
         'echo "dtr-ha backup: backing up replica $replica" >&2',
-        // The inventory fingerprint (repositories, tags, team access) goes into the manifest, so a restore can prove
-        // it brought everything back. Read from this host's replica; without it the backup is still whole.
+        // The inventory fingerprints (the six kinds of DTR metadata: a count and a SHA-256 each, and one over all) go
+        // into the manifest, so a restore can prove it brought everything back. Read from this host's replica; without
+        // them the backup is still whole. The agent names the --meta pairs (only [A-Za-z0-9 =:-], so splitting them is
+        // safe); an older agent image answers the three-category JSON the second sed reads.
         `inv=$(${inventoryCommand(t.agentImage, port)} 2>"$work/inv.err") || { inv=''; echo "dtr-ha backup: WARNING: no inventory ($(head -c 300 "$work/inv.err")); the manifest will not carry one" >&2; }`,
-        `invmeta=$(printf '%s' "$inv" | sed -n 's/^{"repositories":\\([0-9]*\\),"tags":\\([0-9]*\\),"teamAccess":\\([0-9]*\\),"sha256":"\\([0-9a-f]*\\)".*/--meta inventoryRepositories=\\1 --meta inventoryTags=\\2 --meta inventoryTeamAccess=\\3 --meta inventorySha256=\\4/p')`,
+        `invmeta=$(printf '%s' "$inv" | sed -n 's/.*"metaArgs":"\\([A-Za-z0-9 =:-]*\\)".*/\\1/p')`,
+        `[ -n "$invmeta" ] || invmeta=$(printf '%s' "$inv" | sed -n 's/^{"repositories":\\([0-9]*\\),"tags":\\([0-9]*\\),"teamAccess":\\([0-9]*\\),"sha256":"\\([0-9a-f]*\\)".*/--meta inventoryRepositories=\\1 --meta inventoryTags=\\2 --meta inventoryTeamAccess=\\3 --meta inventorySha256=\\4/p')`,
         `keys=$(${keysCmd}) || { echo "dtr-ha backup FAILED: the agent could not name the keys" >&2; exit 1; }`,
         `obj=$(printf '%s' "$keys" | sed -n 's/.*"objectKey":"\\([^"]*\\)".*/\\1/p')`,
         `man=$(printf '%s' "$keys" | sed -n 's/.*"manifestKey":"\\([^"]*\\)".*/\\1/p')`,
@@ -417,8 +420,10 @@ export function clearReplicasScript(common: { image: DtrImage; ucp: UcpConnectio
 }
 
 /**
- * After a restore has passed the health gate: the restored cluster's inventory (repositories, tags, team access) must
- * have the fingerprint the backup recorded. A backup without one is reported as such, and only health was checked.
+ * After a restore has passed the health gate: the restored cluster's inventory must have the fingerprints the backup
+ * recorded, category by category (configuration, repositories and tags, team access, Notary signatures, scan results,
+ * TLS certificates), each named with its count and digest before and after. A backup made before the six categories
+ * is checked on repositories, tags and grants; one without any fingerprint is reported as such (health only).
  */
 export function restoreCheckStep(a: { agentImage: string; bucket: string; manifestKey: string; httpsPort?: number }): HostScript {
     const env = readEnv(a);

@@ -14,23 +14,27 @@ import { clusterStatus } from "./status";
 import { s3TestWrite } from "./s3check";
 import { API_INTERNAL_PORT, overlayLookup, peerRequest, registryHost, sleep } from "./peer";
 import { info, warn, UserError } from "./log";
+import { MetadataContext, metadataApi, standInSign } from "./api-metadata";
+import { notaryView } from "./metadata";
 
 type Res = http.ServerResponse;
 type Req = http.IncomingMessage;
 
 const DATA = "/data";
+const MANIFEST_TYPES =
+    "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json";
 
-function send(res: Res, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+export function send(res: Res, status: number, body?: unknown, headers: Record<string, string> = {}): void {
     const data = body === undefined ? "" : JSON.stringify(body);
     res.writeHead(status, { ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers });
     res.end(data);
 }
 
-function apiError(res: Res, status: number, code: string, message: string): void {
+export function apiError(res: Res, status: number, code: string, message: string): void {
     send(res, status, { errors: [{ code, message }] });
 }
 
-function readBody(req: Req, limit = 1 << 20): Promise<unknown> {
+export function readBody(req: Req, limit = 1 << 20): Promise<unknown> {
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
         let n = 0;
@@ -193,6 +197,17 @@ export class ApiServer {
             return send(res, h.Healthy ? 200 : 503, h);
         }
         if (p.startsWith("/v2")) return this.proxyV2(req, res, url);
+        // DTR serves its CA's PEM at /ca, unauthenticated (DTR's own API client GetCA; "curl -k https://<dtr>/ca" in
+        // ee/dtr/user/access-dtr): what a client adds to its trust store.
+        if (p === "/ca" && m === "GET") {
+            res.writeHead(200, { "Content-Type": "text/plain" });
+            return void res.end(this.store.doc.tls.ca);
+        }
+        if (p.startsWith("/dtr-sim/notary/") && m === "PUT") {
+            if (!this.isAdmin(req)) return apiError(res, 401, "UNAUTHORIZED", "admin basic auth required");
+            const parts = p.split("/").filter(Boolean).slice(2);
+            if (parts.length === 3) return standInSign(this.metadataContext(), req, res, parts);
+        }
         if (p === "/auth/token" && m === "GET") return this.issueToken(req, res);
         if (internal && p.startsWith("/internal/")) return this.internal(req, res, p, m);
         if (p.startsWith("/api/v0/")) {
@@ -245,6 +260,7 @@ export class ApiServer {
                 return send(res, 202, { storage: redactStorage(s.doc.storage), appliedOn: w.applied, pendingOn: w.pending });
             }
         }
+        if (await metadataApi(this.metadataContext(), req, res, seg, m)) return;
         if (seg[0] === "repositories") {
             const [, ns, name, sub, team] = seg;
             const view = (r: ReturnType<typeof findRepo>) => r && { ...r, namespaceType: "organization", status: "ok" };
@@ -273,7 +289,8 @@ export class ApiServer {
                     return send(res, 204);
                 }
             }
-            if (ns && name && sub === "tags" && m === "GET") return this.tags(res, ns, name);
+            if (ns && name && sub === "tags" && m === "GET" && !team)
+                return this.tags(res, ns, name, new URL(req.url ?? "/", "http://x").searchParams.get("domain"));
             if (ns && name && sub === "teamAccess") {
                 if (!findRepo(doc(), ns, name)) return apiError(res, 404, "NO_SUCH_REPOSITORY", `repository ${ns}/${name} does not exist`);
                 const list = () => doc().teamAccess.filter((t) => t.namespace === ns && t.repository === name);
@@ -344,7 +361,30 @@ export class ApiServer {
         };
     }
 
-    private async tags(res: Res, ns: string, name: string): Promise<void> {
+    metadataContext(): MetadataContext {
+        return {
+            doc: () => this.store.doc,
+            replicaId: this.id,
+            write: (op) => this.write(op),
+            tagDigest: (ns, repo, tag) => this.tagDigest(ns, repo, tag),
+            readBody: (req) => readBody(req),
+            send,
+            apiError,
+        };
+    }
+
+    /** The manifest digest of ns/repo:tag in this replica's registry (HEAD, as docker pull resolves it). */
+    async tagDigest(ns: string, repo: string, tag: string): Promise<string | undefined> {
+        const h = await peerRequest(registryHost(this.id), 5000, "HEAD", `/v2/${ns}/${repo}/manifests/${encodeURIComponent(tag)}`, {
+            headers: { Accept: MANIFEST_TYPES },
+            timeoutMs: 10000,
+        });
+        const d = h.headers["docker-content-digest"];
+        return h.status === 200 && typeof d === "string" ? d : undefined;
+    }
+
+    /** `responses.ListTag` items; `domain` names the Notary GUN (swagger ListRepoTags: inNotary needs it). */
+    private async tags(res: Res, ns: string, name: string, domain: string | null = null): Promise<void> {
         if (!findRepo(this.store.doc, ns, name)) return apiError(res, 404, "NO_SUCH_REPOSITORY", `repository ${ns}/${name} does not exist`);
         const r = await peerRequest(registryHost(this.id), 5000, "GET", `/v2/${ns}/${name}/tags/list`, { timeoutMs: 10000 });
         if (r.status === 404) return send(res, 200, []);
@@ -355,12 +395,17 @@ export class ApiServer {
         const out = [];
         for (const t of tags) {
             const h = await peerRequest(registryHost(this.id), 5000, "HEAD", `/v2/${ns}/${name}/manifests/${t}`, {
-                headers: {
-                    Accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json",
-                },
+                headers: { Accept: MANIFEST_TYPES },
                 timeoutMs: 10000,
             });
-            out.push({ name: t, digest: h.headers["docker-content-digest"], inRegistry: h.status === 200 });
+            const digest = h.headers["docker-content-digest"] as string | undefined;
+            const doc = this.store.doc;
+            out.push({
+                name: t,
+                digest,
+                inRegistry: h.status === 200,
+                ...notaryView(doc.trust ?? [], domain, ns, name, t, digest),
+            });
         }
         send(res, 200, out);
     }

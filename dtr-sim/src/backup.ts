@@ -4,6 +4,8 @@
 //   dtr-backup/metadata/repositories.json, teamAccess.json
 //   dtr-backup/metadata/auth.json      admin scrypt hash
 //   dtr-backup/metadata/certs.json     TLS cert, key, CA (the archive holds private keys: encrypt it at rest)
+//   dtr-backup/metadata/settings.json, scans.json, notary.json: settings, scan results, Notary trust data
+//   (ee/admin/backup/back-up-dtr.md: configurations, scan results and Notary data are in DTR's backup)
 import { pack, unpack } from "./tar";
 import { ClusterDoc, Stored } from "./state";
 import { UserError } from "./log";
@@ -22,13 +24,16 @@ export interface BackupManifest {
 
 export function makeBackup(stored: Stored, replicaId: string, now = new Date()): Buffer {
     const d = stored.doc;
-    const { repositories, teamAccess, admin, tls, ...cluster } = d;
+    const { repositories, teamAccess, admin, tls, settings, scans, trust, ...cluster } = d;
     const files: Record<string, Buffer> = {
         "dtr-backup/metadata/cluster.json": json(cluster),
         "dtr-backup/metadata/repositories.json": json(repositories),
         "dtr-backup/metadata/teamAccess.json": json(teamAccess),
         "dtr-backup/metadata/auth.json": json(admin),
         "dtr-backup/metadata/certs.json": json(tls),
+        ...(settings ? { "dtr-backup/metadata/settings.json": json(settings) } : {}),
+        ...(scans ? { "dtr-backup/metadata/scans.json": json(scans) } : {}),
+        ...(trust ? { "dtr-backup/metadata/notary.json": json(trust) } : {}),
     };
     const manifest: BackupManifest = {
         format: BACKUP_FORMAT,
@@ -79,7 +84,10 @@ export function readBackup(buf: Buffer): { manifest: BackupManifest; stored: Sto
         if (!f || f.length !== meta.bytes)
             throw new UserError(`backup file ${name} is missing or has the wrong size: the archive is damaged`);
     }
-    const cluster = get("dtr-backup/metadata/cluster.json") as Omit<ClusterDoc, "repositories" | "teamAccess" | "admin" | "tls">;
+    const cluster = get("dtr-backup/metadata/cluster.json") as Omit<
+        ClusterDoc,
+        "repositories" | "teamAccess" | "admin" | "tls" | "settings" | "scans" | "trust"
+    >;
     const doc: ClusterDoc = {
         ...cluster,
         repositories: get("dtr-backup/metadata/repositories.json") as ClusterDoc["repositories"],
@@ -87,6 +95,12 @@ export function readBackup(buf: Buffer): { manifest: BackupManifest; stored: Sto
         admin: get("dtr-backup/metadata/auth.json") as ClusterDoc["admin"],
         tls: get("dtr-backup/metadata/certs.json") as ClusterDoc["tls"],
     };
+    // Listed in the archive's manifest means required (a missing one is damage, checked above); a backup of an earlier
+    // dtr-sim has none of these files and restores with the defaults.
+    const listed = (name: string) => name in manifest.files;
+    if (listed("dtr-backup/metadata/settings.json")) doc.settings = get("dtr-backup/metadata/settings.json") as ClusterDoc["settings"];
+    if (listed("dtr-backup/metadata/scans.json")) doc.scans = get("dtr-backup/metadata/scans.json") as ClusterDoc["scans"];
+    if (listed("dtr-backup/metadata/notary.json")) doc.trust = get("dtr-backup/metadata/notary.json") as ClusterDoc["trust"];
     return { manifest, stored: { rev: manifest.rev, writer: manifest.replicaId, doc } };
 }
 

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { AdminCredential } from "./auth";
 import { StorageSettings, backendIdentity } from "./settings";
 import { UserError } from "./log";
+import { DtrSettings, ScanRecord, TrustRecord } from "./metadata";
 
 export interface Replica {
     id: string;
@@ -45,6 +46,10 @@ export interface ClusterDoc {
     storage: StorageSettings;
     storageVolume?: string; // --dtr-storage-volume: a volume name or an absolute host path
     nfsUrl?: string;
+    // Absent in state files and backups of earlier dtr-sim versions (then: defaults, none, none).
+    settings?: DtrSettings;
+    scans?: ScanRecord[];
+    trust?: TrustRecord[];
     repositories: Repository[];
     teamAccess: TeamAccess[];
     /**
@@ -107,7 +112,10 @@ export type Op =
     | { op: "finishJoin"; replica: Replica }
     | { op: "abortJoin"; replicaId: string }
     | { op: "removeReplicas"; ids: string[] }
-    | { op: "setVersion"; version: string };
+    | { op: "setVersion"; version: string }
+    | { op: "setSettings"; settings: DtrSettings }
+    | { op: "recordScan"; scan: ScanRecord }
+    | { op: "signTag"; trust: TrustRecord };
 
 /** Applies one operation to a copy of the document; throws UserError (HTTP 4xx) when it does not apply. */
 export function apply(docIn: ClusterDoc, op: Op): ClusterDoc {
@@ -133,6 +141,12 @@ export function apply(docIn: ClusterDoc, op: Op): ClusterDoc {
         }
         case "deleteRepo": {
             if (!findRepo(doc, op.namespace, op.name)) throw new NotFoundError(`repository ${op.namespace}/${op.name} does not exist`);
+            // swagger DeleteRepository: 405 REPOSITORY_CONTAINS_TAGS_IN_NOTARY "can't be deleted until all tags in notary are removed".
+            if ((doc.trust ?? []).some((t) => t.gun.endsWith(`/${op.namespace}/${op.name}`)))
+                throw new NotAllowedError(
+                    `REPOSITORY_CONTAINS_TAGS_IN_NOTARY: repository ${op.namespace}/${op.name} contains tags in notary and can't be deleted until all tags in notary are removed`,
+                );
+            doc.scans = (doc.scans ?? []).filter((x) => !(x.namespace === op.namespace && x.repository === op.name));
             doc.repositories = doc.repositories.filter((r) => !(r.namespace === op.namespace && r.name === op.name));
             doc.teamAccess = doc.teamAccess.filter((t) => !(t.namespace === op.namespace && t.repository === op.name));
             return doc;
@@ -211,11 +225,41 @@ export function apply(docIn: ClusterDoc, op: Op): ClusterDoc {
         case "setVersion":
             doc.dtrVersion = op.version;
             return doc;
+        case "setSettings":
+            doc.settings = op.settings;
+            return doc;
+        case "recordScan": {
+            const s = op.scan;
+            if (!findRepo(doc, s.namespace, s.repository))
+                throw new NotFoundError(`repository ${s.namespace}/${s.repository} does not exist`);
+            // One result per tag, os and arch: a new scan replaces the older one.
+            doc.scans = (doc.scans ?? []).filter(
+                (x) =>
+                    !(
+                        x.namespace === s.namespace &&
+                        x.repository === s.repository &&
+                        x.tag === s.tag &&
+                        x.os === s.os &&
+                        x.arch === s.arch
+                    ),
+            );
+            doc.scans.push(s);
+            return doc;
+        }
+        case "signTag": {
+            const t = op.trust;
+            doc.trust = (doc.trust ?? []).filter((x) => !(x.gun === t.gun && x.tag === t.tag));
+            doc.trust.push(t);
+            return doc;
+        }
     }
 }
 
 export class ConflictError extends UserError {
     status = 409;
+}
+export class NotAllowedError extends UserError {
+    status = 405;
 }
 export class NotFoundError extends UserError {
     status = 404;

@@ -19,7 +19,9 @@ import {
     loseCluster,
     pullImage,
     pushImage,
+    seedMetadata,
     takeBackup,
+    trustedBy,
     waitHealthy,
 } from "../../stacks/lab-cluster";
 import { rebuild, timeline } from "../../stacks/rebuild";
@@ -72,6 +74,13 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
             await pushImage(cluster, h, h, repo, "2");
             await grantTeam(cluster, h, `admin/${repo}`, "team-" + repo, "read-write");
         }
+        // The other kinds of metadata a DTR backup holds: settings (scanning on), scan results, Notary signatures.
+        await seedMetadata(
+            cluster,
+            status.hosts[0],
+            ["admin/alpha:1", "admin/alpha:2", "admin/beta:1", "admin/beta:2"],
+            ["admin/alpha:1", "admin/beta:2"],
+        );
     });
 
     after(async () => {
@@ -102,6 +111,13 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
 
     it("backs up, loses the whole cluster, rebuilds into a fresh stack, and finds every repository, tag, grant and layer", async () => {
         const before = await labInventory(cluster, status.hosts[0]);
+        assert.deepStrictEqual([before.signed.length, before.scans.length], [2, 4]);
+        assert.ok(
+            before.settings.includes("scanningEnabled=true") && before.settings.includes("jobHistoryToKeep=50"),
+            before.settings.join(" "),
+        );
+        // The CA a client was given before the disaster (what `curl -k https://<dtr>/ca` saved into its trust store).
+        const oldCa = String((await dtrApi(status.hosts[0].address, "GET", "/ca")).body);
         assert.deepStrictEqual([before.repositories.length, before.tags.length, before.teamAccess.length], [2, 4, 2]);
         // The backup comes from another replica than host1's (host1's engine is down while it runs), so the rebuild must
         // restore with that replica's id (DTR's restore guide), not host1's derived one.
@@ -137,9 +153,32 @@ describe("backups and recovery in the lab (real engine, SSH, Swarm, MinIO; DTR =
         assert.match(onHost1, new RegExp(`^dtr-api-${backedUp}$`, "m"), "host1 runs the backed-up replica's id");
         live = { ...cluster, stack: await openStack("rtest-rebuilt", { dir: labPulumiDir(status) }) };
         const restored = (await live.stack.outputs()).restored.value as string;
-        assert.match(restored, /metadata matches the backup: 2 repositories, 4 tags, 2 team grants/);
+        // The drill's restore check names all six kinds of metadata, each the same before and after.
+        for (const label of [
+            "configuration settings",
+            "repository definitions",
+            "access control \\(team grants\\)",
+            "image signing data \\(Notary\\)",
+            "vulnerability scan results",
+            "TLS certificates and CA",
+        ])
+            assert.match(restored, new RegExp(`restore check: ${label}: before \\d+ .*: same`), label);
+        assert.match(
+            restored,
+            /metadata matches the backup in all six categories: 2 repositories, 4 tags, 2 team grants, \d+ settings, 2 signed tags, 4 scan results, 2 certificates/,
+        );
+        console.log(
+            restored
+                .split("\n")
+                .filter((l) => l.includes("restore check"))
+                .join("\n"),
+        );
         const after = await labInventory(cluster, status.hosts[2]);
         assert.deepStrictEqual(after, before);
+        for (const h of status.hosts) {
+            const t = await trustedBy(h.address, oldCa);
+            assert.ok(t.authorized, `a client holding the old CA trusts the rebuilt replica on ${h.name}: ${t.error}`);
+        }
         const id = await pullImage(cluster, status.hosts[2], status.hosts[1], "admin/alpha", "1");
         assert.match(id, /^sha256:/);
     });

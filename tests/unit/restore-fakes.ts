@@ -152,6 +152,50 @@ export class FakeHost {
 export const RECIPIENT = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
 export const INVENTORY_SHA = "a".repeat(64);
 
+/** The six categories' manifest keys (after `inventory`), as the agent names them (backup-agent/src/inventory.ts). */
+export const SIX = ["Configuration", "RepositoryDefs", "Access", "Signing", "Scans", "Tls"] as const;
+export type Six = (typeof SIX)[number];
+
+/** `count:sha256` per category for a healthy cluster; a test overrides the ones a restore lost. */
+export function sixValues(o: Partial<Record<Six, string>> = {}): Record<Six, string> {
+    const base: Record<Six, string> = {
+        Configuration: `24:${"1".repeat(64)}`,
+        RepositoryDefs: `3:${"2".repeat(64)}`,
+        Access: `1:${"3".repeat(64)}`,
+        Signing: `2:${"4".repeat(64)}`,
+        Scans: `7:${"5".repeat(64)}`,
+        Tls: `2:${"6".repeat(64)}`,
+    };
+    return { ...base, ...o };
+}
+
+/** The agent's `inventory` output (one JSON line) for a cluster with these category values. */
+export function agentInventory(
+    o: { six?: Partial<Record<Six, string>>; sha256?: string; sha256v1?: string; metaArgs?: boolean } = {},
+): string {
+    const v = sixValues(o.six);
+    const sha = o.sha256 ?? INVENTORY_SHA;
+    const meta = [
+        "inventoryRepositories=3",
+        "inventoryTags=7",
+        "inventoryTeamAccess=1",
+        `inventorySha256=${sha}`,
+        "inventoryFormat=2",
+        ...SIX.map((c) => `inventory${c}=${v[c]}`),
+    ];
+    const categories = Object.fromEntries(SIX.map((c) => [c, { count: Number(v[c].split(":")[0]), sha256: v[c].split(":")[1] }]));
+    return JSON.stringify({
+        repositories: 3,
+        tags: 7,
+        teamAccess: 1,
+        sha256: sha,
+        format: 2,
+        categories,
+        sha256v1: o.sha256v1 ?? "f".repeat(64),
+        ...(o.metaArgs === false ? {} : { metaArgs: meta.map((m) => `--meta ${m}`).join(" ") }),
+    });
+}
+
 /** A catalog entry as the agent's `list` (and a backup script's last line) prints it: one JSON line. */
 export function catalogEntry(
     o: {
@@ -161,6 +205,8 @@ export function catalogEntry(
         cluster?: string;
         dtrVersion?: string;
         encrypted?: boolean;
+        /** The six categories' fingerprints (a backup made by an agent that reads them). */
+        six?: Partial<Record<Six, string>>;
         inventorySha256?: string | null;
         /** The backed-up replica's id the manifest records (default aaaaaaaaaaa1). */
         replicaId?: string;
@@ -178,6 +224,10 @@ export function catalogEntry(
             meta.inventoryTags = "7";
             meta.inventoryTeamAccess = "1";
             meta.inventorySha256 = o.inventorySha256 ?? INVENTORY_SHA;
+        }
+        if (o.six) {
+            meta.inventoryFormat = "2";
+            for (const [c, v] of Object.entries(sixValues(o.six))) meta[`inventory${c}`] = v;
         }
     }
     const manifest = {

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as backup from "../../components/backup/scripts";
-import { FakeHost, INVENTORY_SHA, catalogEntry, verdict } from "./restore-fakes";
+import { FakeHost, INVENTORY_SHA, SIX, agentInventory, catalogEntry, verdict } from "./restore-fakes";
 
 const image = { repository: "reg/dtr", version: "2.9.16" };
 const ucp = { url: "https://ucp.example.com", username: "admin", insecureTls: true };
@@ -314,6 +314,83 @@ describe("the restore check, run in dash", function () {
     });
 });
 
+describe("the restore check over the six kinds of DTR metadata (ee/admin/backup/back-up-dtr.md), run in dash", function () {
+    this.timeout(30_000);
+    const LABELS: Record<(typeof SIX)[number], string> = {
+        Configuration: "configuration settings",
+        RepositoryDefs: "repository definitions",
+        Access: "access control \\(team grants\\)",
+        Signing: "image signing data \\(Notary\\)",
+        Scans: "vulnerability scan results",
+        Tls: "TLS certificates and CA",
+    };
+    const sixHost = (restored: string) =>
+        track(
+            new FakeHost({
+                list: { out: `${catalogEntry({ manifestKey: KEY, six: {} })}\n` },
+                inventory: { out: `${restored}\n` },
+            }),
+        );
+
+    it("names every category with its count and digest before and after, and passes when all six match", async () => {
+        const h = sixHost(agentInventory());
+        const r = await h.run(checkStep().script, checkStep().env);
+        assert.strictEqual(r.code, 0, r.stderr);
+        for (const c of SIX)
+            assert.match(
+                r.stdout,
+                new RegExp(`${LABELS[c]}: before \\d+ \\([^)]*sha256 [0-9a-f]{12}\\), after \\d+ \\(sha256 [0-9a-f]{12}\\): same`),
+                c,
+            );
+        assert.match(
+            r.stdout,
+            /configuration settings: before 24 \(settings, sha256 111111111111\), after 24 \(sha256 111111111111\): same/,
+        );
+        assert.match(
+            r.stdout,
+            /matches the backup in all six categories: 3 repositories, 7 tags, 1 team grants, 24 settings, 2 signed tags, 7 scan results, 2 certificates/,
+        );
+    });
+
+    for (const c of SIX) {
+        it(`goes red when the restored registry lacks the ${c} category, naming it`, async () => {
+            const h = sixHost(agentInventory({ six: { [c]: `0:${"e3b0c442".repeat(8)}` }, sha256: "d".repeat(64) }));
+            const r = await h.run(checkStep().script, checkStep().env);
+            assert.strictEqual(r.code, 1, r.stdout);
+            assert.match(r.stderr, new RegExp(`check FAILED: the restored metadata differs from the backup in: ${LABELS[c]}$`, "m"));
+            assert.match(r.stdout, new RegExp(`${LABELS[c]}: before \\d+ .*, after 0 \\(sha256 e3b0c442e3b0\\): DIFFERS`));
+            for (const other of SIX.filter((x) => x !== c)) assert.match(r.stdout, new RegExp(`${LABELS[other]}: .*: same`), other);
+        });
+    }
+
+    it("goes red when only the fingerprint over everything differs, and when the agent names no categories", async () => {
+        const whole = sixHost(agentInventory({ sha256: "d".repeat(64) }));
+        const r1 = await whole.run(checkStep().script, checkStep().env);
+        assert.strictEqual(r1.code, 1);
+        assert.match(r1.stderr, /differs from the backup in: the fingerprint over all of them/);
+        const old = sixHost(agentInventory({ metaArgs: false }));
+        const r2 = await old.run(checkStep().script, checkStep().env);
+        assert.strictEqual(r2.code, 1);
+        assert.match(r2.stderr, /differs from the backup in: configuration settings, repository definitions, access control/);
+    });
+
+    it("checks a backup made before the six categories on repositories, tags and grants (the agent's sha256v1)", async () => {
+        const h = track(
+            new FakeHost({
+                list: { out: `${catalogEntry({ manifestKey: KEY })}\n` },
+                inventory: { out: `${agentInventory({ sha256: "d".repeat(64), sha256v1: INVENTORY_SHA })}\n` },
+            }),
+        );
+        const r = await h.run(checkStep().script, checkStep().env);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.match(r.stdout, /matches the backup: 3 repositories, 7 tags, 1 team grants \(a backup without settings/);
+        h.answer("inventory", { out: `${agentInventory({ sha256v1: "d".repeat(64) })}\n` });
+        const bad = await h.run(checkStep().script, checkStep().env);
+        assert.strictEqual(bad.code, 1);
+        assert.match(bad.stderr, /check FAILED/);
+    });
+});
+
 describe("no value is code: hostile manifest keys reach the agent as data", function () {
     this.timeout(30_000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-pwn-"));
@@ -411,6 +488,32 @@ describe("the DTR backup pipeline, run in dash: a manifest means a whole backup"
         const line = JSON.parse(r.stdout.trim().split("\n").pop()!);
         assert.strictEqual(line.manifestKey, KEY);
         assert.match(r.stderr, /stored s3:\/\/dtr-backups\/dtr\/objects\/lab\/x\.tar\.gz, manifest /);
+    });
+
+    it("records the fingerprints of the six categories the agent names, and the three of an older agent", async () => {
+        const argsOf = (h: FakeHost) => {
+            const a = h.calls().find((c) => c.sub === "upload")!.argv;
+            return a.flatMap((x, i) => (x === "--meta" ? [a[i + 1]] : []));
+        };
+        const six = backupHost();
+        six.answer("inventory", { out: `${agentInventory()}\n` });
+        const r = await six.run(script(), { UCP_PASSWORD: "pw", UCP_USERNAME: "admin" });
+        assert.strictEqual(r.code, 0, r.stderr);
+        const meta = argsOf(six);
+        assert.ok(meta.includes("inventoryFormat=2"), meta.join(" "));
+        for (const c of SIX)
+            assert.ok(
+                meta.some((m) => new RegExp(`^inventory${c}=\\d+:[0-9a-f]{64}$`).test(m)),
+                c,
+            );
+        assert.ok(meta.includes(`inventorySha256=${INVENTORY_SHA}`));
+        const old = backupHost();
+        const r2 = await old.run(script(), { UCP_PASSWORD: "pw", UCP_USERNAME: "admin" });
+        assert.strictEqual(r2.code, 0, r2.stderr);
+        assert.deepStrictEqual(
+            argsOf(old).filter((m) => m.startsWith("inventory")),
+            ["inventoryRepositories=3", "inventoryTags=7", "inventoryTeamAccess=1", `inventorySha256=${INVENTORY_SHA}`],
+        );
     });
 
     it("writes no manifest when dtr backup fails, even though the upload took a complete-looking stream", async () => {
