@@ -41,7 +41,8 @@ suite() {
 suite toolchain bash scripts/toolchain.sh install || true
 eval "$(bash scripts/toolchain.sh env)"
 
-suite build npm run build --silent
+# The backup agent too: the operator tools run it locally (the engine tests' rebuild reads a bucket through it).
+suite build bash -c 'npm run build --silent && npm --prefix backup-agent ci --no-audit --no-fund --silent && npm --prefix backup-agent run build --silent'
 suite lint bash -c 'npm run lint --silent && actionlint .github/workflows/*.yml'
 suite unit npx mocha 'bin/tests/unit/**/*.test.js'
 suite policy bash -c 'npm --prefix policy ci --no-audit --no-fund --silent && npm --prefix policy test --silent'
@@ -51,7 +52,7 @@ suite policy-engine env PATH="$REPO/policy/plugin:$PATH" npx mocha --timeout 300
 suite provider bash -c 'cd tools/command-provider && GOTOOLCHAIN=local go test -count=1 -v ./... | grep -E "^(=== RUN|--- (PASS|FAIL)|PASS|FAIL|ok|panic)"'
 suite dtr-sim bash -c 'node_modules/.bin/tsc -p dtr-sim && npx mocha "dtr-sim/dist/test/unit/**/*.test.js"'
 if [[ -f backup-agent/package.json ]]; then
-  suite backup-agent bash -c 'npm --prefix backup-agent ci --no-audit --no-fund --silent && npm --prefix backup-agent test --silent'
+  suite backup-agent npm --prefix backup-agent test --silent
 fi
 if wanted lab; then
   # One lab for every lab suite; `lab down` removes its whole state (stacks included) afterwards.
