@@ -170,11 +170,12 @@ describe("backups CLI in the lab: create --wait, list, describe, verify, logs (r
         assert.match(r.stderr, /backups create \(\d+\.\ds in all\)/);
         assert.match(r.stderr, /retention: GOVERNANCE until \S+ \S+ \(in 2\dh\d\dm\)|retention: GOVERNANCE until \S+ \S+ \(in 1d00h\)/);
         assert.match(r.stderr, /wait for the new manifest in the catalog .*: dtr\/manifests\//);
-        // Exactly one new backup in the bucket (its object, its manifest), from this stack.
+        // Exactly one new backup in the bucket (its object, its manifest and, beside it, the stack's configuration
+        // document), from this stack.
         const fresh = (await bucketKeys()).filter((k) => !keysBefore.includes(k));
         assert.deepStrictEqual(
-            fresh.filter((k) => k.includes("/manifests/")),
-            [made],
+            fresh.filter((k) => k.includes("/manifests/")).sort(),
+            [made, made.replace(/\.manifest\.json$/, ".stack-config.json")].sort(),
         );
         // Only the targets ran: every other resource's state is as it was (same outputs, same modified time).
         // A secret is compared as "a secret": its ciphertext may be written anew whenever the state is.

@@ -171,7 +171,10 @@ describe("state in a DIY S3 backend on MinIO, then the state bucket lost too (re
         assert.deepStrictEqual(firstRebuild.replicaIds, ids, "the same replica ids");
         assert.deepStrictEqual(listStackNames({}), ["st-rebuilt", "st-src"], "both stacks in the S3 backend");
         const rebuilt = await openStack("st-rebuilt", {});
-        assert.match((await rebuilt.outputs()).restored.value, /metadata matches the backup: 1 repositories, 1 tags/);
+        assert.match(
+            (await rebuilt.outputs()).restored.value,
+            /metadata matches the backup in all six categories: 1 repositories, 1 tags, 0 team grants, \d+ settings/,
+        );
     });
 
     it("(2) the state bucket deleted: --config-from-backup asks for exactly the missing secrets, then rebuilds in another backend", async () => {
@@ -218,7 +221,10 @@ describe("state in a DIY S3 backend on MinIO, then the state bucket lost too (re
         assert.ok(report.ok, JSON.stringify(report));
         assert.deepStrictEqual(report.replicaIds, ids, "the same replica ids");
         const again = await openStack("st-again", {});
-        assert.match((await again.outputs()).restored.value, /metadata matches the backup: 1 repositories, 1 tags/);
+        assert.match(
+            (await again.outputs()).restored.value,
+            /metadata matches the backup in all six categories: 1 repositories, 1 tags, 0 team grants, \d+ settings/,
+        );
         const cfg = await again.getAllConfig();
         for (const n of names) assert.strictEqual(cfg[n]?.secret, true, `${n} is a secret of the new stack`);
         assert.strictEqual(cfg["dtr-ha:ucpPassword"].value, secretValues.ucpPassword);

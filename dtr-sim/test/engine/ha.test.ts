@@ -275,7 +275,7 @@ describe("dtr-sim on the lab's dockerds", function () {
             "--ucp-node",
             h1.ucpNode,
             "--replica-id",
-            R,
+            B,
             "--dtr-use-default-storage",
             "--replica-http-port",
             String(HTTP),
@@ -293,11 +293,14 @@ describe("dtr-sim on the lab's dockerds", function () {
         ok(r, "destroy C");
         r = await dtr(h3, image, [...args.slice(0, 1), "--ucp-node", h3.ucpNode, ...args.slice(3)], { stdin: pack(entries) });
         assert.match(r.stderr, new RegExp(`the backup is from DTR 2.8.0 but this image is ${version}`));
-        r = await dtr(h3, image, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", R], { stdin: backup });
+        // DTR's restore guide (ee/admin/restore/restore-dtr.md): restore with the id of the replica backed up.
+        r = await dtr(h3, image, [...args.slice(0, 1), "--ucp-node", h3.ucpNode, "--replica-id", R, ...args.slice(5)], { stdin: backup });
+        assert.match(r.stderr, new RegExp(`--replica-id ${R} is not the replica this backup was taken from \\(${B}\\)`));
+        r = await dtr(h3, image, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", B], { stdin: backup });
         assert.match(r.stderr, /restore needs exactly one storage flag, got none/);
-        r = await dtr(h3, image, ["restore", "--replica-id", R, "--dtr-use-default-storage"], { stdin: backup });
+        r = await dtr(h3, image, ["restore", "--replica-id", B, "--dtr-use-default-storage"], { stdin: backup });
         assert.match(r.stderr, /EOF unexpected end of file[\s\S]*--ucp-node/);
-        r = await dtr(h3, image, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", R, "--dtr-use-default-storage"], { stdin: backup });
+        r = await dtr(h3, image, ["restore", "--ucp-node", h3.ucpNode, "--replica-id", B, "--dtr-use-default-storage"], { stdin: backup });
         assert.match(r.stderr, new RegExp(`replica ${A}, ${B} still answers on dtr-ol`));
     });
 
@@ -313,7 +316,7 @@ describe("dtr-sim on the lab's dockerds", function () {
                 "--ucp-node",
                 h1.ucpNode,
                 "--replica-id",
-                R,
+                B,
                 "--dtr-use-default-storage",
                 "--replica-http-port",
                 String(HTTP),
@@ -331,26 +334,26 @@ describe("dtr-sim on the lab's dockerds", function () {
         );
         const ta = await call(h1.address, HTTPS, "GET", "/api/v0/repositories/team/app/teamAccess/devs");
         assert.equal(ta.body.accessLevel, "read-write");
-        ok(await dtr(h2, image, joinArgs(h2, R, B)), "join after restore");
+        ok(await dtr(h2, image, joinArgs(h2, B, R)), "join after restore");
         await docker(h2, ["rmi", `${h3.address}:${HTTPS}/team/app:1`, `${h2.address}:${HTTPS}/team/app:1`]);
         await login(h2);
         ok(await docker(h2, ["--config", cfg, "pull", `${h2.address}:${HTTPS}/team/app:1`]), "pull after restore");
     });
 
     it("remove takes a replica out cleanly and its containers go away", async () => {
-        ok(await dtr(h1, image, ["remove", "--existing-replica-id", R, "--replica-ids", B]), "remove B");
+        ok(await dtr(h1, image, ["remove", "--existing-replica-id", B, "--replica-ids", R]), "remove R");
         const st = (await call(h1.address, HTTPS, "GET", "/api/v0/meta/cluster_status")).body;
-        assert.deepEqual(Object.keys(st.replica_health), [R]);
-        await until("B's containers gone on host2", 30000, async () => {
-            const r = await docker(h2, ["ps", "-a", "-q", "--filter", `label=org.dtr-ha.dtr-sim.replica-id=${B}`]);
+        assert.deepEqual(Object.keys(st.replica_health), [B]);
+        await until("R's containers gone on host2", 30000, async () => {
+            const r = await docker(h2, ["ps", "-a", "-q", "--filter", `label=org.dtr-ha.dtr-sim.replica-id=${R}`]);
             return r.stdout.toString().trim() === "" ? true : undefined;
         });
         await healthy(h1);
     });
 
     it("upgrade replaces every replica's containers with the next patch version, host by host; its restore refuses the old backup", async () => {
-        ok(await dtr(h3, image, joinArgs(h3, R, C)), "join C");
-        ok(await dtr(h2, image, joinArgs(h2, C, B)), "join B");
+        ok(await dtr(h3, image, joinArgs(h3, B, C)), "join C");
+        ok(await dtr(h2, image, joinArgs(h2, C, R)), "join R");
         const [maj, min, patch] = version.split(".").map(Number);
         const next = `${maj}.${min}.${patch + 1}`;
         execFileSync("bash", [join(__dirname, "..", "..", "..", "build-image.sh")], {
@@ -359,14 +362,14 @@ describe("dtr-sim on the lab's dockerds", function () {
         });
         const newImage = `${lab.registry}/dtr-sim:${next}`;
         const t = Date.now();
-        ok(await dtr(h1, newImage, ["upgrade", "--existing-replica-id", R]), "upgrade");
+        ok(await dtr(h1, newImage, ["upgrade", "--existing-replica-id", B]), "upgrade");
         console.log(`      upgrade of 3 replicas took ${((Date.now() - t) / 1000).toFixed(1)} s`);
         const st = (await call(h2.address, HTTPS, "GET", "/api/v0/meta/cluster_status")).body;
         assert.equal(st.dtr_version, next);
         assert.deepEqual(Object.values(st.replica_version), [next, next, next]);
         for (const [h, id] of [
-            [h1, R],
-            [h2, B],
+            [h1, B],
+            [h2, R],
             [h3, C],
         ] as const) {
             const img = await docker(h, ["inspect", "-f", "{{.Config.Image}}", `dtr-api-${id}`, `dtr-registry-${id}`]);
@@ -382,15 +385,15 @@ describe("dtr-sim on the lab's dockerds", function () {
     it("emergency-repair makes the surviving replica a cluster of one after 2 of 3 are lost", async () => {
         const [maj, min, patch] = version.split(".").map(Number);
         const newImage = `${lab.registry}/dtr-sim:${maj}.${min}.${patch + 1}`;
-        ok(await docker(h2, ["stop", `dtr-api-${B}`]), "stop B");
+        ok(await docker(h2, ["stop", `dtr-api-${R}`]), "stop R");
         ok(await docker(h3, ["stop", `dtr-api-${C}`]), "stop C");
         await until("/_ping 503 on host1", 30000, async () => ((await ping(h1)).status === 503 ? true : undefined));
-        const refused = await dtr(h1, newImage, ["emergency-repair", "--existing-replica-id", R]);
+        const refused = await dtr(h1, newImage, ["emergency-repair", "--existing-replica-id", B]);
         assert.notEqual(refused.code, 0);
         assert.match(refused.stderr, /this command needs confirmation; pass --yes/);
-        const r = await dtr(h1, newImage, ["emergency-repair", "--existing-replica-id", R, "--yes"]);
+        const r = await dtr(h1, newImage, ["emergency-repair", "--existing-replica-id", B, "--yes"]);
         ok(r, "emergency-repair");
-        assert.match(r.stderr, new RegExp(`Replica set is now ${R}; dropped (${B}, ${C}|${C}, ${B})\\n`));
+        assert.match(r.stderr, new RegExp(`Replica set is now ${B}; dropped (${R}, ${C}|${C}, ${R})\\n`));
         await healthy(h1);
         assert.equal((await call(h1.address, HTTPS, "POST", "/api/v0/repositories/team", { body: { name: "after-repair" } })).status, 201);
     });
