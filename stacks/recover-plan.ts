@@ -232,3 +232,17 @@ export function dropHostResources<R extends StateResource>(
     }
     return { kept, gone: gone.size };
 }
+
+/**
+ * A rebuilt stack's `restore` config once recover puts another host first: its backed-up replica id must stay with the
+ * host the restore ran on (the old first host), so `restore.host` is pinned to it unless already set. Unchanged (the
+ * same object) when nothing moves or there is no restore.
+ */
+export function pinnedRestore<T extends Record<string, unknown>>(
+    restore: T | undefined,
+    oldFirst: string,
+    newFirst: string,
+): T | undefined {
+    if (!restore || restore.host !== undefined || newFirst === oldFirst) return restore;
+    return { ...restore, host: oldFirst };
+}

@@ -16,7 +16,7 @@ import { configReplicaIds, parseStackConfig, SECRET_KEYS, SecretKey } from "../c
 import type { ExistingHostSpec } from "../components/hosts/existing-hosts";
 import { Steps } from "./progress";
 import { HostShell, SshHost } from "./host-ssh";
-import { RecoveryPlan, ReplicaProbe, dropHostResources, isAlive, planRecovery } from "./recover-plan";
+import { RecoveryPlan, ReplicaProbe, dropHostResources, isAlive, pinnedRestore, planRecovery } from "./recover-plan";
 import { placeName, placeOf, selectStack, stackExists, stackNameProblem } from "./workspace";
 import { backupAccess, resolveManifest } from "./catalog";
 import { rebuild } from "./rebuild";
@@ -348,9 +348,8 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         }
         const rawHosts = { ...(c.raw.hosts as Record<string, unknown>), existing: newHosts };
         // A rebuilt stack's backed-up replica id stays with the host the restore ran on, also once another one is first.
-        const restoreRaw = c.raw.restore as Record<string, unknown> | undefined;
-        const pinRestore = restoreRaw && restoreRaw.host === undefined && newHosts[0].name !== c.hosts[0].name;
-        const rawRestore = pinRestore ? { ...restoreRaw, host: c.hosts[0].name } : restoreRaw;
+        const rawRestore = pinnedRestore(c.raw.restore as Record<string, unknown> | undefined, c.hosts[0].name, newHosts[0].name);
+        const pinRestore = rawRestore !== c.raw.restore;
         parseStackConfig({ ...c.raw, hosts: rawHosts, ...(rawRestore ? { restore: rawRestore } : {}) }, new Set(SECRET_KEYS));
         report.ran = true;
 

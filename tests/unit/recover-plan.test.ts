@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { ReplicaProbe, dropHostResources, planRecovery } from "../../stacks/recover-plan";
+import { ReplicaProbe, dropHostResources, pinnedRestore, planRecovery } from "../../stacks/recover-plan";
 
 const ok = (host: string, id: string, timestamp = "2026-11-29T10:00:00Z"): ReplicaProbe => ({
     host,
@@ -153,5 +153,18 @@ describe("recovery plan (stacks/recover-plan.ts)", () => {
         assert.deepStrictEqual(kept[1].dependencies, [urn("lab-install")]);
         assert.deepStrictEqual(kept[1].propertyDependencies, { x: [] });
         assert.strictEqual(dropHostResources(state, ["host1"], "lab", ["lab-join-host3"]).gone, 1, "named extras go too");
+    });
+});
+
+describe("recover keeps a rebuilt stack's restored replica id on its host (pinnedRestore)", () => {
+    const restore = { manifestKey: "dtr/manifests/lab/x-dtr.manifest.json", replicaId: "0b0b0b0b0b02" };
+    it("pins restore.host to the old first host when another host moves to the front", () => {
+        assert.deepStrictEqual(pinnedRestore(restore, "host1", "host2"), { ...restore, host: "host1" });
+    });
+    it("changes nothing when the first host stays, restore.host is already set, or there is no restore", () => {
+        assert.strictEqual(pinnedRestore(restore, "host1", "host1"), restore);
+        const set = { ...restore, host: "host3" };
+        assert.strictEqual(pinnedRestore(set, "host1", "host2"), set);
+        assert.strictEqual(pinnedRestore(undefined, "host1", "host2"), undefined);
     });
 });
