@@ -24,7 +24,11 @@ case "${DTR_HA_SSH_SEND:-}" in
 esac
 via_state=''
 
-via_names() { printf '%s\n' "${DTR_HA_SSH_TARGETS:-}" | while read -r n _; do [ -n "$n" ] && echo "$n"; done; }
+# via_names [managers]: the names of DTR_HA_SSH_TARGETS (with `managers`: of DTR_HA_SSH_MANAGERS), in the stack's order.
+via_names() {
+  if [ "${1:-}" = managers ]; then via_list=${DTR_HA_SSH_MANAGERS:-}; else via_list=${DTR_HA_SSH_TARGETS:-}; fi
+  printf '%s\n' "$via_list" | while read -r n _; do [ -n "$n" ] && echo "$n"; done
+}
 
 # via_on NAME SCRIPT: runs SCRIPT on host NAME with `sh -s`, returns its status; an unreachable host returns 1 with
 # via_state=unreachable (a refused host key or login is a failure, never "unreachable").
@@ -64,17 +68,25 @@ TARGETS
   return "$rc"
 }
 
-# via_first SCRIPT [SKIP]: on the first reachable host (in the stack's order), skipping host SKIP.
-via_first() {
-  for n in $(via_names); do
-    [ "$n" = "${2:-}" ] && continue
-    if via_on "$n" "$1"; then return 0; fi
+# via_any WHAT SCRIPT SKIP NAME...: SCRIPT on the first reachable NAME (in order), skipping host SKIP; WHAT names the
+# list in the refusal. A host that was reached but failed stops the search: it is a failure, not a reason to try another.
+via_any() {
+  via_what=$1 via_script=$2 via_skip=$3
+  shift 3
+  for n in "$@"; do
+    [ "$n" = "$via_skip" ] && continue
+    if via_on "$n" "$via_script"; then return 0; fi
     [ "$via_state" = unreachable ] || return 1
   done
-  echo "dtr-ha ssh: no host of the stack${2:+ other than $2} is reachable; nothing was run" >&2
+  echo "dtr-ha ssh: no $via_what${via_skip:+ other than $via_skip} is reachable; nothing was run" >&2
   via_state=unreachable
   return 1
 }
+
+# via_first SCRIPT [SKIP]: on the first reachable DTR host, skipping host SKIP. Names never hold blanks (via_on refuses
+# a record with any), so splitting the list is safe.
+# shellcheck disable=SC2046
+via_first() { via_any "host of the stack" "$1" "${2:-}" $(via_names); }
 
 # via_each SCRIPT: on every host; unreachable ones are named and passed over; fails when SCRIPT failed on any.
 via_each() {
@@ -90,12 +102,5 @@ via_each() {
 }
 
 # via_manager SCRIPT: on the first reachable swarm manager (DTR_HA_SSH_MANAGERS, in the stack's order).
-via_manager() {
-  for n in $(printf '%s\n' "${DTR_HA_SSH_MANAGERS:-}" | while read -r m _; do [ -n "$m" ] && echo "$m"; done); do
-    if via_on "$n" "$1"; then return 0; fi
-    [ "$via_state" = unreachable ] || return 1
-  done
-  echo "dtr-ha ssh: no swarm manager of the stack is reachable; nothing was run" >&2
-  via_state=unreachable
-  return 1
-}
+# shellcheck disable=SC2046
+via_manager() { via_any "swarm manager of the stack" "$1" "" $(via_names managers); }
