@@ -9,6 +9,7 @@ import { grantTeam, labPulumiDir, labStack, loseCluster, pushImage, takeBackup }
 import { rebuild } from "./rebuild";
 import { openStack } from "./workspace";
 import { Steps } from "./progress";
+import { RtoBreakdown } from "./rto-breakdown";
 
 function median(xs: number[]): number {
     const s = [...xs].sort((a, b) => a - b);
@@ -24,6 +25,7 @@ async function main(rounds: number, keep: boolean): Promise<void> {
     const rpo: number[] = [];
     const install: number[] = [];
     const perStep = new Map<string, number[]>();
+    const breakdowns: RtoBreakdown[] = [];
     try {
         for (let r = 1; r <= rounds; r++) {
             const name = `bench${r}`;
@@ -51,6 +53,7 @@ async function main(rounds: number, keep: boolean): Promise<void> {
             );
             if (!report.ok || report.rtoSeconds === null) throw new Error(`round ${r}: rebuild not healthy: ${JSON.stringify(report)}`);
             rto.push(report.rtoSeconds);
+            if (report.breakdown) breakdowns.push(report.breakdown);
             rpo.push(report.rpoSeconds);
             for (const s of report.steps) {
                 const step = s.step.replace(`${name}-`, "");
@@ -67,6 +70,13 @@ async function main(rounds: number, keep: boolean): Promise<void> {
     } finally {
         if (!keep) await labDown(false);
     }
+    const med = (f: (b: RtoBreakdown) => number) => Number(median(breakdowns.map(f)).toFixed(1));
+    const split = {
+        dtrSeconds: med((b) => b.dtrSeconds),
+        otherStepsSeconds: med((b) => b.otherStepsSeconds),
+        overheadSeconds: med((b) => b.overheadSeconds),
+        rtoToDtrRatio: Number(median(breakdowns.map((b) => b.ratio ?? NaN)).toFixed(2)),
+    };
     const steps = [...perStep.entries()].map(([step, xs]) => ({ step, medianSeconds: Number(median(xs).toFixed(2)) }));
     const summary = {
         rounds,
@@ -75,6 +85,7 @@ async function main(rounds: number, keep: boolean): Promise<void> {
         rtoSeconds: rto,
         rpoMedianSeconds: Number(median(rpo).toFixed(1)),
         rtoToInstallRatio: Number((median(rto) / median(install)).toFixed(2)),
+        ...split,
         restoreSteps: steps,
     };
     process.stdout.write(
@@ -83,6 +94,8 @@ async function main(rounds: number, keep: boolean): Promise<void> {
             `  fresh install (pulumi up)     median ${summary.installMedianSeconds} s`,
             `  RTO (declared -> healthy)     median ${summary.rtoMedianSeconds} s  (${rto.join(", ")}); RTO/install ${summary.rtoToInstallRatio}`,
             `  RPO (disaster - backup)       median ${summary.rpoMedianSeconds} s`,
+            `  of the RTO (medians): DTR's own steps ${split.dtrSeconds} s (restore, joins), other steps while DTR was idle ` +
+                `${split.otherStepsSeconds} s, tool and engine ${split.overheadSeconds} s; RTO/DTR ${split.rtoToDtrRatio} (target <= 1.10)`,
             "  restore steps (median s):",
             ...steps.map((s) => `    ${s.step.padEnd(28)} ${s.medianSeconds.toFixed(2).padStart(7)}`),
             JSON.stringify(summary),

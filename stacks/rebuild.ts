@@ -18,6 +18,7 @@ import {
     StackPlace,
 } from "./workspace";
 import { Steps } from "./progress";
+import { RtoBreakdown, rtoBreakdown, rtoBreakdownLines } from "./rto-breakdown";
 import { BackupAccess, backupAccess, fromProblem, resolveManifest, verifyBackup } from "./catalog";
 import {
     BackupStore,
@@ -200,8 +201,10 @@ export interface RebuildReport {
     rtoSeconds: number | null;
     /** Seconds of changes lost: disaster time minus backup time. */
     rpoSeconds: number;
-    /** Each restore step's duration in seconds, in the order they finished. */
-    steps: { step: string; seconds: number }[];
+    /** Each restore step's duration in seconds, in the order they finished, with when it ran (ms since the epoch). */
+    steps: { step: string; seconds: number; startedAt: number; finishedAt: number }[];
+    /** Where the RTO went: DTR's own steps, other steps, the tool and the engine (null when never healthy). */
+    breakdown: RtoBreakdown | null;
     health: string | null;
     replicaIds: string[];
 }
@@ -209,7 +212,7 @@ export interface RebuildReport {
 /** Per-resource durations from engine events (first pre-event to outputs event). */
 class StepClock {
     private readonly started = new Map<string, number>();
-    readonly finished: { step: string; seconds: number; at: number }[] = [];
+    readonly finished: { step: string; seconds: number; startedAt: number; at: number }[] = [];
     onEvent = (e: EngineEvent) => {
         // Host-bound steps (remote) and the ones run from this machine over SSH (local: owner check, leave, gate).
         const isStep = (t: string) => t === "command:remote:Command" || t === "command:local:Command";
@@ -217,8 +220,9 @@ class StepClock {
         if (pre && isStep(pre.type)) this.started.set(pre.urn, Date.now());
         const out = e.resOutputsEvent?.metadata;
         if (out && isStep(out.type)) {
-            const t0 = this.started.get(out.urn) ?? Date.now();
-            this.finished.push({ step: out.urn.split("::").pop()!, seconds: (Date.now() - t0) / 1000, at: Date.now() });
+            const now = Date.now();
+            const t0 = this.started.get(out.urn) ?? now;
+            this.finished.push({ step: out.urn.split("::").pop()!, seconds: (now - t0) / 1000, startedAt: t0, at: now });
         }
     };
 }
@@ -314,7 +318,19 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
         // From the store's clock, not the backup host's: when the backup object's version was written (for a
         // multipart upload, when it started).
         rpoSeconds: Number(((disasterTime.getTime() - Date.parse(entry.objectStoredAt ?? entry.storedAt)) / 1000).toFixed(1)),
-        steps: clock.finished.map((f) => ({ step: f.step, seconds: Number(f.seconds.toFixed(1)) })),
+        steps: clock.finished.map((f) => ({
+            step: f.step,
+            seconds: Number(f.seconds.toFixed(1)),
+            startedAt: f.startedAt,
+            finishedAt: f.at,
+        })),
+        breakdown: healthStep
+            ? rtoBreakdown(
+                  declaredAt.getTime(),
+                  healthStep.at,
+                  clock.finished.map((f) => ({ step: f.step, startedAt: f.startedAt, finishedAt: f.at })),
+              )
+            : null,
         health: outputs.health ?? null,
         replicaIds: outputs.replicaIds ?? [],
     };
@@ -385,6 +401,7 @@ export function timeline(r: RebuildReport): string {
         `  disaster declared ${r.declaredAt}`,
         `  cluster healthy   ${r.healthyAt ?? "never"}`,
         `  RTO ${r.rtoSeconds ?? "n/a"} s (declared -> healthy), RPO ${r.rpoSeconds} s (disaster - backup)`,
+        ...(r.breakdown ? rtoBreakdownLines(r.breakdown) : []),
         "  restore steps:",
         ...r.steps.map((s) => `    ${s.step.padEnd(36)} ${s.seconds.toFixed(1).padStart(7)} s`),
     ].join("\n");

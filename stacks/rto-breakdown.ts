@@ -1,0 +1,113 @@
+/**
+ * Where a rebuild's RTO went: DTR's own steps on the critical path (the restore, then each join: DTR joins one replica
+ * at a time), the other command steps (checks, pulls, storage, health) while no DTR step ran, and what is left — the
+ * tool and the engine (stack set-up, planning, waiting between steps). Pure: tested directly, printed by the drill's
+ * timeline and by `npm run bench:rto`.
+ */
+
+/** One command step of the rebuild's `up`, as the engine's events timed it (ms since the epoch). */
+export interface TimedStep {
+    step: string;
+    startedAt: number;
+    finishedAt: number;
+}
+
+export interface RtoBreakdown {
+    rtoSeconds: number;
+    /** The restore and the joins: what DTR itself takes. */
+    dtrSeconds: number;
+    /** Other command steps, counted only where no DTR step ran and only once where they overlapped each other. */
+    otherStepsSeconds: number;
+    /** RTO minus both: the tool and the engine. */
+    overheadSeconds: number;
+    /** RTO / DTR's own steps (issue target: at most 1.10). */
+    ratio: number | null;
+    /** The other steps by their own time, longest first (they may overlap). */
+    others: { step: string; seconds: number }[];
+}
+
+/** DTR's own work: the first replica's restore (or install) and every join. */
+export function isDtrStep(step: string): boolean {
+    return /-(restore|install|join-[^/]+)$/.test(step);
+}
+
+type Interval = [number, number];
+
+function clip(i: Interval, from: number, to: number): Interval | null {
+    const a = Math.max(i[0], from);
+    const b = Math.min(i[1], to);
+    return b > a ? [a, b] : null;
+}
+
+/** Sorted, non-overlapping union of intervals. */
+function union(xs: Interval[]): Interval[] {
+    const s = [...xs].sort((a, b) => a[0] - b[0]);
+    const out: Interval[] = [];
+    for (const i of s) {
+        const last = out[out.length - 1];
+        if (last && i[0] <= last[1]) last[1] = Math.max(last[1], i[1]);
+        else out.push([i[0], i[1]]);
+    }
+    return out;
+}
+
+const total = (xs: Interval[]) => xs.reduce((s, [a, b]) => s + (b - a), 0);
+
+/** `xs` minus `cut` (both unions). */
+function subtract(xs: Interval[], cut: Interval[]): Interval[] {
+    const out: Interval[] = [];
+    for (const [a0, b] of xs) {
+        let a = a0;
+        for (const [c, d] of cut) {
+            if (d <= a || c >= b) continue;
+            if (c > a) out.push([a, c]);
+            a = Math.max(a, d);
+            if (a >= b) break;
+        }
+        if (a < b) out.push([a, b]);
+    }
+    return out;
+}
+
+/**
+ * Breaks the time from `declaredAt` to `healthyAt` (ms) down. Steps outside that window count only for their part
+ * inside it (the new backup after the gate is outside the RTO).
+ */
+export function rtoBreakdown(declaredAt: number, healthyAt: number, steps: TimedStep[]): RtoBreakdown {
+    if (!(healthyAt >= declaredAt)) throw new Error(`healthyAt (${healthyAt}) is before declaredAt (${declaredAt})`);
+    const within = (s: TimedStep) => clip([s.startedAt, s.finishedAt], declaredAt, healthyAt);
+    const windows = (dtrSteps: boolean) =>
+        steps
+            .filter((s) => isDtrStep(s.step) === dtrSteps)
+            .map(within)
+            .filter((i): i is Interval => i !== null);
+    const dtr = union(windows(true));
+    const other = union(windows(false));
+    const rto = (healthyAt - declaredAt) / 1000;
+    const dtrSeconds = total(dtr) / 1000;
+    const otherStepsSeconds = total(subtract(other, dtr)) / 1000;
+    const round = (x: number) => Number(x.toFixed(1));
+    return {
+        rtoSeconds: round(rto),
+        dtrSeconds: round(dtrSeconds),
+        otherStepsSeconds: round(otherStepsSeconds),
+        overheadSeconds: round(Math.max(0, rto - dtrSeconds - otherStepsSeconds)),
+        ratio: dtrSeconds > 0 ? Number((rto / dtrSeconds).toFixed(2)) : null,
+        others: steps
+            .filter((s) => !isDtrStep(s.step) && within(s))
+            .map((s) => {
+                const w = within(s)!;
+                return { step: s.step, seconds: round((w[1] - w[0]) / 1000) };
+            })
+            .sort((a, b) => b.seconds - a.seconds),
+    };
+}
+
+/** The breakdown as lines for a person. */
+export function rtoBreakdownLines(b: RtoBreakdown, indent = "  "): string[] {
+    return [
+        `${indent}RTO ${b.rtoSeconds} s = DTR's own steps ${b.dtrSeconds} s (restore, joins) + other steps while DTR was idle ` +
+            `${b.otherStepsSeconds} s + tool and engine ${b.overheadSeconds} s; RTO/DTR ${b.ratio ?? "n/a"} (target <= 1.10)`,
+        ...(b.others.length ? [`${indent}other steps: ${b.others.map((o) => `${o.step} ${o.seconds} s`).join(", ")}`] : []),
+    ];
+}
