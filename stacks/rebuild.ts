@@ -18,7 +18,7 @@ import {
     StackPlace,
 } from "./workspace";
 import { Steps } from "./progress";
-import { RtoBreakdown, rtoBreakdown, rtoBreakdownLines } from "./rto-breakdown";
+import { RtoBreakdown, StepClock, rtoBreakdown, rtoBreakdownLines } from "./rto-breakdown";
 import { BackupAccess, backupAccess, fromProblem, resolveManifest, verifyBackup } from "./catalog";
 import {
     BackupStore,
@@ -207,24 +207,6 @@ export interface RebuildReport {
     breakdown: RtoBreakdown | null;
     health: string | null;
     replicaIds: string[];
-}
-
-/** Per-resource durations from engine events (first pre-event to outputs event). */
-class StepClock {
-    private readonly started = new Map<string, number>();
-    readonly finished: { step: string; seconds: number; startedAt: number; at: number }[] = [];
-    onEvent = (e: EngineEvent) => {
-        // Host-bound steps (remote) and the ones run from this machine over SSH (local: owner check, leave, gate).
-        const isStep = (t: string) => t === "command:remote:Command" || t === "command:local:Command";
-        const pre = e.resourcePreEvent?.metadata;
-        if (pre && isStep(pre.type)) this.started.set(pre.urn, Date.now());
-        const out = e.resOutputsEvent?.metadata;
-        if (out && isStep(out.type)) {
-            const now = Date.now();
-            const t0 = this.started.get(out.urn) ?? now;
-            this.finished.push({ step: out.urn.split("::").pop()!, seconds: (now - t0) / 1000, startedAt: t0, at: now });
-        }
-    };
 }
 
 export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<RebuildReport> {

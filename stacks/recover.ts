@@ -14,6 +14,7 @@ import { DtrImage, UcpConnection, emergencyRepairCommand, removeCommand } from "
 import { authConfigFunction } from "../components/dtr-cli/api";
 import { configReplicaIds, parseStackConfig, SECRET_KEYS, SecretKey } from "../components/config/stack-config";
 import type { ExistingHostSpec } from "../components/hosts/existing-hosts";
+import { RtoBreakdown, StepClock, TimedStep, rtoBreakdown, rtoBreakdownLines } from "./rto-breakdown";
 import { Steps } from "./progress";
 import { HostShell, SshHost } from "./host-ssh";
 import { RecoveryPlan, ReplicaProbe, dropHostResources, isAlive, pinnedRestore, planRecovery } from "./recover-plan";
@@ -55,6 +56,8 @@ export interface RecoverReport {
     inventoryBefore: Inventory | null;
     inventoryAfter: Inventory | null;
     steps: { step: string; seconds: number; ok: boolean }[];
+    /** Where the RTO went: DTR's own steps, other steps, the tool and the engine (null until it ran to the end). */
+    breakdown: RtoBreakdown | null;
     error?: string;
 }
 
@@ -236,6 +239,17 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
     const c = await steps.run("read its configuration", () => readCluster(stack));
     const sh = new HostShell(c.sshKey);
     const declared = Date.now();
+    // DTR commands run here (remove, emergency-repair) and the up's command steps, for the RTO's breakdown.
+    const timed: TimedStep[] = [];
+    const clock = new StepClock();
+    const timedStep = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
+        const startedAt = Date.now();
+        try {
+            return await f();
+        } finally {
+            timed.push({ step, startedAt, finishedAt: Date.now() });
+        }
+    };
     const report: RecoverReport = {
         stack: o.stack,
         class: 0,
@@ -249,6 +263,7 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         inventoryBefore: null,
         inventoryAfter: null,
         steps: [],
+        breakdown: null,
     };
     try {
         const before = await steps.run(
@@ -312,6 +327,7 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
                 (r) => `RTO ${r.rtoSeconds} s, RPO ${r.rpoSeconds} s`,
             );
             report.rtoSeconds = rebuilt.rtoSeconds;
+            report.breakdown = rebuilt.breakdown;
             report.rpoSeconds = rebuilt.rpoSeconds;
             const next = await readCluster(await selectStack(o.toStack!, place));
             const after = await steps.run(
@@ -356,33 +372,37 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         if (plan.class === 1) {
             const through = c.hosts.find((h) => h.name === plan.healthy[0])!;
             const ids = lostList.map((h) => c.ids[c.hosts.indexOf(h)]);
-            await steps.run(`remove ${ids.join(", ")} through ${through.name}`, () =>
-                dtr(
-                    sh,
-                    c,
-                    through,
-                    removeCommand({
-                        image: c.image,
-                        ucp: c.ucp,
-                        run: { mountEngineSocket: c.mountEngineSocket },
-                        existingReplicaId: c.ids[c.hosts.indexOf(through)],
-                        replicaIds: ids,
-                    }),
+            await timedStep(`${c.name}-remove-${lostList.map((h) => h.name).join("-")}`, () =>
+                steps.run(`remove ${ids.join(", ")} through ${through.name}`, () =>
+                    dtr(
+                        sh,
+                        c,
+                        through,
+                        removeCommand({
+                            image: c.image,
+                            ucp: c.ucp,
+                            run: { mountEngineSocket: c.mountEngineSocket },
+                            existingReplicaId: c.ids[c.hosts.indexOf(through)],
+                            replicaIds: ids,
+                        }),
+                    ),
                 ),
             );
         } else {
             const survivor = c.hosts.find((h) => h.name === plan.survivor)!;
-            await steps.run(`emergency-repair on ${survivor.name} (the most up-to-date survivor)`, () =>
-                dtr(
-                    sh,
-                    c,
-                    survivor,
-                    emergencyRepairCommand({
-                        image: c.image,
-                        ucp: c.ucp,
-                        run: { mountEngineSocket: c.mountEngineSocket },
-                        existingReplicaId: c.ids[c.hosts.indexOf(survivor)],
-                    }),
+            await timedStep(`${c.name}-emergency-repair`, () =>
+                steps.run(`emergency-repair on ${survivor.name} (the most up-to-date survivor)`, () =>
+                    dtr(
+                        sh,
+                        c,
+                        survivor,
+                        emergencyRepairCommand({
+                            image: c.image,
+                            ucp: c.ucp,
+                            run: { mountEngineSocket: c.mountEngineSocket },
+                            existingReplicaId: c.ids[c.hosts.indexOf(survivor)],
+                        }),
+                    ),
                 ),
             );
             // Without quorum DTR's API does not answer: what the cluster keeps is what the survivor holds, read once repaired.
@@ -424,7 +444,16 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         );
         await steps.run(
             "pulumi up: join the replacements through a healthy replica, health gate",
-            () => stack.up({ color: "never", onEvent: steps.engineEvents() }),
+            () => {
+                const progress = steps.engineEvents();
+                return stack.up({
+                    color: "never",
+                    onEvent: (e) => {
+                        clock.onEvent(e);
+                        progress(e);
+                    },
+                });
+            },
             (r) =>
                 Object.entries(r.summary.resourceChanges ?? {})
                     .map(([k, v]) => `${k} ${v}`)
@@ -439,7 +468,12 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
             (a) => `${a.d.probes.filter((p) => p.ping === 200 && (p.status ?? "OK") === "OK").length} of ${a.d.probes.length} replicas OK`,
         );
         report.healthyAfter = after.d.probes.filter((p) => p.ping === 200 && (p.status ?? "OK") === "OK").length;
-        report.rtoSeconds = Number(((Date.now() - declared) / 1000).toFixed(1));
+        const healthyAt = Date.now();
+        report.rtoSeconds = Number(((healthyAt - declared) / 1000).toFixed(1));
+        report.breakdown = rtoBreakdown(declared, healthyAt, [
+            ...timed,
+            ...clock.finished.map((f) => ({ step: f.step, startedAt: f.startedAt, finishedAt: f.at })),
+        ]);
         report.inventoryAfter = await steps.run(
             "inventory after",
             () => inventory(sh, after.c, after.d.probes),
@@ -472,6 +506,7 @@ export function describePlan(r: RecoverReport): string {
         lines.push(
             `result: ${r.ok ? "HEALTHY" : "NOT HEALTHY"}; RTO ${r.rtoSeconds ?? "-"} s, RPO ${r.rpoSeconds ?? "unknown"} s; healthy ${r.healthyBefore} -> ${r.healthyAfter ?? "-"}`,
             `  inventory before: ${fmt(r.inventoryBefore)}; after: ${fmt(r.inventoryAfter)}`,
+            ...(r.breakdown ? rtoBreakdownLines(r.breakdown) : []),
         );
     }
     if (r.error) lines.push(`FAILED: ${r.error}`);

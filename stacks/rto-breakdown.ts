@@ -4,6 +4,7 @@
  * tool and the engine (stack set-up, planning, waiting between steps). Pure: tested directly, printed by the drill's
  * timeline and by `npm run bench:rto`.
  */
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 
 /** One command step of the rebuild's `up`, as the engine's events timed it (ms since the epoch). */
 export interface TimedStep {
@@ -26,9 +27,9 @@ export interface RtoBreakdown {
     others: { step: string; seconds: number }[];
 }
 
-/** DTR's own work: the first replica's restore (or install) and every join. */
+/** DTR's own work: the first replica's restore (or install), every join, and a replica's removal or emergency repair. */
 export function isDtrStep(step: string): boolean {
-    return /-(restore|install|join-[^/]+)$/.test(step);
+    return /-(restore|install|emergency-repair|join-[^/]+|leave-[^/]+|remove-[^/]+)$/.test(step);
 }
 
 type Interval = [number, number];
@@ -110,4 +111,22 @@ export function rtoBreakdownLines(b: RtoBreakdown, indent = "  "): string[] {
             `${b.otherStepsSeconds} s + tool and engine ${b.overheadSeconds} s; RTO/DTR ${b.ratio ?? "n/a"} (target <= 1.10)`,
         ...(b.others.length ? [`${indent}other steps: ${b.others.map((o) => `${o.step} ${o.seconds} s`).join(", ")}`] : []),
     ];
+}
+
+/** Per-resource durations from engine events (first pre-event to outputs event). */
+export class StepClock {
+    private readonly started = new Map<string, number>();
+    readonly finished: { step: string; seconds: number; startedAt: number; at: number }[] = [];
+    onEvent = (e: EngineEvent) => {
+        // Host-bound steps (remote) and the ones run from this machine over SSH (local: owner check, leave, gate).
+        const isStep = (t: string) => t === "command:remote:Command" || t === "command:local:Command";
+        const pre = e.resourcePreEvent?.metadata;
+        if (pre && isStep(pre.type)) this.started.set(pre.urn, Date.now());
+        const out = e.resOutputsEvent?.metadata;
+        if (out && isStep(out.type)) {
+            const now = Date.now();
+            const t0 = this.started.get(out.urn) ?? now;
+            this.finished.push({ step: out.urn.split("::").pop()!, seconds: (now - t0) / 1000, startedAt: t0, at: now });
+        }
+    };
 }

@@ -5,8 +5,9 @@ import { isDtrStep, rtoBreakdown, rtoBreakdownLines } from "../../stacks/rto-bre
 const s = (step: string, from: number, to: number) => ({ step, startedAt: from * 1000, finishedAt: to * 1000 });
 
 describe("rtoBreakdown", () => {
-    it("names DTR's own steps: the restore, the install and each join, nothing else", () => {
-        for (const step of ["lab-restore", "lab-install", "lab-join-host2"]) assert.strictEqual(isDtrStep(step), true, step);
+    it("names DTR's own steps: the restore, the install, each join, a removal and an emergency repair, nothing else", () => {
+        for (const step of ["lab-restore", "lab-install", "lab-join-host2", "lab-leave-host3", "lab-remove-host2", "lab-emergency-repair"])
+            assert.strictEqual(isDtrStep(step), true, step);
         for (const step of [
             "lab-restore-verify",
             "lab-restore-clear-host1",
