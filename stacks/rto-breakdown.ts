@@ -27,9 +27,9 @@ export interface RtoBreakdown {
     others: { step: string; seconds: number }[];
 }
 
-/** DTR's own work: the first replica's restore (or install), every join, and a replica's removal or emergency repair. */
+/** DTR's own work: the first replica's restore (or install), every join, and a removal or emergency repair run by recover. */
 export function isDtrStep(step: string): boolean {
-    return /-(restore|install|emergency-repair|join-[^/]+|leave-[^/]+|remove-[^/]+)$/.test(step);
+    return /-(restore|install|emergency-repair|join-[^/]+|remove-[^/]+)$/.test(step);
 }
 
 type Interval = [number, number];
