@@ -258,19 +258,23 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
         : await steps.run(`create stack ${o.stack} with ${sourceName}'s configuration`, async () => {
               const s = await createStack(o.stack, place);
               const config = await sourceConfig();
-              delete config["dtr-ha:restore"];
-              await s.setAllConfig(config);
-              await s.setConfig("dtr-ha:restore", {
-                  value: JSON.stringify(restoreConfig(entry.manifestKey, backedUp, o.destroyExisting, config["dtr-ha:hosts"]?.value)),
-              });
               const backup = JSON.parse(config["dtr-ha:backup"].value);
-              await s.setConfig("dtr-ha:backup", { value: JSON.stringify({ ...backup, trigger: `rebuilt-${declaredAt.toISOString()}` }) });
+              // One `config set-all` (each call is a CLI run: a second or so inside the RTO).
+              await s.setAllConfig({
+                  ...config,
+                  "dtr-ha:restore": {
+                      value: JSON.stringify(restoreConfig(entry.manifestKey, backedUp, o.destroyExisting, config["dtr-ha:hosts"]?.value)),
+                  },
+                  "dtr-ha:backup": { value: JSON.stringify({ ...backup, trigger: `rebuilt-${declaredAt.toISOString()}` }) },
+              });
               return s;
           });
-    // A rebuild run again after an interruption: operations left pending by the killed run are dropped first.
-    await steps.run("clear operations an interrupted run left pending", () =>
-        target.refresh({ color: "never", clearPendingCreates: true }),
-    );
+    // A rebuild run again after an interruption: operations left pending by the killed run are dropped first (a stack
+    // created just now has none, and the refresh would only add its second to the RTO).
+    if (resuming)
+        await steps.run("clear operations an interrupted run left pending", () =>
+            target.refresh({ color: "never", clearPendingCreates: true }),
+        );
     const clock = new StepClock();
     const progress = steps.engineEvents();
     const up = await steps.run("pulumi up in restore mode: verify, clear, restore, join, join, health gate, new backup", () =>
