@@ -15,7 +15,7 @@ export function zstdAvailable(): boolean {
     return typeof (zlib as { zstdCompress?: unknown }).zstdCompress === "function";
 }
 
-function needZstd(): void {
+export function needZstd(): void {
     if (!zstdAvailable())
         throw new Error(`zstd needs Node >= 22.15 (this is ${process.version}): run the agent's image, or use --compression gzip`);
 }
@@ -34,6 +34,18 @@ export function compressBlock(codec: Compression, block: Buffer, level: number):
             { chunkSize, params: { [c.ZSTD_c_compressionLevel]: level, [c.ZSTD_c_checksumFlag]: 1, [c.ZSTD_c_contentSizeFlag]: 1 } },
             done,
         );
+    });
+}
+
+/** The same as compressBlock, on the calling thread (the upload's worker thread, which has nothing else to do). */
+export function compressBlockSync(codec: Compression, block: Buffer, level: number): Buffer {
+    const chunkSize = block.length + (block.length >> 7) + 1024;
+    if (codec === "gzip") return zlib.gzipSync(block, { level, chunkSize });
+    needZstd();
+    const c = zlib.constants;
+    return zlib.zstdCompressSync(block, {
+        chunkSize,
+        params: { [c.ZSTD_c_compressionLevel]: level, [c.ZSTD_c_checksumFlag]: 1, [c.ZSTD_c_contentSizeFlag]: 1 },
     });
 }
 
