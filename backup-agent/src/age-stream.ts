@@ -59,12 +59,14 @@ function headerEnd(b: Buffer): number {
 
 /**
  * age's STREAM sealing, without a stream around it (the upload's worker thread uses it directly): plaintext in any
- * cut, sealed chunks out. `push` keeps at least one byte back, as only the end of the input tells which chunk is the
- * last; `end` seals what is left as the last chunk.
+ * cut, the sealed bytes out as a list of pieces (no copy into one buffer: the caller copies them where they go).
+ * `push` keeps at least one byte back, as only the end of the input tells which chunk is the last; `end` seals what
+ * is left as the last chunk.
  */
 export class AgeSealer {
-    private pending: Buffer[] = [];
-    private pendingBytes = 0;
+    /** Plaintext of a chunk not known yet not to be the last: 0..CHUNK bytes. */
+    private readonly held = Buffer.allocUnsafeSlow(CHUNK);
+    private heldBytes = 0;
     private counter = 0;
     private started = false;
 
@@ -73,52 +75,45 @@ export class AgeSealer {
         private readonly key: Buffer,
     ) {}
 
-    /** The sealed bytes `chunk` completes (possibly none), as one buffer. */
-    push(chunk: Buffer): Buffer {
-        this.pending.push(chunk);
-        this.pendingBytes += chunk.length;
-        if (this.pendingBytes <= CHUNK) return this.start();
-        const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-        const n = Math.floor((all.length - 1) / CHUNK);
-        const rest = all.subarray(n * CHUNK);
-        const out = this.output(n * SEALED);
-        for (let i = 0; i < n; i++) this.seal(all.subarray(i * CHUNK, (i + 1) * CHUNK), false, out.buf, out.at + i * SEALED);
-        // Copy the few bytes kept back: a view would keep the whole (large) input alive until the next push.
-        this.pending = [Buffer.from(rest)];
-        this.pendingBytes = rest.length;
-        return out.buf;
+    /** The sealed bytes `chunk` completes (possibly none). */
+    push(chunk: Buffer): Buffer[] {
+        const out = this.start();
+        let at = 0;
+        for (;;) {
+            // A full chunk held is not the last once any byte follows it.
+            if (this.heldBytes === CHUNK && at < chunk.length) {
+                this.seal(this.held, false, out);
+                this.heldBytes = 0;
+            }
+            if (at >= chunk.length) return out;
+            if (this.heldBytes === 0 && chunk.length - at > CHUNK) {
+                this.seal(chunk.subarray(at, at + CHUNK), false, out); // sealed in place, no copy
+                at += CHUNK;
+                continue;
+            }
+            const n = chunk.copy(this.held, this.heldBytes, at, at + Math.min(chunk.length - at, CHUNK - this.heldBytes));
+            this.heldBytes += n;
+            at += n;
+        }
     }
 
-    /** The last chunk (all that is kept back), sealed. */
-    end(): Buffer {
-        const last = Buffer.concat(this.pending, this.pendingBytes);
-        this.pending = [];
-        this.pendingBytes = 0;
-        const out = this.output(last.length + TAG);
-        this.seal(last, true, out.buf, out.at);
-        return out.buf;
+    /** The last chunk (all that is held), sealed. */
+    end(): Buffer[] {
+        const out = this.start();
+        this.seal(this.held.subarray(0, this.heldBytes), true, out);
+        this.heldBytes = 0;
+        return out;
     }
 
-    private start(): Buffer {
-        if (this.started) return Buffer.alloc(0);
+    private start(): Buffer[] {
+        if (this.started) return [];
         this.started = true;
-        return this.prefix;
+        return [this.prefix];
     }
 
-    /** One buffer for the prefix (first time only) and `bytes` of sealed chunks. */
-    private output(bytes: number): { buf: Buffer; at: number } {
-        const head = this.started ? 0 : this.prefix.length;
-        const buf = Buffer.allocUnsafeSlow(head + bytes);
-        if (!this.started) this.prefix.copy(buf, 0);
-        this.started = true;
-        return { buf, at: head };
-    }
-
-    private seal(plain: Buffer, last: boolean, out: Buffer, at: number): void {
+    private seal(plain: Buffer, last: boolean, out: Buffer[]): void {
         const c = createCipheriv("chacha20-poly1305", this.key, chunkNonce(this.counter++, last), { authTagLength: TAG });
-        let n = c.update(plain).copy(out, at);
-        n += c.final().copy(out, at + n);
-        c.getAuthTag().copy(out, at + n);
+        out.push(c.update(plain), c.final(), c.getAuthTag());
     }
 }
 
@@ -132,12 +127,13 @@ export class AgeEncrypt extends Transform {
     }
 
     override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-        const out = this.s.push(chunk);
-        cb(null, out.length > 0 ? out : undefined);
+        for (const b of this.s.push(chunk)) if (b.length > 0) this.push(b);
+        cb();
     }
 
     override _flush(cb: TransformCallback): void {
-        cb(null, this.s.end());
+        for (const b of this.s.end()) if (b.length > 0) this.push(b);
+        cb();
     }
 }
 

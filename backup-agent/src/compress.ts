@@ -58,6 +58,11 @@ export function createDecompress(codec: Compression): Transform {
     return zlib.createZstdDecompress({ chunkSize });
 }
 
+/**
+ * The same frames as a stream stage on the libuv pool. The upload now compresses on its worker thread
+ * (src/offload-worker.ts: the same compressBlock/compressBlockSync, the same frames); this stays as the reference
+ * the format tests run against.
+ */
 export class ParallelCompress extends Transform {
     private pending: Buffer[] = [];
     private pendingBytes = 0;

@@ -9,25 +9,16 @@
 // An input slot is handed back once its block's stored bytes are all in part slots, so memory is the two rings plus
 // a few blocks, whatever the backup's size.
 import { createHash } from "node:crypto";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { parentPort, workerData } from "node:worker_threads";
 import { AgeSealer } from "./age-stream";
+import { collectGarbage } from "./collect";
 import { compressBlock, compressBlockSync } from "./compress";
 import type { FromWorker, PackInit, ToWorker } from "./offload";
 
 const port = parentPort!;
 
-// Every block leaves garbage here (the compressor's output, the sealed copy), ~2 bytes per byte of tar, which V8
-// collects only once 64 MiB or more of it piled up: at ~1 GB/s that is ~60 MiB of RSS for nothing. This thread's
-// heap is tiny, so a full collection every few blocks costs ~1 ms and keeps the pile small (measured: -35 MiB peak).
-let collect: (() => void) | null = null;
-try {
-    setFlagsFromString("--expose-gc");
-    collect = runInNewContext("gc") as () => void;
-} catch {
-    collect = null; // without it V8 collects on its own, later
-}
+// Every block leaves garbage here (the compressor's output, the sealed pieces), ~2 bytes per byte of tar: collected
+// every few blocks (src/collect.ts; every block or two measured slower, never measured more RSS).
 const COLLECT_EVERY = 8;
 let blocks = 0;
 const post = (m: FromWorker): void => port.postMessage(m);
@@ -58,10 +49,14 @@ function fail(e: unknown): void {
 }
 
 /** The stored bytes of one block (or of the end: inSlot -1), hashed and queued for the part slots. */
-function stored(b: Buffer, inSlot: number): void {
-    storedHash.update(b);
-    storedBytes += b.length;
-    waiting.push({ b, inSlot });
+function stored(pieces: Buffer[], inSlot: number): void {
+    for (const b of pieces) {
+        storedHash.update(b);
+        storedBytes += b.length;
+        waiting.push({ b, inSlot: -1 });
+    }
+    // The input slot goes back with the last piece (an empty marker when there is none).
+    waiting.push({ b: Buffer.alloc(0), inSlot });
     place();
 }
 
@@ -119,7 +114,7 @@ port.on("message", (m: ToWorker) => {
         chain.catch(fail);
         return;
     }
-    if (collect && ++blocks % COLLECT_EVERY === 0) collect();
+    if (++blocks % COLLECT_EVERY === 0) collectGarbage();
     const block = inRing.subarray(m.slot * o.blockBytes, m.slot * o.blockBytes + m.len);
     tarHash.update(block);
     tarBytes += block.length;
@@ -135,6 +130,6 @@ port.on("message", (m: ToWorker) => {
         return fail(e);
     }
     out.catch(() => undefined); // awaited in order below; this keeps a failure from being "unhandled"
-    chain = chain.then(() => out).then((b) => stored(sealer ? sealer.push(b) : b, m.slot));
+    chain = chain.then(() => out).then((b) => stored(sealer ? sealer.push(b) : [b], m.slot));
     chain.catch(fail);
 });

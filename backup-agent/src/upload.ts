@@ -17,6 +17,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { makeEncrypter } from "./age";
 import { newAgeFile } from "./age-stream";
+import { collectGarbage } from "./collect";
 import { Compression, needZstd } from "./compress";
 import { DEFAULTS } from "./defaults";
 import { buildManifest, BackupKind, Manifest } from "./manifest";
@@ -86,7 +87,10 @@ export async function uploadBackup(input: Readable, s3: S3Client, o: UploadOptio
         parallel + 1,
         partBytes,
         queueSize + 1,
-        (slot, bytes) => parts.add(bytes, () => pack.freePart(slot)),
+        (slot, bytes) => {
+            collectGarbage(); // one part's worth of garbage at most (src/collect.ts)
+            parts.add(bytes, () => pack.freePart(slot));
+        },
     );
     // Node parts in one pipeline; its promise settles on the first error anywhere and destroys the rest.
     const front = pipeline(input, tar, pack);
@@ -127,7 +131,7 @@ export async function uploadBackup(input: Readable, s3: S3Client, o: UploadOptio
 
 /**
  * An S3 multipart upload fed with whole parts, in order, each uploaded as it comes (at most `queueSize` at once; the
- * caller's slot is handed back by `done` once S3 has it). What lib-storage does, minus its copying of the body into
+ * caller's slot is handed back by `release` once S3 has it). What lib-storage does, minus its copying of the body into
  * parts: here the worker fills the parts in place. CRC32 per part (Object Lock buckets require a checksum); the
  * upload is created with the first part, so a backup that fails before any data leaves nothing to abort.
  */
