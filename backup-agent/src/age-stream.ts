@@ -57,40 +57,52 @@ function headerEnd(b: Buffer): number {
     return nl < 0 ? -1 : nl + 1;
 }
 
-/** Plaintext in, age file out: the given prefix (header || nonce), then the sealed chunks. */
-export class AgeEncrypt extends Transform {
-    private pending: Buffer[] = [];
-    private pendingBytes = 0;
+/**
+ * age's STREAM sealing, without a stream around it (the upload's worker thread uses it directly): plaintext in any
+ * cut, the sealed bytes out as a list of pieces (no copy into one buffer: the caller copies them where they go).
+ * `push` keeps at least one byte back, as only the end of the input tells which chunk is the last; `end` seals what
+ * is left as the last chunk.
+ */
+export class AgeSealer {
+    /** Plaintext of a chunk not known yet not to be the last: 0..CHUNK bytes. */
+    private readonly held = Buffer.allocUnsafeSlow(CHUNK);
+    private heldBytes = 0;
     private counter = 0;
     private started = false;
 
     constructor(
         private readonly prefix: Buffer,
         private readonly key: Buffer,
-    ) {
-        super({ readableHighWaterMark: 1024 * 1024 });
+    ) {}
+
+    /** The sealed bytes `chunk` completes (possibly none). */
+    push(chunk: Buffer): Buffer[] {
+        const out = this.start();
+        let at = 0;
+        for (;;) {
+            // A full chunk held is not the last once any byte follows it.
+            if (this.heldBytes === CHUNK && at < chunk.length) {
+                this.seal(this.held, false, out);
+                this.heldBytes = 0;
+            }
+            if (at >= chunk.length) return out;
+            if (this.heldBytes === 0 && chunk.length - at > CHUNK) {
+                this.seal(chunk.subarray(at, at + CHUNK), false, out); // sealed in place, no copy
+                at += CHUNK;
+                continue;
+            }
+            const n = chunk.copy(this.held, this.heldBytes, at, at + Math.min(chunk.length - at, CHUNK - this.heldBytes));
+            this.heldBytes += n;
+            at += n;
+        }
     }
 
-    override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-        this.pending.push(chunk);
-        this.pendingBytes += chunk.length;
-        // Keep at least one byte back: only the end of the input tells which chunk is the last.
-        if (this.pendingBytes <= CHUNK) return cb();
-        const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-        const n = Math.floor((all.length - 1) / CHUNK);
-        const out: Buffer[] = this.start();
-        for (let i = 0; i < n; i++) this.seal(all.subarray(i * CHUNK, (i + 1) * CHUNK), false, out);
-        const rest = all.subarray(n * CHUNK);
-        this.pending = [rest];
-        this.pendingBytes = rest.length;
-        cb(null, Buffer.concat(out));
-    }
-
-    override _flush(cb: TransformCallback): void {
-        const out: Buffer[] = this.start();
-        this.seal(Buffer.concat(this.pending, this.pendingBytes), true, out);
-        this.pending = [];
-        cb(null, Buffer.concat(out));
+    /** The last chunk (all that is held), sealed. */
+    end(): Buffer[] {
+        const out = this.start();
+        this.seal(this.held.subarray(0, this.heldBytes), true, out);
+        this.heldBytes = 0;
+        return out;
     }
 
     private start(): Buffer[] {
@@ -105,88 +117,94 @@ export class AgeEncrypt extends Transform {
     }
 }
 
-/** Age file in, plaintext out; fails on a bad header, a wrong identity, a tampered, truncated or extended payload. */
-export class AgeDecrypt extends Transform {
-    private pending: Buffer[] = [];
-    private pendingBytes = 0;
-    private key: Buffer | null = null;
-    private counter = 0;
+/** Plaintext in, age file out: the given prefix (header || nonce), then the sealed chunks. */
+export class AgeEncrypt extends Transform {
+    private readonly s: AgeSealer;
 
-    constructor(private readonly d: Decrypter) {
+    constructor(prefix: Buffer, key: Buffer) {
         super({ readableHighWaterMark: 1024 * 1024 });
+        this.s = new AgeSealer(prefix, key);
     }
 
     override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-        this.pending.push(chunk);
-        this.pendingBytes += chunk.length;
-        if (this.key === null) {
-            this.readHeader().then((ready) => (ready ? this.open(false, cb) : cb()), cb);
-            return;
-        }
-        this.open(false, cb);
+        for (const b of this.s.push(chunk)) if (b.length > 0) this.push(b);
+        cb();
     }
 
     override _flush(cb: TransformCallback): void {
-        if (this.key === null) {
-            this.readHeader().then((ready) => (ready ? this.open(true, cb) : cb(new AgeError("the age file ends inside its header"))), cb);
-            return;
-        }
-        this.open(true, cb);
+        for (const b of this.s.end()) if (b.length > 0) this.push(b);
+        cb();
+    }
+}
+
+/**
+ * Reads an age file's header and payload nonce from its first bytes; null while they are not all in `b` yet. Resolves
+ * the payload key and where the sealed chunks start; rejects on a bad header or a wrong identity.
+ */
+export async function readAgeHeader(b: Buffer, d: Decrypter): Promise<{ key: Buffer; payloadAt: number } | null> {
+    const end = headerEnd(b);
+    if (end < 0) {
+        if (b.length > MAX_HEADER) throw new AgeError(`no age header in the first ${MAX_HEADER} bytes`);
+        return null;
+    }
+    if (b.length < end + NONCE) return null;
+    let fileKey: Uint8Array;
+    try {
+        fileKey = await d.decryptHeader(b.subarray(0, end));
+    } catch (err) {
+        throw new AgeError(`cannot decrypt: ${(err as Error).message} (is it the identity matching the manifest's recipients?)`);
+    }
+    return { key: streamKey(fileKey, b.subarray(end, end + NONCE)), payloadAt: end + NONCE };
+}
+
+/**
+ * age's STREAM opening without a stream around it (the restore's worker thread uses it directly): the sealed chunks
+ * (the payload after the nonce) in any cut, plaintext out. Throws on a tampered, truncated or extended payload.
+ */
+export class AgeOpener {
+    private pending: Buffer[] = [];
+    private pendingBytes = 0;
+    private counter = 0;
+
+    constructor(private readonly key: Buffer) {}
+
+    /** The plaintext of every sealed chunk `chunk` completes and that is known not to be the last. */
+    push(chunk: Buffer): Buffer {
+        this.pending.push(chunk);
+        this.pendingBytes += chunk.length;
+        return this.open(false);
     }
 
-    /** Reads the header and nonce once they are all in; resolves true when the payload key is known. */
-    private async readHeader(): Promise<boolean> {
-        const all = Buffer.concat(this.pending, this.pendingBytes);
-        this.pending = [all];
-        const end = headerEnd(all);
-        if (end < 0) {
-            if (all.length > MAX_HEADER) throw new AgeError(`no age header in the first ${MAX_HEADER} bytes`);
-            return false;
-        }
-        if (all.length < end + NONCE) return false;
-        let fileKey: Uint8Array;
-        try {
-            fileKey = await this.d.decryptHeader(all.subarray(0, end));
-        } catch (err) {
-            throw new AgeError(`cannot decrypt: ${(err as Error).message} (is it the identity matching the manifest's recipients?)`);
-        }
-        this.key = streamKey(fileKey, all.subarray(end, end + NONCE));
-        const rest = all.subarray(end + NONCE);
-        this.pending = [rest];
-        this.pendingBytes = rest.length;
-        return true;
+    /** The rest, whose last chunk must be the final one. */
+    end(): Buffer {
+        return this.open(true);
     }
 
-    /** Opens every sealed chunk known not to be the last (or, at the end, all of them). */
-    private open(atEnd: boolean, cb: TransformCallback): void {
-        if (!atEnd && this.pendingBytes <= SEALED) return cb();
+    private open(atEnd: boolean): Buffer {
+        if (!atEnd && this.pendingBytes <= SEALED) return Buffer.alloc(0);
         const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-        const out: Buffer[] = [];
+        // Chunks known not to be the last: all but the final 1..SEALED bytes.
+        const full = all.length > SEALED ? Math.ceil((all.length - SEALED) / SEALED) : 0;
+        const lastBytes = all.length - full * SEALED;
+        if (atEnd && (lastBytes < TAG || (lastBytes === TAG && this.counter + full > 0)))
+            throw new AgeError("the age payload is truncated (its last chunk is missing or incomplete)");
+        const out = Buffer.allocUnsafeSlow(full * CHUNK + (atEnd ? lastBytes - TAG : 0));
         let at = 0;
-        try {
-            while (all.length - at > SEALED) {
-                out.push(this.openOne(all.subarray(at, at + SEALED), false));
-                at += SEALED;
-            }
-            if (atEnd) {
-                const last = all.subarray(at);
-                if (last.length < TAG || (last.length === TAG && this.counter > 0))
-                    throw new AgeError("the age payload is truncated (its last chunk is missing or incomplete)");
-                out.push(this.openOne(last, true));
-                at = all.length;
-            }
-        } catch (err) {
-            return cb(err as Error);
+        let w = 0;
+        for (let i = 0; i < full; i++, at += SEALED) w += this.openOne(all.subarray(at, at + SEALED), false, out, w);
+        if (atEnd) {
+            w += this.openOne(all.subarray(at), true, out, w);
+            at = all.length;
         }
         const rest = all.subarray(at);
-        this.pending = [rest];
+        this.pending = rest.length > 0 ? [Buffer.from(rest)] : [];
         this.pendingBytes = rest.length;
-        cb(null, out.length === 1 ? out[0] : Buffer.concat(out));
+        return out.subarray(0, w);
     }
 
-    private openOne(sealed: Buffer, last: boolean): Buffer {
+    private openOne(sealed: Buffer, last: boolean, out: Buffer, at: number): number {
         const i = this.counter++;
-        const d = createDecipheriv("chacha20-poly1305", this.key!, chunkNonce(i, last), { authTagLength: TAG });
+        const d = createDecipheriv("chacha20-poly1305", this.key, chunkNonce(i, last), { authTagLength: TAG });
         d.setAuthTag(sealed.subarray(sealed.length - TAG));
         const plain = d.update(sealed.subarray(0, sealed.length - TAG));
         try {
@@ -198,6 +216,57 @@ export class AgeDecrypt extends Transform {
                     : `age chunk ${i} fails authentication: the object is tampered with`,
             );
         }
-        return plain;
+        return plain.copy(out, at);
+    }
+}
+
+/** Age file in, plaintext out; fails on a bad header, a wrong identity, a tampered, truncated or extended payload. */
+export class AgeDecrypt extends Transform {
+    private head: Buffer[] = [];
+    private headBytes = 0;
+    private o: AgeOpener | null = null;
+
+    constructor(private readonly d: Decrypter) {
+        super({ readableHighWaterMark: 1024 * 1024 });
+    }
+
+    override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+        if (this.o) return this.pass(() => this.o!.push(chunk), cb);
+        this.head.push(chunk);
+        this.headBytes += chunk.length;
+        this.readHeader().then((rest) => (rest ? this.pass(() => this.o!.push(rest), cb) : cb()), cb);
+    }
+
+    override _flush(cb: TransformCallback): void {
+        if (this.o) return this.pass(() => this.o!.end(), cb);
+        this.readHeader().then(
+            (rest) =>
+                rest
+                    ? this.pass(() => Buffer.concat([this.o!.push(rest), this.o!.end()]), cb)
+                    : cb(new AgeError("the age file ends inside its header")),
+            cb,
+        );
+    }
+
+    private pass(f: () => Buffer, cb: TransformCallback): void {
+        let out: Buffer;
+        try {
+            out = f();
+        } catch (err) {
+            return cb(err as Error);
+        }
+        cb(null, out.length > 0 ? out : undefined);
+    }
+
+    /** Reads the header and nonce once they are all in: resolves the payload bytes so far, or null before that. */
+    private async readHeader(): Promise<Buffer | null> {
+        const all = Buffer.concat(this.head, this.headBytes);
+        this.head = [all];
+        const h = await readAgeHeader(all, this.d);
+        if (h === null) return null;
+        this.o = new AgeOpener(h.key);
+        this.head = [];
+        this.headBytes = 0;
+        return all.subarray(h.payloadAt);
     }
 }

@@ -15,7 +15,7 @@ export function zstdAvailable(): boolean {
     return typeof (zlib as { zstdCompress?: unknown }).zstdCompress === "function";
 }
 
-function needZstd(): void {
+export function needZstd(): void {
     if (!zstdAvailable())
         throw new Error(`zstd needs Node >= 22.15 (this is ${process.version}): run the agent's image, or use --compression gzip`);
 }
@@ -37,6 +37,18 @@ export function compressBlock(codec: Compression, block: Buffer, level: number):
     });
 }
 
+/** The same as compressBlock, on the calling thread (the upload's worker thread, which has nothing else to do). */
+export function compressBlockSync(codec: Compression, block: Buffer, level: number): Buffer {
+    const chunkSize = block.length + (block.length >> 7) + 1024;
+    if (codec === "gzip") return zlib.gzipSync(block, { level, chunkSize });
+    needZstd();
+    const c = zlib.constants;
+    return zlib.zstdCompressSync(block, {
+        chunkSize,
+        params: { [c.ZSTD_c_compressionLevel]: level, [c.ZSTD_c_checksumFlag]: 1, [c.ZSTD_c_contentSizeFlag]: 1 },
+    });
+}
+
 /** The streaming decompressor for a stored object's compression (old backups are gzip). */
 export function createDecompress(codec: Compression): Transform {
     // 1 MiB of output per trip to the thread pool (the default, 16 KiB, makes the trips the cost).
@@ -46,6 +58,11 @@ export function createDecompress(codec: Compression): Transform {
     return zlib.createZstdDecompress({ chunkSize });
 }
 
+/**
+ * The same frames as a stream stage on the libuv pool. The upload now compresses on its worker thread
+ * (src/offload-worker.ts: the same compressBlock/compressBlockSync, the same frames); this stays as the reference
+ * the format tests run against.
+ */
 export class ParallelCompress extends Transform {
     private pending: Buffer[] = [];
     private pendingBytes = 0;

@@ -157,7 +157,9 @@ const uploadSpecs: Specs = {
     compression: { help: `zstd|gzip, default ${DEFAULTS.compression} (gzip: as backups before zstd)` },
     "zstd-level": { help: `1-19, default ${DEFAULTS.level.zstd}` },
     "gzip-level": { help: `1-9, default ${DEFAULTS.level.gzip}` },
-    "compress-parallel": { help: `blocks compressed at once, 1-8, default ${DEFAULTS.parallel}; 1 keeps compression on one core` },
+    "compress-parallel": {
+        help: `gzip blocks compressed at once, 1-8, default ${DEFAULTS.parallel} (zstd -1 runs on the upload's worker thread; blocks in flight are this + 1)`,
+    },
     "gzip-parallel": { help: "the old name of --compress-parallel" },
     "block-mib": { help: `MiB of tar per compressed block, 1-16, default ${DEFAULTS.blockMiB}` },
 };
