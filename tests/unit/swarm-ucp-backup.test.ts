@@ -584,6 +584,9 @@ describe("swarm peer scripts, run in dash against a scripted manager", function 
         fs.writeFileSync(path.join(d, "status"), "down");
         fs.writeFileSync(path.join(d, "role"), "manager");
         fs.writeFileSync(path.join(d, "member"), "member");
+        // The scripts poll the store between sleeps: each sleep returns at once (and is logged), so a wait costs no
+        // wall time; a test that needs the store to change at a sleep replaces it.
+        fs.writeFileSync(path.join(d, "bin", "sleep"), `#!/bin/sh\necho "sleep $*" >> ${d}/calls\n`, { mode: 0o755 });
         fs.writeFileSync(
             path.join(d, "bin", "docker"),
             `#!/bin/sh
@@ -619,6 +622,7 @@ esac
         assert.deepStrictEqual(r.changes, ["demote", "promote"]);
         const calls = fs.readFileSync(path.join(dir, "calls"), "utf8");
         assert.ok(calls.indexOf("node promote") > calls.lastIndexOf("{{if .ManagerStatus}}"), "promoted only after the member was gone");
+        assert.ok(calls.indexOf("sleep 1") > calls.indexOf("node demote"), "it waited (slept) between the polls after the demotion");
         assert.strictEqual(fs.readFileSync(path.join(dir, "member"), "utf8").trim(), "gone");
         assert.match(r.stdout, /out of raft and a manager again in the store; restore it now/);
     });
