@@ -187,7 +187,23 @@ function tlsPair(): { key: string; cert: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-cert-"));
     execFileSync(
         "openssl",
-        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=t", "-keyout", `${dir}/k`, "-out", `${dir}/c`],
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=t",
+            "-keyout",
+            `${dir}/k`,
+            "-out",
+            `${dir}/c`,
+        ],
         { stdio: "ignore" },
     );
     const out = { key: fs.readFileSync(`${dir}/k`, "utf8"), cert: fs.readFileSync(`${dir}/c`, "utf8") };

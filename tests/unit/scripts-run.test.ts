@@ -27,8 +27,11 @@ function selfSigned(): { key: string; cert: string } {
         [
             "req",
             "-x509",
+            // An EC key: made in milliseconds (RSA 2048 takes a noticeable share of a second), and cheaper per handshake.
             "-newkey",
-            "rsa:2048",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
             "-nodes",
             "-days",
             "1",
