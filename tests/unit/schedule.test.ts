@@ -410,7 +410,12 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
         // host3 lists its own file, so both hosts can wait out their deadline at the same time.
         const list = path.join(root, "list.jsonl");
         const list3 = path.join(root, "list3.jsonl");
-        const host3 = args("host3", { confirm: { listCommand: `cat ${list3}`, timeoutSeconds: 2, intervalSeconds: 1 } });
+        // Each listing is also counted (the listing's exit status is still cat's).
+        const listed3 = path.join(root, "listed3");
+        fs.rmSync(listed3, { force: true });
+        const host3 = args("host3", {
+            confirm: { listCommand: `echo >> ${listed3}; cat ${list3}`, timeoutSeconds: 2, intervalSeconds: 1 },
+        });
         for (const a of [args("host1"), args("host2"), host3]) assert.strictEqual((await dash(installScript(a), env)).status, 0);
         const lastLog = (h: string) => fs.readFileSync(args(h).paths.logFile, "utf8").trim().split("\n").pop()!;
         healthy.splice(0, 3, true, true, true);
@@ -429,12 +434,16 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
             lastLog("host2"),
             / FAILED not my turn, but host1 \(healthy\) took no DTR backup within 2s: the newest listed is 20200101T000000$/,
         );
-        assert.ok(Date.now() - t0 >= 1500, "it kept looking until the deadline");
+        // The runner's deadline is in whole seconds (`date +%s` at its start, which is after t0, plus 2), so it gave up
+        // in the second 2 past t0's at the earliest, having listed again after a sleep.
+        assert.ok(Math.floor(Date.now() / 1000) >= Math.floor(t0 / 1000) + 2, "it kept looking until the deadline");
+        assert.ok(Date.now() - t0 >= 1000, "a second at least (whole seconds: 2 after a start late in one)");
         assert.strictEqual(r3.status, 1, r3.stderr);
         assert.match(
             lastLog("host3"),
             / FAILED not my turn, but host1 \(healthy\) took no DTR backup within 2s: the newest listed is none$/,
         );
+        assert.ok(fs.readFileSync(listed3, "utf8").length >= 2, "it listed again after a sleep before giving up");
         // A listing that fails cannot confirm: a WARNING line naming the failure, then the skip (exit 0); the taker's
         // own run reports the outcome.
         fs.rmSync(list3);
