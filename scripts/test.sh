@@ -44,7 +44,8 @@ eval "$(bash scripts/toolchain.sh env)"
 # The backup agent too: the operator tools run it locally (the engine tests' rebuild reads a bucket through it).
 suite build bash -c 'npm run build --silent && npm --prefix backup-agent ci --no-audit --no-fund --silent && npm --prefix backup-agent run build --silent'
 suite lint bash -c 'npm run lint --silent && actionlint .github/workflows/*.yml'
-suite unit npx mocha 'bin/tests/unit/**/*.test.js'
+# Two mocha workers (tests/unit/.mocharc.json): the files run in parallel, each in one process with its own Pulumi mocks.
+suite unit npx mocha --config tests/unit/.mocharc.json
 suite policy bash -c 'npm --prefix policy ci --no-audit --no-fund --silent && npm --prefix policy test --silent'
 suite policy-engine bash policy/run-preview.sh check
 # The pack on the project's own stack program (needs the pack built above and its analyzer script on PATH).

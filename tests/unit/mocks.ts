@@ -29,6 +29,11 @@ export function backupStdout(inputs: Record<string, any>): string | undefined {
     return `dtr-ha backup: done\n${catalogEntry({ kind, cluster, bucket, dtrVersion: version })}\n`;
 }
 
+// mocha sets Error.stackTraceLimit to Infinity (for its failure output), and Pulumi's SDK takes a stack trace for every
+// promise it makes (runtime/debuggable.js): unlimited, those cost seconds of CPU over this suite. Node's own default
+// still shows a failing assertion from the test's line on.
+Error.stackTraceLimit = 10;
+
 pulumi.runtime.setMocks(
     {
         newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {

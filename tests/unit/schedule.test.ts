@@ -37,9 +37,16 @@ const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
 const PASS = "pa$$ 'w\"ord`x`";
 const AWS_SECRET = "s3cr3t/'key$HOME";
 
-/** systemd's own parser: exit 0 for a valid calendar expression. */
+/** systemd's own parser: exit 0 for a valid calendar expression (asked once per expression; the answer is kept). */
+const systemdSays = new Map<string, boolean>();
 function systemdAccepts(expr: string): boolean {
-    return spawnSync("systemd-analyze", ["calendar", expr], { stdio: "ignore" }).status === 0;
+    let ok = systemdSays.get(expr);
+    if (ok === undefined) {
+        const r = spawnSync("systemd-analyze", ["calendar", expr], { stdio: "ignore" });
+        if (r.error) throw r.error;
+        systemdSays.set(expr, (ok = r.status === 0));
+    }
+    return ok;
 }
 
 describe("backup schedule: calendar and cron validation", () => {
@@ -180,7 +187,23 @@ function tlsPair(): { key: string; cert: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-cert-"));
     execFileSync(
         "openssl",
-        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=t", "-keyout", `${dir}/k`, "-out", `${dir}/c`],
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=t",
+            "-keyout",
+            `${dir}/k`,
+            "-out",
+            `${dir}/c`,
+        ],
         { stdio: "ignore" },
     );
     const out = { key: fs.readFileSync(`${dir}/k`, "utf8"), cert: fs.readFileSync(`${dir}/c`, "utf8") };
@@ -384,35 +407,51 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
     });
 
     it("a host that defers reports FAILED when the taker's backup never shows in the bucket", async () => {
-        for (const h of HOSTS) assert.strictEqual((await dash(installScript(args(h.name)), env)).status, 0);
-        const lastLog = (h: string) => fs.readFileSync(args(h).paths.logFile, "utf8").trim().split("\n").pop()!;
+        // host3 lists its own file, so both hosts can wait out their deadline at the same time.
         const list = path.join(root, "list.jsonl");
+        const list3 = path.join(root, "list3.jsonl");
+        // Each listing is also counted (the listing's exit status is still cat's).
+        const listed3 = path.join(root, "listed3");
+        fs.rmSync(listed3, { force: true });
+        const host3 = args("host3", {
+            confirm: { listCommand: `echo >> ${listed3}; cat ${list3}`, timeoutSeconds: 2, intervalSeconds: 1 },
+        });
+        for (const a of [args("host1"), args("host2"), host3]) assert.strictEqual((await dash(installScript(a), env)).status, 0);
+        const lastLog = (h: string) => fs.readFileSync(args(h).paths.logFile, "utf8").trim().split("\n").pop()!;
         healthy.splice(0, 3, true, true, true);
-        // The newest backup is from a past slot: host1 (healthy, so it was its turn) took none this time.
+        // host2: the newest backup is from a past slot: host1 (healthy, so it was its turn) took none this time.
         fs.writeFileSync(list, '{"manifestKey":"dtr/manifests/lab/20200101T000000Z-dtr.manifest.json","manifest":{}}\n');
-        const t0 = Date.now();
-        let r = await dash(fileNames(args("host2")).runner);
-        assert.strictEqual(r.status, 1, r.stderr);
-        assert.match(
-            lastLog("host2"),
-            / FAILED not my turn, but host1 \(healthy\) took no DTR backup within 2s: the newest listed is 20200101T000000$/,
-        );
-        assert.ok(Date.now() - t0 >= 1500, "it kept looking until the deadline");
-        // A listing that fails cannot confirm: a WARNING line naming the failure, then the skip (exit 0); the taker's
-        // own run reports the outcome.
-        fs.rmSync(list);
-        r = await dash(fileNames(args("host3")).runner);
-        assert.strictEqual(r.status, 0, r.stderr);
-        const lines = fs.readFileSync(args("host3").paths.logFile, "utf8").trim().split("\n").slice(-2);
-        assert.match(lines[0], / WARNING cannot confirm that host1 backed up: listing the bucket failed \(exit 1\): .*list\.jsonl/);
-        assert.match(lines[1], / SKIPPED not my turn: host1 is healthy$/);
-        // A UCP backup or another cluster's DTR backup stamped now does not count.
+        // host3: a UCP backup or another cluster's DTR backup stamped now does not count.
         const now = new Date()
             .toISOString()
             .replace(/[-:]/g, "")
             .replace(/\.\d{3}Z$/, "Z");
-        fs.writeFileSync(list, `{"manifestKey":"dtr/manifests/lab/${now}-ucp.manifest.json","manifest":{}}\n`);
-        assert.strictEqual((await dash(fileNames(args("host2")).runner)).status, 1);
+        fs.writeFileSync(list3, `{"manifestKey":"dtr/manifests/lab/${now}-ucp.manifest.json","manifest":{}}\n`);
+        const t0 = Date.now();
+        const [r2, r3] = await Promise.all([dash(fileNames(args("host2")).runner), dash(fileNames(host3).runner)]);
+        assert.strictEqual(r2.status, 1, r2.stderr);
+        assert.match(
+            lastLog("host2"),
+            / FAILED not my turn, but host1 \(healthy\) took no DTR backup within 2s: the newest listed is 20200101T000000$/,
+        );
+        // The runner's deadline is in whole seconds (`date +%s` at its start, which is after t0, plus 2), so it gave up
+        // in the second 2 past t0's at the earliest, having listed again after a sleep.
+        assert.ok(Math.floor(Date.now() / 1000) >= Math.floor(t0 / 1000) + 2, "it kept looking until the deadline");
+        assert.ok(Date.now() - t0 >= 1000, "a second at least (whole seconds: 2 after a start late in one)");
+        assert.strictEqual(r3.status, 1, r3.stderr);
+        assert.match(
+            lastLog("host3"),
+            / FAILED not my turn, but host1 \(healthy\) took no DTR backup within 2s: the newest listed is none$/,
+        );
+        assert.ok(fs.readFileSync(listed3, "utf8").length >= 2, "it listed again after a sleep before giving up");
+        // A listing that fails cannot confirm: a WARNING line naming the failure, then the skip (exit 0); the taker's
+        // own run reports the outcome.
+        fs.rmSync(list3);
+        let r = await dash(fileNames(host3).runner);
+        assert.strictEqual(r.status, 0, r.stderr);
+        const lines = fs.readFileSync(args("host3").paths.logFile, "utf8").trim().split("\n").slice(-2);
+        assert.match(lines[0], / WARNING cannot confirm that host1 backed up: listing the bucket failed \(exit 1\): .*list3\.jsonl/);
+        assert.match(lines[1], / SKIPPED not my turn: host1 is healthy$/);
         // The taker's backup appears while host2 waits: confirmed, SKIPPED, exit 0.
         fs.writeFileSync(list, "");
         const waiting = dash(fileNames(args("host2")).runner);

@@ -4,7 +4,7 @@
  * must stop the restore before the engine is stopped, and be named.
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -89,8 +89,8 @@ esac`,
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    function run(extra: Partial<SwarmRestoreScriptArgs> = {}) {
-        const script = swarmRestoreScript({
+    function script(extra: Partial<SwarmRestoreScriptArgs>): string {
+        return swarmRestoreScript({
             agentImage: AGENT,
             bucket: "dtr-backups",
             manifestKey: KEY,
@@ -100,12 +100,33 @@ esac`,
             mode: "force-new-cluster",
             ...extra,
         });
-        const r = spawnSync("dash", ["-c", script], { env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}` }, encoding: "utf8" });
+    }
+    const env = () => ({ PATH: `${path.join(dir, "bin")}:${process.env.PATH}` });
+    function run(extra: Partial<SwarmRestoreScriptArgs> = {}) {
+        return outcome(spawnSync("dash", ["-c", script(extra)], { env: env(), encoding: "utf8" }));
+    }
+    /**
+     * The same, without blocking this process: a socket server in it then answers while the script runs (under
+     * spawnSync its connection is accepted by the kernel but never served, and curl waits out its --max-time).
+     */
+    function runAsync(extra: Partial<SwarmRestoreScriptArgs> = {}) {
+        return new Promise<ReturnType<typeof run>>((resolve) => {
+            const p = spawn("dash", ["-c", script(extra)], { env: env() });
+            let stdout = "";
+            let stderr = "";
+            p.stdout.on("data", (d) => (stdout += d));
+            p.stderr.on("data", (d) => (stderr += d));
+            p.on("close", (status) => resolve(outcome({ status, stdout, stderr })));
+        });
+    }
+    function outcome(r: { status: number | null; stdout: string; stderr: string }) {
         const calls = fs.existsSync(path.join(dir, "calls"))
             ? fs.readFileSync(path.join(dir, "calls"), "utf8").split("\n").filter(Boolean)
             : [];
         return {
-            ...r,
+            status: r.status,
+            stdout: r.stdout,
+            stderr: r.stderr,
             calls,
             engineCalls: calls.filter((c) => c === "stop" || c === "start"),
             probed: calls.filter((c) => c.startsWith("curl ")).map((c) => c.split(" ").pop()!),
@@ -221,7 +242,7 @@ esac`,
         const server = net.createServer((s) => s.destroy());
         await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
         const port = (server.address() as net.AddressInfo).port;
-        const live = run({ oldManagers: [`127.0.0.1:${port}`] });
+        const live = await runAsync({ oldManagers: [`127.0.0.1:${port}`] });
         await new Promise<void>((ok) => server.close(() => ok()));
         assert.strictEqual(live.status, 1, live.stderr);
         assert.match(live.stderr, new RegExp(`REFUSED: manager 127\\.0\\.0\\.1:${port} still answers`));

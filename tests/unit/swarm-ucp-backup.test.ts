@@ -163,6 +163,7 @@ describe("swarm and UCP backup scripts", () => {
  */
 describe("swarm backup script, run in dash against a scripted node", function () {
     this.timeout(30000);
+    const REAL_TAR = spawnSync("sh", ["-c", "command -v tar"], { encoding: "utf8" }).stdout.trim();
     let dir: string;
     const fake = (name: string, body: string) => fs.writeFileSync(path.join(dir, "bin", name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
 
@@ -183,6 +184,8 @@ describe("swarm backup script, run in dash against a scripted node", function ()
         // The engine answers while the file `up` exists; stop/start remove/create it and log.
         fake("engine-stop", `echo stop >> ${d}/calls; rm -f ${d}/up`);
         fake("engine-start", `echo start >> ${d}/calls; touch ${d}/up`);
+        // The real tar, its argv logged: the test then knows which archive this run made.
+        fake("tar", `echo "tar $*" >> ${d}/calls; exec ${REAL_TAR} "$@"`);
         fake(
             "docker",
             `echo "docker $*" >> ${d}/calls
@@ -229,8 +232,6 @@ esac`,
 
     it("a whole run: stop, tar, start, Ready manager, upload, manifest stored, catalog line last; no archive left", () => {
         node({});
-        const shm = () => fs.readdirSync("/dev/shm").filter((f) => f.startsWith("dtr-ha-swarm."));
-        const before = shm();
         const r = run();
         assert.strictEqual(r.status, 0, r.stderr);
         assert.deepStrictEqual(r.engineCalls, ["stop", "start"]);
@@ -242,7 +243,10 @@ esac`,
         const list = spawnSync("tar", ["-tf", path.join(dir, "uploaded.tar")], { encoding: "utf8" }).stdout;
         assert.match(list, /^swarm\/state\.json$/m);
         assert.ok(fs.existsSync(path.join(dir, "stored-manifest")));
-        assert.deepStrictEqual(shm(), before, "the tmpfs archive is removed");
+        // This run's archive (by the tar that wrote it; other test files running at the same time make their own).
+        const archive = / -cf (\S+) swarm$/.exec(r.calls.find((c) => c.startsWith("tar ")) ?? "")?.[1];
+        assert.match(archive ?? "", /^\/(dev\/shm|run)\/dtr-ha-swarm\.[A-Za-z0-9]{6}$/, "the archive is made on a tmpfs");
+        assert.ok(!fs.existsSync(archive!), "the tmpfs archive is removed");
         assert.match(r.stderr, /uploading \d+ bytes/);
     });
 
@@ -584,6 +588,9 @@ describe("swarm peer scripts, run in dash against a scripted manager", function 
         fs.writeFileSync(path.join(d, "status"), "down");
         fs.writeFileSync(path.join(d, "role"), "manager");
         fs.writeFileSync(path.join(d, "member"), "member");
+        // The scripts poll the store between sleeps: each sleep returns at once (and is logged), so a wait costs no
+        // wall time; a test that needs the store to change at a sleep replaces it.
+        fs.writeFileSync(path.join(d, "bin", "sleep"), `#!/bin/sh\necho "sleep $*" >> ${d}/calls\n`, { mode: 0o755 });
         fs.writeFileSync(
             path.join(d, "bin", "docker"),
             `#!/bin/sh
@@ -619,6 +626,7 @@ esac
         assert.deepStrictEqual(r.changes, ["demote", "promote"]);
         const calls = fs.readFileSync(path.join(dir, "calls"), "utf8");
         assert.ok(calls.indexOf("node promote") > calls.lastIndexOf("{{if .ManagerStatus}}"), "promoted only after the member was gone");
+        assert.ok(calls.indexOf("sleep 1") > calls.indexOf("node demote"), "it waited (slept) between the polls after the demotion");
         assert.strictEqual(fs.readFileSync(path.join(dir, "member"), "utf8").trim(), "gone");
         assert.match(r.stdout, /out of raft and a manager again in the store; restore it now/);
     });

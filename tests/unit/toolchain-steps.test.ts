@@ -1,6 +1,7 @@
 /**
  * A cold toolchain install says what it builds, that it is still building, and how long each part took
- * (scripts/lib/toolchain-steps.sh, run by bash with a fake build of a few seconds), and `npm run demo`/`lab`/`test`
+ * (scripts/lib/toolchain-steps.sh, run by bash with a fake build of about a second and a heartbeat every 0.2 s: the lib
+ * passes DTR_HA_TOOLCHAIN_HEARTBEAT to sleep, which takes fractions), and `npm run demo`/`lab`/`test`
  * show those lines as they happen (scripts/with-toolchain.sh, with a stand-in install script).
  */
 import * as assert from "assert";
@@ -34,7 +35,8 @@ describe("toolchain progress", function () {
         printf '%s\\n' "\${SUMMARY[@]}"`;
 
     it("a cold build says what it builds, that it is still building, and how long it took; a warm one that it is cached", () => {
-        const r = bash(harness('sleep 3; echo hi > "$1/tool"').replace(/DIR/g, dir), { DTR_HA_TOOLCHAIN_HEARTBEAT: "1" });
+        // 1.1 s: whole seconds by `date +%s`, so the step reports 1 or 2 s, never 0; beats every 0.2 s, about five.
+        const r = bash(harness('sleep 1.1; echo hi > "$1/tool"').replace(/DIR/g, dir), { DTR_HA_TOOLCHAIN_HEARTBEAT: "0.2" });
         assert.strictEqual(r.status, 0, r.stderr);
         const lines = r.stdout.trim().split("\n");
         assert.match(lines[0], /^\[toolchain\] fake +\.\.\. \(at \d+s\)$/);
@@ -45,14 +47,14 @@ describe("toolchain progress", function () {
         const beats = lines.filter((l) => /^\[toolchain\] fake: still building \(\d+s so far\)$/.test(l));
         assert.ok(beats.length >= 2, r.stdout);
         assert.ok(
-            lines.some((l) => /^\[toolchain\] fake +built in [3-9]s: fake v1$/.test(l)),
+            lines.some((l) => /^\[toolchain\] fake +built in [12]s: fake v1$/.test(l)),
             r.stdout,
         );
         assert.ok(
             lines.some((l) => /^\[toolchain\] fake +cached in 0s: fake v1$/.test(l)),
             r.stdout,
         );
-        assert.match(r.stdout, /fake +built +[3-9]s {2}fake v1\nfake +cached +0s {2}fake v1\n$/);
+        assert.match(r.stdout, /fake +built +[12]s {2}fake v1\nfake +cached +0s {2}fake v1\n$/);
         // No heartbeat after the build finished.
         const built = lines.findIndex((l) => / built in /.test(l));
         assert.ok(!lines.slice(built).some((l) => /still building/.test(l)), r.stdout);
@@ -60,7 +62,7 @@ describe("toolchain progress", function () {
 
     it("a failed build stops the install with its status, leaves nothing in the cache, and its heartbeat stops", () => {
         const t0 = Date.now();
-        const r = bash(harness("sleep 2; exit 7").replace(/DIR/g, dir), { DTR_HA_TOOLCHAIN_HEARTBEAT: "1" });
+        const r = bash(harness("sleep 0.5; exit 7").replace(/DIR/g, dir), { DTR_HA_TOOLCHAIN_HEARTBEAT: "0.2" });
         assert.strictEqual(r.status, 7, r.stdout + r.stderr);
         assert.ok(!fs.existsSync(path.join(dir, "fake-v1")));
         assert.ok(Date.now() - t0 < 10_000, "the heartbeat kept the install running");
