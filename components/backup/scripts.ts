@@ -462,7 +462,8 @@ export function restoreVerifyScript(a: RestoreVerifyArgs): string {
 
 /**
  * Run on each host before a restore: finds DTR replicas (containers named dtr-<service>-<12 hex>). None: fine. Some:
- * refused, unless `destroyExisting`, in which case each is destroyed with `dtr destroy` and `dtr-ol` removed.
+ * refused, unless `destroyExisting`, in which case each is destroyed with `dtr destroy`. `dtr-ol` is left as it is: DTR's
+ * restore procedure does not remove it, and a DTR host (a UCP worker) cannot (see sh/clear-replicas.sh).
  */
 export function clearReplicasStep(common: { image: DtrImage; ucp: UcpConnection; run?: RunOptions }, destroyExisting: boolean): HostScript {
     return {
