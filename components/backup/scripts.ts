@@ -17,7 +17,7 @@ import {
 } from "../dtr-cli/commands";
 import { shFile as packageShFile } from "../dtr-cli/sh-file";
 import { assertEnvName, shellJoin, shellQuote } from "../dtr-cli/shell";
-import { STORAGE_META, STORAGE_META_VALUE, StorageIdentity } from "../storage/identity";
+import { STORAGE_META, StorageIdentity } from "../storage/identity";
 import { storageIdentityReadScript } from "../storage/settings";
 
 /** Environment variables the agent reads (values come from the remote shell's environment, never argv). */
@@ -278,8 +278,8 @@ export const RESTORE_ENV = {
 
 /**
  * The configured storage the restore steps compare with the backup's (lib.sh check_storage), as data: one variable per
- * field; none at all when the configuration has no storage (then nothing is compared). A value the manifest could never
- * hold (see STORAGE_META_VALUE) is refused here, naming its key.
+ * field, whatever their characters (the script only compares them inside double quotes); none at all when the
+ * configuration has no storage (then nothing is compared).
  */
 export const STORAGE_ENV = {
     driver: "DTR_HA_STORAGE_DRIVER",
@@ -291,23 +291,7 @@ export const STORAGE_ENV = {
 
 export function storageEnv(storage: StorageIdentity | undefined): Record<string, string> {
     if (!storage) return {};
-    const keys: Record<keyof typeof STORAGE_ENV, string> = {
-        driver: "storage (driver)",
-        bucket: "storage.s3.bucket",
-        region: "storage.s3.region",
-        rootdirectory: "storage.s3.rootDirectory",
-        regionendpoint: "storage.s3.regionEndpoint",
-    };
-    const env: Record<string, string> = {};
-    for (const [f, name] of Object.entries(STORAGE_ENV) as [keyof typeof STORAGE_ENV, string][]) {
-        const v = storage[f];
-        if (typeof v !== "string" || !STORAGE_META_VALUE.test(v))
-            throw new Error(
-                `${keys[f]}=${JSON.stringify(v)}: use only letters, digits and . _ ~ : / @ % + = , - (what names a bucket, region, prefix or URL)`,
-            );
-        env[name] = v;
-    }
-    return env;
+    return Object.fromEntries((Object.keys(STORAGE_ENV) as (keyof typeof STORAGE_ENV)[]).map((f) => [STORAGE_ENV[f], storage[f]]));
 }
 
 /** The text of one of the shell files kept beside this module (components/backup/sh, shellchecked by lint:sh). */
