@@ -19,6 +19,15 @@ import {
 } from "./workspace";
 import { Steps } from "./progress";
 import { RtoBreakdown, StepClock, rtoBreakdown, rtoBreakdownLines } from "./rto-breakdown";
+import {
+    MIGRATION_DOC,
+    StorageIdentity,
+    backupStorageIdentity,
+    configuredStorageIdentity,
+    describeStorage,
+    storageCheckSkipped,
+    storagePreflight,
+} from "../components/storage/identity";
 import { BackupAccess, backupAccess, fromProblem, resolveManifest, verifyBackup } from "./catalog";
 import {
     BackupStore,
@@ -244,8 +253,14 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
         () => resolveManifest(access, o.from),
         (e) => `${e.manifestKey} (${e.manifest.createdAt})`,
     );
-    // DTR restores with the backed-up replica's id: refuse a manifest without a valid one before anything is written.
-    const backedUp = backedUpReplicaId(entry.manifestKey, entry.manifest.meta);
+    // Every refusal the manifest and the configuration alone can justify, before anything is verified or written: the
+    // backed-up replica's id, and the backup's storage against the configured one.
+    const config = await sourceConfig();
+    const plan = await steps.run(
+        "check the backup against the configuration (replica id, storage)",
+        async () => rebuildPlan(entry.manifestKey, entry.manifest.meta, config),
+        (p) => p.storageNote,
+    );
     const verdict = await steps.run("verify it (size and SHA-256 at its pinned version)", () => verifyBackup(access, entry.manifestKey));
     if (!verdict.ok)
         throw new Error(`backup ${entry.manifestKey} failed verification; nothing was rebuilt: ${JSON.stringify(verdict.verdict)}`);
@@ -257,13 +272,14 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
           )
         : await steps.run(`create stack ${o.stack} with ${sourceName}'s configuration`, async () => {
               const s = await createStack(o.stack, place);
-              const config = await sourceConfig();
               const backup = JSON.parse(config["dtr-ha:backup"].value);
               // One `config set-all` (each call is a CLI run: a second or so inside the RTO).
               await s.setAllConfig({
                   ...config,
                   "dtr-ha:restore": {
-                      value: JSON.stringify(restoreConfig(entry.manifestKey, backedUp, o.destroyExisting, config["dtr-ha:hosts"]?.value)),
+                      value: JSON.stringify(
+                          restoreConfig(entry.manifestKey, plan.replicaId, o.destroyExisting, config["dtr-ha:hosts"]?.value),
+                      ),
                   },
                   "dtr-ha:backup": { value: JSON.stringify({ ...backup, trigger: `rebuilt-${declaredAt.toISOString()}` }) },
               });
@@ -334,6 +350,72 @@ export function backedUpReplicaId(manifestKey: string, meta: Record<string, stri
             `backup ${manifestKey}: its manifest's replicaId=${JSON.stringify(id ?? null)} is not a DTR replica id (12 lower-case hex); DTR restores with the backed-up replica's id, so this backup cannot be restored as it is: pick another one (npm run backups -- list); nothing was written`,
         );
     return id;
+}
+
+/**
+ * The storage a stack with this configuration will give DTR, as the restore compares it: storage.mode s3 names its
+ * bucket; storage.mode aws creates a new layer bucket whose name is not known before it exists (`aws`); none or
+ * unreadable: `undefined` (the program's own validation refuses such a configuration).
+ */
+export function configuredStorageOf(config: ConfigMap): StorageIdentity | "aws" | undefined {
+    const raw = config["dtr-ha:storage"]?.value;
+    let storage: { mode?: unknown; s3?: Record<string, unknown> } | undefined;
+    try {
+        storage = raw === undefined ? undefined : JSON.parse(raw);
+    } catch {
+        return undefined;
+    }
+    if (storage?.mode === "aws") return "aws";
+    const s3 = storage?.mode === "s3" ? storage.s3 : undefined;
+    if (!s3 || typeof s3.bucket !== "string" || typeof s3.region !== "string") return undefined;
+    const opt = (v: unknown) => (typeof v === "string" ? v : undefined);
+    return configuredStorageIdentity({
+        bucket: s3.bucket,
+        region: s3.region,
+        rootDirectory: opt(s3.rootDirectory),
+        regionEndpoint: opt(s3.regionEndpoint),
+    });
+}
+
+/**
+ * What the manifest and the configuration decide before anything is written: the backed-up replica's id (DTR restores
+ * with it), and whether the backup's storage (as DTR reported it when the backup was taken) is the configured one. A
+ * difference is refused here, naming both values, the keys to change and DTR's storage-backend-migration guide, since
+ * restoring would bring back settings the new stack then contradicts (a backend switch erases every tag). A backup that
+ * records no storage passes with a note: the storage step's post-restore read-back still compares before sending.
+ */
+export function rebuildPlan(
+    manifestKey: string,
+    meta: Record<string, string> | undefined,
+    config: ConfigMap,
+): { replicaId: string; storageNote: string } {
+    const replicaId = backedUpReplicaId(manifestKey, meta);
+    const configured = configuredStorageOf(config);
+    let check: { refused?: string; note: string };
+    try {
+        if (configured === "aws") {
+            // storage.mode aws makes the new stack create its own layer bucket (named when it is created): it can never
+            // be the one the backup's registry used.
+            const backup = backupStorageIdentity(manifestKey, meta);
+            check =
+                backup === null
+                    ? { note: storageCheckSkipped(manifestKey) }
+                    : {
+                          refused:
+                              `the backup ${manifestKey} was taken with storage ${describeStorage(backup)}, but storage.mode is aws: ` +
+                              `the new stack would create a new, empty layer bucket, and DTR's restore would bring back settings ` +
+                              `pointing at the backup's bucket; sending the new bucket would switch storage backends, which in DTR 2.6+ ` +
+                              `erases every tag (${MIGRATION_DOC}). Set dtr-ha:storage to mode s3 with storage.s3.bucket "${backup.bucket}", ` +
+                              `storage.s3.region "${backup.region}", storage.s3.rootDirectory "${backup.rootdirectory}", storage.s3.regionEndpoint ` +
+                              `"${backup.regionendpoint}" (and the secrets dtr-ha:storageAccessKey/storageSecretKey) and run again`,
+                          note: "",
+                      };
+        } else check = storagePreflight(manifestKey, meta, configured);
+    } catch (e) {
+        throw new UsageError(`${(e as Error).message}; nothing was written`);
+    }
+    if (check.refused) throw new UsageError(`refused: ${check.refused}; nothing was written`);
+    return { replicaId, storageNote: check.note };
 }
 
 /**

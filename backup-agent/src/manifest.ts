@@ -67,6 +67,41 @@ function isCount(v: unknown): v is number {
     return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
+/**
+ * The storage a DTR backup's registry used, as DTR itself reported it when the backup was taken (the backup script reads
+ * DTR's storage settings and records them; components/storage/identity.ts reads them back). DTR's restore brings these
+ * settings back (`--dtr-use-default-storage`), so a restore can compare them with its own configuration before anything
+ * changes. Kept in `meta` (string values only, so older agents and readers take such a manifest as it is); a manifest
+ * has all five or none (none: a backup taken before they were recorded, or when DTR's settings could not be read).
+ * Values are restricted to what names a bucket, region, prefix or URL, so a shell reader never meets a quote.
+ */
+export const STORAGE_META = {
+    driver: "storageDriver",
+    bucket: "storageBucket",
+    region: "storageRegion",
+    rootdirectory: "storageRootDirectory",
+    regionendpoint: "storageRegionEndpoint",
+} as const;
+export const STORAGE_META_VALUE = /^[A-Za-z0-9._~:/@%+=,-]*$/;
+
+/** What is wrong with a manifest's storage identity (empty: none recorded, or all five well-formed). */
+export function storageMetaProblems(meta: Record<string, unknown>): string[] {
+    const keys = Object.values(STORAGE_META);
+    const present = keys.filter((k) => k in meta);
+    if (present.length === 0) return [];
+    const p: string[] = [];
+    const missing = keys.filter((k) => !(k in meta));
+    if (missing.length)
+        p.push(`meta records the backup's storage only in part: ${missing.join(", ")} missing (give all of ${keys.join(", ")} or none)`);
+    for (const k of present) {
+        const v = meta[k];
+        if (typeof v === "string" && !STORAGE_META_VALUE.test(v)) p.push(`meta.${k}=${JSON.stringify(v)} must match ${STORAGE_META_VALUE}`);
+    }
+    if (typeof meta[STORAGE_META.driver] === "string" && meta[STORAGE_META.driver] === "")
+        p.push(`meta.${STORAGE_META.driver} must not be empty`);
+    return p;
+}
+
 /** Lists every problem (not just the first) so a hand-edited manifest can be fixed in one pass. */
 export function manifestProblems(value: unknown): string[] {
     const p: string[] = [];
@@ -134,6 +169,7 @@ export function manifestProblems(value: unknown): string[] {
             if (!META_KEY.test(k)) p.push(`meta key ${JSON.stringify(k)} must match ${META_KEY}`);
             if (typeof v !== "string") p.push(`meta.${k} must be a string, got ${JSON.stringify(v)}`);
         }
+        p.push(...storageMetaProblems(value.meta));
     }
     return p;
 }

@@ -17,6 +17,8 @@ import {
 } from "../dtr-cli/commands";
 import { shFile as packageShFile } from "../dtr-cli/sh-file";
 import { assertEnvName, shellJoin, shellQuote } from "../dtr-cli/shell";
+import { STORAGE_META, StorageIdentity } from "../storage/identity";
+import { storageIdentityReadScript } from "../storage/settings";
 
 /** Environment variables the agent reads (values come from the remote shell's environment, never argv). */
 export const AGENT_ENV = [
@@ -206,6 +208,17 @@ export function dtrBackupScript(a: DtrBackupScriptArgs): string {
         `inv=$(${inventoryCommand(t.agentImage, port)} 2>"$work/inv.err") || { inv=''; echo "dtr-ha backup: WARNING: no inventory ($(head -c 300 "$work/inv.err")); the manifest will not carry one" >&2; }`,
         `invmeta=$(printf '%s' "$inv" | sed -n 's/.*"metaArgs":"\\([A-Za-z0-9 =:-]*\\)".*/\\1/p')`,
         `[ -n "$invmeta" ] || invmeta=$(printf '%s' "$inv" | sed -n 's/^{"repositories":\\([0-9]*\\),"tags":\\([0-9]*\\),"teamAccess":\\([0-9]*\\),"sha256":"\\([0-9a-f]*\\)".*/--meta inventoryRepositories=\\1 --meta inventoryTags=\\2 --meta inventoryTeamAccess=\\3 --meta inventorySha256=\\4/p')`,
+        // The storage DTR uses, as DTR itself reports it (the truth the restore brings back; the configuration may say
+        // otherwise: see storageIdentityReadScript), goes into the manifest as meta storage*, so a restore can compare it
+        // with its own configuration before anything changes. Without it the backup is still whole; a restore then
+        // compares only after replica 1 is restored. The values reach the agent as arguments, never as shell source.
+        storageIdentityReadScript(port),
+        "set --",
+        "if storage_identity_read; then",
+        `  set -- --meta "${STORAGE_META.driver}=$st_driver" --meta "${STORAGE_META.bucket}=$st_bucket" --meta "${STORAGE_META.region}=$st_region" --meta "${STORAGE_META.rootdirectory}=$st_root" --meta "${STORAGE_META.regionendpoint}=$st_endpoint"`,
+        "else",
+        `  echo "dtr-ha backup: WARNING: DTR's storage settings were not read ($st_why); the manifest will not record the backup's storage (a restore then compares it only after replica 1 is restored)" >&2`,
+        "fi",
         `keys=$(${keysCmd}) || { echo "dtr-ha backup FAILED: the agent could not name the keys" >&2; exit 1; }`,
         `obj=$(printf '%s' "$keys" | sed -n 's/.*"objectKey":"\\([^"]*\\)".*/\\1/p')`,
         `man=$(printf '%s' "$keys" | sed -n 's/.*"manifestKey":"\\([^"]*\\)".*/\\1/p')`,
@@ -228,7 +241,7 @@ export function dtrBackupScript(a: DtrBackupScriptArgs): string {
         cases,
         "  esac",
         '  echo $? > "$work/rc"',
-        `} | ${shellJoin(upload)} --key "$obj" --meta "replicaId=$replica" $invmeta $cfgmeta > "$work/manifest.json"`,
+        `} | ${shellJoin(upload)} --key "$obj" --meta "replicaId=$replica" $invmeta $cfgmeta "$@" > "$work/manifest.json"`,
         "up=$?",
         'rc=$(cat "$work/rc" 2>/dev/null || echo missing)',
         'if [ "$rc" != 0 ] || [ "$up" != 0 ]; then',
@@ -262,6 +275,24 @@ export const RESTORE_ENV = {
     destroyExisting: "DTR_HA_DESTROY_EXISTING",
     httpsPort: "DTR_HA_HTTPS_PORT",
 } as const;
+
+/**
+ * The configured storage the restore steps compare with the backup's (lib.sh check_storage), as data: one variable per
+ * field, whatever their characters (the script only compares them inside double quotes); none at all when the
+ * configuration has no storage (then nothing is compared).
+ */
+export const STORAGE_ENV = {
+    driver: "DTR_HA_STORAGE_DRIVER",
+    bucket: "DTR_HA_STORAGE_BUCKET",
+    region: "DTR_HA_STORAGE_REGION",
+    rootdirectory: "DTR_HA_STORAGE_ROOTDIRECTORY",
+    regionendpoint: "DTR_HA_STORAGE_REGIONENDPOINT",
+} as const;
+
+export function storageEnv(storage: StorageIdentity | undefined): Record<string, string> {
+    if (!storage) return {};
+    return Object.fromEntries((Object.keys(STORAGE_ENV) as (keyof typeof STORAGE_ENV)[]).map((f) => [STORAGE_ENV[f], storage[f]]));
+}
 
 /** The text of one of the shell files kept beside this module (components/backup/sh, shellchecked by lint:sh). */
 export function shFile(name: string): string {
@@ -339,6 +370,8 @@ export interface DtrRestoreScriptArgs {
     agentImage: string;
     bucket: string;
     manifestKey: string;
+    /** The configured storage: a backup whose manifest records another one is refused before anything changes. */
+    storage?: StorageIdentity;
     /** Ignored: whether the backup is encrypted is read from its manifest; the identity comes from `DTR_HA_AGE_IDENTITY`. */
     encrypted?: boolean;
 }
@@ -360,7 +393,7 @@ export function dtrRestoreStep(a: DtrRestoreScriptArgs): HostScript {
     ];
     return {
         script: assemble(prelude, "dtr-restore.sh"),
-        env: { ...env, [RESTORE_ENV.expectedVersion]: r.image.version, [RESTORE_ENV.replicaId]: r.replicaId },
+        env: { ...env, ...storageEnv(a.storage), [RESTORE_ENV.expectedVersion]: r.image.version, [RESTORE_ENV.replicaId]: r.replicaId },
     };
 }
 
@@ -379,10 +412,13 @@ export interface RestoreVerifyArgs {
     expectedDtrVersion: string;
     /** The id the restore will give the first replica: a backup taken from another replica is refused. */
     replicaId: string;
+    /** The configured storage: a backup whose manifest records another one is refused (see lib.sh check_storage). */
+    storage?: StorageIdentity;
 }
 
 /**
- * Non-destructive: the backup exists, is of the configured DTR version, and the agent's verify read it whole: the stored
+ * Non-destructive: the backup exists, is of the configured DTR version, was taken with the configured storage (when the
+ * manifest records it), and the agent's verify read it whole: the stored
  * bytes against the manifest's size and SHA-256 and, decrypted (an encrypted backup without `DTR_HA_AGE_IDENTITY` is
  * refused, naming `dtr-ha:ageIdentity`), the tar checked and its size, SHA-256 and entries compared.
  */
@@ -394,7 +430,12 @@ export function restoreVerifyStep(a: RestoreVerifyArgs): HostScript {
     assertReplicaId("restore.replicaId", a.replicaId);
     return {
         script: assemble([agentFunctions()], "restore-verify.sh"),
-        env: { ...env, [RESTORE_ENV.expectedVersion]: a.expectedDtrVersion, [RESTORE_ENV.replicaId]: a.replicaId },
+        env: {
+            ...env,
+            ...storageEnv(a.storage),
+            [RESTORE_ENV.expectedVersion]: a.expectedDtrVersion,
+            [RESTORE_ENV.replicaId]: a.replicaId,
+        },
     };
 }
 
@@ -405,7 +446,8 @@ export function restoreVerifyScript(a: RestoreVerifyArgs): string {
 
 /**
  * Run on each host before a restore: finds DTR replicas (containers named dtr-<service>-<12 hex>). None: fine. Some:
- * refused, unless `destroyExisting`, in which case each is destroyed with `dtr destroy` and `dtr-ol` removed.
+ * refused, unless `destroyExisting`, in which case each is destroyed with `dtr destroy`. `dtr-ol` is left as it is: DTR's
+ * restore procedure does not remove it, and a DTR host (a UCP worker) cannot (see sh/clear-replicas.sh).
  */
 export function clearReplicasStep(common: { image: DtrImage; ucp: UcpConnection; run?: RunOptions }, destroyExisting: boolean): HostScript {
     return {

@@ -20,6 +20,7 @@ import {
     dtrStorageSettings,
     restoredStorageSettingsScript,
 } from "../storage/settings";
+import { StorageIdentity, configuredStorageIdentity } from "../storage/identity";
 import { healthGateScript } from "./health-gate";
 import {
     AGE_IDENTITY_ENV,
@@ -338,14 +339,17 @@ export class DtrCluster extends pulumi.ComponentResource {
                     connection: first.connection,
                     ...withStep(
                         { ...envOf(0), ...agentEnv },
-                        pulumi.all([first.ucpNode, restore.bucket, restore.agentImage]).apply(([node, bucket, agentImage]) =>
-                            dtrRestoreStep({
-                                restore: { ...common, ...ports, replicaId: ids[0], ucpNode: node, externalUrl: args.externalUrl },
-                                agentImage,
-                                bucket,
-                                manifestKey: restore.manifestKey,
-                            }),
-                        ),
+                        pulumi
+                            .all([first.ucpNode, restore.bucket, restore.agentImage, configuredStorage(args)])
+                            .apply(([node, bucket, agentImage, storage]) =>
+                                dtrRestoreStep({
+                                    restore: { ...common, ...ports, replicaId: ids[0], ucpNode: node, externalUrl: args.externalUrl },
+                                    agentImage,
+                                    bucket,
+                                    manifestKey: restore.manifestKey,
+                                    storage,
+                                }),
+                            ),
                     ),
                     update: noRerun("restore"),
                     delete: destroyFirst,
@@ -613,13 +617,14 @@ export class DtrCluster extends pulumi.ComponentResource {
                 connection: args.hosts[0].connection,
                 ...withStep(
                     restoreAgentEnv(restore),
-                    pulumi.all([restore.bucket, restore.agentImage]).apply(([bucket, agentImage]) =>
+                    pulumi.all([restore.bucket, restore.agentImage, configuredStorage(args)]).apply(([bucket, agentImage, storage]) =>
                         restoreVerifyStep({
                             agentImage,
                             bucket,
                             manifestKey: restore.manifestKey,
                             expectedDtrVersion: args.image.version,
                             replicaId,
+                            storage,
                         }),
                     ),
                 ),
@@ -643,6 +648,16 @@ function withStep(
         create: step.script,
         environment: pulumi.all([pulumi.output(base), step]).apply(([b, h]) => ({ ...b, ...h.env })),
     };
+}
+
+/**
+ * The storage the configuration gives DTR, as the restore steps compare it with the backup's (before anything changes).
+ * Only bucket, region, root directory and endpoint: no key, so it is taken out of the secret the settings travel in
+ * (they hold the S3 keys), and the step's script stays readable.
+ */
+function configuredStorage(args: DtrClusterArgs): pulumi.Output<StorageIdentity | undefined> {
+    if (!args.storage) return pulumi.output(undefined);
+    return pulumi.unsecret(pulumi.output(args.storage.s3).apply((s) => configuredStorageIdentity(s)));
 }
 
 /** The agent's S3 access, plus the age identity when the restore has one (a secret). */

@@ -24,10 +24,17 @@ function baseUrl(t: LocalApiTarget): { url: string; resolve: string } {
     return { url: `https://${bracketed}:${port}`, resolve: `${host}:${port}:127.0.0.1` };
 }
 
-/** Shell lines that define `dtr_auth_config`: prints a curl config with the Basic auth header, from the env. */
-export function authConfigFunction(): string {
+/**
+ * Shell lines that define `dtr_auth_config`: prints a curl config with the Basic auth header, from the env. By default
+ * the script stops at once when the credentials are not in its environment; `required: false` leaves that to the caller.
+ */
+export function authConfigFunction(o: { required?: boolean } = {}): string {
     return [
-        `: "\${${USERNAME_ENV}:?${USERNAME_ENV} must be set}" "\${${SECRET_ENV.ucpPassword}:?${SECRET_ENV.ucpPassword} must be set}"`,
+        ...(o.required === false
+            ? []
+            : [
+                  `: "\${${USERNAME_ENV}:?${USERNAME_ENV} must be set}" "\${${SECRET_ENV.ucpPassword}:?${SECRET_ENV.ucpPassword} must be set}"`,
+              ]),
         "dtr_auth_config() {",
         `  printf 'header = "Authorization: Basic %s"\\n' "$(printf '%s:%s' "$${USERNAME_ENV}" "$${SECRET_ENV.ucpPassword}" | base64 | tr -d '\\n')"`,
         "}",

@@ -15,7 +15,17 @@ import { assertEnvName, shellJoin, shellQuote } from "./shell";
 export const SECRET_ENV = {
     /** `--ucp-password` */
     ucpPassword: "UCP_PASSWORD",
-    /** `--dtr-key` (PEM private key of the DTR TLS certificate) */
+    /**
+     * `--dtr-key` (PEM private key of the DTR TLS certificate). `$DTR_KEY` is documented for DTR 2.6/2.7
+     * (docker/docs reference/dtr/2.7/cli/install.md, restore.md). MSR renamed some variables: docs.mirantis.com
+     * msr/2.9/cli-ref/install.html and msr/2.10/cli-ref/install/ list `--dtr-ca | $MSR_CA`, msr/2.9/cli-ref/upgrade.html
+     * `--existing-replica-id | $MSR_REPLICA_ID`, and msr/2.8/cli-ref/reconfigure.html already `--dtr-ca | $MSR_CA`. The
+     * `--dtr-key` row of those pages was not found (searched: the stored docs.mirantis.com MSR 2.8/2.9/2.10 install,
+     * reconfigure and restore pages, whose stored excerpts end before it; Mirantis/launchpad pkg/msr, which passes
+     * `--dtr-key` as an install flag value and names no variable; the public code index for "MSR_KEY" and "--dtr-key").
+     * So `DTR_KEY` stays, unverified for MSR 2.8+, and nothing sets `withDtrKey` today: before anything does for MSR,
+     * check `docker run --rm mirantis/dtr:<version> install --help` for the variable `--dtr-key` reads.
+     */
     dtrKey: "DTR_KEY",
 } as const;
 

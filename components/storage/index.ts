@@ -1,2 +1,3 @@
 export * from "./settings";
 export * from "./layer-bucket";
+export * from "./identity";

@@ -2,7 +2,8 @@
  * DTR's storage settings document (`PUT /api/v0/admin/settings/registry/simple`) and the script that applies it.
  * Driver keys follow the registry's S3 driver (docker/docs registry/storage-drivers/s3.md).
  */
-import { curlCall, authConfigFunction } from "../dtr-cli/api";
+import { USERNAME_ENV, curlCall, authConfigFunction } from "../dtr-cli/api";
+import { SECRET_ENV } from "../dtr-cli/commands";
 import { shFile } from "../dtr-cli/sh-file";
 import { shellQuote } from "../dtr-cli/shell";
 
@@ -165,5 +166,46 @@ export function restoredStorageSettingsScript(target: { externalUrl: string; htt
         '  echo "dtr-ha restore REFUSED: the restored storage settings differ from the configured ones ($diff): the backup was taken with $(storage_describe "$found"), the configuration says $(storage_describe "$want"). Sending them would switch storage backends, which in DTR 2.6+ initializes a new metadata store and erases every tag (storage-backend-migration.md). Set storage.s3 (bucket, region, rootDirectory, regionEndpoint) to the values of the backup and run up again; to move to another backend, copy the layers there first and follow the DTR storage-backend-migration guide. Nothing was sent." >&2; exit 1',
         "fi",
         'echo "storage settings restored from the backup match the configuration ($(storage_describe "$found")): not sent again"',
+    ].join("\n");
+}
+
+/**
+ * For the backup script: shell lines defining `storage_identity_read`, which reads DTR's storage settings (the same GET
+ * and the same reading as the storage step's read-back, on this host's replica over loopback) and sets `st_driver`,
+ * `st_bucket`, `st_region`, `st_root` and `st_endpoint`; on failure it returns 1 with the reason in `st_why`. Values with
+ * characters the manifest does not keep (STORAGE_META_VALUE in backup-agent/src/manifest.ts) count as a failure.
+ *
+ * Why DTR's answer and not the stack's configuration: the backup holds DTR's settings and the restore brings back exactly
+ * those (`--dtr-use-default-storage`), so they are what a restore must be compared with. The configuration can say
+ * otherwise (settings changed in DTR's UI, a storage step that failed or never ran, an older configuration).
+ */
+export function storageIdentityReadScript(httpsPort: number): string {
+    if (!Number.isInteger(httpsPort) || httpsPort < 1 || httpsPort > 65535) throw new Error(`httpsPort=${httpsPort} is not a TCP port`);
+    const places = STORAGE_READ_PLACES.map((p) => shellQuote(p)).join(" ");
+    const get = curlCall({
+        externalUrl: `https://127.0.0.1:${httpsPort}`,
+        httpsPort,
+        method: "GET",
+        path: SETTINGS_PATH,
+        auth: true,
+        outFile: '"$st_got"',
+    });
+    return [
+        authConfigFunction({ required: false }),
+        shFile(__dirname, "storage-settings.sh"),
+        "storage_identity_read() {",
+        `  if [ -z "\${${USERNAME_ENV}:-}" ] || [ -z "\${${SECRET_ENV.ucpPassword}:-}" ]; then st_why="no UCP credentials in the environment"; return 1; fi`,
+        '  st_got=$(mktemp) || { st_why="no temporary file"; return 1; }',
+        `  st_code=$(${get} 2>/dev/null) || st_code="no answer"`,
+        '  case "$st_code" in 2??) ;; *) st_why="GET of the settings: HTTP $st_code"; rm -f "$st_got"; return 1 ;; esac',
+        `  st_fields=$(storage_fields ${places} <"$st_got") || { st_why="DTR's answer is not JSON"; rm -f "$st_got"; return 1; }`,
+        '  rm -f "$st_got"',
+        '  st_driver=$(field driver "$st_fields"); st_bucket=$(field bucket "$st_fields"); st_region=$(field region "$st_fields")',
+        '  st_root=$(field rootdirectory "$st_fields"); st_endpoint=$(field regionendpoint "$st_fields")',
+        '  [ -n "$st_driver" ] || { st_why="no storage driver in the answer"; return 1; }',
+        '  for st_v in "$st_driver" "$st_bucket" "$st_region" "$st_root" "$st_endpoint"; do',
+        `    case $st_v in *[!A-Za-z0-9._~:/@%+=,-]*) st_why="a value with characters the manifest does not keep"; return 1 ;; esac`,
+        "  done",
+        "}",
     ].join("\n");
 }

@@ -54,10 +54,10 @@ function args(restore: Partial<RestoreBootstrap>): DtrClusterArgs {
     };
 }
 
-async function build(restore: Partial<RestoreBootstrap> = {}) {
+async function build(restore: Partial<RestoreBootstrap> = {}, over: Partial<DtrClusterArgs> = {}) {
     const declared: Declared[] = [];
     const name = `r${Math.random().toString(36).slice(2, 8)}`;
-    const cluster = new DtrCluster(name, args(restore), { transformations: [captureDeclarations(declared)] });
+    const cluster = new DtrCluster(name, { ...args(restore), ...over }, { transformations: [captureDeclarations(declared)] });
     await settle();
     // Steps on one host (remote) and the ones run from this machine over SSH (local: owner check, leave steps, gate).
     const cmds = declared.filter((d) => d.type === CMD || d.type === "command:local:Command");
@@ -161,6 +161,52 @@ describe("DtrCluster in restore mode (mocked)", function () {
         const r = await runDeclared(h, get("-restore-verify"));
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /the backup is of DTR 2\.9\.15, the configured image is 2\.9\.16/);
+    });
+
+    it("its verify and restore steps refuse a backup taken with another storage, before any clear or restore", async () => {
+        const { get } = await build();
+        const other = {
+            storageDriver: "s3",
+            storageBucket: "old-layers",
+            storageRegion: "us-east-1",
+            storageRootDirectory: "",
+            storageRegionEndpoint: "http://10.200.0.1:9000",
+        };
+        for (const step of ["-restore-verify", "-restore"]) {
+            const h = fake({ list: { out: `${catalogEntry({ manifestKey: KEY, meta: other })}\n` }, verify: { out: verdict(true, true) } });
+            const r = await runDeclared(h, get(step));
+            assert.strictEqual(r.code, 1, `${step}: ${r.stderr}`);
+            assert.ok(r.stderr.includes('Set storage.s3.bucket: "dtr-layers" -> "old-layers" in dtr-ha:storage'), r.stderr);
+            assert.match(r.stderr, /storage-backend-migration\.md/);
+            assert.deepStrictEqual(h.subs(), ["list"], `${step}: nothing verified, destroyed or restored`);
+        }
+        const same = fake({
+            list: { out: `${catalogEntry({ manifestKey: KEY, meta: { ...other, storageBucket: "dtr-layers" } })}\n` },
+            verify: { out: verdict(true, true) },
+        });
+        const ok = await runDeclared(same, get("-restore-verify"));
+        assert.strictEqual(ok.code, 0, ok.stderr);
+        assert.match(ok.stderr, /the backup's storage matches the configuration/);
+    });
+
+    it("takes the configured storage out of the secret settings: the verify step's script stays plain, no S3 key in its environment", async () => {
+        // As the stack program gives it: the settings (with the S3 keys) as one secret.
+        const s3 = {
+            region: "us-east-1",
+            bucket: "dtr-layers",
+            regionEndpoint: "http://10.200.0.1:9000",
+            accessKey: "AK-9",
+            secretKey: "SK-9",
+        };
+        const { get } = await build({}, { storage: { s3: pulumi.secret(s3) } });
+        const verify = get("-restore-verify");
+        const env = (await valueOf<Record<string, string>>(
+            pulumi.output(verify.props.environment) as pulumi.Output<Record<string, string>>,
+        ))!;
+        assert.strictEqual(env.DTR_HA_STORAGE_BUCKET, "dtr-layers");
+        assert.strictEqual(env.DTR_HA_STORAGE_REGIONENDPOINT, "http://10.200.0.1:9000");
+        assert.ok(!JSON.stringify(env).includes("AK-9") && !JSON.stringify(env).includes("SK-9"), "no S3 key of the layer storage");
+        assert.strictEqual(await pulumi.isSecret(pulumi.output(verify.props.create)), false);
     });
 
     it("passes destroyExisting through to the clear steps (default: refuse)", async () => {

@@ -56,7 +56,15 @@ answer "$sub"
 `;
 
 const FAKE_CURL = `#!/bin/sh
-# Fake curl: every /_ping answers the code in $FAKE_DIR/curl.code (default 200).
+# Fake curl: every call answers the code in $FAKE_DIR/curl.code (default 200); with -o FILE, the body in
+# $FAKE_DIR/curl.body (when there is one) goes to FILE. The URL of each call is logged to $FAKE_DIR/curl.urls.
+out=''
+for a in "$@"; do
+  [ "$prev" = -o ] && out=$a
+  case $a in https://*) printf '%s\\n' "$a" >> "$FAKE_DIR/curl.urls" ;; esac
+  prev=$a
+done
+[ -n "$out" ] && [ -f "$FAKE_DIR/curl.body" ] && cat "$FAKE_DIR/curl.body" > "$out"
 printf '%s' "$(cat "$FAKE_DIR/curl.code" 2>/dev/null || echo 200)"
 `;
 
@@ -210,6 +218,8 @@ export function catalogEntry(
         inventorySha256?: string | null;
         /** The backed-up replica's id the manifest records (default aaaaaaaaaaa1). */
         replicaId?: string;
+        /** More meta, e.g. the backup's storage (storageDriver, storageBucket, ...). */
+        meta?: Record<string, string>;
     } = {},
 ): string {
     const kind = o.kind ?? "dtr";
@@ -230,6 +240,7 @@ export function catalogEntry(
             for (const [c, v] of Object.entries(sixValues(o.six))) meta[`inventory${c}`] = v;
         }
     }
+    Object.assign(meta, o.meta ?? {});
     const manifest = {
         format: "dtr-ha-backup/1",
         kind,

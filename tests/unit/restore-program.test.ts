@@ -117,6 +117,25 @@ describe("the stack program with backup and restore (index.ts, mocked)", () => {
         assert.ok(!text.includes(IDENTITY), "the identity is no output");
     });
 
+    it("with backup + restore: the configured storage reaches verify and restore as data, without its keys", async () => {
+        const { named } = await evaluate({ ...base, restore: { manifestKey: KEY, replicaId: "aaaaaaaaaaa1" } }, secrets);
+        for (const n of ["rst-restore-verify", "rst-restore"]) {
+            const env = plain(named(n).inputs.environment);
+            assert.deepStrictEqual(
+                Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("DTR_HA_STORAGE_"))),
+                {
+                    DTR_HA_STORAGE_DRIVER: "s3",
+                    DTR_HA_STORAGE_BUCKET: "dtr-layers",
+                    DTR_HA_STORAGE_REGION: "us-east-1",
+                    DTR_HA_STORAGE_ROOTDIRECTORY: "",
+                    DTR_HA_STORAGE_REGIONENDPOINT: "http://10.200.0.1:9000",
+                },
+                n,
+            );
+            assert.ok(!JSON.stringify(env).includes(secrets.storageSecretKey), `${n}: no layer storage key`);
+        }
+    });
+
     it("with recipients and the identity, and without any identity", async () => {
         const enc = await evaluate(
             { ...base, backup: { ...base.backup, recipients: [RECIPIENT] }, restore: { manifestKey: KEY, replicaId: "aaaaaaaaaaa1" } },

@@ -49,6 +49,38 @@ meta_field() {
     printf '%s' "$1" | sed -n "s/.*\"$2\":\"\\([^\"]*\\)\".*/\\1/p"
 }
 
+# The backup's storage against the configured one, when the configuration has storage (DTR_HA_STORAGE_DRIVER set, with
+# DTR_HA_STORAGE_BUCKET/_REGION/_ROOTDIRECTORY/_REGIONENDPOINT). The manifest records it as DTR reported it when the backup
+# was taken (meta storage*; values of [A-Za-z0-9._~:/@%+=,-] only, so no quote ends them early). DTR's restore brings
+# those settings back, and a different backend would be a switch that erases every tag (storage-backend-migration.md).
+# A manifest without them (an older backup) passes with a note: the storage step still compares after the restore of
+# replica 1, before anything is sent. Needs `entry` and `key`.
+check_storage() {
+    [ -n "${DTR_HA_STORAGE_DRIVER+set}" ] || return 0
+    need_env DTR_HA_STORAGE_BUCKET DTR_HA_STORAGE_REGION DTR_HA_STORAGE_ROOTDIRECTORY DTR_HA_STORAGE_REGIONENDPOINT
+    # meta's members (the last "meta":{...} of the line: the entry's fields after the manifest hold none).
+    sm=$(printf '%s' "$entry" | sed -n 's/.*"meta":{\([^{}]*\)}.*/\1/p')
+    sb_driver=$(meta_field "$sm" storageDriver)
+    if [ -z "$sb_driver" ]; then
+        say "dtr-ha restore: the manifest of $key does not record the backup's storage (an older backup, or DTR's settings were not readable when it was taken): the early storage check was skipped; the storage step compares DTR's restored settings with the configuration after replica 1 is restored, before anything is sent"
+        return 0
+    fi
+    sb_bucket=$(meta_field "$sm" storageBucket)
+    sb_region=$(meta_field "$sm" storageRegion)
+    sb_root=$(meta_field "$sm" storageRootDirectory)
+    sb_endpoint=$(meta_field "$sm" storageRegionEndpoint)
+    sd='' sfix=''
+    if [ "$sb_driver" != "$DTR_HA_STORAGE_DRIVER" ]; then sd="$sd driver"; sfix="$sfix, storage.mode: \"$DTR_HA_STORAGE_DRIVER\" -> \"$sb_driver\""; fi
+    if [ "$sb_bucket" != "$DTR_HA_STORAGE_BUCKET" ]; then sd="$sd bucket"; sfix="$sfix, storage.s3.bucket: \"$DTR_HA_STORAGE_BUCKET\" -> \"$sb_bucket\""; fi
+    if [ "$sb_region" != "$DTR_HA_STORAGE_REGION" ]; then sd="$sd region"; sfix="$sfix, storage.s3.region: \"$DTR_HA_STORAGE_REGION\" -> \"$sb_region\""; fi
+    if [ "$sb_root" != "$DTR_HA_STORAGE_ROOTDIRECTORY" ]; then sd="$sd rootdirectory"; sfix="$sfix, storage.s3.rootDirectory: \"$DTR_HA_STORAGE_ROOTDIRECTORY\" -> \"$sb_root\""; fi
+    if [ "$sb_endpoint" != "$DTR_HA_STORAGE_REGIONENDPOINT" ]; then sd="$sd regionendpoint"; sfix="$sfix, storage.s3.regionEndpoint: \"$DTR_HA_STORAGE_REGIONENDPOINT\" -> \"$sb_endpoint\""; fi
+    if [ -n "$sd" ]; then
+        refuse "the backup $key was taken with storage $sb_driver bucket=\"$sb_bucket\" region=\"$sb_region\" rootdirectory=\"$sb_root\" regionendpoint=\"$sb_endpoint\", the configuration says $DTR_HA_STORAGE_DRIVER bucket=\"$DTR_HA_STORAGE_BUCKET\" region=\"$DTR_HA_STORAGE_REGION\" rootdirectory=\"$DTR_HA_STORAGE_ROOTDIRECTORY\" regionendpoint=\"$DTR_HA_STORAGE_REGIONENDPOINT\" (they differ in${sd}). DTR's restore brings the backup's storage settings back, and sending others would switch storage backends, which in DTR 2.6+ initializes a new metadata store and erases every tag (storage-backend-migration.md). Set ${sfix#, } in dtr-ha:storage and run again; to move to another backend, copy the layers there first and follow DTR's storage-backend-migration guide"
+    fi
+    say "dtr-ha restore: the backup's storage matches the configuration ($sb_driver bucket=\"$sb_bucket\" region=\"$sb_region\" rootdirectory=\"$sb_root\" regionendpoint=\"$sb_endpoint\")"
+}
+
 # The gate before anything destructive: the manifest exists, is of the expected DTR version, the identity is there when
 # the backup is encrypted, and the agent's verify read the whole object (size and SHA-256 of the stored bytes) and, with
 # the identity, decrypted it, checked the tar and compared the plaintext size, SHA-256 and entry count
@@ -74,6 +106,7 @@ check_backup() {
     if [ "$backed_up" != "$DTR_HA_REPLICA_ID" ]; then
         refuse "the backup $key was taken from replica $backed_up but this restore would use replica id $DTR_HA_REPLICA_ID; DTR restores with the backed-up replica's id. Set restore.replicaId: $backed_up (npm run rebuild sets it from the manifest)"
     fi
+    check_storage
     case $entry in
         *'"encryption":null'*) encrypted=no ;;
         *'"encryption":{'*) encrypted=yes ;;
