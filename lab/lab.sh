@@ -165,10 +165,12 @@ cmd_down() {
   step "stopping hosts"
   for h in "${LAB_ALL_HOSTS[@]}"; do host_stop_all "$h" & done
   wait
+  step "hosts stopped; removing links and namespaces"
   for h in "${LAB_ALL_HOSTS[@]}"; do net_host_down "$h"; done
   pid=$(registry_pid) && stop_pid "$pid" "$LAB_STATE/registry/config.yml" registry 5
   pid=$(s3_pid) && stop_pid "$pid" "$LAB_STATE/s3/data" "S3 server" 10
   net_bridge_down
+  step "registry and S3 stopped; waiting for the names to be free"
   wait_until 30 "lab link names free" net_names_free || die "bridge/veth/namespace names still present after 30 s: $(ip -br link | grep dtrlab || true)"
   if [[ -d $LAB_STATE ]]; then
     # Never delete under a live mount (a namespace leak would show up here).
