@@ -246,6 +246,31 @@ describe("DTR on a worker node: dtr-ol through UCP (ucp-sim), UCP's CA pinned", 
         assert.deepEqual(manager.calls, ["GET /v1.41/info"]);
     });
 
+    it("ucp-sim: a login body over 64 KiB is cut off; a body that is not the credentials object is a 400", async () => {
+        const post = (body: Buffer) =>
+            new Promise<number | string>((resolve) => {
+                const r = https.request(`${url}/auth/login`, { method: "POST", ca, headers: { "content-length": body.length } }, (res) => {
+                    res.resume();
+                    resolve(res.statusCode ?? 0);
+                });
+                r.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+                r.end(body);
+            });
+        // Valid credentials, padded past the limit: only the limit keeps this from logging in.
+        const big = await post(Buffer.from(JSON.stringify({ username: "admin", password: PASSWORD, pad: "a".repeat(70 * 1024) })));
+        assert.notEqual(big, 200);
+        assert.notEqual(big, 401);
+        assert.equal(await post(Buffer.from("null")), 400);
+        assert.equal(await post(Buffer.from('{"username":"admin"}')), 400);
+    });
+
+    it("a UCP connection needs --ucp-ca or --ucp-insecure-tls", () => {
+        assert.throws(
+            () => new Ucp({ url, username: "admin", password: PASSWORD, insecure: false }),
+            /cannot verify UCP's certificate: pass --ucp-ca/,
+        );
+    });
+
     it("ucp-sim: its allow-list, password file and listen address checks", () => {
         assert.ok(allowed("POST", "/networks/create"));
         assert.ok(allowed("GET", "/v1.41/networks/dtr-ol"));
