@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# dtr-ha local lab: three Docker hosts (network namespaces with their own dockerd + sshd) in a
-# three-manager swarm, a spare host4 of the same kind, an image registry and an S3 server, all on
+# dtr-ha local lab: Docker hosts (network namespaces with their own dockerd + sshd) shaped like production: three
+# swarm managers mgr1..3 (UCP's managers; ucp-sim, a stand-in for UCP's API, on mgr1), the three DTR replica hosts
+# host1..3 as swarm workers, a spare host4 of the same kind, an image registry and an S3 server, all on
 # 10.200.0.0/24. See lab/README.md.
 #
 #   bash lab/lab.sh up | down | status
@@ -23,7 +24,7 @@ source "$LAB_DIR/lib/status.sh"
 # status and down need only these; up and start-docker need all of TOOLS.
 BASE_TOOLS=(ip awk find stat curl jq flock)
 TOOLS=(ip unshare nsenter setsid mount awk find stat ssh ssh-keygen sshd dockerd containerd runc
-  docker-proxy iptables docker docker-registry minio curl jq openssl)
+  docker-proxy iptables docker docker-registry minio curl jq openssl node)
 
 preflight() {
   local need=${1:-full}
@@ -71,10 +72,12 @@ cmd_up() {
   mkdir -p "$LAB_STATE/ssh"
   ssh-keygen -q -t ed25519 -N '' -C dtr-ha-lab -f "$LAB_STATE/ssh/id_ed25519"
   cp "$LAB_STATE/ssh/id_ed25519.pub" "$LAB_STATE/ssh/authorized_keys"
-  # UCP's CA as production pins it (ucp.ca): the lab stacks pass it with --ucp-ca, never --ucp-insecure-tls.
-  mkdir -p "$LAB_STATE/ucp"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=dtr-ha lab UCP CA" \
-    -keyout "$LAB_STATE/ucp/ca-key.pem" -out "$LAB_STATE/ucp/ca.pem" 2>/dev/null || die "openssl could not make the lab's UCP CA"
+  # UCP's CA as production pins it (ucp.ca): the lab stacks pass it with --ucp-ca, never --ucp-insecure-tls; ucp-sim's
+  # certificate is issued by it. ucp-sim is compiled meanwhile.
+  [[ -x $REPO/node_modules/.bin/tsc ]] || die "$REPO/node_modules/.bin/tsc not found (ucp-sim is compiled with it): run npm ci in $REPO"
+  ucp_prepare
+  ucp_compile 9>&- &
+  local ucp_build=$!
   cgroup_mounts_file >/dev/null
   for h in "${LAB_ALL_HOSTS[@]}"; do host_write_config "$h"; done
   write_ssh_config
@@ -95,9 +98,12 @@ cmd_up() {
   for h in "${LAB_ALL_HOSTS[@]}"; do host_wait_dockerd "$h"; done
   step "dockerd up on all hosts; checking ssh"
   for h in "${LAB_ALL_HOSTS[@]}"; do host_wait_sshd "$h"; done
-  step "swarm: init on ${LAB_HOSTS[0]}, managers join"
+  step "swarm: init on ${LAB_MANAGERS[0]}, managers ${LAB_MANAGERS[*]:1} join, replica hosts ${LAB_HOSTS[*]} join as workers"
   swarm_up
-  step "swarm: ${#LAB_HOSTS[@]} managers Ready (leader $(swarm_json | jq -r .leader)); spare ${LAB_SPARES[*]} in no swarm (join-spare)"
+  step "swarm: ${#LAB_MANAGERS[@]} managers and ${#LAB_HOSTS[@]} workers Ready (leader $(swarm_json | jq -r .leader)); spare ${LAB_SPARES[*]} in no swarm (join-spare)"
+  wait "$ucp_build" || die "compiling ucp-sim failed; see $LAB_STATE/ucp/compile.log"
+  ucp_start
+  step "ucp-sim (a stand-in for UCP's API) answers on $(ucp_url) with a certificate of the lab's UCP CA"
   wait_until 20 registry registry_healthy || die "registry did not answer on $LAB_REGISTRY_ADDR; see $LAB_STATE/registry/registry.log"
   step "registry answers on http://$LAB_REGISTRY_ADDR/v2/"
   wait_until 60 "S3 server" s3_healthy || die "S3 server did not answer on $LAB_S3_ADDR within 60 s; see $LAB_STATE/s3/s3.log"
@@ -130,7 +136,7 @@ summary() {
   local mem
   mem=$(lab_memory_mb)
   step "done"
-  printf '%s\n' "Lab up in $(elapsed) s: ${#LAB_HOSTS[@]} hosts (${LAB_HOSTS[*]} at $(for h in "${LAB_HOSTS[@]}"; do printf '%s ' "$(host_addr "$h")"; done | sed 's/ $//')) each with its own dockerd and sshd, forming a ${#LAB_HOSTS[@]}-manager swarm, plus spare ${LAB_SPARES[*]} ($(for h in "${LAB_SPARES[@]}"; do printf '%s ' "$(host_addr "$h")"; done | sed 's/ $//'); in no swarm until join-spare) (overlay pool $LAB_SWARM_POOL, $LAB_DTR_OL_RESERVED kept free for dtr-ol); registry http://$LAB_REGISTRY_ADDR; S3 http://$LAB_S3_ADDR (region $LAB_S3_REGION, buckets $LAB_BUCKET_LAYERS, $LAB_BUCKET_BACKUPS; keys in $LAB_STATE/s3/). SSH: ssh -F $LAB_STATE/ssh/config host1 docker info. Lab processes use ${mem} MB RSS. JSON: bash lab/lab.sh status; remove: bash lab/lab.sh down." >&2
+  printf '%s\n' "Lab up in $(elapsed) s: managers ${LAB_MANAGERS[*]} ($(for h in "${LAB_MANAGERS[@]}"; do printf '%s ' "$(host_addr "$h")"; done | sed 's/ $//')) and replica hosts ${LAB_HOSTS[*]} ($(for h in "${LAB_HOSTS[@]}"; do printf '%s ' "$(host_addr "$h")"; done | sed 's/ $//'); swarm workers), each with its own dockerd and sshd, UCP's API (ucp-sim, a stand-in) on $(ucp_url), plus spare ${LAB_SPARES[*]} ($(for h in "${LAB_SPARES[@]}"; do printf '%s ' "$(host_addr "$h")"; done | sed 's/ $//'); in no swarm until join-spare) (overlay pool $LAB_SWARM_POOL, $LAB_DTR_OL_RESERVED kept free for dtr-ol); registry http://$LAB_REGISTRY_ADDR; S3 http://$LAB_S3_ADDR (region $LAB_S3_REGION, buckets $LAB_BUCKET_LAYERS, $LAB_BUCKET_BACKUPS; keys in $LAB_STATE/s3/). SSH: ssh -F $LAB_STATE/ssh/config host1 docker info. Lab processes use ${mem} MB RSS. JSON: bash lab/lab.sh status; remove: bash lab/lab.sh down." >&2
 }
 
 write_ssh_config() {
@@ -159,10 +165,12 @@ cmd_down() {
   step "stopping hosts"
   for h in "${LAB_ALL_HOSTS[@]}"; do host_stop_all "$h" & done
   wait
+  step "hosts stopped; removing links and namespaces"
   for h in "${LAB_ALL_HOSTS[@]}"; do net_host_down "$h"; done
   pid=$(registry_pid) && stop_pid "$pid" "$LAB_STATE/registry/config.yml" registry 5
   pid=$(s3_pid) && stop_pid "$pid" "$LAB_STATE/s3/data" "S3 server" 10
   net_bridge_down
+  step "registry and S3 stopped; waiting for the names to be free"
   wait_until 30 "lab link names free" net_names_free || die "bridge/veth/namespace names still present after 30 s: $(ip -br link | grep dtrlab || true)"
   if [[ -d $LAB_STATE ]]; then
     # Never delete under a live mount (a namespace leak would show up here).
@@ -181,7 +189,7 @@ keep_logs() {
   local f dest=$LAB_STATE/last-logs
   rm -rf "$dest"
   mkdir -p "$dest"
-  for f in "$LAB_STATE"/hosts/*/log/*.log "$LAB_STATE"/registry/*.log "$LAB_STATE"/s3/*.log "$LAB_STATE"/*.log; do
+  for f in "$LAB_STATE"/hosts/*/log/*.log "$LAB_STATE"/registry/*.log "$LAB_STATE"/s3/*.log "$LAB_STATE"/ucp/*.log "$LAB_STATE"/*.log; do
     [[ -f $f ]] || continue
     cp "$f" "$dest/$(echo "${f#"$LAB_STATE"/}" | tr / _)"
   done
@@ -225,6 +233,10 @@ cmd_revive_host() {
   valid_host "$h"
   host_revive "$h"
   step "$h: dockerd (pid $(dockerd_pid "$h")) and sshd answer again"
+  if [[ $h == "$LAB_UCP_HOST" ]] && ! ucp_pid >/dev/null; then
+    ucp_start
+    step "$h: ucp-sim answers again on $(ucp_url)"
+  fi
   # Its engine rejoins the swarm it was in from its own state; wait until the swarm counts it Ready.
   swarm=$(swarm_local_state "$h" 2>/dev/null) || swarm=unknown
   if [[ $swarm != inactive ]]; then
@@ -239,7 +251,7 @@ spare_arg() {
   local h=${1:-}
   [[ -n $h ]] || die "$2 needs a spare host: one of ${LAB_SPARES[*]}"
   valid_host "$h"
-  is_spare "$h" || die "$h is a replica host (a swarm manager); $2 takes a spare: ${LAB_SPARES[*]}"
+  is_spare "$h" || die "$h is not a spare (a replica host or a manager); $2 takes a spare: ${LAB_SPARES[*]}"
   host_healthy "$h" || die "$h is not healthy (lost or its engine killed?): bash lab/lab.sh status"
 }
 

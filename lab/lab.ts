@@ -36,13 +36,18 @@ export interface LabStatus {
     /** "partial" while a host is lost (loseHost) or its engine killed (killDocker); labUp would rebuild the lab. */
     state: "up" | "down" | "partial";
     stateDir: string;
-    /** The three replica hosts (host1..3, the swarm's managers); never a spare. */
+    /**
+     * The swarm's three managers (mgr1..3: UCP's managers in production; ucp-sim on mgr1). Always set by lab.sh status;
+     * optional so hand-made statuses of the old layout still type-check.
+     */
+    managers?: LabHost[];
+    /** The three replica hosts (host1..3, swarm workers as DTR hosts are UCP workers); never a spare or a manager. */
     hosts: LabHost[];
     /** The spare hosts (host4). Always set by lab.sh status; optional so hand-made statuses need not list any. */
     spares?: LabSpare[];
     /** Names of the hosts (replica or spare) lost with loseHost and not revived. Always set by lab.sh status. */
     lost?: string[];
-    swarm: { defaultAddrPool: string; reservedForDtrOl: string; managers: number; ready: number };
+    swarm: { defaultAddrPool: string; reservedForDtrOl: string; managers: number; ready: number; workers?: number };
     registry: string;
     s3: {
         endpoint: string;
@@ -51,8 +56,19 @@ export interface LabStatus {
         secretKeyPath: string;
         buckets: { layers: string; backups: string };
     };
-    /** UCP's CA certificate (PEM) the lab made at `up`, which lab stacks pin as `ucp.ca`; null while the lab is down. */
-    ucp?: { ca: string | null };
+    /**
+     * UCP as the lab has it: ucp-sim (a stand-in for UCP's API) on `host` (mgr1) at `url`, its server certificate issued
+     * by `ca` (PEM, pinned by lab stacks as `ucp.ca`), its admin `username` and the 0600 file holding its password.
+     * url, passwordPath and ca are null while the lab is down.
+     */
+    ucp?: {
+        ca: string | null;
+        url?: string | null;
+        host?: string;
+        username?: string;
+        passwordPath?: string | null;
+        healthy?: boolean;
+    };
 }
 
 /** Runs lab.sh, streaming its progress (stderr) to ours when `echo` is set. Rejects with its last lines on failure. */
@@ -104,6 +120,15 @@ export function s3Keys(status: LabStatus): { accessKey: string; secretKey: strin
         accessKey: fs.readFileSync(status.s3.accessKeyPath, "utf8").trim(),
         secretKey: fs.readFileSync(status.s3.secretKeyPath, "utf8").trim(),
     };
+}
+
+/** UCP's admin password (ucp-sim's), read from the lab's 0600 file; never printed. */
+export function ucpPassword(status: LabStatus): string {
+    const file = status.ucp?.passwordPath;
+    if (!file) throw new Error("the lab status has no UCP password file (ucp.passwordPath): bring the lab up with `npm run lab -- up`");
+    const pw = fs.readFileSync(file, "utf8").trim();
+    if (!pw) throw new Error(`${file} (ucp.passwordPath) is empty: bring the lab up again`);
+    return pw;
 }
 
 export function sshPrivateKey(status: LabStatus): string {

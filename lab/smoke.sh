@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks a running lab end to end, from the root namespace, the way the stacks use it: SSH sessions on
-# each host, swarm managers, a cross-host attachable overlay, the host's own socket inside a container,
+# each host, the swarm (managers mgr1..3 apart, the replica hosts host1..3 workers), ucp-sim (the stand-in for UCP's
+# API: TLS from the lab's UCP CA, login, bearer auth, only network calls), a cross-host attachable overlay, the host's own socket inside a container,
 # the registry, S3 versioning and object lock, a dockerd crash + restart, the spare host4 (SSH with its
 # pinned key, joining as a worker, the overlay and the registry from it), and whole hosts lost and revived.
 # Leaves the lab as found (host4 in no swarm).
@@ -40,8 +41,8 @@ on() { local h=$1; shift; ssh -F "$SSHCFG" "$h" "$@"; }
 IMG=$LAB_REGISTRY_ADDR/dtr-sim:$(tr -d '[:space:]' <"$REPO/dtr-sim/VERSION" 2>/dev/null)
 NET=lab-smoke-ol
 
-t_host_view() { # each SSH session sees its own host: hostname, daemon name, swarm role (manager; the spare in no swarm)
-  local h=$1 want=${2:-active true} out
+t_host_view() { # each SSH session sees its own host: hostname, daemon name, swarm role (worker; manager; the spare in no swarm)
+  local h=$1 want=${2:-active false} out
   out=$(on "$h" 'echo "$(hostname) ${DOCKER_HOST:-nodockerhost}"; docker info --format "{{.Name}} {{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"') || return 1
   echo "$out"
   [[ $out == "$h nodockerhost"$'\n'"$h $want" ]]
@@ -55,6 +56,8 @@ t_accept_env() { # AcceptEnv passes UCP_PASSWORD / DTR_* and drops others
 }
 t_spare_status() { # status: hosts are the replica hosts only, spares is host4 (same shape), in no swarm yet
   jq -e '[.hosts[].name] == ["host1","host2","host3"] and [.spares[].name] == ["host4"] and .lost == []
+    and [.managers[].name] == ["mgr1","mgr2","mgr3"] and ((.hosts[0] | keys) == (.managers[0] | keys))
+    and (.ucp | .url == "https://10.200.0.21" and .healthy and .host == "mgr1" and .username == "admin")
     and (.spares[0] | .address == "10.200.0.14" and .healthy and (.lost | not) and .swarmRole == null and (.hostPublicKey | startswith("ssh-ed25519 ")))
     and ((.hosts[0] | keys) - (.spares[0] | keys) == [])' <<<"$status"
 }
@@ -70,15 +73,42 @@ t_pinned_key() { # host4's host key is pinned in known_hosts, and a wrong pin is
   echo "wrong pin: $out"
   [[ $out == *"HOST IDENTIFICATION HAS CHANGED"* || $out == *"verification failed"* ]]
 }
-t_swarm() {
+t_swarm() { # three managers apart; the replica hosts Ready workers (a worker cannot list nodes)
   local out
-  out=$(on host1 'docker node ls --format "{{.Hostname}} {{.Status}} {{.ManagerStatus}}"' | sort) || return 1
+  out=$(on mgr1 'docker node ls --format "{{.Hostname}} {{.Status}} {{.ManagerStatus}}"' | sort) || return 1
   echo "$out"
-  [[ $(grep -cE '^host[123] Ready (Leader|Reachable)$' <<<"$out") == 3 ]]
+  [[ $(grep -cE '^mgr[123] Ready (Leader|Reachable)$' <<<"$out") == 3 ]] || return 1
+  [[ $(grep -cE '^host[123] Ready $' <<<"$out") == 3 ]] || return 1
+  [[ $(wc -l <<<"$out") == 6 ]] || return 1
+  out=$(on host1 'docker node ls' 2>&1) && { echo "a worker listed the nodes: $out"; return 1; }
+  [[ $out == *"not a swarm manager"* ]]
+}
+t_ucp() { # ucp-sim: its certificate verifies only with the lab's UCP CA; login; bearer; network calls only
+  local ca url pwfile token out code
+  ca=$LAB_STATE/ucp/ca.pem url=$(jq -r .ucp.url <<<"$status") pwfile=$(jq -r .ucp.passwordPath <<<"$status")
+  [[ $(stat -c %a "$pwfile") == 600 ]] || { echo "$pwfile is not mode 600"; return 1; }
+  out=$(curl -sS --max-time 5 "$url/_ping" 2>&1) && { echo "verified without the lab's CA: $out"; return 1; }
+  echo "without the CA: $out"
+  [[ $(curl -sS --max-time 5 --cacert "$ca" "$url/_ping") == OK ]] || return 1
+  code=$(jq -nc --arg u admin --arg p wrong '{username: $u, password: $p}' |
+    curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$ca" -d @- "$url/auth/login")
+  [[ $code == 401 ]] || { echo "wrong password: $code"; return 1; }
+  # The password goes to curl on stdin, never in argv.
+  token=$(jq -Rc '{username: "admin", password: .}' <"$pwfile" |
+    curl -sS --fail --max-time 5 --cacert "$ca" -d @- "$url/auth/login" | jq -r .auth_token) || return 1
+  [[ -n $token && $token != null ]] || { echo "no auth_token"; return 1; }
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$ca" "$url/info")
+  [[ $code == 401 ]] || { echo "no token: $code"; return 1; }
+  out=$(printf 'header = "Authorization: Bearer %s"\n' "$token" | curl -sS --fail --max-time 5 --cacert "$ca" -K - "$url/info" |
+    jq -r '"\(.Name) \(.Swarm.ControlAvailable)"') || return 1
+  echo "GET /info through ucp-sim: $out"
+  [[ $out == "mgr1 true" ]] || return 1
+  code=$(printf 'header = "Authorization: Bearer %s"\n' "$token" | curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$ca" -K - "$url/containers/json")
+  [[ $code == 403 ]] || { echo "GET /containers/json: $code"; return 1; }
 }
 t_image() { curl -sf "http://$LAB_REGISTRY_ADDR/v2/dtr-sim/tags/list" | grep -q "\"${IMG##*:}\""; }
 t_overlay() { # a server on host3, clients on host1 and host2 reach it by name over VXLAN
-  on host1 "docker network rm $NET >/dev/null 2>&1; docker network create -d overlay --attachable $NET" >/dev/null || return 1
+  on mgr1 "docker network rm $NET >/dev/null 2>&1; docker network create -d overlay --attachable $NET" >/dev/null || return 1
   on host3 "docker rm -f smoke-srv >/dev/null 2>&1; docker run -d --name smoke-srv --network $NET --entrypoint node $IMG \
     -e 'require(\"http\").createServer((q,r)=>r.end(require(\"os\").hostname()+\" on host3\")).listen(8080)'" >/dev/null || return 1
   local h out
@@ -124,7 +154,7 @@ t_failover() { # crash host2's engine: swarm marks it Down, host2 still answers 
   bash "$LAB_DIR/lab.sh" kill-docker host2 || return 1
   local i st
   for ((i = 0; i < 60; i++)); do
-    st=$(on host1 'docker node inspect host2 --format "{{.Status.State}}"')
+    st=$(on mgr1 'docker node inspect host2 --format "{{.Status.State}}"')
     [[ $st == down ]] && break
     sleep 0.5
   done
@@ -133,20 +163,20 @@ t_failover() { # crash host2's engine: swarm marks it Down, host2 still answers 
   on host2 hostname | grep -qx host2 || return 1
   bash "$LAB_DIR/lab.sh" start-docker host2 || return 1
   for ((i = 0; i < 60; i++)); do
-    st=$(on host1 'docker node inspect host2 --format "{{.Status.State}}"')
+    st=$(on mgr1 'docker node inspect host2 --format "{{.Status.State}}"')
     [[ $st == ready ]] && break
     sleep 0.5
   done
   echo "host2 after restart: $st"
   [[ $st == ready ]]
 }
-t_join_spare() { # join-spare: host4 a Ready worker; the replica hosts still the 3 managers; lab still up
+t_join_spare() { # join-spare: host4 a Ready worker; mgr1..3 still the 3 managers; lab still up
   bash "$LAB_DIR/lab.sh" join-spare host4 || return 1
   local out st
-  out=$(on host1 'docker node ls --format "{{.Hostname}} {{.Status}} {{.ManagerStatus}}"' | sort) || return 1
+  out=$(on mgr1 'docker node ls --format "{{.Hostname}} {{.Status}} {{.ManagerStatus}}"' | sort) || return 1
   echo "$out"
   grep -qx 'host4 Ready ' <<<"$out" || return 1
-  [[ $(grep -cE '^host[123] Ready (Leader|Reachable)$' <<<"$out") == 3 ]] || return 1
+  [[ $(grep -cE '^mgr[123] Ready (Leader|Reachable)$' <<<"$out") == 3 ]] || return 1
   [[ $(on host4 'docker info --format "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"') == "active false" ]] || return 1
   st=$(bash "$LAB_DIR/lab.sh" status) || return 1
   jq -e '.state == "up" and .spares[0].swarmRole == "worker" and .swarm.managers == 3' <<<"$st"
@@ -192,7 +222,7 @@ t_lose_revive() { # lose-host: SSH refused, no engine, status says lost (partial
     { echo "still running on $h: $left"; return 1; }
   st=$(bash "$LAB_DIR/lab.sh" status) || { echo "status fails with $h lost"; return 1; }
   jq -e --arg h "$h" '.state == "partial" and .lost == [$h] and
-    ([(.hosts + .spares)[] | select(.name == $h) | .healthy == false and .lost and .dockerdPid == null] == [true])' <<<"$st" || return 1
+    ([(.managers + .hosts + .spares)[] | select(.name == $h) | .healthy == false and .lost and .dockerdPid == null] == [true])' <<<"$st" || return 1
   wait_node "$via" "$h" down 40 || return 1
   t0=$EPOCHREALTIME
   bash "$LAB_DIR/lab.sh" revive-host "$h" || return 1
@@ -206,9 +236,9 @@ t_lose_revive() { # lose-host: SSH refused, no engine, status says lost (partial
 t_leave_spare() { # leave-spare: host4 in no swarm again, the swarm lists the replica hosts only
   bash "$LAB_DIR/lab.sh" leave-spare host4 || return 1
   local out st
-  out=$(on host1 'docker node ls --format "{{.Hostname}}"' | sort | tr '\n' ' ')
+  out=$(on mgr1 'docker node ls --format "{{.Hostname}}"' | sort | tr '\n' ' ')
   echo "nodes: $out"
-  [[ $out == "host1 host2 host3 " ]] || return 1
+  [[ $out == "host1 host2 host3 mgr1 mgr2 mgr3 " ]] || return 1
   [[ $(on host4 'docker info --format "{{.Swarm.LocalNodeState}}"') == inactive ]] || return 1
   st=$(bash "$LAB_DIR/lab.sh" status) || return 1
   jq -e '.state == "up" and .spares[0].swarmRole == null' <<<"$st"
@@ -216,24 +246,27 @@ t_leave_spare() { # leave-spare: host4 in no swarm again, the swarm lists the re
 cleanup() {
   on host3 'docker rm -f smoke-srv' >/dev/null 2>&1
   on host4 'docker rm -f smoke-srv4' >/dev/null 2>&1
-  on host1 "docker network rm $NET" >/dev/null 2>&1
+  on mgr1 "docker network rm $NET" >/dev/null 2>&1
 }
 
-for h in host1 host2 host3; do check "$h: SSH session sees its own hostname and daemon (no DOCKER_HOST)" t_host_view "$h"; done
+for h in mgr1 mgr2 mgr3; do check "$h (manager): SSH session sees its own hostname and daemon (no DOCKER_HOST)" t_host_view "$h" "active true"; done
+for h in host1 host2 host3; do check "$h (replica host, worker): SSH session sees its own hostname and daemon (no DOCKER_HOST)" t_host_view "$h"; done
 check "host4 (spare): SSH session sees its own hostname and daemon, in no swarm" t_host_view host4 "inactive false"
-check "status: hosts = host1..3, spares = [host4] (same fields), nothing lost" t_spare_status
+check "status: managers = mgr1..3, hosts = host1..3, spares = [host4] (same fields), ucp-sim up, nothing lost" t_spare_status
 check "host4: SSH with the lab key against its pinned host key; a wrong pin is refused" t_pinned_key
 for h in host1 host4; do check "$h: sshd AcceptEnv passes UCP_PASSWORD and DTR_*, drops other variables" t_accept_env "$h"; done
-check "swarm: host1..3 Ready managers" t_swarm
+check "swarm: mgr1..3 Ready managers, host1..3 Ready workers (which cannot list nodes)" t_swarm
+check "ucp-sim: only the lab's UCP CA verifies it; login refuses a wrong password; bearer needed; network calls only" t_ucp
 check "registry serves $IMG" t_image
 check "attachable overlay: host1 and host2 reach a container on host3 by name" t_overlay
-check "join-spare host4: a Ready worker; host1..3 still the managers; lab up" t_join_spare
+check "join-spare host4: a Ready worker; mgr1..3 still the managers; lab up" t_join_spare
 check "host4 (worker) pulls from the registry and uses the manager-made attachable overlay both ways" t_spare_overlay
 check "-v /var/run/docker.sock mounts the host's own daemon" t_socket
 check "S3: dtr-layers versions objects; dtr-backups refuses to delete a retained version" t_s3
 cleanup
 check "kill-docker/start-docker host2: node Down, then Ready again" t_failover
-check "lose-host/revive-host host2 (manager): SSH refused, engine gone, status partial+lost, node Down; then back, Ready, lab up" t_lose_revive host2 host1
-check "lose-host/revive-host host4 (worker): the same for the spare" t_lose_revive host4 host1
-check "leave-spare host4: in no swarm again; the swarm lists host1..3 only" t_leave_spare
+check "lose-host/revive-host host2 (replica host, worker): SSH refused, engine gone, status partial+lost, node Down; then back, Ready, lab up" t_lose_revive host2 mgr1
+check "lose-host/revive-host host4 (spare, worker): the same for the spare" t_lose_revive host4 mgr1
+check "lose-host/revive-host mgr1 (manager with ucp-sim): raft keeps quorum; back, Ready, ucp-sim again, lab up" t_lose_revive mgr1 mgr2
+check "leave-spare host4: in no swarm again; the swarm lists the managers and host1..3 only" t_leave_spare
 finish

@@ -6,7 +6,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
-import { LabHost, LabStatus, REPO_ROOT, s3Keys, sshPrivateKey } from "../lab/lab";
+import { LabHost, LabStatus, REPO_ROOT, s3Keys, sshPrivateKey, ucpPassword } from "../lab/lab";
 import { docker, dockerLogin, dtrApi, makeTestImage } from "../lab/docker";
 import { labS3, listKeys } from "../lab/s3";
 import { LAB_ADMIN, labStackConfig } from "./lab-config";
@@ -24,14 +24,12 @@ export function labPulumiDir(status: LabStatus): string {
     return path.join(status.stateDir, "pulumi");
 }
 
-/** The lab DTR admin password: generated once per lab, kept in a mode-600 file, never printed. */
+/**
+ * The lab DTR admin password: UCP's admin password (DTR authenticates against UCP), which `lab.sh up` generated for
+ * ucp-sim into a mode-600 file; never printed.
+ */
 export function labAdminPassword(status: LabStatus): string {
-    const file = path.join(labPulumiDir(status), "admin-password");
-    if (!fs.existsSync(file)) {
-        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-        fs.writeFileSync(file, crypto.randomBytes(18).toString("base64url"), { mode: 0o600 });
-    }
-    return fs.readFileSync(file, "utf8").trim();
+    return ucpPassword(status);
 }
 
 /** The backup agent's version, as its package says (the lab builds and pushes that tag). */
@@ -294,7 +292,8 @@ export async function grantTeam(c: LabCluster, via: LabHost, repository: string,
 /** The disaster: every DTR container, volume and the dtr-ol network gone from every host. Hosts and S3 survive. */
 export async function loseCluster(status: LabStatus): Promise<void> {
     for (const h of status.hosts) await wipeDtr(h);
-    await docker(status.hosts[0], ["network", "rm", "dtr-ol"]).catch(() => undefined);
+    // A swarm network is removed on a manager (the replica hosts are workers).
+    await docker((status.managers ?? status.hosts)[0], ["network", "rm", "dtr-ol"]).catch(() => undefined);
 }
 
 /**

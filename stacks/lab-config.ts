@@ -1,6 +1,8 @@
 /**
- * The stack configuration for the lab, derived from `lab.sh status`: the three namespace hosts as existing hosts
- * (host keys pinned), MinIO as S3-compatible layer storage, dtr-sim as the DTR image. Pure: tested directly.
+ * The stack configuration for the lab, derived from `lab.sh status`: the three replica hosts (swarm workers, as DTR hosts
+ * are UCP workers) as existing hosts (host keys pinned), the three managers as `cluster.swarmManagers`, ucp-sim (the
+ * stand-in for UCP's API) as UCP with its CA pinned, MinIO as S3-compatible layer storage, dtr-sim as the DTR image.
+ * Pure: tested directly.
  */
 import type { LabHost, LabStatus } from "../lab/lab";
 
@@ -17,6 +19,7 @@ export interface LabStackConfig {
 export interface LabStackOptions {
     clusterName?: string;
     imageVersion?: string;
+    /** UCP's admin password (the lab's ucp-sim password, `ucpPassword(status)`): DTR's admin is UCP's. */
     adminPassword: string;
     sshPrivateKey: string;
     s3: { accessKey: string; secretKey: string };
@@ -35,6 +38,20 @@ export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackC
     const first = status.hosts[0];
     const ucpCa = status.ucp?.ca;
     if (!ucpCa) throw new Error("the lab status has no UCP CA (ucp.ca); bring the lab up again with `npm run lab -- up`");
+    const ucpUrl = status.ucp?.url;
+    if (!ucpUrl)
+        throw new Error("the lab status has no UCP URL (ucp.url: ucp-sim on a manager); bring the lab up again with `npm run lab -- up`");
+    const managers = status.managers ?? [];
+    if (managers.length !== 3)
+        throw new Error(
+            `the lab status lists ${managers.length} swarm managers (managers[]); the lab stack needs 3 managers apart from the replica hosts: bring the lab up again with \`npm run lab -- up\``,
+        );
+    const replicaNames = new Set(status.hosts.map((h) => h.name));
+    const both = managers.filter((m) => replicaNames.has(m.name) || status.hosts.some((h) => h.address === m.address));
+    if (both.length)
+        throw new Error(
+            `managers[] and hosts[] share ${both.map((m) => `${m.name} (${m.address})`).join(", ")}: DTR replicas run on UCP workers, never on a manager`,
+        );
     return {
         config: {
             cluster: {
@@ -48,12 +65,12 @@ export function labStackConfig(status: LabStatus, o: LabStackOptions): LabStackC
                 // A degraded lab cluster is reported after 15 s of waiting, not 60: the lab's hosts do not come back by themselves.
                 healthGate: o.healthGate ?? { timeoutSeconds: 300, intervalSeconds: 3, probeFromHere: true, checkSeconds: 15 },
                 mountEngineSocket: true,
-                // The lab's swarm managers are the replica hosts themselves; the first that answers removes dtr-ol after a destroy.
-                swarmManagers: status.hosts.map((h) => ({ address: h.address, port: h.sshPort, user: h.user, hostKey: h.hostPublicKey })),
+                // The swarm's managers (apart from the replica hosts, which are workers); the first that answers removes dtr-ol after a destroy.
+                swarmManagers: managers.map((h) => ({ address: h.address, port: h.sshPort, user: h.user, hostKey: h.hostPublicKey })),
             },
             image: { repository: `${status.registry}/dtr-sim`, version: o.imageVersion ?? LAB_IMAGE_VERSION },
-            // UCP's CA pinned as in production: DTR's commands get --ucp-ca, never --ucp-insecure-tls.
-            ucp: { url: "https://ucp.dtr-ha.lab", username: LAB_ADMIN, ca: ucpCa },
+            // ucp-sim, UCP's CA pinned as in production: DTR's commands get --ucp-ca, never --ucp-insecure-tls.
+            ucp: { url: ucpUrl, username: status.ucp?.username ?? LAB_ADMIN, ca: ucpCa },
             hosts: {
                 mode: "existing",
                 networks: [`${first.address.split(".").slice(0, 3).join(".")}.0/24`],

@@ -12,7 +12,7 @@ import { Command } from "commander";
 import { Stack } from "@pulumi/pulumi/automation";
 import { DtrImage, UcpConnection, emergencyRepairCommand, removeCommand } from "../components/dtr-cli/commands";
 import { authConfigFunction } from "../components/dtr-cli/api";
-import { configReplicaIds, parseStackConfig, SECRET_KEYS, SecretKey } from "../components/config/stack-config";
+import { configReplicaIds, ManagerHost, parseStackConfig, SECRET_KEYS, SecretKey } from "../components/config/stack-config";
 import type { ExistingHostSpec } from "../components/hosts/existing-hosts";
 import { RtoBreakdown, StepClock, TimedStep, rtoBreakdown, rtoBreakdownLines } from "./rto-breakdown";
 import { Steps } from "./progress";
@@ -75,6 +75,8 @@ interface Cluster {
     raw: Record<string, unknown>;
     /** The stack manages Swarm backups (backup.swarm): a lost host's node leaves the swarm too. */
     swarmManaged: boolean;
+    /** cluster.swarmManagers: UCP's managers, apart from the DTR hosts (which are UCP workers). */
+    swarmManagers: ManagerHost[];
 }
 
 const sshOf = (h: ExistingHostSpec): SshHost => ({ name: h.name, address: h.address, port: h.port, user: h.user, hostKey: h.hostKey });
@@ -108,6 +110,7 @@ async function readCluster(stack: Stack): Promise<Cluster> {
         sshKey: secret("sshPrivateKey"),
         raw,
         swarmManaged: c.backup?.swarm !== undefined,
+        swarmManagers: c.cluster.swarmManagers ?? [],
     };
 }
 
@@ -191,6 +194,29 @@ async function inventory(sh: HostShell, c: Cluster, probes: ReplicaProbe[]): Pro
 async function dtr(sh: HostShell, c: Cluster, h: ExistingHostSpec, line: string): Promise<void> {
     const r = await sh.run(sshOf(h), `set -u\n${line}`, { env: c.env, timeoutSeconds: 900 });
     if (r.code !== 0) throw new Error(`on ${h.name}: exit ${r.code}: ${(r.stderr || r.stdout).trim().split("\n").slice(-3).join(" | ")}`);
+}
+
+/**
+ * The hosts a lost node is removed from the swarm through, in order: the configured swarm managers
+ * (cluster.swarmManagers) first, as DTR's own hosts are UCP workers in production (system-requirements.md) and cannot
+ * remove a node; then the healthy replica hosts (a deployment whose DTR hosts are managers). Pure: tested directly.
+ */
+export function swarmVia(
+    managers: ManagerHost[],
+    hosts: ExistingHostSpec[],
+    healthy: string[],
+): { hosts: ExistingHostSpec[]; order: string[] } {
+    const viaManagers = managers.map(
+        (m, i) =>
+            ({
+                name: `cluster.swarmManagers[${i}] ${m.address}`,
+                address: m.address,
+                port: m.port,
+                user: m.user,
+                hostKey: m.hostKey,
+            }) as ExistingHostSpec,
+    );
+    return { hosts: [...viaManagers, ...hosts], order: [...viaManagers.map((m) => m.name), ...healthy] };
 }
 
 /** Drops every resource of the lost hosts from the stack's state, without running any delete (dropHostResources). */
@@ -424,8 +450,9 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         }
         if (c.swarmManaged) {
             for (const h of c.hosts.filter((x) => plan.lost.includes(x.name))) {
+                const via = swarmVia(c.swarmManagers, c.hosts, plan.healthy.length ? plan.healthy : plan.survivor ? [plan.survivor] : []);
                 await steps.run(`swarm: remove ${h.name}'s node through a healthy manager`, () =>
-                    forgetSwarmNode(sh, c.hosts, h, plan.healthy.length ? plan.healthy : plan.survivor ? [plan.survivor] : []),
+                    forgetSwarmNode(sh, via.hosts, h, via.order),
                 );
             }
         }

@@ -19,6 +19,19 @@ export function fakeLabStatus(hostKey: (i: number) => string): LabStatus {
     return {
         state: "up",
         stateDir: "/nonexistent",
+        // The swarm's managers, apart from the replica hosts (workers), as lab.sh lays them out.
+        managers: [1, 2, 3].map((i) => ({
+            name: `mgr${i}`,
+            address: `10.200.0.2${i}`,
+            sshPort: 22,
+            user: "root",
+            privateKeyPath: "/nonexistent",
+            hostPublicKey: hostKey(10 + i),
+            ucpNode: `mgr${i}`,
+            dockerSocket: "/nonexistent",
+            dockerdPid: null,
+            healthy: true,
+        })),
         hosts: [1, 2, 3].map((i) => ({
             name: `host${i}`,
             address: `10.200.0.1${i}`,
@@ -31,7 +44,7 @@ export function fakeLabStatus(hostKey: (i: number) => string): LabStatus {
             dockerdPid: null,
             healthy: true,
         })),
-        swarm: { defaultAddrPool: "10.200.128.0/17", reservedForDtrOl: "10.200.64.0/24", managers: 3, ready: 3 },
+        swarm: { defaultAddrPool: "10.200.128.0/17", reservedForDtrOl: "10.200.64.0/24", managers: 3, workers: 3, ready: 6 },
         registry: "10.200.0.1:5000",
         s3: {
             endpoint: "http://10.200.0.1:9000",
@@ -40,6 +53,13 @@ export function fakeLabStatus(hostKey: (i: number) => string): LabStatus {
             secretKeyPath: "",
             buckets: { layers: "dtr-layers", backups: "dtr-backups" },
         },
-        ucp: { ca: FAKE_UCP_CA },
+        ucp: {
+            ca: FAKE_UCP_CA,
+            url: "https://10.200.0.21",
+            host: "mgr1",
+            username: "admin",
+            passwordPath: "/nonexistent/ucp/admin-password",
+            healthy: true,
+        },
     };
 }

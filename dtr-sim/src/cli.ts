@@ -12,6 +12,7 @@ import { dtrVersion, checkUpgrade } from "./version";
 import { createReplica, ensureNetwork, joinOverlay, L, removeLocalReplica, selfImage, SelfImage, names } from "./replica";
 import { API_INTERNAL_PORT, apiHost, peerRequest, PeerResponse, sleep } from "./peer";
 import { info, warn, UserError } from "./log";
+import { Ucp } from "./ucp";
 import { checkRemove, checkRepairSurvivor } from "./membership";
 
 const CERT_DIR = "/app/certs";
@@ -24,6 +25,8 @@ interface Ctx {
     auth: string;
     username: string;
     password: string;
+    /** UCP's API (--ucp-url, --ucp-ca or --ucp-insecure-tls); logged in only when a command needs it. */
+    ucp: Ucp;
 }
 
 async function context(flags: Flags): Promise<Ctx> {
@@ -36,7 +39,14 @@ async function context(flags: Flags): Promise<Ctx> {
     }
     const username = F.str(flags, "ucp-username")!;
     const password = F.str(flags, "ucp-password")!;
-    return { flags, engine, self, username, password, auth: basicHeader(username, password) };
+    const ucp = new Ucp({
+        url: F.str(flags, "ucp-url")!,
+        username,
+        password,
+        ca: F.str(flags, "ucp-ca"),
+        insecure: F.bool(flags, "ucp-insecure-tls"),
+    });
+    return { flags, engine, self, username, password, auth: basicHeader(username, password), ucp };
 }
 
 /** There is no UCP to schedule containers elsewhere, so --ucp-node must be this engine. */
@@ -194,7 +204,9 @@ export async function install(flags: Flags): Promise<void> {
         throw new UserError(
             `DTR is already installed on this engine (replica ${existing[0].id}): use join on another node, or destroy it first`,
         );
-    await ensureNetwork(ctx.engine, F.str(flags, "overlay-subnet"));
+    await ensureNetwork(ctx.engine, F.str(flags, "overlay-subnet"), ctx.ucp);
+    // On a worker the engine learns of dtr-ol when a container connects to it by name: this one first, then the replica.
+    await joinOverlay(ctx.engine);
     const doc: ClusterDoc = {
         format: 1,
         clusterId: randomBytes(8).toString("hex"),
@@ -219,7 +231,6 @@ export async function install(flags: Flags): Promise<void> {
         { rev: 1, writer: id, at: new Date().toISOString(), doc },
         ctx.self,
     );
-    await joinOverlay(ctx.engine);
     await waitFor(id, "DTR to start", (d) => d.Healthy);
     info(`Installation is complete. Replica ${id} serves ${doc.externalUrl} (ports ${httpPort}/${httpsPort} on ${node})`);
     process.stdout.write(`${id}\n`);
@@ -327,7 +338,7 @@ export async function restore(flags: Flags): Promise<void> {
         );
     }
     // restore has no --overlay-subnet (reference/dtr/2.7/cli/restore.md, 2.6's too): dtr-ol as it is, or the default.
-    await ensureNetwork(ctx.engine, undefined);
+    await ensureNetwork(ctx.engine, undefined, ctx.ucp);
     await joinOverlay(ctx.engine);
     const probe = [...new Set([...stored.doc.replicas.map((r) => r.id), id])];
     const answers = await Promise.all(probe.map((r) => health(r)));

@@ -6,6 +6,7 @@ import { pack } from "./tar";
 import { ClusterDoc, Stored } from "./state";
 import { registryConfig } from "./settings";
 import { info, UserError } from "./log";
+import { Ucp } from "./ucp";
 
 export const NETWORK = "dtr-ol";
 export const L = {
@@ -54,32 +55,49 @@ export async function selfImage(engine: Engine): Promise<SelfImage> {
     return { image: me.Config.Image, version: labels[L.version] ?? "", registryImage };
 }
 
-export async function ensureNetwork(engine: Engine, subnet: string | undefined): Promise<void> {
-    const net = await engine.inspectNetwork(NETWORK);
-    if (net) {
-        const have: string[] = (net.IPAM?.Config ?? []).map((c: { Subnet: string }) => c.Subnet);
-        if (subnet && !have.includes(subnet)) {
-            throw new UserError(
-                `network ${NETWORK} already exists with subnet ${have.join(",") || "(none)"}, not --overlay-subnet ${subnet}: remove it (docker network rm ${NETWORK}) or pass its subnet`,
-            );
-        }
-        if (net.Driver !== "overlay" || !net.Attachable)
-            throw new UserError(`network ${NETWORK} exists but is not an attachable overlay: remove it first`);
-        info(`Reusing the existing overlay network ${NETWORK} (${have.join(",")})`);
-        return;
+function checkExistingNetwork(net: any, subnet: string | undefined): void {
+    const have: string[] = (net.IPAM?.Config ?? []).map((c: { Subnet: string }) => c.Subnet);
+    if (subnet && !have.includes(subnet)) {
+        throw new UserError(
+            `network ${NETWORK} already exists with subnet ${have.join(",") || "(none)"}, not --overlay-subnet ${subnet}: remove it (docker network rm ${NETWORK}) or pass its subnet`,
+        );
     }
-    const info0 = await engine.info();
-    if (info0.Swarm?.LocalNodeState !== "active")
-        throw new UserError(`this engine is not part of a swarm: DTR needs the swarm overlay ${NETWORK} (docker swarm init / join first)`);
-    info(`Creating overlay network ${NETWORK}${subnet ? ` (subnet ${subnet})` : ""}`);
-    await engine.createNetwork({
+    if (net.Driver !== "overlay" || !net.Attachable)
+        throw new UserError(`network ${NETWORK} exists but is not an attachable overlay: remove it first`);
+    info(`Reusing the existing overlay network ${NETWORK} (${have.join(",")})`);
+}
+
+function networkSpec(subnet: string | undefined) {
+    return {
         Name: NETWORK,
         Driver: "overlay",
         Attachable: true,
         CheckDuplicate: true,
         Labels: { [L.standIn]: "dtr-sim" },
         ...(subnet ? { IPAM: { Driver: "default", Config: [{ Subnet: subnet }] } } : {}),
-    });
+    };
+}
+
+/**
+ * Makes sure the swarm has dtr-ol. On a manager the local engine creates it. On a worker (where DTR runs:
+ * system-requirements.md), whose engine cannot create a swarm network, it is inspected and created through UCP
+ * (`ucp`: --ucp-url, logged in with --ucp-username/--ucp-password, UCP's certificate verified with --ucp-ca).
+ */
+export async function ensureNetwork(engine: Engine, subnet: string | undefined, ucp?: Ucp): Promise<void> {
+    const local = await engine.inspectNetwork(NETWORK);
+    if (local) return checkExistingNetwork(local, subnet);
+    const info0 = await engine.info();
+    if (info0.Swarm?.LocalNodeState !== "active")
+        throw new UserError(`this engine is not part of a swarm: DTR needs the swarm overlay ${NETWORK} (docker swarm init / join first)`);
+    if (!info0.Swarm.ControlAvailable) {
+        if (!ucp) throw new UserError(`this engine is a swarm worker: ${NETWORK} can only be created through UCP (--ucp-url)`);
+        const net = await ucp.inspectNetwork(NETWORK);
+        if (net) return checkExistingNetwork(net, subnet);
+        info(`Creating overlay network ${NETWORK}${subnet ? ` (subnet ${subnet})` : ""} through UCP (this node is a worker)`);
+        return ucp.createNetwork(networkSpec(subnet));
+    }
+    info(`Creating overlay network ${NETWORK}${subnet ? ` (subnet ${subnet})` : ""}`);
+    await engine.createNetwork(networkSpec(subnet));
 }
 
 /** Puts this (CLI) container on dtr-ol so it can talk to every replica by name. */

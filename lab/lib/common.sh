@@ -2,21 +2,27 @@
 # Shared settings and helpers for lab.sh (sourced, not run).
 # shellcheck disable=SC2034 # the settings are used by lab.sh and the other lib files that source this one
 # Address plan (all inside 10.200.0.0/16; see lab/README.md):
-#   10.200.0.0/24    lab link: bridge dtrlab0 = .1, host1..4 = .11/.12/.13/.14
-#   10.200.N.0/24    docker0 (--bip) of hostN (N = 1..4)
+#   10.200.0.0/24    lab link: bridge dtrlab0 = .1, host1..4 = .11/.12/.13/.14, mgr1..3 = .21/.22/.23
+#   10.200.N.0/24    docker0 (--bip) of hostN (N = 1..4); 10.200.(4+N).0/24 of mgrN (N = 1..3)
 #   10.200.16N.0/20  hostN's local bridge networks (default-address-pools), e.g. docker_gwbridge, for
 #                    N = 1..3; host4 (the spare) takes 10.200.80.0/20, as 10.200.64.0/20 holds dtr-ol's range
+#   10.200.96.0/21, .104.0/21, .112.0/21  mgr1's, mgr2's, mgr3's local bridge networks
 #   10.200.64.0/24   reserved for the dtr-ol overlay (stack config); never handed out by the lab
 #   10.200.128.0/17  swarm overlay pool (--default-addr-pool, /24 per network), incl. ingress
 LAB_STATE=${DTR_HA_LAB_STATE:-/var/tmp/dtr-ha-lab}
 LAB_BRIDGE=dtrlab0
 LAB_GW=10.200.0.1
 LAB_PREFIX=24
-# The replica hosts (the swarm's three managers; `status.hosts`) and the spare hosts (`status.spares`): same
-# kind of host, kept out of the swarm until `join-spare`, to replace a lost replica host.
+# As in production (DTR's system requirements: DTR runs on UCP worker nodes), the swarm's three managers (UCP's
+# managers; `status.managers`) are hosts of their own, the replica hosts (`status.hosts`) are swarm workers, and the
+# spare hosts (`status.spares`) are the same kind of host, kept out of the swarm until `join-spare`, to replace a lost
+# replica host. UCP's API is ucp-sim (a stand-in) on the first manager.
+LAB_MANAGERS=(mgr1 mgr2 mgr3)
 LAB_HOSTS=(host1 host2 host3)
 LAB_SPARES=(host4)
-LAB_ALL_HOSTS=("${LAB_HOSTS[@]}" "${LAB_SPARES[@]}")
+LAB_ALL_HOSTS=("${LAB_MANAGERS[@]}" "${LAB_HOSTS[@]}" "${LAB_SPARES[@]}")
+LAB_UCP_HOST=mgr1
+LAB_UCP_USER="admin"
 LAB_REGISTRY_ADDR=$LAB_GW:5000
 LAB_S3_ADDR=$LAB_GW:9000
 LAB_S3_REGION="us-east-1"
@@ -27,19 +33,32 @@ LAB_DTR_OL_RESERVED=10.200.64.0/24
 
 LAB_T0=${EPOCHREALTIME/[.,]/}
 
-# host<N> -> N
-host_index() { echo "${1#host}"; }
-host_addr() { echo "10.200.0.1$(host_index "$1")"; }
-# hostN's local bridge pool: 10.200.16N.0/20, skipping 10.200.64.0/20 (dtr-ol's reserved /24 lies in it).
+# host<N> / mgr<N> -> N
+host_index() { echo "${1##*[a-z]}"; }
+is_manager() { [[ $1 == mgr* ]]; }
+host_addr() { if is_manager "$1"; then echo "10.200.0.2$(host_index "$1")"; else echo "10.200.0.1$(host_index "$1")"; fi; }
+# docker0: 10.200.N.1/24 for hostN, 10.200.(4+N).1/24 for mgrN.
+host_bip() {
+  local n
+  n=$(host_index "$1")
+  is_manager "$1" && n=$((n + 4))
+  echo "10.200.$n.1/24"
+}
+# hostN's local bridge pool: 10.200.16N.0/20, skipping 10.200.64.0/20 (dtr-ol's reserved /24 lies in it); mgrN's:
+# 10.200.(88+8N).0/21.
 host_pool() {
   local n
   n=$(host_index "$1")
+  if is_manager "$1"; then
+    echo "10.200.$((88 + n * 8)).0/21"
+    return
+  fi
   ((n >= 4)) && n=$((n + 1))
   echo "10.200.$((n * 16)).0/20"
 }
 host_netns() { echo "dtrlab-$1"; }
-# Root-side veth name (<= 15 chars).
-host_veth() { echo "dtrlab-h$(host_index "$1")"; }
+# Root-side veth name (<= 15 chars): dtrlab-h1, dtrlab-m1.
+host_veth() { echo "dtrlab-${1:0:1}$(host_index "$1")"; }
 host_dir() { echo "$LAB_STATE/hosts/$1"; }
 # The host's /run is a bind of this directory, so its daemon socket is reachable from the root namespace.
 host_sock() { echo "$(host_dir "$1")/run/docker.sock"; }
@@ -48,6 +67,11 @@ valid_host() {
   local h
   for h in "${LAB_ALL_HOSTS[@]}"; do [[ $1 == "$h" ]] && return 0; done
   die "unknown host '$1': use one of ${LAB_ALL_HOSTS[*]}"
+}
+is_replica_host() {
+  local h
+  for h in "${LAB_HOSTS[@]}"; do [[ $1 == "$h" ]] && return 0; done
+  return 1
 }
 is_spare() {
   local h

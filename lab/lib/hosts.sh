@@ -30,12 +30,12 @@ host_write_config() {
   n=$(host_index "$h")
   d=$(host_dir "$h")
   mkdir -p "$d/run" "$d/docker" "$d/exec" "$d/log"
-  jq -n --arg d "$d" --arg n "$n" --arg h "$h" --arg pool "$(host_pool "$h")" '{
+  jq -n --arg d "$d" --arg n "$n" --arg h "$h" --arg pool "$(host_pool "$h")" --arg bip "$(host_bip "$h")" '{
     "data-root": "\($d)/docker",
     "exec-root": "\($d)/exec",
     "pidfile": "\($d)/dockerd.pid",
     "hosts": ["unix:///var/run/docker.sock"],
-    "bip": "10.200.\($n).1/24",
+    "bip": $bip,
     "default-address-pools": [{"base": $pool, "size": 24}],
     "insecure-registries": ["10.200.0.0/16"],
     "cgroup-parent": "/dtrlab-\($h)",

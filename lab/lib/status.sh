@@ -24,11 +24,13 @@ lab_traces() {
   done
   registry_pid >/dev/null && return 0
   s3_pid >/dev/null && return 0
+  ucp_pid >/dev/null && return 0
   [[ -n $(find "$LAB_STATE" -mindepth 1 -maxdepth 1 ! -name last-logs 2>/dev/null) ]] && return 0
   return 1
 }
 
-# up: every host (replicas and spares) healthy, the replica hosts Ready managers, registry, S3, images.
+# up: every host (managers, replicas and spares) healthy, the managers Ready and reachable, the replica hosts Ready
+# workers, ucp-sim answering, registry, S3, images.
 # A lost host (lose-host) makes the lab partial, like a killed engine: `up` would rebuild it; once the
 # host is revived (and its node Ready again) the lab is up again.
 lab_state() {
@@ -38,7 +40,7 @@ lab_state() {
     for h in "${LAB_ALL_HOSTS[@]}"; do host_healthy "$h" || { ok=0; break; }; done
   fi
   ((ok)) && registry_pid >/dev/null && registry_healthy && s3_pid >/dev/null && s3_healthy &&
-    swarm_all_ready && images_ok && { echo up; return; }
+    swarm_all_ready && ucp_pid >/dev/null && ucp_healthy && images_ok && { echo up; return; }
   if lab_traces; then echo partial; else echo down; fi
 }
 
@@ -76,26 +78,31 @@ host_json() {
 }
 
 cmd_status() {
-  local state h hosts=() spares=() swarm
+  local state h hosts=() spares=() managers=() swarm ucp_ok=false
   state=$(lab_state)
+  for h in "${LAB_MANAGERS[@]}"; do managers+=("$(host_json "$h")"); done
   for h in "${LAB_HOSTS[@]}"; do hosts+=("$(host_json "$h")"); done
   for h in "${LAB_SPARES[@]}"; do spares+=("$(host_json "$h")"); done
   if [[ $state == down ]]; then swarm=null; else swarm=$(swarm_json); fi
+  [[ $state != down ]] && ucp_pid >/dev/null && ucp_healthy && ucp_ok=true
   # A spare's swarmRole: the role of its node (worker after join-spare; Down while the host is lost), null
   # while it is in no swarm.
   jq -n --arg state "$state" --argjson swarm "$swarm" \
-    --argjson hosts "$(printf '%s\n' "${hosts[@]}" | jq -s .)" --argjson spares "$(printf '%s\n' "${spares[@]}" | jq -s .)" \
+    --argjson hosts "$(printf '%s\n' "${hosts[@]}" | jq -s .)" --argjson managers "$(printf '%s\n' "${managers[@]}" | jq -s .)" --argjson spares "$(printf '%s\n' "${spares[@]}" | jq -s .)" \
     --arg reg "$LAB_REGISTRY_ADDR" --arg s3 "http://$LAB_S3_ADDR" --arg region "$LAB_S3_REGION" \
     --arg ak "$LAB_STATE/s3/access-key" --arg sk "$LAB_STATE/s3/secret-key" \
     --arg bl "$LAB_BUCKET_LAYERS" --arg bb "$LAB_BUCKET_BACKUPS" --arg st "$LAB_STATE" \
     --arg sshcfg "$LAB_STATE/ssh/config" --arg kh "$LAB_STATE/ssh/known_hosts" \
-    --arg ucpca "$(cat "$LAB_STATE/ucp/ca.pem" 2>/dev/null)" \
-    '{state: $state, stateDir: $st, hosts: $hosts,
+    --arg ucpca "$(cat "$LAB_STATE/ucp/ca.pem" 2>/dev/null)" --arg ucpurl "$(ucp_url)" --arg ucpuser "$LAB_UCP_USER" \
+    --arg ucppw "$LAB_STATE/ucp/admin-password" --arg ucphost "$LAB_UCP_HOST" --argjson ucpok "$ucp_ok" \
+    '{state: $state, stateDir: $st, managers: $managers, hosts: $hosts,
       spares: [$spares[] | .name as $n | . + {swarmRole: ([($swarm.nodes // [])[] | select(.hostname == $n)] | sort_by(.status == "down") | .[0].role // null)}],
-      lost: [($hosts + $spares)[] | select(.lost) | .name],
+      lost: [($managers + $hosts + $spares)[] | select(.lost) | .name],
       swarm: $swarm, registry: $reg,
       s3: {endpoint: $s3, region: $region, accessKeyPath: $ak, secretKeyPath: $sk,
            buckets: {layers: $bl, backups: $bb}},
       ssh: {config: $sshcfg, knownHosts: $kh},
-      ucp: {ca: (if $ucpca == "" then null else $ucpca end)}}'
+      ucp: {ca: (if $ucpca == "" then null else $ucpca end),
+            url: (if $state == "down" then null else $ucpurl end), host: $ucphost, username: $ucpuser,
+            passwordPath: (if $state == "down" then null else $ucppw end), healthy: $ucpok, standIn: "ucp-sim"}}'
 }

@@ -1,7 +1,8 @@
 /**
  * The project's own stack program through the real Pulumi engine (Automation API, local file backend) against the lab:
- * three network-namespace hosts with their own sshd and dockerd in a real Swarm, MinIO for S3, the command provider
- * over real SSH. DTR itself is dtr-sim, the stand-in (dtr-sim/README.md). Nothing is mocked here.
+ * three network-namespace replica hosts with their own sshd and dockerd, swarm workers of a real Swarm whose three
+ * managers are apart (as in production), MinIO for S3, the command provider over real SSH. DTR itself is dtr-sim and
+ * UCP's API ucp-sim, the stand-ins (dtr-sim/README.md, lab/README.md). Nothing else is mocked here.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -109,6 +110,23 @@ describe("HA DTR in the lab (real engine, SSH, Swarm, S3; DTR = dtr-sim)", funct
         }
     });
 
+    it("the replicas run on swarm workers (as on UCP workers), and dtr-ol was created through UCP (ucp-sim on a manager)", async () => {
+        for (const h of status.hosts) {
+            assert.strictEqual(
+                await docker(h, ["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"]),
+                "active false",
+                h.name,
+            );
+        }
+        const mgr = status.managers![0];
+        const onManager = JSON.parse(await docker(mgr, ["network", "inspect", "dtr-ol"]))[0];
+        assert.strictEqual(onManager.Scope, "swarm");
+        assert.strictEqual(onManager.IPAM.Config[0].Subnet, status.swarm.reservedForDtrOl);
+        const ucpLog = fs.readFileSync(`${status.stateDir}/ucp/ucp-sim.log`, "utf8");
+        assert.match(ucpLog, /POST \/auth\/login 200/);
+        assert.match(ucpLog, /POST (\/v1\.\d+)?\/networks\/create 201/, "dtr-ol was created through ucp-sim");
+    });
+
     it("an image pushed through one replica is pulled on another host through another, its blobs in S3", async () => {
         const [h1, h2, h3] = status.hosts;
         const pushed = await pushImage(cluster, h1, h1, "itest", "one");
@@ -152,5 +170,7 @@ describe("HA DTR in the lab (real engine, SSH, Swarm, S3; DTR = dtr-sim)", funct
     it("pulumi destroy removes every replica and leaves the hosts clean", async () => {
         await cluster.stack.destroy({ color: "never" });
         for (const h of status.hosts) assert.deepStrictEqual(await dtrLeftovers(h), [], `${h.name} is not clean`);
+        // dtr-ol is gone from the swarm too (removed on a manager: cluster.swarmManagers).
+        assert.deepStrictEqual(await dtrLeftovers(status.managers![0]), [], "dtr-ol is still on the swarm");
     });
 });

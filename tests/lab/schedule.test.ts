@@ -59,7 +59,7 @@ async function scheduleStack(status: LabStatus, c: LabCluster, replicaIds: strin
             hosts,
             replicaIds,
             image: { repository: `${status.registry}/dtr-sim`, version: LAB_IMAGE_VERSION },
-            ucp: { url: "https://ucp.dtr-ha.lab", username: c.admin.user, caPem: status.ucp?.ca ?? undefined },
+            ucp: { url: status.ucp!.url!, username: c.admin.user, caPem: status.ucp?.ca ?? undefined },
             ucpPassword: pulumi.secret(c.admin.password),
             run: { mountEngineSocket: true },
             httpsPort: 443,

@@ -1,6 +1,7 @@
 /**
- * What the Swarm lab tests share: running scripts on a lab host over SSH (stdin, S3 settings only in SSH's
- * environment), reading `docker node ls`, waiting for N Ready managers, and the in-host engine control of
+ * What the Swarm lab tests share: the swarm's managers (mgr1..3, apart from the replica hosts, which are workers),
+ * running scripts on a lab host over SSH (stdin, S3 settings only in SSH's environment), reading `docker node ls`,
+ * waiting for N Ready managers, and the in-host engine control of
  * lab/lib/engine-ctl.sh. Not a test file (no `.test`): mocha does not run it.
  */
 import { spawn } from "child_process";
@@ -20,6 +21,13 @@ export type NodeRow = [string, string, string, string];
 
 export class SwarmLab {
     constructor(readonly status: LabStatus) {}
+
+    /** The swarm's managers (mgr1..3), apart from the replica hosts, which are workers: Swarm operations run here. */
+    get managers(): LabHost[] {
+        const m = this.status.managers;
+        if (!m?.length) throw new Error("the lab status lists no managers (managers[]): bring the lab up with `bash lab/lab.sh up`");
+        return m;
+    }
 
     hostDir(h: LabHost): string {
         return path.join(this.status.stateDir, "hosts", h.name);
@@ -91,27 +99,34 @@ export class SwarmLab {
             });
     }
 
-    /** Waits until `via` lists exactly `count` nodes, every one a Ready manager (Leader or Reachable). */
+    /**
+     * Waits until `via` lists exactly `count` managers, every one Ready (Leader or Reachable), and every worker (the
+     * replica hosts) Ready; returns the managers' rows.
+     */
     async waitReadyManagers(via: LabHost, count: number, seconds: number): Promise<NodeRow[]> {
         const deadline = Date.now() + seconds * 1000;
         let last: NodeRow[] | string = "";
         while (Date.now() < deadline) {
             last = await this.nodes(via).catch((e) => (e as Error).message);
-            if (
-                Array.isArray(last) &&
-                last.length === count &&
-                last.every((n) => n[2] === "Ready" && (n[3] === "Leader" || n[3] === "Reachable"))
-            )
-                return last;
+            if (Array.isArray(last)) {
+                const managers = last.filter((n) => n[3] !== "");
+                const workers = last.filter((n) => n[3] === "");
+                if (
+                    managers.length === count &&
+                    managers.every((n) => n[2] === "Ready" && (n[3] === "Leader" || n[3] === "Reachable")) &&
+                    workers.every((n) => n[2] === "Ready")
+                )
+                    return managers;
+            }
             await new Promise((r) => setTimeout(r, 2000));
         }
-        throw new Error(`not ${count} Ready managers within ${seconds}s: ${JSON.stringify(last)}`);
+        throw new Error(`not ${count} Ready managers (and every worker Ready) within ${seconds}s: ${JSON.stringify(last)}`);
     }
 
     /** The host that leads the swarm, asked of `via`. */
     async leader(via: LabHost): Promise<LabHost> {
         const name = (await this.nodes(via)).find((n) => n[3] === "Leader")?.[0];
-        const h = this.status.hosts.find((x) => x.name === name);
+        const h = this.managers.find((x) => x.name === name);
         if (!h) throw new Error(`no leader in the swarm as seen by ${via.name}`);
         return h;
     }

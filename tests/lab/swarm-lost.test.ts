@@ -3,7 +3,9 @@
  * then every engine stops and every host loses its swarm directory. swarmRestoreScript in `force-new-cluster` mode
  * brings the backed-up manager back as the sole manager of the swarm it had (same node id, the service and overlay
  * network created before the backup), the two replacement hosts join it as managers again, and the lost nodes are
- * removed with swarmPeerScript("forget") (docker/docs back-up-swarm.md, "Recover from disaster"). Leaves the lab up with 3 Ready managers.
+ * removed with swarmPeerScript("forget") (docker/docs back-up-swarm.md, "Recover from disaster"). The managers are mgr1..3; the
+ * replica hosts are workers, whose engines keep running and which must be Ready again in the restored swarm.
+ * Leaves the lab up with 3 Ready managers and 3 Ready workers.
  * Needs `bash lab/lab.sh up` and the toolchain env.
  */
 import * as assert from "assert";
@@ -32,13 +34,11 @@ describe("the whole Swarm lost and restored from one manager's backup (force-new
 
     before(async () => {
         lab = new SwarmLab(await labUp(false));
-        const leader = await lab.leader(lab.status.hosts[0]);
+        const leader = await lab.leader(lab.managers[0]);
         await lab.waitReadyManagers(leader, 3, 60);
-        // The backup runs on a manager that does not lead: host2 unless it leads.
-        target =
-            lab.status.hosts.find((h) => h.name !== leader.name && h.name === "host2") ??
-            lab.status.hosts.find((h) => h.name !== leader.name)!;
-        others = lab.status.hosts.filter((h) => h.name !== target.name);
+        // The backup runs on a manager that does not lead: mgr2 unless it leads.
+        target = lab.managers.find((h) => h.name !== leader.name && h.name === "mgr2") ?? lab.managers.find((h) => h.name !== leader.name)!;
+        others = lab.managers.filter((h) => h.name !== target.name);
         await lab.sh(leader, `docker network create -d overlay ${network} >/dev/null`);
         await lab.sh(
             leader,
@@ -76,7 +76,7 @@ describe("the whole Swarm lost and restored from one manager's backup (force-new
             await labDown(false);
             await labUp(false);
         }
-        for (const h of lab.status.hosts) {
+        for (const h of lab.managers) {
             const root = path.join(lab.hostDir(h), "docker");
             for (const d of fs.readdirSync(root).filter((n) => n.startsWith("swarm.before-restore.")))
                 fs.rmSync(path.join(root, d), { recursive: true, force: true });
@@ -87,8 +87,8 @@ describe("the whole Swarm lost and restored from one manager's backup (force-new
     it("force-new-cluster brings the backed-up manager back as the sole manager: same node id, service and network", async () => {
         assert.ok(manifestKey, "the backup ran");
         // Every manager lost: engines stopped from inside the hosts, swarm directories wiped from the root namespace.
-        await Promise.all(lab.status.hosts.map((h) => lab.sh(h, lab.engine(h).stop)));
-        for (const h of lab.status.hosts) fs.rmSync(path.join(lab.hostDir(h), "docker", "swarm"), { recursive: true, force: true });
+        await Promise.all(lab.managers.map((h) => lab.sh(h, lab.engine(h).stop)));
+        for (const h of lab.managers) fs.rmSync(path.join(lab.hostDir(h), "docker", "swarm"), { recursive: true, force: true });
         // The replacement hosts: engines up, in no swarm.
         await Promise.all(others.map((h) => lab.sh(h, lab.engine(h).start)));
         for (const h of others) assert.strictEqual(await lab.sh(h, "docker info --format '{{.Swarm.LocalNodeState}}'"), "inactive");
@@ -131,7 +131,9 @@ describe("the whole Swarm lost and restored from one manager's backup (force-new
             await lab.sh(h, `docker swarm join --token "$SWARM_JOIN_TOKEN" ${target.address}:2377 >&2`, { SWARM_JOIN_TOKEN: token });
         }
         // The nodes the backup knew, whose hosts were replaced: forgotten once Down, so that only live managers count.
-        const stale = (await lab.nodes(target)).filter((n) => before.has(n[1]) && n[1] !== targetNodeId);
+        // (The replica hosts are workers: they kept their swarm state and reconnect by themselves; they are not stale.)
+        const managerNames = new Set(lab.managers.map((m) => m.name));
+        const stale = (await lab.nodes(target)).filter((n) => before.has(n[1]) && n[1] !== targetNodeId && managerNames.has(n[0]));
         assert.strictEqual(stale.length, 2, `the two lost managers are still listed: ${JSON.stringify(stale)}`);
         for (const [, id] of stale) {
             const f = await lab.onHost(target, swarmPeerScript("forget", id));
@@ -144,7 +146,7 @@ describe("the whole Swarm lost and restored from one manager's backup (force-new
         assert.match(live.stderr, /is Ready: it is not lost; not removing it/);
         const rows = await lab.waitReadyManagers(target, 3, 120);
         timings.rejoin = (Date.now() - t0) / 1000;
-        assert.deepStrictEqual(rows.map((n) => n[0]).sort(), lab.status.hosts.map((h) => h.name).sort());
+        assert.deepStrictEqual(rows.map((n) => n[0]).sort(), lab.managers.map((h) => h.name).sort());
         assert.ok(
             rows.some((n) => n[1] === targetNodeId),
             "the restored manager keeps its node id",

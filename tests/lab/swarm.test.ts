@@ -54,11 +54,9 @@ describe("Swarm backup and restore in the lab (real engines, SSH, MinIO)", funct
     before(async () => {
         lab = new SwarmLab(await labUp(false));
         s3env = lab.s3env();
-        leader = await lab.leader(lab.status.hosts[0]);
-        // host2 unless it leads.
-        target =
-            lab.status.hosts.find((h) => h.name !== leader.name && h.name === "host2") ??
-            lab.status.hosts.find((h) => h.name !== leader.name)!;
+        leader = await lab.leader(lab.managers[0]);
+        // mgr2 unless it leads.
+        target = lab.managers.find((h) => h.name !== leader.name && h.name === "mgr2") ?? lab.managers.find((h) => h.name !== leader.name)!;
         await lab.waitReadyManagers(leader, 3, 60);
         await lab.sh(leader, `docker network create -d overlay ${network} >/dev/null`);
         await lab.sh(
@@ -203,7 +201,7 @@ describe("Swarm backup and restore in the lab (real engines, SSH, MinIO)", funct
 
     it("refuses to restore a node's backup onto another host, and leaves that host's engine running", async () => {
         assert.ok(manifestKey, "the backup test ran");
-        const other = lab.status.hosts.find((h) => h.name !== target.name)!;
+        const other = lab.managers.find((h) => h.name !== target.name)!;
         const pid = fs.readFileSync(path.join(lab.hostDir(other), "dockerd.pid"), "utf8").trim();
         const script = swarmRestoreScript({
             ...lab.on(other),

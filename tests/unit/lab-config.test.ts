@@ -24,6 +24,17 @@ describe("the lab stack configuration (from lab.sh status)", () => {
         // The production trust path: UCP's CA pinned, never --ucp-insecure-tls.
         assert.strictEqual(parsed.ucp.ca, FAKE_UCP_CA);
         assert.strictEqual(parsed.ucp.insecureTls, false);
+        // UCP is ucp-sim on a manager; the swarm's managers are apart from the replica hosts (workers), as in production.
+        assert.strictEqual(parsed.ucp.url, "https://10.200.0.21");
+        assert.deepStrictEqual(
+            parsed.cluster.swarmManagers?.map((m) => m.address),
+            ["10.200.0.21", "10.200.0.22", "10.200.0.23"],
+        );
+        assert.deepStrictEqual(parsed.hosts.mode === "existing" && parsed.hosts.existing.map((h) => h.address), [
+            "10.200.0.11",
+            "10.200.0.12",
+            "10.200.0.13",
+        ]);
         assert.deepStrictEqual(Object.keys(secrets).sort(), [
             "backupAccessKey",
             "backupSecretKey",
@@ -41,6 +52,23 @@ describe("the lab stack configuration (from lab.sh status)", () => {
                     { adminPassword: "pw", sshPrivateKey: "k", s3: { accessKey: "a", secretKey: "s" }, agentVersion: "0.1.0" },
                 ),
             /the lab status has no UCP CA \(ucp\.ca\); bring the lab up again/,
+        );
+    });
+    const opts = { adminPassword: "pw", sshPrivateKey: "k", s3: { accessKey: "a", secretKey: "s" }, agentVersion: "0.1.0" };
+    it("refuses a lab status without ucp-sim's URL (no made-up UCP address)", () => {
+        assert.throws(
+            () => labStackConfig({ ...status, ucp: { ...status.ucp!, url: null } }, opts),
+            /the lab status has no UCP URL \(ucp\.url: ucp-sim on a manager\); bring the lab up again/,
+        );
+    });
+    it("refuses a lab without three managers apart from the replica hosts (the old layout: replicas on managers)", () => {
+        assert.throws(
+            () => labStackConfig({ ...status, managers: undefined }, opts),
+            /the lab status lists 0 swarm managers \(managers\[\]\); the lab stack needs 3 managers apart from the replica hosts/,
+        );
+        assert.throws(
+            () => labStackConfig({ ...status, managers: [status.managers![0], status.managers![1], status.hosts[2]] }, opts),
+            /managers\[\] and hosts\[\] share host3 \(10\.200\.0\.13\): DTR replicas run on UCP workers, never on a manager/,
         );
     });
     it("refuses a lab of another size", () => {

@@ -16,6 +16,8 @@ export interface Lab {
     hosts: LabHost[];
     registry: string;
     s3: { endpoint: string; region: string; accessKeyPath: string; secretKeyPath: string; buckets: { layers: string } };
+    /** ucp-sim, the lab's stand-in for UCP's API (on a manager): DTR on a worker creates dtr-ol through it. */
+    ucp?: { url: string | null; ca: string | null; username?: string; passwordPath: string | null };
 }
 
 const repo = join(__dirname, "..", "..", "..", "..");
@@ -27,6 +29,13 @@ export function loadLab(): Lab {
     const lab = JSON.parse(text) as Lab;
     if (lab.state !== "up")
         throw new Error(`the lab is '${lab.state}', not up: run bash lab/lab.sh up first (engine tests need real dockerds)`);
+    if (!lab.ucp?.url || !lab.ucp.ca || !lab.ucp.passwordPath)
+        throw new Error(
+            "the lab status has no ucp-sim (ucp.url, ucp.ca, ucp.passwordPath): bring the lab up again with bash lab/lab.sh up",
+        );
+    // DTR's admin is UCP's: the lab's ucp-sim password, and its CA pinned (--ucp-ca), as in production.
+    PASSWORD = readFileSync(lab.ucp.passwordPath, "utf8").trim();
+    ucp = { url: lab.ucp.url, ca: lab.ucp.ca };
     return lab;
 }
 
@@ -54,11 +63,15 @@ export function docker(host: LabHost, args: string[], opts: { stdin?: Buffer; en
     });
 }
 
-export const PASSWORD = "lab-admin-password-0";
+/** UCP's (and so DTR's) admin password: ucp-sim's, set by loadLab(). */
+export let PASSWORD = "";
+let ucp: { url: string; ca: string } | undefined;
 
 /** Runs a dtr-sim command on a host; the password travels in the environment, never in argv. */
 export function dtr(host: LabHost, image: string, args: string[], opts: { stdin?: Buffer; password?: string } = {}): Promise<Run> {
-    const ucp = ["--ucp-url", "https://ucp.lab.invalid", "--ucp-username", "admin", "--ucp-insecure-tls"];
+    if (!ucp) throw new Error("loadLab() first: the ucp-sim URL and CA come from the lab's status");
+    // The CA travels in the environment (UCP_CA), as the password does.
+    const ucpArgs = ["--ucp-url", ucp.url, "--ucp-username", "admin"];
     return docker(
         host,
         [
@@ -71,13 +84,15 @@ export function dtr(host: LabHost, image: string, args: string[], opts: { stdin?
             "none",
             "-e",
             "UCP_PASSWORD",
+            "-e",
+            "UCP_CA",
             "-v",
             "/var/run/docker.sock:/var/run/docker.sock",
             image,
             ...args,
-            ...ucp,
+            ...ucpArgs,
         ],
-        { stdin: opts.stdin, env: { UCP_PASSWORD: opts.password ?? PASSWORD } },
+        { stdin: opts.stdin, env: { UCP_PASSWORD: opts.password ?? PASSWORD, UCP_CA: ucp.ca } },
     );
 }
 
