@@ -32,6 +32,7 @@ import {
     validateOnCalendar,
 } from "../../components/backup/schedule";
 import { dtrBackupScript } from "../../components/backup/scripts";
+import { selfSigned } from "./self-signed";
 
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
 const PASS = "pa$$ 'w\"ord`x`";
@@ -183,34 +184,6 @@ describe("backup schedule: calendar and cron validation", () => {
     });
 });
 
-function tlsPair(): { key: string; cert: string } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-cert-"));
-    execFileSync(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=t",
-            "-keyout",
-            `${dir}/k`,
-            "-out",
-            `${dir}/c`,
-        ],
-        { stdio: "ignore" },
-    );
-    const out = { key: fs.readFileSync(`${dir}/k`, "utf8"), cert: fs.readFileSync(`${dir}/c`, "utf8") };
-    fs.rmSync(dir, { recursive: true });
-    return out;
-}
-
 describe("backup schedule: scripts run for real (dash, temporary root)", function () {
     this.timeout(60_000);
     const healthy = [true, true, true];
@@ -221,7 +194,7 @@ describe("backup schedule: scripts run for real (dash, temporary root)", functio
     const HOSTS = ["host1", "host2", "host3"].map((name, i) => ({ name, address: `127.0.0.${i + 1}`, replicaId: `aaaaaaaaaaa${i + 1}` }));
 
     before(async () => {
-        const tls = tlsPair();
+        const tls = selfSigned("t");
         for (let i = 0; i < 3; i++) {
             const s = https.createServer(tls, (req, res) => {
                 res.writeHead(healthy[i] ? 200 : 503);

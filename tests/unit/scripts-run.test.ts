@@ -15,42 +15,11 @@ import { applyStorageSettingsScript, restoredStorageSettingsScript } from "../..
 import { PREVIOUS_VERSION, upgradeScript, withPreviousVersion } from "../../components/cluster/dtr-cluster";
 import * as backup from "../../components/backup/scripts";
 import { overlayCheckScript } from "../../components/network/overlay-check";
+import { selfSigned } from "./self-signed";
 
 const IDS = ["aaaaaaaaaaa1", "aaaaaaaaaaa2", "aaaaaaaaaaa3"];
 const USER = "admin";
 const PASS = "pa$$ 'w\"ord";
-
-function selfSigned(): { key: string; cert: string } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtr-ha-cert-"));
-    execFileSync(
-        "openssl",
-        [
-            "req",
-            "-x509",
-            // An EC key: made in milliseconds (RSA 2048 takes a noticeable share of a second), and cheaper per handshake.
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=dtr.test",
-            "-keyout",
-            path.join(dir, "k.pem"),
-            "-out",
-            path.join(dir, "c.pem"),
-        ],
-        { stdio: "ignore" },
-    );
-    const out = {
-        key: fs.readFileSync(path.join(dir, "k.pem"), "utf8"),
-        cert: fs.readFileSync(path.join(dir, "c.pem"), "utf8"),
-    };
-    fs.rmSync(dir, { recursive: true });
-    return out;
-}
 
 interface FakeReplica {
     healthy: boolean;
