@@ -57,7 +57,7 @@ async function main(opts: Options): Promise<number> {
         // A fresh lab every time: a cluster left by an earlier run (or by hand) would make the drill prove nothing.
         if ((await labStatus().catch(() => undefined))?.state !== "down")
             await steps.run("lab down (start from a fresh lab)", () => labDown(opts.verbose));
-        const status = await steps.run("lab up (3 namespace hosts, swarm, registry, S3, dtr-sim and agent images)", () =>
+        const status = await steps.run("lab up (3 swarm managers, 3 worker hosts for DTR, a spare, registry, S3, ucp-sim, dtr-sim and agent images)", () =>
             labUp(opts.verbose),
         );
         const cluster = await steps.run("open the lab stack (Automation API, local backend)", () => labStack(status));
@@ -108,7 +108,7 @@ async function main(opts: Options): Promise<number> {
             (i) => describeInventory(i),
         );
         const manifestKey = await steps.run(
-            "back up (dtr backup | agent: gzip, SHA-256, S3 with Object Lock; manifest)",
+            "back up (dtr backup | agent: zstd, SHA-256, S3 with Object Lock; manifest)",
             () => takeBackup(cluster, `drill-${Date.now()}`),
             (k) => k,
         );
