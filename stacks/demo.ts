@@ -57,8 +57,9 @@ async function main(opts: Options): Promise<number> {
         // A fresh lab every time: a cluster left by an earlier run (or by hand) would make the drill prove nothing.
         if ((await labStatus().catch(() => undefined))?.state !== "down")
             await steps.run("lab down (start from a fresh lab)", () => labDown(opts.verbose));
-        const status = await steps.run("lab up (3 swarm managers, 3 worker hosts for DTR, a spare, registry, S3, ucp-sim, dtr-sim and agent images)", () =>
-            labUp(opts.verbose),
+        const status = await steps.run(
+            "lab up (3 swarm managers, 3 worker hosts for DTR, a spare, registry, S3, ucp-sim, dtr-sim and agent images)",
+            () => labUp(opts.verbose),
         );
         const cluster = await steps.run("open the lab stack (Automation API, local backend)", () => labStack(status));
         const upResult = await steps.run(
