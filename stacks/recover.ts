@@ -395,41 +395,23 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         parseStackConfig({ ...c.raw, hosts: rawHosts, ...(rawRestore ? { restore: rawRestore } : {}) }, new Set(SECRET_KEYS));
         report.ran = true;
 
+        // A DTR command run here through one host's engine, timed as DTR's own work for the RTO's breakdown.
+        const cli = { image: c.image, ucp: c.ucp, run: { mountEngineSocket: c.mountEngineSocket } };
+        const runDtr = (step: string, label: string, host: ExistingHostSpec, command: () => string) =>
+            timedStep(`${c.name}-${step}`, () => steps.run(label, () => dtr(sh, c, host, command())));
         if (plan.class === 1) {
             const through = c.hosts.find((h) => h.name === plan.healthy[0])!;
             const ids = lostList.map((h) => c.ids[c.hosts.indexOf(h)]);
-            await timedStep(`${c.name}-remove-${lostList.map((h) => h.name).join("-")}`, () =>
-                steps.run(`remove ${ids.join(", ")} through ${through.name}`, () =>
-                    dtr(
-                        sh,
-                        c,
-                        through,
-                        removeCommand({
-                            image: c.image,
-                            ucp: c.ucp,
-                            run: { mountEngineSocket: c.mountEngineSocket },
-                            existingReplicaId: c.ids[c.hosts.indexOf(through)],
-                            replicaIds: ids,
-                        }),
-                    ),
-                ),
+            await runDtr(
+                `remove-${lostList.map((h) => h.name).join("-")}`,
+                `remove ${ids.join(", ")} through ${through.name}`,
+                through,
+                () => removeCommand({ ...cli, existingReplicaId: c.ids[c.hosts.indexOf(through)], replicaIds: ids }),
             );
         } else {
             const survivor = c.hosts.find((h) => h.name === plan.survivor)!;
-            await timedStep(`${c.name}-emergency-repair`, () =>
-                steps.run(`emergency-repair on ${survivor.name} (the most up-to-date survivor)`, () =>
-                    dtr(
-                        sh,
-                        c,
-                        survivor,
-                        emergencyRepairCommand({
-                            image: c.image,
-                            ucp: c.ucp,
-                            run: { mountEngineSocket: c.mountEngineSocket },
-                            existingReplicaId: c.ids[c.hosts.indexOf(survivor)],
-                        }),
-                    ),
-                ),
+            await runDtr("emergency-repair", `emergency-repair on ${survivor.name} (the most up-to-date survivor)`, survivor, () =>
+                emergencyRepairCommand({ ...cli, existingReplicaId: c.ids[c.hosts.indexOf(survivor)] }),
             );
             // Without quorum DTR's API does not answer: what the cluster keeps is what the survivor holds, read once repaired.
             if (report.inventoryBefore === null) {
