@@ -214,7 +214,9 @@ export class DtrCluster extends pulumi.ComponentResource {
 
         // Restore mode: the restore takes each host's replica slot over from whichever stack held it, once, before the
         // clear step; a stack that already owns it is refused there (switching a live stack to restore would clear it).
-        const restoreVerify = restore ? this.restoreVerifyStep(name, args, restore, ids[0], readyOn(0), child) : undefined;
+        // The verify needs the agent, not DTR's image: it runs while the image is pulled (on a fresh host that pull is the
+        // long part), and every step after it still waits for both.
+        const restoreVerify = restore ? this.restoreVerifyStep(name, args, restore, ids[0], hosts[0].ready ?? [], child) : undefined;
         const takeOvers = restore
             ? hosts.map(
                   (h, i) =>
@@ -289,7 +291,9 @@ export class DtrCluster extends pulumi.ComponentResource {
                         update: OVERLAY_CHECK_COMMAND,
                         delete: OVERLAY_DELETE_COMMAND,
                     },
-                    child({ dependsOn: [this.ownerCheck] }),
+                    // Its create only checks the managers, so it runs beside the ownership steps; the install and restore
+                    // wait for it (and so are deleted before it).
+                    child({ dependsOn: hosts.flatMap((h) => h.ready ?? []) }),
                 ),
             );
         }
@@ -493,7 +497,8 @@ export class DtrCluster extends pulumi.ComponentResource {
                     ),
                 triggers: [args.image.repository, args.image.version],
             },
-            child({ dependsOn: [previous, ...overlayChecks, ...ownerSteps, ...owned] }),
+            // Not after the overlay checks (read-only): they run beside it, and the health gate waits for both.
+            child({ dependsOn: [previous, ...ownerSteps, ...owned] }),
         );
 
         const gate = (mode: "wait" | "check") =>
@@ -532,7 +537,7 @@ export class DtrCluster extends pulumi.ComponentResource {
                 update: 'sh -c "$DTR_HA_HEALTH" dtr-ha-health check',
                 triggers: [...ids, args.image.version],
             },
-            child({ dependsOn: [versionStep] }),
+            child({ dependsOn: [versionStep, ...overlayChecks] }),
         );
         if (args.healthGate?.probeFromHere) {
             pulumi.all(hosts.map((h) => h.privateAddress)).apply((addresses) =>

@@ -100,6 +100,8 @@ describe("DtrCluster", () => {
         for (const [i, r] of [install, join2, join3].entries()) {
             const check = name(`-overlay-host${i + 1}`)!;
             assert.ok(check.dependsOn.includes(r.name), `${check.name} after ${r.name}`);
+            // They run beside the version step, but the cluster is not called healthy before each one passed.
+            assert.ok(gate.dependsOn.includes(check.name), `the gate waits for ${check.name}`);
         }
         assert.deepStrictEqual(await valueOf(cluster.replicaCount), 3);
         assert.deepStrictEqual(

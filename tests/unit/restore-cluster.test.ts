@@ -113,6 +113,13 @@ describe("DtrCluster in restore mode (mocked)", function () {
         assert.ok(!reaches(verify, restore) && !clears.some((c) => reaches(verify, c)), "verify comes first");
         assert.ok(reaches(join2, restore) && reaches(join3, join2), "joins after the restore, one at a time");
         assert.ok(reaches(version, join3) && reaches(health, version) && reaches(check, health), "gate and check last");
+        // The verify runs while DTR's image is pulled; every destructive step still waits for both.
+        const pulls = ["host1", "host2", "host3"].map((h) => get(`-pull-${h}`));
+        assert.ok(!reaches(verify, pulls[0]), "the verify does not wait for the pull");
+        for (const [i, c] of clears.entries())
+            assert.ok(reaches(c, pulls[i]) && reaches(c, verify), `${c.name} after its pull and the verify`);
+        assert.ok(reaches(restore, pulls[0]), "the restore after host1's pull");
+        for (let i = 1; i <= 3; i++) assert.ok(reaches(health, get(`-overlay-host${i}`)), `the gate after overlay-host${i}`);
     });
 
     it("keeps the age identity in the secret environment of verify and restore only, never in command text", async () => {

@@ -56,15 +56,15 @@ TARGETS
   printf '%s\n' "$2" | DTR_HA_REPLICA_ID=$id ssh -F /dev/null -i "$via_dir/key" -o BatchMode=yes -o IdentitiesOnly=yes \
     -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$via_dir/known_hosts_$name" -o ConnectTimeout=5 \
     -o ConnectionAttempts=1 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=ERROR \
-    -o "SendEnv=DTR_HA_REPLICA_ID ${DTR_HA_SSH_SEND:-}" -p "$port" -l "$user" "$addr" sh -s 2>"$via_dir/err"
+    -o "SendEnv=DTR_HA_REPLICA_ID ${DTR_HA_SSH_SEND:-}" -p "$port" -l "$user" "$addr" sh -s 2>"$via_dir/err_$name"
   rc=$?
-  if [ "$rc" = 255 ] && grep -Eqi 'timed out|refused|no route|unreachable|could not resolve|closed by remote host|reset by peer' "$via_dir/err"; then
+  if [ "$rc" = 255 ] && grep -Eqi 'timed out|refused|no route|unreachable|could not resolve|closed by remote host|reset by peer' "$via_dir/err_$name"; then
     via_state=unreachable
-    echo "dtr-ha ssh: host $name ($addr) is unreachable: $(tr '\n' ' ' <"$via_dir/err")" >&2
+    echo "dtr-ha ssh: host $name ($addr) is unreachable: $(tr '\n' ' ' <"$via_dir/err_$name")" >&2
     return 1
   fi
   via_state=ran
-  cat "$via_dir/err" >&2
+  cat "$via_dir/err_$name" >&2
   return "$rc"
 }
 
@@ -88,12 +88,24 @@ via_any() {
 # shellcheck disable=SC2046
 via_first() { via_any "host of the stack" "$1" "${2:-}" $(via_names); }
 
-# via_each SCRIPT: on every host; unreachable ones are named and passed over; fails when SCRIPT failed on any.
+# via_each SCRIPT: on every host at once (a check of N hosts costs one SSH round, and a lost host's timeout is paid
+# once); each host's output is then shown in the stack's order. Unreachable ones are named and passed over; fails when
+# SCRIPT failed on any.
 via_each() {
   via_failed=''
   for n in $(via_names); do
-    if via_on "$n" "$1"; then continue; fi
-    if [ "$via_state" = unreachable ]; then echo "dtr-ha ssh: host $n: unreachable, not checked"; else via_failed="$via_failed $n"; fi
+    (
+      via_on "$n" "$1" >"$via_dir/out_$n" 2>"$via_dir/log_$n"
+      echo "$? $via_state" >"$via_dir/rc_$n"
+    ) &
+  done
+  wait
+  for n in $(via_names); do
+    cat "$via_dir/out_$n"
+    cat "$via_dir/log_$n" >&2
+    read -r via_rc via_st <"$via_dir/rc_$n" || via_rc=1 via_st=''
+    [ "$via_rc" = 0 ] && continue
+    if [ "$via_st" = unreachable ]; then echo "dtr-ha ssh: host $n: unreachable, not checked"; else via_failed="$via_failed $n"; fi
   done
   [ -z "$via_failed" ] || {
     echo "dtr-ha ssh: the step failed on:$via_failed" >&2
