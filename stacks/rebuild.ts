@@ -293,6 +293,7 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
         );
     const clock = new StepClock();
     const progress = steps.engineEvents();
+    const engineStartedAt = Date.now();
     const up = await steps.run("pulumi up in restore mode: verify, clear, restore, join, join, health gate, new backup", () =>
         target.up({
             color: "never",
@@ -331,6 +332,7 @@ export async function rebuild(o: RebuildOptions, steps = new Steps()): Promise<R
                   declaredAt.getTime(),
                   healthStep.at,
                   clock.finished.map((f) => ({ step: f.step, startedAt: f.startedAt, finishedAt: f.at })),
+                  engineStartedAt,
               )
             : null,
         health: outputs.health ?? null,

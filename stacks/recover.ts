@@ -268,6 +268,7 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
     // DTR commands run here (remove, emergency-repair) and the up's command steps, for the RTO's breakdown.
     const timed: TimedStep[] = [];
     const clock = new StepClock();
+    let engineStartedAt: number | undefined;
     const timedStep = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
         const startedAt = Date.now();
         try {
@@ -455,6 +456,7 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
             "pulumi up: join the replacements through a healthy replica, health gate",
             () => {
                 const progress = steps.engineEvents();
+                engineStartedAt = Date.now();
                 return stack.up({
                     color: "never",
                     onEvent: (e) => {
@@ -479,10 +481,12 @@ export async function recover(o: RecoverOptions, steps = new Steps()): Promise<R
         report.healthyAfter = after.d.probes.filter((p) => p.ping === 200 && (p.status ?? "OK") === "OK").length;
         const healthyAt = Date.now();
         report.rtoSeconds = Number(((healthyAt - declared) / 1000).toFixed(1));
-        report.breakdown = rtoBreakdown(declared, healthyAt, [
-            ...timed,
-            ...clock.finished.map((f) => ({ step: f.step, startedAt: f.startedAt, finishedAt: f.at })),
-        ]);
+        report.breakdown = rtoBreakdown(
+            declared,
+            healthyAt,
+            [...timed, ...clock.finished.map((f) => ({ step: f.step, startedAt: f.startedAt, finishedAt: f.at }))],
+            engineStartedAt,
+        );
         report.inventoryAfter = await steps.run(
             "inventory after",
             () => inventory(sh, after.c, after.d.probes),

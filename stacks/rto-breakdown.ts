@@ -21,6 +21,10 @@ export interface RtoBreakdown {
     otherStepsSeconds: number;
     /** RTO minus both: the tool and the engine. */
     overheadSeconds: number;
+    /** Of the overhead: the tool's own work before the engine's `up` began (reading, verifying, stack set-up). */
+    toolSeconds: number | null;
+    /** Of the overhead: the engine (planning, starting each step, waiting between steps). */
+    engineSeconds: number | null;
     /** RTO / DTR's own steps (issue target: at most 1.10). */
     ratio: number | null;
     /** The other steps by their own time, longest first (they may overlap). */
@@ -72,10 +76,13 @@ function subtract(xs: Interval[], cut: Interval[]): Interval[] {
 
 /**
  * Breaks the time from `declaredAt` to `healthyAt` (ms) down. Steps outside that window count only for their part
- * inside it (the new backup after the gate is outside the RTO).
+ * inside it (the new backup after the gate is outside the RTO). With `engineStartedAt` (when the `up` was called), the
+ * overhead splits into the tool's part before it and the engine's after it.
  */
-export function rtoBreakdown(declaredAt: number, healthyAt: number, steps: TimedStep[]): RtoBreakdown {
+export function rtoBreakdown(declaredAt: number, healthyAt: number, steps: TimedStep[], engineStartedAt?: number): RtoBreakdown {
     if (!(healthyAt >= declaredAt)) throw new Error(`healthyAt (${healthyAt}) is before declaredAt (${declaredAt})`);
+    if (engineStartedAt !== undefined && !(engineStartedAt >= declaredAt && engineStartedAt <= healthyAt))
+        throw new Error(`engineStartedAt (${engineStartedAt}) is outside ${declaredAt}..${healthyAt}`);
     const within = (s: TimedStep) => clip([s.startedAt, s.finishedAt], declaredAt, healthyAt);
     const windows = (dtrSteps: boolean) =>
         steps
@@ -88,11 +95,19 @@ export function rtoBreakdown(declaredAt: number, healthyAt: number, steps: Timed
     const dtrSeconds = total(dtr) / 1000;
     const otherStepsSeconds = total(subtract(other, dtr)) / 1000;
     const round = (x: number) => Number(x.toFixed(1));
+    const overhead = Math.max(0, rto - dtrSeconds - otherStepsSeconds);
+    // The tool's time: before the engine started, where no step ran (recover runs DTR's remove itself, before the up).
+    const tool =
+        engineStartedAt === undefined
+            ? null
+            : Math.min(overhead, total(subtract([[declaredAt, engineStartedAt]], union([...dtr, ...other]))) / 1000);
     return {
         rtoSeconds: round(rto),
         dtrSeconds: round(dtrSeconds),
         otherStepsSeconds: round(otherStepsSeconds),
-        overheadSeconds: round(Math.max(0, rto - dtrSeconds - otherStepsSeconds)),
+        overheadSeconds: round(overhead),
+        toolSeconds: tool === null ? null : round(tool),
+        engineSeconds: tool === null ? null : round(overhead - tool),
         ratio: dtrSeconds > 0 ? Number((rto / dtrSeconds).toFixed(2)) : null,
         others: steps
             .filter((s) => !isDtrStep(s.step) && within(s))
@@ -108,7 +123,9 @@ export function rtoBreakdown(declaredAt: number, healthyAt: number, steps: Timed
 export function rtoBreakdownLines(b: RtoBreakdown, indent = "  "): string[] {
     return [
         `${indent}RTO ${b.rtoSeconds} s = DTR's own steps ${b.dtrSeconds} s (restore, joins) + other steps while DTR was idle ` +
-            `${b.otherStepsSeconds} s + tool and engine ${b.overheadSeconds} s; RTO/DTR ${b.ratio ?? "n/a"} (target <= 1.10)`,
+            `${b.otherStepsSeconds} s + ${
+                b.toolSeconds === null ? `tool and engine ${b.overheadSeconds} s` : `tool ${b.toolSeconds} s + engine ${b.engineSeconds} s`
+            }; RTO/DTR ${b.ratio ?? "n/a"} (target <= 1.10)`,
         ...(b.others.length ? [`${indent}other steps: ${b.others.map((o) => `${o.step} ${o.seconds} s`).join(", ")}`] : []),
     ];
 }

@@ -71,4 +71,17 @@ describe("rtoBreakdown", () => {
         );
         assert.strictEqual(lines[1], "  other steps: c-health 2 s");
     });
+
+    it("splits the overhead into the tool's part before the engine's up and the engine's after it", () => {
+        // declared 0; the tool reads and verifies until 3, runs a DTR removal 3-5 itself, calls the up at 6; the up's
+        // steps: join 8-14, health 15-16; healthy at 16. Overhead 16 - 8 (DTR) - 1 (health) = 7: tool 0-3 + 5-6 = 4, engine 3.
+        const b = rtoBreakdown(0, 16_000, [s("c-remove-host2", 3, 5), s("c-join-host4", 8, 14), s("c-health", 15, 16)], 6_000);
+        assert.deepStrictEqual(
+            { dtr: b.dtrSeconds, other: b.otherStepsSeconds, rest: b.overheadSeconds, tool: b.toolSeconds, engine: b.engineSeconds },
+            { dtr: 8, other: 1, rest: 7, tool: 4, engine: 3 },
+        );
+        assert.match(rtoBreakdownLines(b)[0], /\+ tool 4 s \+ engine 3 s; RTO\/DTR 2 /);
+        assert.strictEqual(rtoBreakdown(0, 16_000, []).toolSeconds, null, "not split without the up's start");
+        assert.throws(() => rtoBreakdown(0, 16_000, [], 17_000), /engineStartedAt \(17000\) is outside 0\.\.16000/);
+    });
 });
