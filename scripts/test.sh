@@ -36,7 +36,9 @@ suite() {
   failed=$((failed + f))
   [[ $rc -eq 0 ]] || failed_suites+=("$name")
   printf '=== %s: exit %s, %s passed, %s failed, %ss\n' "$name" "$rc" "$p" "$f" "$(($(date +%s) - t0))"
+  records+=("{\"suite\":\"$name\",\"seconds\":$(($(date +%s) - t0)),\"passed\":$p,\"failed\":$f,\"exit\":$rc}")
 }
+records=()
 
 suite toolchain bash scripts/toolchain.sh install || true
 eval "$(bash scripts/toolchain.sh env)"
@@ -65,4 +67,13 @@ fi
 
 printf '\n%s\n' "dtr-ha tests finished in $(($(date +%s) - started))s${failed_suites:+; failed suites: ${failed_suites[*]}}"
 echo "$passed passed, $failed failed"
+# A whole run's times, for `npm run bench` to print beside its own figures (it cannot run a 30-minute suite 3 times).
+if [[ -z ${DTR_HA_TEST_ONLY:-} ]]; then
+  record_dir=${XDG_CACHE_HOME:-$HOME/.cache}/dtr-ha
+  mkdir -p "$record_dir"
+  commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  printf '{"finishedAt":"%s","commit":"%s","seconds":%s,"passed":%s,"failed":%s,"suites":[%s]}\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$commit" "$(($(date +%s) - started))" "$passed" "$failed" \
+    "$(IFS=,; echo "${records[*]}")" >"$record_dir/test-times.json.tmp" && mv "$record_dir/test-times.json.tmp" "$record_dir/test-times.json"
+fi
 [[ $failed -eq 0 && ${#failed_suites[@]} -eq 0 ]]
