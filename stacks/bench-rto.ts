@@ -27,6 +27,8 @@ interface Round {
     rpo: number;
     breakdown: RtoBreakdown;
     steps: { step: string; seconds: number }[];
+    /** The tool's own steps (reading, verifying, state and config changes, the up as one step). */
+    toolSteps: { step: string; seconds: number }[];
 }
 
 function median(xs: number[]): number {
@@ -36,6 +38,17 @@ function median(xs: number[]): number {
 }
 
 const quiet = () => new Steps(() => undefined);
+
+/** The tool's steps by a name that is the same in every round (host names kept, the round's stack and keys left out). */
+const toolSteps = (s: Steps, name: string) =>
+    s.records.map((r) => ({
+        step: r.step
+            .split(name)
+            .join("<stack>")
+            .replace(/\S+\.json/g, "<key>")
+            .slice(0, 60),
+        seconds: r.seconds,
+    }));
 
 /** A cluster of its own, filled with two repositories, each granted to a team. */
 async function filledCluster(status: LabStatus, name: string) {
@@ -56,6 +69,7 @@ async function rebuildRound(status: LabStatus, name: string): Promise<Round> {
         const key = await takeBackup(c, `bench-${Date.now()}`);
         const disaster = new Date();
         await loseCluster(status);
+        const tool = quiet();
         const report = await rebuild(
             {
                 from: key,
@@ -65,7 +79,7 @@ async function rebuildRound(status: LabStatus, name: string): Promise<Round> {
                 disasterTime: disaster,
                 destroyExisting: false,
             },
-            quiet(),
+            tool,
         );
         if (!report.ok || report.rtoSeconds === null || !report.breakdown)
             throw new Error(`${name}: rebuild not healthy: ${JSON.stringify(report)}`);
@@ -77,7 +91,8 @@ async function rebuildRound(status: LabStatus, name: string): Promise<Round> {
             rto: report.rtoSeconds,
             rpo: report.rpoSeconds,
             breakdown: report.breakdown,
-            steps: report.steps.map((s) => ({ step: s.step.replace(`${name}-`, ""), seconds: s.seconds })),
+            steps: report.breakdown.others.map((o) => ({ step: o.step.replace(`${name}-`, ""), seconds: o.seconds })),
+            toolSteps: toolSteps(tool, name),
         };
     } finally {
         // The old stack's replicas were wiped with the cluster: forget its state without running deletes.
@@ -101,7 +116,8 @@ async function recoverRound(status: LabStatus, name: string, klass: 1 | 2): Prom
             await wipeDtr(status.hosts[2], ids);
             spares.push(labHostSpec(status.hosts[2]));
         }
-        const r = await recover({ stack: name, stateDir: labPulumiDir(status), spares, yes: true }, quiet());
+        const tool = quiet();
+        const r = await recover({ stack: name, stateDir: labPulumiDir(status), spares, yes: true }, tool);
         if (!r.ok || r.class !== klass || r.rtoSeconds === null || !r.breakdown)
             throw new Error(`${name}: recover (class ${klass}) not healthy: ${JSON.stringify({ ...r, plan: r.plan?.summary })}`);
         return {
@@ -110,6 +126,7 @@ async function recoverRound(status: LabStatus, name: string, klass: 1 | 2): Prom
             rpo: r.rpoSeconds ?? 0,
             breakdown: r.breakdown,
             steps: r.breakdown.others.map((o) => ({ step: o.step.replace(`${name}-`, ""), seconds: o.seconds })),
+            toolSteps: toolSteps(tool, name),
         };
     } finally {
         for (const h of lost) await reviveHost(h).catch(() => undefined);
@@ -125,8 +142,11 @@ export function summarize(rounds: Round[]) {
     const med = (f: (r: Round) => number, digits = 1) => Number(median(rounds.map(f)).toFixed(digits));
     const dtr = med((r) => r.breakdown.dtrSeconds);
     const engine = med((r) => r.breakdown.engineSeconds ?? NaN);
-    const perStep = new Map<string, number[]>();
-    for (const r of rounds) for (const s of r.steps) perStep.set(s.step, [...(perStep.get(s.step) ?? []), s.seconds]);
+    const medians = (pick: (r: Round) => { step: string; seconds: number }[]) => {
+        const by = new Map<string, number[]>();
+        for (const r of rounds) for (const s of pick(r)) by.set(s.step, [...(by.get(s.step) ?? []), s.seconds]);
+        return [...by.entries()].map(([step, xs]) => ({ step, medianSeconds: Number(median(xs).toFixed(2)) }));
+    };
     return {
         rounds: rounds.length,
         installMedianSeconds: med((r) => r.install),
@@ -140,7 +160,8 @@ export function summarize(rounds: Round[]) {
         rtoToDtrRatio: med((r) => r.breakdown.ratio ?? NaN, 2),
         // Even with no check and no tool at all, the engine's own time stays: the lowest RTO/DTR this path can reach.
         engineFloorRatio: dtr > 0 ? Number(((dtr + engine) / dtr).toFixed(2)) : null,
-        steps: [...perStep.entries()].map(([step, xs]) => ({ step, medianSeconds: Number(median(xs).toFixed(2)) })),
+        steps: medians((r) => r.steps),
+        toolSteps: medians((r) => r.toolSteps),
     };
 }
 
@@ -184,6 +205,10 @@ async function main(rounds: number, scenarios: Scenario[], keep: boolean): Promi
                 .sort((a, b) => b.medianSeconds - a.medianSeconds)
                 .map((st) => `${st.step} ${st.medianSeconds}`)
                 .join(", ")}`,
+            `    the tool's steps (median s): ${x.toolSteps
+                .filter((st) => st.medianSeconds >= 0.1)
+                .map((st) => `${st.step} ${st.medianSeconds}`)
+                .join("; ")}`,
         );
     }
     process.stdout.write([...lines, JSON.stringify({ bench: "rto", rounds, scenarios: summary }), ""].join("\n"));

@@ -358,7 +358,12 @@ export class DtrCluster extends pulumi.ComponentResource {
                     update: noRerun("restore"),
                     delete: destroyFirst,
                 },
-                child({ dependsOn: [...cleared, ownerSteps[0], ...owned], aliases: [{ name: `${name}-install` }] }),
+                // Not after the every-up owner check: the restore acts on host1 only, whose record its own claim step just
+                // read (after the take-over), so the check of every host runs beside it; each join still waits for it.
+                child({
+                    dependsOn: [...cleared, ownerSteps[0], ...owned.filter((r) => r !== this.ownerCheck)],
+                    aliases: [{ name: `${name}-install` }],
+                }),
             );
         }
 

@@ -125,6 +125,7 @@ describe("bench report", () => {
                 others: [],
             },
             steps: [{ step: "owners", seconds: rto / 10 }],
+            toolSteps: [{ step: "verify it", seconds: rto / 20 }],
         });
         const s = summarize([round(30, 20, 2), round(28, 20, 3), round(40, 25, 4)]);
         assert.deepStrictEqual(
@@ -132,5 +133,6 @@ describe("bench report", () => {
             { rto: 30, dtr: 20, engine: 3, ratio: 1.5, floor: 1.15 },
         );
         assert.deepStrictEqual(s.steps, [{ step: "owners", medianSeconds: 3 }]);
+        assert.deepStrictEqual(s.toolSteps, [{ step: "verify it", medianSeconds: 1.5 }]);
     });
 });

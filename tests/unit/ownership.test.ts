@@ -327,6 +327,10 @@ describe("DtrCluster ownership wiring (mocks)", function () {
             restore.dependsOn.some((n) => /^o[a-z0-9]+-owner-host1$/.test(n)),
             "the restore after host1's owner step",
         );
+        // The every-up check of all hosts runs beside the restore (host1's own claim is before it), never after a join.
+        const check = by("-owners");
+        assert.ok(!restore.dependsOn.includes(check.name), "the restore does not wait for the check of every host");
+        for (const j of ["-join-host2", "-join-host3", "-version"]) assert.ok(by(j).dependsOn.includes(check.name), `${j} after the check`);
     });
 
     it("switching bootstrap mode keeps the first replica's resource (each name aliases the other), so nothing deletes it", () => {
