@@ -6,10 +6,12 @@
 //   backup:  plain        lib-storage Upload of the tar file (the reference)
 //            pipeline     the agent's upload: tar on a pipe -> tar check -> SHA-256 -> zstd -> SHA-256 -> multipart
 //            pipeline+age the same with age encryption
-//            shell        what an operator would write: zstd -T0 -1 < tar | tee >(sha256sum) | mc pipe
+//            shell        what an operator would write: zstd -T0 -1 < tar | tee (a FIFO to sha256sum) | mc pipe
 //   restore: plain        GetObject of the plain object into a sink (the reference)
 //            restore      the agent's download: GET -> size/SHA-256 -> zstd -d -> tar check -> SHA-256 -> sink
 //            restore+age  the same with age decryption
+//   CPU:     each variant's CPU seconds (its own, every thread; its main thread's; MinIO's meanwhile) and the seconds its
+//            threads waited for a CPU (schedstat run delay), so every target not met states the limit this run measured.
 //   memory:  the pipeline+age's peak RSS for each of --rss-mib (default 256, 1024, 4096 MiB), the tar generated on
 //            the fly into its stdin: flat means the same peak whatever the size.
 //
@@ -18,7 +20,7 @@
 //   --restore-only makes the backups once and repeats only the restores, for tuning the restore side; --inline adds
 //   the restore as it was before src/unpack.ts, every stage on the main thread of one GET, for comparison)
 import { execFileSync, spawn } from "node:child_process";
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Transform, Writable } from "node:stream";
@@ -57,9 +59,25 @@ interface RunResult {
     cpuSeconds: number;
     /** Of those, the child's main thread's alone (/proc/self/task/<pid>/stat); null for the shell variant. */
     mainThreadCpuSeconds: number | null;
+    /** Seconds the child's threads spent runnable but waiting for a CPU (schedstat run delay, summed over threads
+     * alive at the end: the main thread, libuv's pool, V8's helpers); null for the shell variant. */
+    runQueueSeconds: number | null;
     /** MinIO's CPU seconds over the same run (/proc/<minio pid>/stat utime + stime). */
     minioCpuSeconds: number;
     manifest?: Manifest;
+}
+
+/** Run-queue delay (schedstat's second field) of every thread of this process, by thread id, in seconds. */
+function runDelays(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const tid of readdirSync("/proc/self/task")) {
+        try {
+            m.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[1]) / 1e9);
+        } catch {
+            /* the thread ended meanwhile */
+        }
+    }
+    return m;
 }
 
 const TICKS = ((): number => {
@@ -89,8 +107,12 @@ async function child(mode: string, key: string, arg: string): Promise<void> {
     const mainThreadStat = `/proc/self/task/${process.pid}/stat`;
     const cpu0 = process.cpuUsage();
     const main0 = statCpuSeconds(mainThreadStat);
+    const delay0 = runDelays();
     const t0 = process.hrtime.bigint();
-    let r: Omit<RunResult, "seconds" | "peakRssBytes" | "variant" | "cpuSeconds" | "mainThreadCpuSeconds" | "minioCpuSeconds">;
+    let r: Omit<
+        RunResult,
+        "seconds" | "peakRssBytes" | "variant" | "cpuSeconds" | "mainThreadCpuSeconds" | "runQueueSeconds" | "minioCpuSeconds"
+    >;
     if (mode === "plain-up") {
         const tarBytes = statSync(arg).size;
         await new Upload({
@@ -158,9 +180,12 @@ async function child(mode: string, key: string, arg: string): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const mainThreadCpuSeconds = statCpuSeconds(mainThreadStat) - main0;
+    let runQueueSeconds = 0;
+    for (const [tid, d] of runDelays()) runQueueSeconds += d - (delay0.get(tid) ?? 0);
     s3.destroy();
     process.stdout.write(
-        JSON.stringify({ variant: mode, seconds, cpuSeconds, mainThreadCpuSeconds, peakRssBytes: peakRssBytes(), ...r }) + "\n",
+        JSON.stringify({ variant: mode, seconds, cpuSeconds, mainThreadCpuSeconds, runQueueSeconds, peakRssBytes: peakRssBytes(), ...r }) +
+            "\n",
     );
 }
 
@@ -194,18 +219,20 @@ function runChild(mode: string, key: string, arg: string, env: Record<string, st
     });
 }
 
-/** zstd -T0 -1 < tar | tee >(sha256sum) | mc pipe: wall time of the whole shell pipeline. */
+/** zstd -T0 -1 < tar | tee (a FIFO to sha256sum) | mc pipe: wall time and CPU time of the whole shell pipeline. */
 function runShell(minio: Minio, dir: string, key: string, file: string): Promise<RunResult> {
     const u = new URL(minio.endpoint);
     const host = `${u.protocol}//${minio.env.AWS_ACCESS_KEY_ID}:${minio.env.AWS_SECRET_ACCESS_KEY}@${u.host}`;
     const sumFile = join(dir, "shell.sha256");
     const timesFile = join(dir, "shell.times");
-    // `wait $!` reaps the process substitution (sha256sum), so `times` (the shell's and its reaped children's user
-    // and system time) covers every process of the pipeline.
-    const script = `set -euo pipefail; zstd -q -T0 -1 -c < "$1" | tee >(sha256sum > "$2") | mc --config-dir "$3" --quiet pipe "bench/${BUCKET}/$4" > /dev/null; wait $!; times > "$5"`;
+    const fifo = join(dir, "shell.fifo");
+    // The tee to sha256sum goes through a FIFO rather than a process substitution, so sha256sum is the shell's own
+    // child: `wait` reaps it, and `times` (the shell's and its reaped children's user and system time) covers every
+    // process of the pipeline.
+    const script = `set -euo pipefail; rm -f "$6"; mkfifo "$6"; sha256sum < "$6" > "$2" & zstd -q -T0 -1 -c < "$1" | tee "$6" | mc --config-dir "$3" --quiet pipe "bench/${BUCKET}/$4" > /dev/null; wait; times > "$5"`;
     return new Promise((ok, fail) => {
         const t0 = process.hrtime.bigint();
-        const p = spawn("bash", ["-c", script, "_", file, sumFile, join(dir, "mc"), key, timesFile], {
+        const p = spawn("bash", ["-c", script, "_", file, sumFile, join(dir, "mc"), key, timesFile, fifo], {
             env: { PATH: process.env.PATH ?? "", MC_HOST_bench: host, HOME: dir },
             stdio: ["ignore", "ignore", "pipe"],
         });
@@ -225,6 +252,7 @@ function runShell(minio: Minio, dir: string, key: string, file: string): Promise
                 seconds,
                 cpuSeconds,
                 mainThreadCpuSeconds: null,
+                runQueueSeconds: null,
                 minioCpuSeconds: 0,
                 tarBytes: statSync(file).size,
                 storedBytes: 0,
@@ -232,6 +260,16 @@ function runShell(minio: Minio, dir: string, key: string, file: string): Promise
             });
         });
     });
+}
+
+/** The machine's total CPU pressure stall time ("some": at least one task waited for a CPU), in seconds. */
+function cpuPressureSeconds(): number | null {
+    try {
+        const m = /^some .* total=(\d+)$/m.exec(readFileSync("/proc/pressure/cpu", "utf8"));
+        return m ? Number(m[1]) / 1e6 : null;
+    } catch {
+        return null;
+    }
 }
 
 /** Runs one transfer and adds MinIO's CPU seconds over it. */
@@ -278,6 +316,7 @@ async function main(argv: string[]): Promise<void> {
     const restoreOnly = argv.includes("--restore-only");
     const withInline = argv.includes("--inline");
     const started = Date.now();
+    const psi0 = cpuPressureSeconds();
     const dir = mkdtempSync(join(tmpdir(), "dtr-ha-bench-"));
     const minio = await Minio.start();
     try {
@@ -361,7 +400,9 @@ async function main(argv: string[]): Promise<void> {
         };
         log(`baseline peak RSS: idle ${baseline.idle.toFixed(0)} MiB, idle with the worker thread ${baseline.worker.toFixed(0)} MiB`);
         s3.destroy();
-        report(results, memory, baseline, { tarBytes, runs, started });
+        const psi1 = cpuPressureSeconds();
+        const pressure = psi0 === null || psi1 === null ? null : (psi1 - psi0) / ((Date.now() - started) / 1000);
+        report(results, memory, baseline, { tarBytes, runs, started, pressure });
     } finally {
         await minio.stop();
         rmSync(dir, { recursive: true, force: true });
@@ -372,7 +413,7 @@ function report(
     results: RunResult[],
     memory: RunResult[],
     baseline: { idle: number; worker: number },
-    o: { tarBytes: number; runs: number; started: number },
+    o: { tarBytes: number; runs: number; started: number; pressure: number | null },
 ): void {
     const variants = [...new Set(results.map((r) => r.variant))];
     const summary = variants.map((v) => {
@@ -394,6 +435,9 @@ function report(
                 minio: +median(rs.map((r) => r.minioCpuSeconds)).toFixed(3),
                 total: +median(rs.map((r) => r.cpuSeconds + r.minioCpuSeconds)).toFixed(3),
             },
+            // Median seconds its threads were runnable but had no CPU (the machine is shared): time the CPU figures
+            // above do not show.
+            runQueueSeconds: rs[0].runQueueSeconds === null ? null : +median(rs.map((r) => r.runQueueSeconds!)).toFixed(3),
         };
     });
     const get = (v: string): (typeof summary)[number] => summary.find((s) => s.variant === v)!;
@@ -402,17 +446,20 @@ function report(
     const node = process.version;
     console.log(
         `\nbackup and restore vs plain S3 transfers: ${(o.tarBytes / MiB).toFixed(0)} MiB tar, median of ${o.runs} runs, ${DEFAULTS.partSizeMiB} MiB parts x ${DEFAULTS.queueSize} in flight, ` +
-            `MinIO on 127.0.0.1, node ${node}, ${cpus().length} cores`,
+            `MinIO on 127.0.0.1, node ${node}, ${cpus().length} cores` +
+            (o.pressure === null
+                ? ""
+                : `; CPU pressure over the bench (PSI "some"): ${(o.pressure * 100).toFixed(0)}% of the time a task waited for a CPU`),
     );
     console.log(
-        "variant                     median s   MiB/s   ratio   peak RSS MiB (median/max)   stored MiB   CPU-s: ours (main) + MinIO = total",
+        "variant                     median s   MiB/s   ratio   peak RSS MiB (median/max)   stored MiB   CPU-s: ours (main) + MinIO = total   run-queue s",
     );
     for (const s of summary) {
         const rss = s.medianPeakRssMiB === null ? "n/a" : `${s.medianPeakRssMiB.toFixed(0)} / ${s.maxPeakRssMiB!.toFixed(0)}`;
         const c = s.cpuSeconds;
         const cpu = `${c.ours.toFixed(2)} (${c.mainThread === null ? "n/a" : c.mainThread.toFixed(2)}) + ${c.minio.toFixed(2)} = ${c.total.toFixed(2)}`;
         console.log(
-            `${s.variant.padEnd(27)} ${s.medianSeconds.toFixed(2).padStart(8)} ${s.medianMiBps.toFixed(1).padStart(7)} ${ratio(s.variant, refOf(s.variant)).toFixed(3).padStart(7)}   ${rss.padStart(25)} ${s.storedMiB.toFixed(0).padStart(12)}   ${cpu}`,
+            `${s.variant.padEnd(27)} ${s.medianSeconds.toFixed(2).padStart(8)} ${s.medianMiBps.toFixed(1).padStart(7)} ${ratio(s.variant, refOf(s.variant)).toFixed(3).padStart(7)}   ${rss.padStart(25)} ${s.storedMiB.toFixed(0).padStart(12)}   ${cpu.padEnd(34)} ${s.runQueueSeconds === null ? "n/a" : s.runQueueSeconds.toFixed(2)}`,
         );
     }
     const cores = cpus().length;
@@ -436,7 +483,10 @@ function report(
             `on ${cores} cores it cannot take less than ${floor.toFixed(2)} s (${spread >= serial ? `${a.cpuSeconds.total.toFixed(2)} CPU-s / ${cores}` : "its main thread's CPU-s"}): ` +
             `ceiling ratio ${ceiling.toFixed(3)}, measured ${(b.medianSeconds / a.medianSeconds).toFixed(3)}` +
             (ceiling >= target
-                ? ` (the CPU time allows the target: the rest of the gap, ${(a.medianSeconds - floor).toFixed(2)} s over that floor, is waiting, not CPU)`
+                ? ` (the CPU time allows the target: the rest of the gap, ${(a.medianSeconds - floor).toFixed(2)} s over that floor, is waiting, not CPU` +
+                  (a.runQueueSeconds === null
+                      ? ")"
+                      : `; meanwhile its threads were runnable without a CPU for ${a.runQueueSeconds.toFixed(2)} s in all, ${ref}'s ${b.runQueueSeconds === null ? "n/a" : `${b.runQueueSeconds.toFixed(2)} s`}: the machine is shared)`)
                 : ` (below the target ${target} on this machine's CPU alone)`)
         );
     };
@@ -507,6 +557,7 @@ function report(
                 seconds: +m.seconds.toFixed(2),
             })),
             targets,
+            cpuPressure: o.pressure === null ? null : +o.pressure.toFixed(3),
             baselinePeakRssMiB: { idle: +baseline.idle.toFixed(1), idleWithWorker: +baseline.worker.toFixed(1) },
             wallSeconds: Math.round((Date.now() - o.started) / 1000),
         }),
