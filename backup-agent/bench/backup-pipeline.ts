@@ -18,7 +18,7 @@
 //   npm --prefix backup-agent run bench [-- --runs N] [--gib G] [--rss-mib 256,1024,4096|none] [--gzip] [--restore-only]
 //   (defaults: 3 runs of 1 GiB, then the memory runs: ~5 min on 2 cores; --gzip adds the old gzip pipeline;
 //   --restore-only makes the backups once and repeats only the restores, for tuning the restore side; --inline adds
-//   the restore as it was before src/unpack.ts, every stage on the main thread of one GET, for comparison)
+//   the restore's stages as they were before the steady minor collections (commit 7d149b8), for comparison)
 import { execFileSync, spawn } from "node:child_process";
 import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -153,7 +153,8 @@ async function child(mode: string, key: string, arg: string): Promise<void> {
         const got = await readBackup(s3, m, { decode: true, identity, identityWhere: "BENCH_IDENTITY", sink: sink() });
         r = { tarBytes: got.content!.tarBytes, storedBytes: got.stored.bytes };
     } else if (mode === "restore-inline") {
-        // The restore as it was before src/unpack.ts (one GET, every stage on the main thread), for comparison.
+        // The restore's stages as they were before the steady minor collections of commit 7d149b8 (one GET, every stage
+        // on the main thread, V8 left to collect), for comparison; the stages themselves are today's.
         const m = JSON.parse(readFileSync(arg, "utf8")) as Manifest;
         const identity = process.env.BENCH_IDENTITY ?? null;
         const o = m.object;
