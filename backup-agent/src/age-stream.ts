@@ -158,51 +158,52 @@ export async function readAgeHeader(b: Buffer, d: Decrypter): Promise<{ key: Buf
 }
 
 /**
- * age's STREAM opening without a stream around it (the restore's worker thread uses it directly): the sealed chunks
- * (the payload after the nonce) in any cut, plaintext out. Throws on a tampered, truncated or extended payload.
+ * age's STREAM opening without a stream around it: the sealed chunks (the payload after the nonce) in any cut,
+ * plaintext out. Throws on a tampered, truncated or extended payload. Whole sealed chunks are opened where they lie in
+ * the input; only a chunk cut across two inputs is copied (into one fixed buffer), and each chunk's plaintext is the
+ * cipher's own output, passed on without another copy when an input completes one chunk (the usual case: HTTP reads
+ * are about one chunk long). Measured: the restore with age made ~4 buffers per 64 KiB chunk before (a concatenation,
+ * the cut-off rest, the cipher's output, and one output buffer it was copied into), and the garbage was the cost.
  */
 export class AgeOpener {
-    private pending: Buffer[] = [];
-    private pendingBytes = 0;
+    /** A sealed chunk cut across inputs, or the last 1..SEALED bytes (not known yet not to be the last chunk). */
+    private readonly held = Buffer.allocUnsafeSlow(SEALED);
+    private heldBytes = 0;
     private counter = 0;
 
     constructor(private readonly key: Buffer) {}
 
     /** The plaintext of every sealed chunk `chunk` completes and that is known not to be the last. */
     push(chunk: Buffer): Buffer {
-        this.pending.push(chunk);
-        this.pendingBytes += chunk.length;
-        return this.open(false);
+        const pieces: Buffer[] = [];
+        let at = 0;
+        if (this.heldBytes > 0) {
+            at = chunk.copy(this.held, this.heldBytes, 0, Math.min(SEALED - this.heldBytes, chunk.length));
+            this.heldBytes += at;
+            // A full chunk held is not the last once any byte follows it.
+            if (this.heldBytes < SEALED || at === chunk.length) return EMPTY;
+            pieces.push(this.openOne(this.held, false));
+            this.heldBytes = 0;
+        }
+        while (chunk.length - at > SEALED) {
+            pieces.push(this.openOne(chunk.subarray(at, at + SEALED), false));
+            at += SEALED;
+        }
+        this.heldBytes = chunk.copy(this.held, 0, at);
+        return pieces.length === 0 ? EMPTY : pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
     }
 
     /** The rest, whose last chunk must be the final one. */
     end(): Buffer {
-        return this.open(true);
-    }
-
-    private open(atEnd: boolean): Buffer {
-        if (!atEnd && this.pendingBytes <= SEALED) return Buffer.alloc(0);
-        const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-        // Chunks known not to be the last: all but the final 1..SEALED bytes.
-        const full = all.length > SEALED ? Math.ceil((all.length - SEALED) / SEALED) : 0;
-        const lastBytes = all.length - full * SEALED;
-        if (atEnd && (lastBytes < TAG || (lastBytes === TAG && this.counter + full > 0)))
+        // The last chunk holds 1..CHUNK bytes of plaintext, 0 only when it is the first.
+        if (this.heldBytes < TAG || (this.heldBytes === TAG && this.counter > 0))
             throw new AgeError("the age payload is truncated (its last chunk is missing or incomplete)");
-        const out = Buffer.allocUnsafeSlow(full * CHUNK + (atEnd ? lastBytes - TAG : 0));
-        let at = 0;
-        let w = 0;
-        for (let i = 0; i < full; i++, at += SEALED) w += this.openOne(all.subarray(at, at + SEALED), false, out, w);
-        if (atEnd) {
-            w += this.openOne(all.subarray(at), true, out, w);
-            at = all.length;
-        }
-        const rest = all.subarray(at);
-        this.pending = rest.length > 0 ? [Buffer.from(rest)] : [];
-        this.pendingBytes = rest.length;
-        return out.subarray(0, w);
+        const out = this.openOne(this.held.subarray(0, this.heldBytes), true);
+        this.heldBytes = 0;
+        return out;
     }
 
-    private openOne(sealed: Buffer, last: boolean, out: Buffer, at: number): number {
+    private openOne(sealed: Buffer, last: boolean): Buffer {
         const i = this.counter++;
         const d = createDecipheriv("chacha20-poly1305", this.key, chunkNonce(i, last), { authTagLength: TAG });
         d.setAuthTag(sealed.subarray(sealed.length - TAG));
@@ -216,9 +217,11 @@ export class AgeOpener {
                     : `age chunk ${i} fails authentication: the object is tampered with`,
             );
         }
-        return plain.copy(out, at);
+        return plain;
     }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Age file in, plaintext out; fails on a bad header, a wrong identity, a tampered, truncated or extended payload. */
 export class AgeDecrypt extends Transform {

@@ -6,10 +6,14 @@ import { Readable, Transform, Writable } from "node:stream";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { makeDecrypter } from "./age";
 import { AgeDecrypt } from "./age-stream";
+import { CollectEvery } from "./collect";
 import { createDecompress } from "./compress";
 import { CheckedDigest } from "./digest";
 import { Manifest, parseManifest } from "./manifest";
 import { TarCheck } from "./tar-check";
+
+/** A minor garbage collection per this many bytes of tar on the main thread (src/collect.ts, CollectEvery). */
+const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
 
 export class ReadError extends Error {
     constructor(message: string, options?: { cause?: unknown }) {
@@ -80,17 +84,26 @@ export async function readBackup(
     const stored = new CheckedDigest("the stored object", { bytes: m.object.bytes, sha256: m.object.sha256 });
     const sink = opts.sink ?? discard();
     if (!opts.decode) {
-        await pipeline(body, stored, sink);
+        await pipeline(body, stored, new CollectEvery(COLLECT_EVERY_BYTES), sink);
         return { stored: { bytes: stored.bytes, sha256: stored.sha256 }, content: null };
     }
     const tar = new TarCheck();
     const tarDigest = new CheckedDigest("the tar inside", { bytes: m.content.tarBytes, sha256: m.content.tarSha256 });
     const stages: Transform[] = [stored];
     if (decrypter) stages.push(new AgeDecrypt(decrypter));
-    stages.push(createDecompress(m.content.compression), tar, tarDigest);
+    // The entry count is checked before the end is passed on, like every other check: a consumer never sees a clean
+    // end of a tar that is not the manifest's.
+    const entries = new Transform({
+        transform: (c, _e, cb) => cb(null, c),
+        flush: (cb) =>
+            cb(
+                tar.entries === m.content.entries
+                    ? null
+                    : new ReadError(`the tar has ${tar.entries} entries, the manifest says ${m.content.entries}`),
+            ),
+    });
+    stages.push(createDecompress(m.content.compression), tar, tarDigest, entries, new CollectEvery(COLLECT_EVERY_BYTES));
     await pipeline(body, ...(stages as [Transform, ...Transform[]]), sink);
-    if (tar.entries !== m.content.entries)
-        throw new ReadError(`the tar has ${tar.entries} entries, the manifest says ${m.content.entries}`);
     return {
         stored: { bytes: stored.bytes, sha256: stored.sha256 },
         content: { tarBytes: tarDigest.bytes, tarSha256: tarDigest.sha256, entries: tar.entries },

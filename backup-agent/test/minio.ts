@@ -87,6 +87,11 @@ export class Minio {
         return m;
     }
 
+    /** The server's process id (the bench reads its CPU time from /proc). */
+    get pid(): number {
+        return this.proc.pid!;
+    }
+
     client(): S3Client {
         return makeS3Client({
             region: "us-east-1",

@@ -197,6 +197,21 @@ describe("backup agent against MinIO", function () {
         }
     });
 
+    it("a manifest whose entry count differs fails the restore before the consumer sees the end", async () => {
+        const key = "objects/c1/dtr/entries";
+        const m = await uploadBackup(Readable.from([tar]), s3, opts(key));
+        const extra = { ...m, content: { ...m.content, entries: m.content.entries + 1 } } as Manifest;
+        let finished = false;
+        const sink = new Writable({ write: (_c, _e, cb) => cb() });
+        sink.on("finish", () => (finished = true));
+        sink.on("error", () => undefined);
+        await assert.rejects(
+            readBackup(s3, extra, { decode: true, identity: null, identityWhere: "test", sink }),
+            /entries, the manifest says/,
+        );
+        assert.equal(finished, false, "the consumer must not see a clean end");
+    });
+
     it("refuses a truncated tar and leaves no object and no multipart upload behind", async () => {
         // 40 MiB of mostly incompressible data: several 8 MiB parts are uploaded before the cut is seen.
         const chunks: Buffer[] = [];
