@@ -31,6 +31,18 @@ export interface RtoScenario {
     engineSeconds: number;
     rtoToDtrRatio: number;
     engineFloorRatio: number | null;
+    /** Median seconds of each other step inside the RTO, and of each of the tool's own steps. */
+    steps?: { step: string; medianSeconds: number }[];
+    toolSteps?: { step: string; medianSeconds: number }[];
+}
+
+/** The longest few, for a person: "restore-verify 1.5 s, owners 0.7 s". */
+function longest(xs: { step: string; medianSeconds: number }[] | undefined, n: number): string {
+    return [...(xs ?? [])]
+        .sort((a, b) => b.medianSeconds - a.medianSeconds)
+        .slice(0, n)
+        .map((x) => `${x.step} ${x.medianSeconds} s`)
+        .join(", ");
 }
 
 /** One timed run of the unit suite: wall, user and system seconds (children included). */
@@ -92,7 +104,14 @@ export function benchTargets(
                 : {
                       limit:
                           `beside DTR's ${x.dtrSeconds} s: other steps ${x.otherStepsSeconds} s (the checks before and after DTR's steps), ` +
-                          `tool ${x.toolSeconds} s, engine ${x.engineSeconds} s; the engine alone floors RTO/DTR at ${x.engineFloorRatio}`,
+                          `tool ${x.toolSeconds} s, engine ${x.engineSeconds} s; the engine alone floors RTO/DTR at ${x.engineFloorRatio}` +
+                          (x.steps?.length ? `; longest other steps: ${longest(x.steps, 3)}` : "") +
+                          (x.toolSteps?.length
+                              ? `; the tool's steps inside the RTO and out: ${longest(
+                                    x.toolSteps.filter((t) => !/^pulumi up/.test(t.step)),
+                                    3,
+                                )}`
+                              : ""),
                   }),
         });
     }

@@ -23,7 +23,22 @@ describe("bench report", () => {
                     "restore pipeline / plain download": { value: 0.6, target: ">= 0.95", met: false, limit: "CPU: floor 0.7" },
                 },
             },
-            { rebuild: scenario(1.5), class1: scenario(1.08) },
+            {
+                rebuild: {
+                    ...scenario(1.5),
+                    steps: [
+                        { step: "owners", medianSeconds: 0.7 },
+                        { step: "restore-verify", medianSeconds: 1.5 },
+                        { step: "network", medianSeconds: 0.3 },
+                        { step: "health", medianSeconds: 0.4 },
+                    ],
+                    toolSteps: [
+                        { step: "pulumi up in restore mode", medianSeconds: 25 },
+                        { step: "create stack", medianSeconds: 1.9 },
+                    ],
+                },
+                class1: scenario(1.08),
+            },
             [
                 { wall: 20, user: 30, sys: 6 },
                 { wall: 18, user: 28, sys: 6 },
@@ -57,6 +72,10 @@ describe("bench report", () => {
         );
         assert.strictEqual(by("restore pipeline").limit, "CPU: floor 0.7");
         assert.match(by("rebuild").limit!, /DTR's 20 s: other steps 5 s .* tool 2 s, engine 3 s; the engine alone floors RTO\/DTR at 1.15/);
+        assert.match(
+            by("rebuild").limit!,
+            /; longest other steps: restore-verify 1.5 s, owners 0.7 s, health 0.4 s; the tool's steps inside the RTO and out: create stack 1.9 s$/,
+        );
         assert.strictEqual(by("class1").limit, undefined);
         const unit = by("unit suite");
         assert.strictEqual(unit.value, 20, "the median wall time");
