@@ -5,7 +5,7 @@
  */
 import type { BrokenEntry, CatalogEntry } from "./catalog";
 import type { StackConfig } from "../components/config/stack-config";
-import type { SchedulePaths } from "../components/backup/schedule";
+import { resolvePaths } from "../components/backup/schedule-spec";
 import type { SshHost } from "./host-ssh";
 
 /** 0 B, 999 B, 1.0 KiB, 12.3 MiB, 1.20 GiB: binary units, three significant figures. */
@@ -278,10 +278,6 @@ export function createTargets(resources: StateResource[], stack: string): { targ
  * the configuration.
  */
 export function logTargets(c: StackConfig, stack: string): { host: SshHost; logFile: string }[] {
-    // Loaded here: the schedule module brings the Pulumi SDK, which list and describe never need.
-    const { resolvePaths } = require("../components/backup/schedule") as {
-        resolvePaths: (host: string, paths?: Partial<SchedulePaths>) => SchedulePaths;
-    };
     if (!c.backup?.schedule)
         throw new Error(
             `stack ${stack}: dtr-ha:backup.schedule is not set, so its hosts run no scheduled backups and keep no run log; set it (e.g. {"onCalendar":"daily"}) and run pulumi up, or use backups create for a backup now`,

@@ -21,7 +21,10 @@ import { RecoveryPlan, ReplicaProbe, dropHostResources, isAlive, pinnedRestore, 
 import { placeName, placeOf, selectStack, stackExists, stackNameProblem } from "./workspace";
 import { backupAccess, resolveManifest } from "./catalog";
 import { rebuild } from "./rebuild";
-import { swarmPeerScript } from "../components/backup/swarm-backup";
+// Loaded when a recovery forgets a lost manager: the module also declares the swarm backup's resources, so it brings the
+// Pulumi SDK (most of this CLI's start-up), which refusing bad input never needs.
+const swarmPeerScript: typeof import("../components/backup/swarm-backup").swarmPeerScript = (...args) =>
+    (require("../components/backup/swarm-backup") as typeof import("../components/backup/swarm-backup")).swarmPeerScript(...args);
 
 export class UsageError extends Error {}
 

@@ -8,7 +8,7 @@ import { externalUrlPort } from "../dtr-cli/commands";
 import { overlaySubnetProblems, parseCidr } from "../network/subnet";
 import type { ExistingHostSpec } from "../hosts/existing-hosts";
 import type { AwsSubnet } from "../hosts/aws-hosts";
-import { ScheduleSpec, SchedulePaths, resolvePaths, resolveSchedule } from "../backup/schedule";
+import { ScheduleSpec, SchedulePaths, resolvePaths, resolveSchedule } from "../backup/schedule-spec";
 import { BACKUP_PREFIX, manifestKeyProblem } from "../backup/keys";
 import { agentImageProblems } from "../backup/agent-ref";
 
@@ -137,7 +137,7 @@ export interface BackupConfig {
     s3?: { region: string; endpoint?: string; forcePathStyle: boolean };
     /** Scheduled backups on every replica host: exactly one of onCalendar (systemd) or cron. */
     schedule?: ScheduleSpec;
-    /** Where the schedule installs its files (`{host}` = host name); defaults in components/backup/schedule.ts. */
+    /** Where the schedule installs its files (`{host}` = host name); defaults in components/backup/schedule-spec.ts. */
     schedulePaths?: Partial<SchedulePaths>;
     /** auto: systemd where it runs, else cron. */
     scheduler?: "auto" | "systemd" | "cron";
