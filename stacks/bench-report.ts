@@ -34,6 +34,8 @@ export interface RtoScenario {
     /** Median seconds of each other step inside the RTO, and of each of the tool's own steps. */
     steps?: { step: string; medianSeconds: number }[];
     toolSteps?: { step: string; medianSeconds: number }[];
+    /** Rounds that did not finish, each with its reason (the figures are of the others). */
+    failedRounds?: string[];
 }
 
 /** The longest few, for a person: "restore-verify 1.5 s, owners 0.7 s". */
@@ -95,7 +97,7 @@ export function benchTargets(
         const met = x.rtoToDtrRatio <= RTO_TARGET;
         out.push({
             area: "RTO",
-            name: `${scenario}: RTO / DTR's own steps`,
+            name: `${scenario}: RTO / DTR's own steps${x.failedRounds?.length ? ` (${x.failedRounds.length} round(s) failed)` : ""}`,
             value: x.rtoToDtrRatio,
             target: `<= ${RTO_TARGET}`,
             met,

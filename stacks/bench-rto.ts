@@ -169,13 +169,26 @@ async function main(rounds: number, scenarios: Scenario[], keep: boolean): Promi
     if ((await labStatus().catch(() => undefined))?.state !== "down") await labDown(false);
     const status = await labUp(false);
     const results: Partial<Record<Scenario, Round[]>> = {};
+    const failed: Partial<Record<Scenario, string[]>> = {};
     try {
         // Interleaved, round after round, so drift on this shared machine hits every scenario alike.
         for (let r = 1; r <= rounds; r++) {
             for (const s of scenarios) {
                 const t0 = Date.now();
                 const name = `bench${s.replace("class", "c")}x${r}`;
-                const round = s === "rebuild" ? await rebuildRound(status, name) : await recoverRound(status, name, s === "class1" ? 1 : 2);
+                // A failed round is printed and counted, and the bench goes on: its figures come from the rounds that
+                // finished, and the summary says how many did not (a scenario none of whose rounds finished fails it).
+                let round: Round;
+                try {
+                    round = s === "rebuild" ? await rebuildRound(status, name) : await recoverRound(status, name, s === "class1" ? 1 : 2);
+                } catch (e) {
+                    const why =
+                        (e as Error).message.split("\n").find((l) => /FATA|error|failed|refus/i.test(l)) ??
+                        (e as Error).message.slice(0, 300);
+                    (failed[s] ??= []).push(`round ${r}: ${why.trim().slice(0, 400)}`);
+                    process.stderr.write(`round ${r}/${rounds} ${s}: FAILED: ${why.trim().slice(0, 400)}\n`);
+                    continue;
+                }
                 (results[s] ??= []).push(round);
                 process.stderr.write(
                     `round ${r}/${rounds} ${s}: RTO ${round.rto} s (DTR ${round.breakdown.dtrSeconds} s, RTO/DTR ${round.breakdown.ratio}), ` +
@@ -186,7 +199,8 @@ async function main(rounds: number, scenarios: Scenario[], keep: boolean): Promi
     } finally {
         if (!keep) await labDown(false);
     }
-    const summary = Object.fromEntries(scenarios.map((s) => [s, summarize(results[s]!)]));
+    const done = scenarios.filter((s) => results[s]?.length);
+    const summary = Object.fromEntries(done.map((s) => [s, { ...summarize(results[s]!), failedRounds: failed[s] ?? [] }]));
     const title: Record<Scenario, string> = {
         rebuild: "rebuild from a backup (the drill: restore, join, join)",
         class1: "recover class 1: one host lost (remove, join the spare)",
@@ -195,8 +209,13 @@ async function main(rounds: number, scenarios: Scenario[], keep: boolean): Promi
     const lines = [`RTO benchmark (${rounds} rounds of each on the lab; DTR = dtr-sim; medians)`];
     for (const s of scenarios) {
         const x = summary[s];
+        if (!x) {
+            lines.push(`  ${title[s]}: no round finished`, ...(failed[s] ?? []).map((f) => `    ${f}`));
+            continue;
+        }
         lines.push(
-            `  ${title[s]}`,
+            `  ${title[s]}${x.failedRounds.length ? ` (${x.rounds} of ${x.rounds + x.failedRounds.length} rounds finished)` : ""}`,
+            ...x.failedRounds.map((f) => `    FAILED ${f}`),
             `    RTO ${x.rtoMedianSeconds} s (${x.rtoSeconds.join(", ")}), RPO ${x.rpoMedianSeconds} s; a fresh install ${x.installMedianSeconds} s`,
             `    DTR's own steps ${x.dtrSeconds} s + other steps ${x.otherStepsSeconds} s + tool ${x.toolSeconds} s + engine ${x.engineSeconds} s; ` +
                 `RTO/DTR ${x.rtoToDtrRatio} (target <= 1.10; the engine alone sets a floor of ${x.engineFloorRatio})`,
@@ -212,6 +231,7 @@ async function main(rounds: number, scenarios: Scenario[], keep: boolean): Promi
         );
     }
     process.stdout.write([...lines, JSON.stringify({ bench: "rto", rounds, scenarios: summary }), ""].join("\n"));
+    if (done.length < scenarios.length) throw new Error(`no round of ${scenarios.filter((s) => !done.includes(s)).join(", ")} finished`);
 }
 
 if (require.main === module) {
