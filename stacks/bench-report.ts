@@ -110,7 +110,8 @@ export function benchTargets(
                           (x.steps?.length ? `; longest other steps: ${longest(x.steps, 3)}` : "") +
                           (x.toolSteps?.length
                               ? `; the tool's steps inside the RTO and out: ${longest(
-                                    x.toolSteps.filter((t) => !/^pulumi up/.test(t.step)),
+                                    // DTR's own steps the tool runs (remove, emergency-repair) are counted as DTR's, and the up as steps.
+                                    x.toolSteps.filter((t) => !/^(pulumi up|remove |emergency-repair )/.test(t.step)),
                                     3,
                                 )}`
                               : ""),

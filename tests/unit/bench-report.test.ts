@@ -35,6 +35,8 @@ describe("bench report", () => {
                     toolSteps: [
                         { step: "pulumi up in restore mode", medianSeconds: 25 },
                         { step: "create stack", medianSeconds: 1.9 },
+                        { step: "remove 86af9e32fd69 through host1", medianSeconds: 12.4 },
+                        { step: "emergency-repair on host1 (the most up-to-date survivor)", medianSeconds: 4 },
                     ],
                 },
                 class1: scenario(1.08),
