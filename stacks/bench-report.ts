@@ -68,7 +68,8 @@ export const UNIT_TARGET_SECONDS = 15;
 export const TEST_TARGET_SECONDS = 25 * 60;
 export const RTO_TARGET = 1.1;
 
-function median(xs: number[]): number {
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(xs: number[]): number {
     const s = [...xs].sort((a, b) => a - b);
     const m = Math.floor(s.length / 2);
     return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;

@@ -16,6 +16,7 @@ import { recover } from "./recover";
 import { openStack } from "./workspace";
 import { Steps } from "./progress";
 import { RtoBreakdown } from "./rto-breakdown";
+import { median } from "./bench-report";
 import { deriveReplicaId } from "../components/cluster/topology";
 
 export const SCENARIOS = ["rebuild", "class1", "class2"] as const;
@@ -29,12 +30,6 @@ interface Round {
     steps: { step: string; seconds: number }[];
     /** The tool's own steps (reading, verifying, state and config changes, the up as one step). */
     toolSteps: { step: string; seconds: number }[];
-}
-
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const quiet = () => new Steps(() => undefined);
